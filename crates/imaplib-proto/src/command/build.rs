@@ -1,0 +1,456 @@
+//! One builder per imaplib method: the arguments it sends and how its
+//! reply is shaped. The clients call these and add only the I/O.
+//!
+//! Argument conventions follow imaplib: mailbox names and strings are quoted
+//! as needed ([`Arg::Mailbox`], [`Arg::String`]); sequence sets, search
+//! criteria, fetch item lists and flag lists are expressions passed as
+//! written ([`Arg::Raw`]).
+
+use bytes::Bytes;
+
+use super::{is_enclosed, Arg, Command, Finish};
+
+fn b(v: impl AsRef<[u8]>) -> Bytes {
+    Bytes::copy_from_slice(v.as_ref())
+}
+
+fn mailbox(v: impl AsRef<[u8]>) -> Arg {
+    Arg::Mailbox(b(v))
+}
+
+fn raw(v: impl AsRef<[u8]>) -> Arg {
+    Arg::Raw(b(v))
+}
+
+fn string(v: impl AsRef<[u8]>) -> Arg {
+    Arg::String(b(v))
+}
+
+/// Wraps a flag list in parentheses unless it already is, as imaplib does
+/// for APPEND and STORE.
+fn paren_list(v: &[u8]) -> Bytes {
+    if v.first() == Some(&b'(') && v.last() == Some(&b')') {
+        b(v)
+    } else {
+        let mut out = Vec::with_capacity(v.len() + 2);
+        out.push(b'(');
+        out.extend_from_slice(v);
+        out.push(b')');
+        Bytes::from(out)
+    }
+}
+
+fn untagged(name: &str) -> Finish {
+    Finish::Untagged(name.to_string())
+}
+
+/// Replaces every bare CR or LF by CRLF, as imaplib's `MapCRLF` does for
+/// APPEND's message.
+pub fn normalize_crlf(message: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(message.len() + message.len() / 32);
+    let mut i = 0;
+    while i < message.len() {
+        match message[i] {
+            b'\r' => {
+                out.extend_from_slice(b"\r\n");
+                if message.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+            }
+            b'\n' => out.extend_from_slice(b"\r\n"),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    Bytes::from(out)
+}
+
+/// APPEND (RFC 3501 §6.3.11). `flags` gets parentheses if it has none;
+/// `date_time` must already be an INTERNALDATE (quoted); the message's line
+/// ends are normalised to CRLF. Under UTF8=ACCEPT the message is sent as
+/// RFC 6855 `UTF8 (~{N}...)` append data.
+pub fn append(
+    mailbox_name: Option<&[u8]>,
+    flags: Option<&[u8]>,
+    date_time: Option<&[u8]>,
+    message: &[u8],
+    utf8: bool,
+) -> Command {
+    let mbox = match mailbox_name {
+        Some(m) if !m.is_empty() => m,
+        _ => b"INBOX",
+    };
+    let mut cmd = Command::new("APPEND").arg(mailbox(mbox));
+    if let Some(f) = flags.filter(|f| !f.is_empty()) {
+        cmd = cmd.arg(Arg::Raw(paren_list(f)));
+    }
+    if let Some(d) = date_time.filter(|d| !d.is_empty()) {
+        cmd = cmd.arg(raw(d));
+    }
+    let literal = normalize_crlf(message);
+    if utf8 {
+        cmd.arg(Arg::Utf8Literal(literal))
+    } else {
+        cmd.arg(Arg::Literal(literal))
+    }
+}
+
+/// AUTHENTICATE mechanism (RFC 3501 §6.2.2); challenges go to the caller.
+pub fn authenticate(mechanism: &str) -> Command {
+    Command::new("AUTHENTICATE")
+        .arg(raw(mechanism.to_ascii_uppercase()))
+        .finish(Finish::Authenticate)
+        .interactive()
+}
+
+/// CAPABILITY.
+pub fn capability() -> Command {
+    Command::new("CAPABILITY").finish(Finish::Capability)
+}
+
+/// CHECK.
+pub fn check() -> Command {
+    Command::new("CHECK")
+}
+
+/// CLOSE.
+pub fn close() -> Command {
+    Command::new("CLOSE").finish(Finish::Deselect)
+}
+
+/// COPY message_set new_mailbox.
+pub fn copy(message_set: &[u8], new_mailbox: &[u8]) -> Command {
+    Command::new("COPY").arg(raw(message_set)).arg(mailbox(new_mailbox))
+}
+
+/// CREATE mailbox.
+pub fn create(mailbox_name: &[u8]) -> Command {
+    Command::new("CREATE").arg(mailbox(mailbox_name))
+}
+
+/// DELETE mailbox.
+pub fn delete(mailbox_name: &[u8]) -> Command {
+    Command::new("DELETE").arg(mailbox(mailbox_name))
+}
+
+/// DELETEACL mailbox who (RFC 4314).
+pub fn deleteacl(mailbox_name: &[u8], who: &[u8]) -> Command {
+    Command::new("DELETEACL")
+        .arg(mailbox(mailbox_name))
+        .arg(string(who))
+}
+
+/// ENABLE capability (RFC 5161).
+pub fn enable(capability: &str) -> Command {
+    let utf8 = capability.to_ascii_uppercase().contains("UTF8=ACCEPT");
+    Command::new("ENABLE")
+        .arg(raw(capability))
+        .finish(Finish::Enable { utf8 })
+}
+
+/// EXPUNGE.
+pub fn expunge() -> Command {
+    Command::new("EXPUNGE").finish(untagged("EXPUNGE"))
+}
+
+/// FETCH message_set message_parts.
+pub fn fetch(message_set: &[u8], message_parts: &[u8]) -> Command {
+    Command::new("FETCH")
+        .arg(raw(message_set))
+        .arg(raw(message_parts))
+        .finish(untagged("FETCH"))
+}
+
+/// GETACL mailbox.
+pub fn getacl(mailbox_name: &[u8]) -> Command {
+    Command::new("GETACL")
+        .arg(mailbox(mailbox_name))
+        .finish(untagged("ACL"))
+}
+
+/// GETANNOTATION mailbox entry attribute (draft ANNOTATE).
+pub fn getannotation(mailbox_name: &[u8], entry: &[u8], attribute: &[u8]) -> Command {
+    Command::new("GETANNOTATION")
+        .arg(mailbox(mailbox_name))
+        .arg(annotation_arg(entry))
+        .arg(annotation_arg(attribute))
+        .finish(untagged("ANNOTATION"))
+}
+
+fn annotation_arg(v: &[u8]) -> Arg {
+    if is_enclosed(v) {
+        raw(v)
+    } else {
+        string(v)
+    }
+}
+
+/// GETQUOTA root (RFC 2087 / 9208).
+pub fn getquota(root: &[u8]) -> Command {
+    Command::new("GETQUOTA")
+        .arg(string(root))
+        .finish(untagged("QUOTA"))
+}
+
+/// GETQUOTAROOT mailbox.
+pub fn getquotaroot(mailbox_name: &[u8]) -> Command {
+    Command::new("GETQUOTAROOT")
+        .arg(mailbox(mailbox_name))
+        .finish(Finish::QuotaRoot)
+}
+
+/// IDLE (RFC 2177).
+pub fn idle() -> Command {
+    Command::new("IDLE").finish(Finish::Idle).interactive()
+}
+
+/// LIST directory pattern (imaplib's defaults are `""` and `*`).
+pub fn list(directory: &[u8], pattern: &[u8]) -> Command {
+    Command::new("LIST")
+        .arg(mailbox(directory))
+        .arg(Arg::Pattern(b(pattern)))
+        .finish(untagged("LIST"))
+}
+
+/// LOGIN user password; the password is always quoted or a literal.
+pub fn login(user: &[u8], password: &[u8]) -> Command {
+    Command::new("LOGIN")
+        .arg(string(user))
+        .arg(Arg::Secret(b(password)))
+        .finish(Finish::Login)
+}
+
+/// LOGOUT.
+pub fn logout() -> Command {
+    Command::new("LOGOUT").finish(Finish::Logout)
+}
+
+/// LSUB directory pattern.
+pub fn lsub(directory: &[u8], pattern: &[u8]) -> Command {
+    Command::new("LSUB")
+        .arg(mailbox(directory))
+        .arg(Arg::Pattern(b(pattern)))
+        .finish(untagged("LSUB"))
+}
+
+/// MOVE message_set mailbox (RFC 6851).
+pub fn move_(message_set: &[u8], new_mailbox: &[u8]) -> Command {
+    Command::new("MOVE").arg(raw(message_set)).arg(mailbox(new_mailbox))
+}
+
+/// MYRIGHTS mailbox.
+pub fn myrights(mailbox_name: &[u8]) -> Command {
+    Command::new("MYRIGHTS")
+        .arg(mailbox(mailbox_name))
+        .finish(untagged("MYRIGHTS"))
+}
+
+/// NAMESPACE (RFC 2342).
+pub fn namespace() -> Command {
+    Command::new("NAMESPACE").finish(untagged("NAMESPACE"))
+}
+
+/// NOOP.
+pub fn noop() -> Command {
+    Command::new("NOOP")
+}
+
+/// PARTIAL message_num message_part start length (obsolete RFC 1730).
+pub fn partial(message_num: &[u8], message_part: &[u8], start: &[u8], length: &[u8]) -> Command {
+    Command::new("PARTIAL")
+        .arg(raw(message_num))
+        .arg(raw(message_part))
+        .arg(raw(start))
+        .arg(raw(length))
+        .finish(untagged("FETCH"))
+}
+
+/// PROXYAUTH user.
+pub fn proxyauth(user: &[u8]) -> Command {
+    Command::new("PROXYAUTH").arg(string(user))
+}
+
+/// RENAME oldmailbox newmailbox.
+pub fn rename(old: &[u8], new: &[u8]) -> Command {
+    Command::new("RENAME").arg(mailbox(old)).arg(mailbox(new))
+}
+
+/// SEARCH [CHARSET charset] criteria...
+pub fn search<I, A>(charset: Option<&str>, criteria: I) -> Command
+where
+    I: IntoIterator<Item = A>,
+    A: AsRef<[u8]>,
+{
+    let mut cmd = Command::new("SEARCH");
+    if let Some(cs) = charset {
+        cmd = cmd.arg(raw("CHARSET")).arg(string(cs));
+    }
+    for c in criteria {
+        cmd = cmd.arg(raw(c));
+    }
+    cmd.finish(untagged("SEARCH"))
+}
+
+/// SELECT mailbox, or EXAMINE when `readonly`.
+pub fn select(mailbox_name: &[u8], readonly: bool) -> Command {
+    let name = if readonly { "EXAMINE" } else { "SELECT" };
+    let mbox: &[u8] = if mailbox_name.is_empty() {
+        b"INBOX"
+    } else {
+        mailbox_name
+    };
+    Command::new(name)
+        .arg(mailbox(mbox))
+        .finish(Finish::Select { readonly })
+}
+
+/// SETACL mailbox who what.
+pub fn setacl(mailbox_name: &[u8], who: &[u8], what: &[u8]) -> Command {
+    Command::new("SETACL")
+        .arg(mailbox(mailbox_name))
+        .arg(string(who))
+        .arg(string(what))
+}
+
+/// SETANNOTATION args... (passed as expressions, as imaplib does).
+pub fn setannotation<I, A>(args: I) -> Command
+where
+    I: IntoIterator<Item = A>,
+    A: AsRef<[u8]>,
+{
+    let mut cmd = Command::new("SETANNOTATION");
+    for (i, a) in args.into_iter().enumerate() {
+        cmd = cmd.arg(if i == 0 { mailbox(a) } else { raw(a) });
+    }
+    cmd.finish(untagged("ANNOTATION"))
+}
+
+/// SETQUOTA root limits (`limits` such as `(STORAGE 512)`).
+pub fn setquota(root: &[u8], limits: &[u8]) -> Command {
+    Command::new("SETQUOTA")
+        .arg(string(root))
+        .arg(raw(limits))
+        .finish(untagged("QUOTA"))
+}
+
+/// SORT (sort_criteria) charset criteria... (RFC 5256).
+pub fn sort<I, A>(sort_criteria: &[u8], charset: &str, criteria: I) -> Command
+where
+    I: IntoIterator<Item = A>,
+    A: AsRef<[u8]>,
+{
+    let mut cmd = Command::new("SORT")
+        .arg(Arg::Raw(paren_list(sort_criteria)))
+        .arg(string(charset));
+    for c in criteria {
+        cmd = cmd.arg(raw(c));
+    }
+    cmd.finish(untagged("SORT"))
+}
+
+/// STARTTLS (RFC 3501 §6.2.1).
+pub fn starttls() -> Command {
+    Command::new("STARTTLS").finish(Finish::StartTls)
+}
+
+/// STATUS mailbox names.
+pub fn status(mailbox_name: &[u8], names: &[u8]) -> Command {
+    Command::new("STATUS")
+        .arg(mailbox(mailbox_name))
+        .arg(raw(names))
+        .finish(untagged("STATUS"))
+}
+
+/// STORE message_set command flags (flags get parentheses if missing).
+pub fn store(message_set: &[u8], command: &[u8], flags: &[u8]) -> Command {
+    Command::new("STORE")
+        .arg(raw(message_set))
+        .arg(raw(command))
+        .arg(Arg::Raw(paren_list(flags)))
+        .finish(untagged("FETCH"))
+}
+
+/// SUBSCRIBE mailbox.
+pub fn subscribe(mailbox_name: &[u8]) -> Command {
+    Command::new("SUBSCRIBE").arg(mailbox(mailbox_name))
+}
+
+/// THREAD algorithm charset criteria... (RFC 5256).
+pub fn thread<I, A>(algorithm: &[u8], charset: &str, criteria: I) -> Command
+where
+    I: IntoIterator<Item = A>,
+    A: AsRef<[u8]>,
+{
+    let mut cmd = Command::new("THREAD")
+        .arg(raw(algorithm))
+        .arg(string(charset));
+    for c in criteria {
+        cmd = cmd.arg(raw(c));
+    }
+    cmd.finish(untagged("THREAD"))
+}
+
+/// UID command args...: the reply is the SEARCH, SORT or THREAD data for
+/// those commands, else the FETCH data, as imaplib shapes it.
+pub fn uid<I, A>(command: &str, args: I) -> Command
+where
+    I: IntoIterator<Item = A>,
+    A: AsRef<[u8]>,
+{
+    let sub = command.to_ascii_uppercase();
+    let name = match sub.as_str() {
+        "SEARCH" | "SORT" | "THREAD" => sub.clone(),
+        _ => "FETCH".to_string(),
+    };
+    let mut cmd = Command::new("UID").arg(raw(&sub));
+    let copy_like = matches!(sub.as_str(), "COPY" | "MOVE");
+    for (i, a) in args.into_iter().enumerate() {
+        // The destination of UID COPY / UID MOVE is a mailbox name.
+        cmd = cmd.arg(if copy_like && i == 1 { mailbox(a) } else { raw(a) });
+    }
+    cmd.sub_command = Some(sub);
+    cmd.finish(Finish::Untagged(name))
+}
+
+/// UNSELECT (RFC 3691).
+pub fn unselect() -> Command {
+    Command::new("UNSELECT").finish(Finish::Deselect)
+}
+
+/// UNSUBSCRIBE mailbox.
+pub fn unsubscribe(mailbox_name: &[u8]) -> Command {
+    Command::new("UNSUBSCRIBE").arg(mailbox(mailbox_name))
+}
+
+/// Any command, arguments passed as expressions (imaplib's `xatom`).
+pub fn xatom<I, A>(name: &str, args: I) -> Command
+where
+    I: IntoIterator<Item = A>,
+    A: AsRef<[u8]>,
+{
+    let mut cmd = Command::new(name);
+    for a in args {
+        cmd = cmd.arg(raw(a));
+    }
+    cmd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crlf_normalisation() {
+        assert_eq!(&normalize_crlf(b"a\nb\rc\r\nd")[..], b"a\r\nb\r\nc\r\nd");
+        assert_eq!(&normalize_crlf(b"\r")[..], b"\r\n");
+        assert_eq!(&normalize_crlf(b"")[..], b"");
+    }
+
+    #[test]
+    fn flag_lists_get_parentheses() {
+        let cmd = store(b"1", b"+FLAGS", b"\\Deleted");
+        assert_eq!(cmd.args[2], Arg::Raw(Bytes::from_static(b"(\\Deleted)")));
+        let cmd = store(b"1", b"+FLAGS", b"(\\Seen)");
+        assert_eq!(cmd.args[2], Arg::Raw(Bytes::from_static(b"(\\Seen)")));
+    }
+}

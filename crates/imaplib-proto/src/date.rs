@@ -1,0 +1,205 @@
+//! INTERNALDATE utilities: imaplib's `Internaldate2tuple` and
+//! `Time2Internaldate` (RFC 3501 §9 `date-time`:
+//! `"DD-Mon-YYYY HH:MM:SS +ZZZZ"`).
+
+use chrono::{DateTime, FixedOffset, Local, NaiveDate, TimeZone, Utc};
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+fn digits(s: &[u8]) -> Option<u32> {
+    if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    s.iter().try_fold(0u32, |acc, &d| acc.checked_mul(10)?.checked_add(u32::from(d - b'0')))
+}
+
+/// Parses a `date-time` value, with or without its double quotes; a
+/// one-digit day may be padded with a space or not.
+pub fn parse_internaldate(s: &[u8]) -> Option<DateTime<FixedOffset>> {
+    let s = s.strip_prefix(b"\"").unwrap_or(s);
+    let s = s.strip_suffix(b"\"").unwrap_or(s);
+    let s = s.strip_prefix(b" ").unwrap_or(s);
+    let mut parts = s.split(|&b| b == b' ').filter(|p| !p.is_empty());
+    let date = parts.next()?;
+    let time = parts.next()?;
+    let zone = parts.next()?;
+    if parts.next().is_some() {
+        return None;
+    }
+    let mut d = date.split(|&b| b == b'-');
+    let day = digits(d.next()?)?;
+    let mon_name = d.next()?;
+    let month = MONTHS
+        .iter()
+        .position(|m| m.as_bytes().eq_ignore_ascii_case(mon_name))? as u32
+        + 1;
+    let year = digits(d.next()?)?;
+    if d.next().is_some() {
+        return None;
+    }
+    let mut t = time.split(|&b| b == b':');
+    let (h, m, sec) = (digits(t.next()?)?, digits(t.next()?)?, digits(t.next()?)?);
+    if t.next().is_some() || zone.len() != 5 {
+        return None;
+    }
+    let sign = match zone[0] {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let zh = digits(&zone[1..3])? as i32;
+    let zm = digits(&zone[3..5])? as i32;
+    let offset = FixedOffset::east_opt(sign * (zh * 3600 + zm * 60))?;
+    let naive = NaiveDate::from_ymd_opt(year as i32, month, day)?.and_hms_opt(h, m, sec)?;
+    offset.from_local_datetime(&naive).single()
+}
+
+/// imaplib's `Internaldate2tuple`: finds `INTERNALDATE "..."` in a FETCH
+/// response and returns it in local time; `None` if absent or invalid.
+pub fn internaldate_to_tuple(resp: &[u8]) -> Option<DateTime<Local>> {
+    internaldate_from_response(resp).map(|dt| dt.with_timezone(&Local))
+}
+
+/// Finds `INTERNALDATE "..."` in a FETCH response, keeping its offset.
+pub fn internaldate_from_response(resp: &[u8]) -> Option<DateTime<FixedOffset>> {
+    const KEY: &[u8] = b"INTERNALDATE \"";
+    let start = resp
+        .windows(KEY.len())
+        .position(|w| w.eq_ignore_ascii_case(KEY))?
+        + KEY.len();
+    let len = resp[start..].iter().position(|&b| b == b'"')?;
+    parse_internaldate(&resp[start..start + len])
+}
+
+/// Formats a date-time as a quoted INTERNALDATE.
+pub fn format_internaldate<Tz: TimeZone>(dt: &DateTime<Tz>) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    let fixed = dt.fixed_offset();
+    let month = MONTHS[chrono::Datelike::month0(&fixed) as usize];
+    let secs = fixed.offset().local_minus_utc();
+    let sign = if secs < 0 { '-' } else { '+' };
+    let abs = secs.unsigned_abs();
+    format!(
+        "\"{}-{}-{} {} {}{:02}{:02}\"",
+        fixed.format("%d"),
+        month,
+        fixed.format("%Y"),
+        fixed.format("%H:%M:%S"),
+        sign,
+        abs / 3600,
+        (abs % 3600) / 60
+    )
+}
+
+/// What `Time2Internaldate` accepts, as imaplib does: seconds since the
+/// epoch (shown in local time), a date-time with its offset, or a string
+/// already in quoted INTERNALDATE form.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DateInput {
+    /// Seconds since the Unix epoch.
+    Timestamp(f64),
+    /// A date-time with a known offset.
+    DateTime(DateTime<FixedOffset>),
+    /// A string that must already be `"..."`.
+    Quoted(String),
+}
+
+impl From<i64> for DateInput {
+    fn from(v: i64) -> Self {
+        DateInput::Timestamp(v as f64)
+    }
+}
+impl From<f64> for DateInput {
+    fn from(v: f64) -> Self {
+        DateInput::Timestamp(v)
+    }
+}
+impl<Tz: TimeZone> From<DateTime<Tz>> for DateInput {
+    fn from(v: DateTime<Tz>) -> Self {
+        DateInput::DateTime(v.fixed_offset())
+    }
+}
+impl From<&str> for DateInput {
+    fn from(v: &str) -> Self {
+        DateInput::Quoted(v.to_string())
+    }
+}
+impl From<String> for DateInput {
+    fn from(v: String) -> Self {
+        DateInput::Quoted(v)
+    }
+}
+
+/// imaplib's `Time2Internaldate`: the quoted INTERNALDATE for `date_time`.
+/// A string must already be quoted (`"..."`), as imaplib requires; anything
+/// else is an error naming the value.
+pub fn time_to_internaldate(date_time: impl Into<DateInput>) -> Result<String, String> {
+    match date_time.into() {
+        DateInput::Timestamp(ts) => {
+            if !ts.is_finite() {
+                return Err(format!("date_time not of a known type: {ts}"));
+            }
+            let secs = ts.floor() as i64;
+            let utc = DateTime::<Utc>::from_timestamp(secs, 0)
+                .ok_or_else(|| format!("timestamp out of range: {ts}"))?;
+            Ok(format_internaldate(&utc.with_timezone(&Local)))
+        }
+        DateInput::DateTime(dt) => Ok(format_internaldate(&dt)),
+        DateInput::Quoted(s) => {
+            if s.len() >= 2 && s.starts_with('"') && s.ends_with('"') && !s.contains(['\r', '\n']) {
+                Ok(s)
+            } else {
+                Err(format!("date_time not of a known type: {s:?}"))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_and_format() {
+        let dt = parse_internaldate(b"\"17-Jul-1996 02:44:25 -0700\"").unwrap();
+        assert_eq!(dt.to_rfc3339(), "1996-07-17T02:44:25-07:00");
+        assert_eq!(format_internaldate(&dt), "\"17-Jul-1996 02:44:25 -0700\"");
+        let dt = parse_internaldate(b" 1-Jan-2000 00:00:00 +0530").unwrap();
+        assert_eq!(format_internaldate(&dt), "\"01-Jan-2000 00:00:00 +0530\"");
+        assert!(parse_internaldate(b"32-Jan-2000 00:00:00 +0000").is_none());
+        assert!(parse_internaldate(b"01-Foo-2000 00:00:00 +0000").is_none());
+        assert!(parse_internaldate(b"01-Jan-2000 00:00 +0000").is_none());
+        assert!(parse_internaldate(b"01-Jan-2000 00:00:00 0000").is_none());
+    }
+
+    #[test]
+    fn internaldate2tuple() {
+        let resp = b"25 (INTERNALDATE \"02-Apr-2000 02:30:00 +0000\")";
+        let local = internaldate_to_tuple(resp).unwrap();
+        assert_eq!(local.timestamp(), 954642600);
+        assert!(internaldate_to_tuple(b"25 (UID 3)").is_none());
+    }
+
+    #[test]
+    fn time2internaldate() {
+        let dt = DateTime::parse_from_rfc3339("2000-04-02T02:30:00+02:00").unwrap();
+        assert_eq!(
+            time_to_internaldate(dt).unwrap(),
+            "\"02-Apr-2000 02:30:00 +0200\""
+        );
+        assert_eq!(
+            time_to_internaldate("\"already quoted\"").unwrap(),
+            "\"already quoted\""
+        );
+        assert!(time_to_internaldate("02-Apr-2000").is_err());
+        let s = time_to_internaldate(954642600i64).unwrap();
+        assert_eq!(
+            parse_internaldate(s.as_bytes()).unwrap().timestamp(),
+            954642600
+        );
+    }
+}

@@ -1,0 +1,581 @@
+//! The framer: splits the server's byte stream into complete responses.
+//!
+//! A response (RFC 3501 §7, RFC 9051 §7) is one line, or several lines joined
+//! by literals: a line that ends with `{N}` (also `{N+}` and the RFC 3516
+//! `~{N}` form) is followed by exactly `N` bytes of literal data and then the
+//! rest of the response on a new line. The framer collects those pieces into
+//! one [`Frame`] without interpreting anything else.
+//!
+//! Properties:
+//! - **Linear time** whatever the chunking: each byte is scanned once; a line
+//!   end is searched for only in bytes that have not been searched before.
+//! - **Bounded memory**: a line longer than [`Limits::max_line`] or a literal
+//!   announced larger than [`Limits::max_literal`] is an error before anything
+//!   is allocated for it; the buffer grows only with bytes actually received.
+//! - **Tolerant**: a line ending in a bare LF is accepted as if it were CRLF.
+//! - **Copy once**: received bytes are copied into the frame buffer, and the
+//!   finished frame hands out zero-copy [`Bytes`] slices of it.
+
+use std::ops::Range;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::error::{ProtoError, ProtoErrorKind};
+
+/// Size limits applied by the [`Framer`], per connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest line (excluding literal data) accepted, in bytes. Default
+    /// 1,000,000, as Python's imaplib `_MAXLINE`.
+    pub max_line: usize,
+    /// Largest literal held in memory, in bytes. Default 100 MiB.
+    pub max_literal: u64,
+}
+
+impl Limits {
+    /// imaplib's line limit.
+    pub const DEFAULT_MAX_LINE: usize = 1_000_000;
+    /// Default literal limit: 100 MiB.
+    pub const DEFAULT_MAX_LITERAL: u64 = 100 * 1024 * 1024;
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_line: Self::DEFAULT_MAX_LINE,
+            max_literal: Self::DEFAULT_MAX_LITERAL,
+        }
+    }
+}
+
+/// The kind of literal announced at the end of a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiteralKind {
+    /// `{N}`: an ordinary literal.
+    Plain,
+    /// `{N+}`: a non-synchronizing literal (RFC 7888); servers rarely send it.
+    NonSync,
+    /// `~{N}`: a literal8 that may contain NUL (RFC 3516).
+    Binary,
+}
+
+/// One complete server response: its lines and the literals between them.
+///
+/// The frame owns a single buffer holding every received byte of the
+/// response (line terminators included); lines and literals are ranges in it.
+/// There is always one more line than there are literals.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Frame {
+    buf: Bytes,
+    lines: Vec<Range<usize>>,
+    literals: Vec<Range<usize>>,
+}
+
+impl std::fmt::Debug for Frame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut list = f.debug_list();
+        for (i, line) in self.lines.iter().enumerate() {
+            list.entry(&crate::Printable(&self.buf[line.clone()]));
+            if let Some(lit) = self.literals.get(i) {
+                list.entry(&format_args!("<literal {} bytes>", lit.len()));
+            }
+        }
+        list.finish()
+    }
+}
+
+impl Frame {
+    /// Builds a frame from a complete response already in memory (lines
+    /// separated by CRLF or LF, with literals). Convenience for tests; the
+    /// input must hold exactly one response.
+    pub fn parse_one(input: &[u8]) -> Result<Frame, ProtoError> {
+        let mut framer = Framer::new(Limits::default());
+        framer.feed(input);
+        match framer.next_frame()? {
+            Some(frame) if framer.buffered() == 0 => Ok(frame),
+            _ => Err(ProtoError::new(
+                ProtoErrorKind::Incomplete,
+                "input is not exactly one complete response",
+                input,
+            )),
+        }
+    }
+
+    /// Every byte of the response as received, terminators included.
+    pub fn raw(&self) -> &Bytes {
+        &self.buf
+    }
+
+    /// Number of lines (always `literal_count() + 1`).
+    pub fn line_count(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// Number of literals.
+    pub fn literal_count(&self) -> usize {
+        self.literals.len()
+    }
+
+    /// Line `i` without its terminator (CRLF or LF). Includes the `{N}`
+    /// announcement that ends it when a literal follows.
+    pub fn line(&self, i: usize) -> Bytes {
+        self.buf.slice(self.lines[i].clone())
+    }
+
+    /// Literal `i`'s data.
+    pub fn literal(&self, i: usize) -> Bytes {
+        self.buf.slice(self.literals[i].clone())
+    }
+
+    /// The first line, without terminator.
+    pub fn first_line(&self) -> &[u8] {
+        &self.buf[self.lines[0].clone()]
+    }
+
+    /// Range of line `i` in [`Frame::raw`].
+    pub fn line_range(&self, i: usize) -> Range<usize> {
+        self.lines[i].clone()
+    }
+
+    /// Range of literal `i` in [`Frame::raw`].
+    pub fn literal_range(&self, i: usize) -> Range<usize> {
+        self.literals[i].clone()
+    }
+
+    /// Total number of bytes of the response.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Always false: a frame holds at least a line terminator.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+}
+
+/// Incremental splitter of a server byte stream into [`Frame`]s.
+///
+/// Feed bytes with [`Framer::feed`] as they arrive, then take complete
+/// frames with [`Framer::next_frame`] until it returns `Ok(None)`.
+/// After an error the stream cannot be resynchronised: the framer keeps
+/// returning the same error and the connection must be dropped.
+#[derive(Debug)]
+pub struct Framer {
+    limits: Limits,
+    /// Bytes received and not yet handed out as a frame.
+    buf: BytesMut,
+    /// Offset in `buf` where the frame being assembled ends so far (the end
+    /// of its last complete line or literal).
+    frame_end: usize,
+    /// Offset in `buf` up to which bytes were searched for a line end.
+    scanned: usize,
+    /// Literal bytes still expected before the next line starts.
+    literal_remaining: u64,
+    lines: Vec<Range<usize>>,
+    literals: Vec<Range<usize>>,
+    failed: Option<ProtoError>,
+}
+
+impl Framer {
+    /// A framer with the given limits.
+    pub fn new(limits: Limits) -> Self {
+        Framer {
+            limits,
+            buf: BytesMut::new(),
+            frame_end: 0,
+            scanned: 0,
+            literal_remaining: 0,
+            lines: Vec::new(),
+            literals: Vec::new(),
+            failed: None,
+        }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Changes the limits; they apply to lines and literals not yet started.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// Appends received bytes.
+    pub fn feed(&mut self, data: &[u8]) {
+        if self.literal_remaining > 0 {
+            // Grow in step with what actually arrives, never by the announced size.
+            let want = data.len().min(self.literal_remaining as usize);
+            self.buf.reserve(want);
+        }
+        self.buf.extend_from_slice(data);
+    }
+
+    /// Number of bytes received but not yet returned in a frame.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// True when a response has started arriving but is not complete.
+    pub fn in_progress(&self) -> bool {
+        !self.buf.is_empty()
+    }
+
+    /// True while the framer is in the middle of a literal.
+    pub fn in_literal(&self) -> bool {
+        self.literal_remaining > 0
+    }
+
+    /// Removes up to `n` raw bytes that have not been framed yet (for
+    /// imaplib's `read`/`readline`, which bypass the protocol). Only valid
+    /// between responses; returns nothing while a response is half-framed.
+    pub fn take_raw(&mut self, n: usize) -> Bytes {
+        if self.frame_end > 0 || self.literal_remaining > 0 || !self.lines.is_empty() {
+            return Bytes::new();
+        }
+        let n = n.min(self.buf.len());
+        self.scanned = self.scanned.saturating_sub(n);
+        self.buf.split_to(n).freeze()
+    }
+
+    /// Removes every byte not yet framed and resets the framer (used when
+    /// bytes received before a TLS handshake must be discarded).
+    pub fn discard_buffered(&mut self) -> usize {
+        let n = self.buf.len();
+        self.buf.clear();
+        self.frame_end = 0;
+        self.scanned = 0;
+        self.literal_remaining = 0;
+        self.lines.clear();
+        self.literals.clear();
+        n
+    }
+
+    /// Returns the next complete frame, `Ok(None)` if more bytes are needed.
+    pub fn next_frame(&mut self) -> Result<Option<Frame>, ProtoError> {
+        if let Some(err) = &self.failed {
+            return Err(err.clone());
+        }
+        match self.advance() {
+            Ok(frame) => Ok(frame),
+            Err(err) => {
+                self.failed = Some(err.clone());
+                Err(err)
+            }
+        }
+    }
+
+    fn advance(&mut self) -> Result<Option<Frame>, ProtoError> {
+        loop {
+            if self.literal_remaining > 0 {
+                let available = (self.buf.len() - self.frame_end) as u64;
+                if available < self.literal_remaining {
+                    return Ok(None);
+                }
+                let start = self.frame_end;
+                let end = start + self.literal_remaining as usize;
+                self.literals.push(start..end);
+                self.frame_end = end;
+                self.scanned = end;
+                self.literal_remaining = 0;
+            }
+            let Some(lf) = memchr_lf(&self.buf[self.scanned..]).map(|i| i + self.scanned) else {
+                self.scanned = self.buf.len();
+                if self.scanned - self.frame_end > self.limits.max_line {
+                    return Err(self.line_too_long(self.frame_end..self.scanned));
+                }
+                return Ok(None);
+            };
+            let line_start = self.frame_end;
+            let mut line_end = lf;
+            if line_end > line_start && self.buf[line_end - 1] == b'\r' {
+                line_end -= 1;
+            }
+            if line_end - line_start > self.limits.max_line {
+                return Err(self.line_too_long(line_start..line_end));
+            }
+            self.lines.push(line_start..line_end);
+            self.frame_end = lf + 1;
+            self.scanned = lf + 1;
+            match literal_announcement(&self.buf[line_start..line_end]) {
+                Announcement::None => {
+                    let len = self.frame_end;
+                    let buf = self.buf.split_to(len).freeze();
+                    self.frame_end = 0;
+                    self.scanned = 0;
+                    return Ok(Some(Frame {
+                        buf,
+                        lines: std::mem::take(&mut self.lines),
+                        literals: std::mem::take(&mut self.literals),
+                    }));
+                }
+                Announcement::Literal(size, _kind) => {
+                    if size > self.limits.max_literal {
+                        return Err(ProtoError::new(
+                            ProtoErrorKind::LiteralTooLarge,
+                            format!(
+                                "server announced a {size}-byte literal, over the limit of {} bytes",
+                                self.limits.max_literal
+                            ),
+                            &self.buf[line_start..line_end],
+                        ));
+                    }
+                    if size == 0 {
+                        self.literals.push(self.frame_end..self.frame_end);
+                        continue;
+                    }
+                    self.literal_remaining = size;
+                }
+                Announcement::Malformed => {
+                    return Err(ProtoError::new(
+                        ProtoErrorKind::BadLiteral,
+                        "malformed literal size",
+                        &self.buf[line_start..line_end],
+                    ));
+                }
+            }
+        }
+    }
+
+    fn line_too_long(&self, range: Range<usize>) -> ProtoError {
+        ProtoError::new(
+            ProtoErrorKind::LineTooLong,
+            format!("line longer than the limit of {} bytes", self.limits.max_line),
+            &self.buf[range],
+        )
+    }
+}
+
+fn memchr_lf(haystack: &[u8]) -> Option<usize> {
+    haystack.iter().position(|&b| b == b'\n')
+}
+
+/// What the end of a line says about a following literal.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Announcement {
+    None,
+    Literal(u64, LiteralKind),
+    Malformed,
+}
+
+/// Looks for `{N}`, `{N+}` or `~{N}` at the very end of `line`.
+///
+/// Text in braces that does not look like a number (`{foo}`) is not an
+/// announcement. Braces holding something that starts like a number but is
+/// not one (`{-1}`, `{5x}`, or too large for 64 bits) are malformed.
+pub(crate) fn literal_announcement(line: &[u8]) -> Announcement {
+    if line.last() != Some(&b'}') {
+        return Announcement::None;
+    }
+    // The announcement is short; look back at most 32 bytes for its '{'.
+    let window_start = line.len().saturating_sub(32);
+    let Some(open) = line[window_start..line.len() - 1]
+        .iter()
+        .rposition(|&b| b == b'{')
+        .map(|i| i + window_start)
+    else {
+        return Announcement::None;
+    };
+    let inner = &line[open + 1..line.len() - 1];
+    match inner.first() {
+        Some(b'0'..=b'9') | Some(b'-') | Some(b'+') => {}
+        _ => return Announcement::None,
+    }
+    let (digits, nonsync) = match inner.strip_suffix(b"+") {
+        Some(d) => (d, true),
+        None => (inner, false),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) || digits.len() > 19 {
+        return Announcement::Malformed;
+    }
+    let size = digits
+        .iter()
+        .fold(0u64, |acc, &d| acc * 10 + u64::from(d - b'0'));
+    let kind = if open > 0 && line[open - 1] == b'~' {
+        LiteralKind::Binary
+    } else if nonsync {
+        LiteralKind::NonSync
+    } else {
+        LiteralKind::Plain
+    };
+    Announcement::Literal(size, kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames_of(chunks: &[&[u8]], limits: Limits) -> Result<Vec<Frame>, ProtoError> {
+        let mut framer = Framer::new(limits);
+        let mut out = Vec::new();
+        for chunk in chunks {
+            framer.feed(chunk);
+            while let Some(frame) = framer.next_frame()? {
+                out.push(frame);
+            }
+        }
+        Ok(out)
+    }
+
+    fn shape(frames: &[Frame]) -> Vec<Vec<Vec<u8>>> {
+        frames
+            .iter()
+            .map(|f| {
+                let mut parts = Vec::new();
+                for i in 0..f.line_count() {
+                    parts.push(f.line(i).to_vec());
+                    if i < f.literal_count() {
+                        parts.push(f.literal(i).to_vec());
+                    }
+                }
+                parts
+            })
+            .collect()
+    }
+
+    const SAMPLE: &[u8] = b"* OK [CAPABILITY IMAP4rev1] ready\r\n\
+* 1 FETCH (BODY[] {12}\r\nhello\r\nA1 OK UID 7)\r\n\
+* 2 FETCH (BODY[HEADER] {0}\r\n BODY[TEXT] ~{3}\r\na\0b)\r\n\
+* SEARCH 1 2\n\
+A1 OK done\r\n";
+
+    #[test]
+    fn frames_lines_and_literals() {
+        let frames = frames_of(&[SAMPLE], Limits::default()).unwrap();
+        let s = shape(&frames);
+        assert_eq!(s.len(), 5);
+        assert_eq!(s[0], vec![b"* OK [CAPABILITY IMAP4rev1] ready".to_vec()]);
+        assert_eq!(
+            s[1],
+            vec![
+                b"* 1 FETCH (BODY[] {12}".to_vec(),
+                b"hello\r\nA1 OK".to_vec(),
+                b" UID 7)".to_vec()
+            ]
+        );
+        assert_eq!(
+            s[2],
+            vec![
+                b"* 2 FETCH (BODY[HEADER] {0}".to_vec(),
+                b"".to_vec(),
+                b" BODY[TEXT] ~{3}".to_vec(),
+                b"a\0b".to_vec(),
+                b")".to_vec()
+            ]
+        );
+        assert_eq!(s[3], vec![b"* SEARCH 1 2".to_vec()]);
+        assert_eq!(s[4], vec![b"A1 OK done".to_vec()]);
+    }
+
+    #[test]
+    fn every_two_way_split_and_byte_at_a_time_agree() {
+        let whole = shape(&frames_of(&[SAMPLE], Limits::default()).unwrap());
+        for cut in 0..=SAMPLE.len() {
+            let (a, b) = SAMPLE.split_at(cut);
+            let split = shape(&frames_of(&[a, b], Limits::default()).unwrap());
+            assert_eq!(split, whole, "split at {cut}");
+        }
+        let bytes: Vec<&[u8]> = SAMPLE.chunks(1).collect();
+        assert_eq!(shape(&frames_of(&bytes, Limits::default()).unwrap()), whole);
+    }
+
+    #[test]
+    fn announcements() {
+        use Announcement::*;
+        assert_eq!(literal_announcement(b"x {5}"), Literal(5, LiteralKind::Plain));
+        assert_eq!(literal_announcement(b"x {5+}"), Literal(5, LiteralKind::NonSync));
+        assert_eq!(literal_announcement(b"x ~{5}"), Literal(5, LiteralKind::Binary));
+        assert_eq!(literal_announcement(b"x {0}"), Literal(0, LiteralKind::Plain));
+        assert_eq!(literal_announcement(b"x {foo}"), None);
+        assert_eq!(literal_announcement(b"x {}"), None);
+        assert_eq!(literal_announcement(b"x 5}"), None);
+        assert_eq!(literal_announcement(b"x {-1}"), Malformed);
+        assert_eq!(literal_announcement(b"x {5x}"), Malformed);
+        assert_eq!(literal_announcement(b"x {+}"), Malformed);
+        assert_eq!(literal_announcement(b"x {99999999999999999999}"), Malformed);
+        assert_eq!(
+            literal_announcement(b"x {18446744073709551615}"),
+            Malformed,
+            "20 digits are refused even when they would fit"
+        );
+        assert_eq!(
+            literal_announcement(b"x {9999999999999999999}"),
+            Literal(9_999_999_999_999_999_999, LiteralKind::Plain)
+        );
+    }
+
+    #[test]
+    fn malformed_sizes_are_errors() {
+        for input in [
+            &b"* 1 FETCH (BODY[] {-1}\r\n"[..],
+            b"* 1 FETCH (BODY[] {99999999999999999999}\r\n",
+            b"* 1 FETCH (BODY[] {5x}\r\n",
+        ] {
+            let err = frames_of(&[input], Limits::default()).unwrap_err();
+            assert_eq!(err.kind(), ProtoErrorKind::BadLiteral, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn huge_literal_refused_before_allocation() {
+        let mut framer = Framer::new(Limits::default());
+        framer.feed(b"* 1 FETCH (BODY[] {9999999999999}\r\nabc");
+        let err = framer.next_frame().unwrap_err();
+        assert_eq!(err.kind(), ProtoErrorKind::LiteralTooLarge);
+        assert!(framer.buf.capacity() < 4096);
+        // The error is sticky.
+        assert_eq!(framer.next_frame().unwrap_err().kind(), ProtoErrorKind::LiteralTooLarge);
+    }
+
+    #[test]
+    fn literal_memory_grows_with_received_bytes_only() {
+        let limits = Limits {
+            max_literal: 1 << 40,
+            ..Limits::default()
+        };
+        let mut framer = Framer::new(limits);
+        framer.feed(b"* 1 FETCH (BODY[] {1000000000}\r\n");
+        assert!(framer.next_frame().unwrap().is_none());
+        framer.feed(&[b'x'; 1000]);
+        assert!(framer.next_frame().unwrap().is_none());
+        assert!(framer.buf.capacity() < 64 * 1024, "{}", framer.buf.capacity());
+    }
+
+    #[test]
+    fn long_line_refused() {
+        let limits = Limits {
+            max_line: 10,
+            ..Limits::default()
+        };
+        let err = frames_of(&[b"* 0123456789abcdef\r\n"], limits).unwrap_err();
+        assert_eq!(err.kind(), ProtoErrorKind::LineTooLong);
+        // Also without the line end ever arriving.
+        let err = frames_of(&[b"* 0123456", b"789abcdef"], limits).unwrap_err();
+        assert_eq!(err.kind(), ProtoErrorKind::LineTooLong);
+        // Exactly at the limit is fine.
+        assert_eq!(frames_of(&[b"* 34567890\r\n"], limits).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn byte_at_a_time_is_linear() {
+        // 200,000 bytes of one line fed one byte at a time: quadratic scanning
+        // would take ~2e10 steps; linear takes well under a second.
+        let mut framer = Framer::new(Limits::default());
+        let mut line = vec![b'a'; 200_000];
+        line.extend_from_slice(b"\r\n");
+        for b in &line {
+            framer.feed(std::slice::from_ref(b));
+            assert!(framer.next_frame().unwrap().is_none() || *b == b'\n');
+        }
+        assert_eq!(framer.scanned, 0);
+    }
+
+    #[test]
+    fn take_raw_between_responses() {
+        let mut framer = Framer::new(Limits::default());
+        framer.feed(b"abc\r\ndef");
+        assert_eq!(&framer.take_raw(2)[..], b"ab");
+        assert_eq!(framer.next_frame().unwrap().unwrap().first_line(), b"c");
+        assert_eq!(&framer.take_raw(10)[..], b"def");
+    }
+}

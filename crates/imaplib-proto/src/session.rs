@@ -1,0 +1,1016 @@
+//! The session: a sans-IO IMAP client state machine.
+//!
+//! It owns no socket and reads no clock. The client drives it:
+//! 1. [`Session::command`] checks the command against the connection state
+//!    (imaplib's table), gives it a tag and queues its bytes;
+//! 2. the client writes whatever [`Session::poll_transmit`] returns;
+//! 3. the client feeds received bytes with [`Session::feed`] and calls
+//!    [`Session::poll_event`] until it returns `Ok(None)` (more input
+//!    needed), acting on [`Event`]s: continuation requests for interactive
+//!    commands (AUTHENTICATE, IDLE) and command completions;
+//! 4. [`Session::take_reply`] gives the command's imaplib-shaped [`Reply`].
+//!
+//! Synchronizing literals are handled inside: the bytes after a `{N}`
+//! announcement are released only when the server's `+` arrives, and a later
+//! command is never sent while an earlier one still waits (RFC 3501 §5.5).
+//! Untagged responses are kept by name in arrival order, as imaplib's
+//! `untagged_responses`, bounded by [`SessionConfig::max_untagged_bytes`].
+
+use std::collections::{HashMap, VecDeque};
+
+use bytes::Bytes;
+
+use crate::command::{allowed_states, Chunk, Command, EncodeOptions, Encoder, Finish, LiteralMode};
+use crate::error::{ProtoError, ProtoErrorKind};
+use crate::response::{Data, Frame, Framer, Kind, Limits, Response, Status};
+use crate::Printable;
+
+/// Connection state (RFC 3501 §3), named as imaplib names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    /// Not authenticated (imaplib `NONAUTH`).
+    NonAuth,
+    /// Authenticated, no mailbox selected (`AUTH`).
+    Auth,
+    /// A mailbox is selected (`SELECTED`).
+    Selected,
+    /// Logging out (`LOGOUT`).
+    Logout,
+}
+
+impl State {
+    /// imaplib's name for the state.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::NonAuth => "NONAUTH",
+            State::Auth => "AUTH",
+            State::Selected => "SELECTED",
+            State::Logout => "LOGOUT",
+        }
+    }
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Settings of a session.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// Framer limits (line length, literal size).
+    pub limits: Limits,
+    /// Most bytes of untagged data held for the caller at once; more is a
+    /// fatal [`ProtoErrorKind::TooMuchData`] error. Default 512 MiB.
+    pub max_untagged_bytes: usize,
+    /// Seed of the tag prefix: imaplib uses `Int2AP(random(4096, 65535))`.
+    pub tag_seed: u32,
+    /// imaplib's debug level; at 4 and above the protocol trace is logged at
+    /// `DEBUG` level (always at `TRACE`), secrets redacted.
+    pub debug: u8,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            limits: Limits::default(),
+            max_untagged_bytes: 512 * 1024 * 1024,
+            tag_seed: 0xA5A5,
+            debug: 0,
+        }
+    }
+}
+
+/// imaplib's `(typ, data)` result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// `OK` or `NO` (a `BAD` is an error), or `BYE` for LOGOUT.
+    pub typ: Status,
+    /// The data items.
+    pub data: Vec<Data>,
+}
+
+impl Reply {
+    /// True when `typ` is OK.
+    pub fn is_ok(&self) -> bool {
+        self.typ == Status::Ok
+    }
+}
+
+/// Something the client may need to act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The greeting was processed; the state is now NONAUTH or AUTH.
+    Greeting,
+    /// An untagged response was stored under this name (or captured for IDLE).
+    Untagged {
+        /// Its name (`EXISTS`, `FETCH`...).
+        name: String,
+    },
+    /// The server asked an interactive command (AUTHENTICATE, IDLE) to go on.
+    Continuation {
+        /// The command's tag.
+        tag: String,
+        /// The text after `+` (a base64 challenge for AUTHENTICATE).
+        text: Bytes,
+    },
+    /// A command completed; [`Session::take_reply`] has its result.
+    Completed {
+        /// The command's tag.
+        tag: String,
+    },
+    /// The server sent BYE.
+    Bye {
+        /// The BYE text.
+        text: Bytes,
+    },
+}
+
+#[derive(Debug)]
+struct InFlight {
+    tag: String,
+    name: String,
+    finish: Finish,
+    pending: VecDeque<Chunk>,
+    /// A chunk that waits for `+` was sent and the `+` has not come yet.
+    waiting: bool,
+    interactive: bool,
+    caps_generation: u64,
+}
+
+/// The sans-IO client session. See the module documentation.
+#[derive(Debug)]
+pub struct Session {
+    cfg: SessionConfig,
+    framer: Framer,
+    state: State,
+    greeted: bool,
+    welcome: Bytes,
+    tag_prefix: String,
+    tag_counter: u64,
+    capabilities: Vec<String>,
+    caps_generation: u64,
+    caps_stale: bool,
+    untagged: HashMap<String, Vec<Data>>,
+    untagged_weight: usize,
+    idle_capture: Option<VecDeque<(String, Vec<Data>)>>,
+    inflight: VecDeque<InFlight>,
+    completed: HashMap<String, Result<Reply, ProtoError>>,
+    outbox: VecDeque<Chunk>,
+    utf8: bool,
+    is_readonly: bool,
+    bye: Option<Bytes>,
+    broken: Option<ProtoError>,
+    awaiting_tls: bool,
+    extra_commands: HashMap<String, Vec<State>>,
+    continuation_text: Bytes,
+}
+
+impl Session {
+    /// A session waiting for the server's greeting.
+    pub fn new(cfg: SessionConfig) -> Self {
+        let seed = 4096 + cfg.tag_seed % (65536 - 4096);
+        let tag_prefix = String::from_utf8(crate::int_to_ap(u64::from(seed))).unwrap_or_default();
+        Session {
+            framer: Framer::new(cfg.limits),
+            cfg,
+            state: State::NonAuth,
+            greeted: false,
+            welcome: Bytes::new(),
+            tag_prefix,
+            tag_counter: 0,
+            capabilities: Vec::new(),
+            caps_generation: 0,
+            caps_stale: true,
+            untagged: HashMap::new(),
+            untagged_weight: 0,
+            idle_capture: None,
+            inflight: VecDeque::new(),
+            completed: HashMap::new(),
+            outbox: VecDeque::new(),
+            utf8: false,
+            is_readonly: false,
+            bye: None,
+            broken: None,
+            awaiting_tls: false,
+            extra_commands: HashMap::new(),
+            continuation_text: Bytes::new(),
+        }
+    }
+
+    // ----- attributes -------------------------------------------------------
+
+    /// The connection state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// True once the greeting was received.
+    pub fn greeted(&self) -> bool {
+        self.greeted
+    }
+
+    /// The greeting line (imaplib's `welcome`).
+    pub fn welcome(&self) -> &Bytes {
+        &self.welcome
+    }
+
+    /// The tag prefix (imaplib's `tagpre`).
+    pub fn tag_prefix(&self) -> &str {
+        &self.tag_prefix
+    }
+
+    /// The server's capabilities, upper case, as imaplib keeps them.
+    pub fn capabilities(&self) -> &[String] {
+        &self.capabilities
+    }
+
+    /// True if the server announced `name` (case-insensitive).
+    pub fn has_capability(&self, name: &str) -> bool {
+        self.capabilities.iter().any(|c| c.eq_ignore_ascii_case(name))
+    }
+
+    /// True when the capabilities must be asked for again (never received,
+    /// or invalidated by LOGIN, AUTHENTICATE or STARTTLS without the server
+    /// sending new ones).
+    pub fn capabilities_stale(&self) -> bool {
+        self.caps_stale
+    }
+
+    /// UTF8=ACCEPT is enabled (imaplib's `utf8_enabled`).
+    pub fn utf8_enabled(&self) -> bool {
+        self.utf8
+    }
+
+    /// The mailbox was opened read-only (imaplib's `is_readonly`).
+    pub fn is_readonly(&self) -> bool {
+        self.is_readonly
+    }
+
+    /// The framer limits.
+    pub fn limits(&self) -> Limits {
+        self.framer.limits()
+    }
+
+    /// Changes the framer limits.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.cfg.limits = limits;
+        self.framer.set_limits(limits);
+    }
+
+    /// imaplib's debug level.
+    pub fn debug(&self) -> u8 {
+        self.cfg.debug
+    }
+
+    /// Sets imaplib's debug level.
+    pub fn set_debug(&mut self, level: u8) {
+        self.cfg.debug = level;
+    }
+
+    /// The text of the last continuation request.
+    pub fn continuation_text(&self) -> &Bytes {
+        &self.continuation_text
+    }
+
+    /// The BYE text, once the server said BYE.
+    pub fn bye(&self) -> Option<&Bytes> {
+        self.bye.as_ref()
+    }
+
+    /// The fatal error that broke the session, if any.
+    pub fn broken(&self) -> Option<&ProtoError> {
+        self.broken.as_ref()
+    }
+
+    /// Marks the session unusable (transport failure); later calls fail
+    /// with this error.
+    pub fn set_broken(&mut self, err: ProtoError) {
+        if self.broken.is_none() {
+            self.broken = Some(err);
+        }
+    }
+
+    /// Number of commands sent and not yet completed.
+    pub fn in_flight(&self) -> usize {
+        self.inflight.len()
+    }
+
+    /// Forces the state (imaplib assigns `state` directly in places, e.g.
+    /// LOGOUT before sending).
+    pub fn set_state(&mut self, state: State) {
+        self.state = state;
+    }
+
+    // ----- untagged responses ----------------------------------------------
+
+    /// imaplib's `untagged_responses`: stored data by name.
+    pub fn untagged_responses(&self) -> &HashMap<String, Vec<Data>> {
+        &self.untagged
+    }
+
+    /// Removes and returns the stored responses of `name` (imaplib's
+    /// `response(code)` and `_untagged_response`).
+    pub fn pop_untagged(&mut self, name: &str) -> Option<Vec<Data>> {
+        let items = self.untagged.remove(&name.to_ascii_uppercase())?;
+        self.untagged_weight -= items.iter().map(Data::weight).sum::<usize>();
+        Some(items)
+    }
+
+    /// Forgets every stored untagged response.
+    pub fn clear_untagged(&mut self) {
+        self.untagged.clear();
+        self.untagged_weight = 0;
+    }
+
+    fn append_untagged(&mut self, name: &str, item: Data) -> Result<(), ProtoError> {
+        self.untagged_weight += item.weight();
+        if self.untagged_weight > self.cfg.max_untagged_bytes {
+            return Err(ProtoError::msg(
+                ProtoErrorKind::TooMuchData,
+                format!(
+                    "more than {} bytes of untagged responses held; fetch in smaller batches \
+                     or raise the limit",
+                    self.cfg.max_untagged_bytes
+                ),
+            ));
+        }
+        match self.untagged.get_mut(name) {
+            Some(list) => list.push(item),
+            None => {
+                self.untagged.insert(name.to_string(), vec![item]);
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts capturing untagged responses in arrival order instead of
+    /// storing them by name (used while IDLE runs).
+    pub fn start_capture(&mut self) {
+        if self.idle_capture.is_none() {
+            self.idle_capture = Some(VecDeque::new());
+        }
+    }
+
+    /// Takes the responses captured so far, oldest first.
+    pub fn take_captured(&mut self) -> Vec<(String, Vec<Data>)> {
+        match &mut self.idle_capture {
+            Some(q) => {
+                let out: Vec<_> = q.drain(..).collect();
+                self.untagged_weight -= out
+                    .iter()
+                    .flat_map(|(_, d)| d.iter())
+                    .map(Data::weight)
+                    .sum::<usize>();
+                out
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// Stops capturing; anything not taken is stored by name as usual.
+    pub fn stop_capture(&mut self) {
+        if let Some(q) = self.idle_capture.take() {
+            for (name, items) in q {
+                self.untagged.entry(name).or_default().extend(items);
+            }
+        }
+    }
+
+    // ----- sending ----------------------------------------------------------
+
+    fn fatal(&self) -> Option<ProtoError> {
+        self.broken.clone()
+    }
+
+    /// Checks `name` against imaplib's state table (and the commands
+    /// `xatom` registered).
+    pub fn check_state(&self, name: &str) -> Result<(), ProtoError> {
+        let upper = name.to_ascii_uppercase();
+        let states: &[State] = match allowed_states(&upper) {
+            Some(s) => s,
+            None => match self.extra_commands.get(&upper) {
+                Some(s) => s,
+                None => {
+                    return Err(ProtoError::msg(
+                        ProtoErrorKind::IllegalState,
+                        format!("unknown IMAP4 command: {upper}"),
+                    ))
+                }
+            },
+        };
+        if !states.contains(&self.state) {
+            let list: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
+            return Err(ProtoError::msg(
+                ProtoErrorKind::IllegalState,
+                format!(
+                    "command {upper} illegal in state {}, only allowed in states {}",
+                    self.state,
+                    list.join(", ")
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Registers a command unknown to imaplib's table as legal in the
+    /// current state (imaplib's `xatom` does this).
+    pub fn register_command(&mut self, name: &str) {
+        let upper = name.to_ascii_uppercase();
+        if allowed_states(&upper).is_none() {
+            self.extra_commands
+                .entry(upper)
+                .or_insert_with(|| vec![self.state]);
+        }
+    }
+
+    fn encode_options(&self) -> EncodeOptions {
+        let literals = if self.has_capability("LITERAL+") {
+            LiteralMode::Plus
+        } else if self.has_capability("LITERAL-") {
+            LiteralMode::Minus
+        } else {
+            LiteralMode::Synchronizing
+        };
+        EncodeOptions {
+            literals,
+            utf8: self.utf8,
+        }
+    }
+
+    /// Queues a command and returns its tag. Fails, before anything is
+    /// queued, when the command is illegal in the current state, an
+    /// argument cannot be sent safely, the mailbox turned read-only, or the
+    /// session is broken.
+    pub fn command(&mut self, cmd: Command) -> Result<String, ProtoError> {
+        if let Some(err) = self.fatal() {
+            return Err(err);
+        }
+        if !self.greeted {
+            return Err(ProtoError::msg(
+                ProtoErrorKind::IllegalState,
+                "no greeting received yet",
+            ));
+        }
+        if self.awaiting_tls {
+            return Err(ProtoError::msg(
+                ProtoErrorKind::IllegalState,
+                "the TLS handshake must complete first",
+            ));
+        }
+        self.check_state(&cmd.name)?;
+        if let Some(sub) = &cmd.sub_command {
+            self.check_state(sub).map_err(|e| {
+                ProtoError::msg(e.kind(), format!("UID {}", e.message()))
+            })?;
+        }
+        let is_logout = cmd.finish == Finish::Logout;
+        if let (Some(bye), false) = (&self.bye, is_logout) {
+            return Err(ProtoError::new(
+                ProtoErrorKind::Bye,
+                String::from_utf8_lossy(bye).into_owned(),
+                &[],
+            ));
+        }
+        // Encode first: a bad argument must leave no trace.
+        let tag = format!("{}{}", self.tag_prefix, self.tag_counter);
+        let mut enc = Encoder::new(self.encode_options());
+        enc.raw(tag.as_bytes());
+        enc.raw(b" ");
+        enc.raw(cmd.name.as_bytes());
+        for arg in &cmd.args {
+            enc.arg(arg)?;
+        }
+        let chunks = enc.finish();
+
+        for typ in ["OK", "NO", "BAD"] {
+            self.pop_untagged(typ);
+        }
+        if self.untagged.contains_key("READ-ONLY") && !self.is_readonly {
+            return Err(ProtoError::msg(
+                ProtoErrorKind::Readonly,
+                "mailbox status changed to READ-ONLY",
+            ));
+        }
+        match &cmd.finish {
+            Finish::Select { readonly } => {
+                self.clear_untagged();
+                self.is_readonly = *readonly;
+            }
+            Finish::Deselect if cmd.name == "UNSELECT" => self.clear_untagged(),
+            Finish::Logout => self.state = State::Logout,
+            _ => {}
+        }
+        self.tag_counter += 1;
+        self.inflight.push_back(InFlight {
+            tag: tag.clone(),
+            name: cmd.name.clone(),
+            finish: cmd.finish,
+            pending: chunks.into(),
+            waiting: false,
+            interactive: cmd.interactive,
+            caps_generation: self.caps_generation,
+        });
+        if is_logout {
+            if let Some(bye) = self.pop_untagged("BYE") {
+                // BYE came before LOGOUT was even sent: that is the answer.
+                self.complete(tag.clone(), Ok(Reply { typ: Status::Bye, data: bye }));
+            }
+        }
+        self.pump();
+        Ok(tag)
+    }
+
+    /// Moves every chunk that may be sent now into the outbox.
+    fn pump(&mut self) {
+        for f in self.inflight.iter_mut() {
+            while !f.waiting {
+                let Some(chunk) = f.pending.pop_front() else { break };
+                f.waiting = chunk.wait_continuation;
+                self.outbox.push_back(chunk);
+            }
+            if f.waiting || f.interactive || !f.pending.is_empty() {
+                break;
+            }
+        }
+    }
+
+    /// Next bytes to write, if any. Written in order, they keep the
+    /// protocol in step.
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        let chunk = self.outbox.pop_front()?;
+        self.trace_out(&chunk.trace);
+        Some(chunk.bytes)
+    }
+
+    /// Everything that may be written now, joined (one write, as the
+    /// Nagle/delayed-ACK pitfall requires).
+    pub fn take_transmit(&mut self) -> Option<Vec<u8>> {
+        if self.outbox.is_empty() {
+            return None;
+        }
+        let mut out = Vec::new();
+        while let Some(b) = self.poll_transmit() {
+            out.extend_from_slice(&b);
+        }
+        Some(out)
+    }
+
+    /// True when bytes are waiting in the outbox.
+    pub fn wants_transmit(&self) -> bool {
+        !self.outbox.is_empty()
+    }
+
+    /// Answers a continuation request of an interactive command
+    /// (AUTHENTICATE): sends `line` CRLF. `secret` hides it in the trace.
+    pub fn continue_with(&mut self, tag: &str, line: &[u8], secret: bool) -> Result<(), ProtoError> {
+        if !self.inflight.iter().any(|f| f.tag == tag && f.interactive) {
+            return Err(ProtoError::msg(
+                ProtoErrorKind::IllegalState,
+                format!("no interactive command {tag} in flight"),
+            ));
+        }
+        crate::command::check_inline(line)?;
+        let mut bytes = Vec::with_capacity(line.len() + 2);
+        bytes.extend_from_slice(line);
+        bytes.extend_from_slice(b"\r\n");
+        let trace = if secret {
+            "<redacted>".to_string()
+        } else {
+            String::from_utf8_lossy(line).into_owned()
+        };
+        self.outbox.push_back(Chunk {
+            bytes: Bytes::from(bytes),
+            trace,
+            wait_continuation: false,
+        });
+        Ok(())
+    }
+
+    /// Ends IDLE: sends `DONE`.
+    pub fn idle_done(&mut self, tag: &str) -> Result<(), ProtoError> {
+        self.continue_with(tag, b"DONE", false)
+    }
+
+    // ----- receiving --------------------------------------------------------
+
+    /// Hands received bytes to the framer.
+    pub fn feed(&mut self, data: &[u8]) {
+        self.framer.feed(data);
+    }
+
+    /// The framer, to read raw bytes past the protocol (imaplib's `read` and
+    /// `readline`).
+    pub fn framer_mut(&mut self) -> &mut Framer {
+        &mut self.framer
+    }
+
+    /// Processes the next complete response, if there is one. `Ok(None)`
+    /// means more input is needed. A fatal error breaks the session.
+    pub fn poll_event(&mut self) -> Result<Option<Event>, ProtoError> {
+        if let Some(err) = self.fatal() {
+            return Err(err);
+        }
+        loop {
+            if self.awaiting_tls {
+                return Ok(None);
+            }
+            let frame = match self.framer.next_frame() {
+                Ok(Some(frame)) => frame,
+                Ok(None) => return Ok(None),
+                Err(err) => return Err(self.break_with(err)),
+            };
+            self.trace_in(&frame);
+            if frame.line_count() == 1 && frame.first_line().iter().all(|&b| b == b' ') {
+                // Some servers send empty lines; they carry nothing.
+                continue;
+            }
+            let resp = match Response::parse(frame) {
+                Ok(r) => r,
+                Err(err) => return Err(self.break_with(err)),
+            };
+            match self.process(resp) {
+                Ok(Some(ev)) => return Ok(Some(ev)),
+                Ok(None) => continue,
+                Err(err) => return Err(self.break_with(err)),
+            }
+        }
+    }
+
+    fn break_with(&mut self, err: ProtoError) -> ProtoError {
+        self.set_broken(err.clone());
+        err
+    }
+
+    fn process(&mut self, resp: Response) -> Result<Option<Event>, ProtoError> {
+        if !self.greeted {
+            return self.process_greeting(resp).map(Some);
+        }
+        match resp.kind().clone() {
+            Kind::Continuation => Ok(self.process_continuation(&resp)),
+            Kind::Tagged { tag, status } => self.process_tagged(&resp, &tag, status).map(Some),
+            Kind::Untagged { name, status, .. } => self.process_untagged(&resp, &name, status),
+        }
+    }
+
+    fn process_greeting(&mut self, resp: Response) -> Result<Event, ProtoError> {
+        let line = resp.frame().line(0);
+        let (name, status) = match resp.kind() {
+            Kind::Untagged { name, status, .. } => (name.clone(), *status),
+            _ => {
+                return Err(ProtoError::new(
+                    ProtoErrorKind::Unexpected,
+                    "unexpected response instead of a greeting",
+                    &line,
+                ))
+            }
+        };
+        match status {
+            Some(Status::Ok) => self.state = State::NonAuth,
+            Some(Status::PreAuth) => self.state = State::Auth,
+            Some(Status::Bye) => {
+                return Err(ProtoError::new(
+                    ProtoErrorKind::Bye,
+                    format!(
+                        "server refused the connection: {}",
+                        String::from_utf8_lossy(&resp.text())
+                    ),
+                    &line,
+                ))
+            }
+            _ => {
+                return Err(ProtoError::new(
+                    ProtoErrorKind::Unexpected,
+                    "greeting is neither OK, PREAUTH nor BYE",
+                    &line,
+                ))
+            }
+        }
+        self.greeted = true;
+        self.welcome = line;
+        for item in resp.imaplib_items() {
+            self.append_untagged(&name, item)?;
+        }
+        self.store_code(&resp)?;
+        Ok(Event::Greeting)
+    }
+
+    fn process_continuation(&mut self, resp: &Response) -> Option<Event> {
+        self.continuation_text = resp.text();
+        let target = self
+            .inflight
+            .iter()
+            .position(|f| f.waiting || f.interactive || !f.pending.is_empty());
+        match target.map(|i| (i, self.inflight[i].waiting, self.inflight[i].interactive)) {
+            Some((i, true, _)) => {
+                self.inflight[i].waiting = false;
+                self.pump();
+                None
+            }
+            Some((i, false, true)) => Some(Event::Continuation {
+                tag: self.inflight[i].tag.clone(),
+                text: resp.text(),
+            }),
+            _ => {
+                tracing::warn!(
+                    target: "imaplib::protocol",
+                    "ignoring a continuation request no command asked for: {:?}",
+                    Printable(resp.frame().first_line())
+                );
+                None
+            }
+        }
+    }
+
+    fn process_untagged(
+        &mut self,
+        resp: &Response,
+        name: &str,
+        status: Option<Status>,
+    ) -> Result<Option<Event>, ProtoError> {
+        let items = resp.imaplib_items();
+        if name == "CAPABILITY" {
+            self.set_capabilities(&resp.text());
+        }
+        if let Some(q) = &mut self.idle_capture {
+            if status != Some(Status::Bye) {
+                let weight: usize = items.iter().map(Data::weight).sum();
+                self.untagged_weight += weight;
+                q.push_back((name.to_string(), items));
+                if self.untagged_weight > self.cfg.max_untagged_bytes {
+                    return Err(ProtoError::msg(
+                        ProtoErrorKind::TooMuchData,
+                        "too many untagged responses captured during IDLE",
+                    ));
+                }
+                self.store_code(resp)?;
+                return Ok(Some(Event::Untagged {
+                    name: name.to_string(),
+                }));
+            }
+        }
+        for item in items {
+            self.append_untagged(name, item)?;
+        }
+        self.store_code(resp)?;
+        if status == Some(Status::Bye) {
+            let text = resp.text();
+            self.bye = Some(text.clone());
+            self.on_bye(&text);
+            return Ok(Some(Event::Bye { text }));
+        }
+        Ok(Some(Event::Untagged {
+            name: name.to_string(),
+        }))
+    }
+
+    /// imaplib stores a response code of OK / NO / BAD under the code's
+    /// name (`UIDVALIDITY`, `READ-ONLY`...). A CAPABILITY code updates the
+    /// capabilities.
+    fn store_code(&mut self, resp: &Response) -> Result<(), ProtoError> {
+        let Some(code) = resp.code() else { return Ok(()) };
+        if code.name == "CAPABILITY" {
+            self.set_capabilities(&code.args);
+        }
+        if matches!(resp.status(), Some(Status::Ok | Status::No | Status::Bad)) {
+            let name = code.name.clone();
+            let args = code.args.clone();
+            self.append_untagged(&name, Data::Line(args))?;
+        }
+        Ok(())
+    }
+
+    fn set_capabilities(&mut self, text: &[u8]) {
+        self.capabilities = String::from_utf8_lossy(text)
+            .split_ascii_whitespace()
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        self.caps_generation += 1;
+        self.caps_stale = false;
+    }
+
+    /// After BYE every command in flight fails with `abort`, except LOGOUT,
+    /// whose result is the BYE.
+    fn on_bye(&mut self, text: &Bytes) {
+        let tags: Vec<(String, bool)> = self
+            .inflight
+            .iter()
+            .map(|f| (f.tag.clone(), f.finish == Finish::Logout))
+            .collect();
+        for (tag, is_logout) in tags {
+            let result = if is_logout {
+                let data = self.pop_untagged("BYE").unwrap_or_else(|| vec![Data::None]);
+                Ok(Reply {
+                    typ: Status::Bye,
+                    data,
+                })
+            } else {
+                Err(ProtoError::msg(
+                    ProtoErrorKind::Bye,
+                    String::from_utf8_lossy(text).into_owned(),
+                ))
+            };
+            self.complete(tag, result);
+        }
+        if self.state != State::Logout {
+            self.state = State::Logout;
+        }
+    }
+
+    fn complete(&mut self, tag: String, result: Result<Reply, ProtoError>) {
+        if let Some(pos) = self.inflight.iter().position(|f| f.tag == tag) {
+            self.inflight.remove(pos);
+        }
+        self.completed.insert(tag, result);
+        self.pump();
+    }
+
+    fn process_tagged(&mut self, resp: &Response, tag: &Bytes, status: Status) -> Result<Event, ProtoError> {
+        let tag_str = String::from_utf8_lossy(tag).into_owned();
+        let Some(pos) = self.inflight.iter().position(|f| f.tag == tag_str) else {
+            if self.completed.contains_key(&tag_str) {
+                // LOGOUT completed on BYE; its tagged OK follows.
+                return Ok(Event::Completed { tag: tag_str });
+            }
+            return Err(ProtoError::new(
+                ProtoErrorKind::UnknownTag,
+                "unexpected tagged response",
+                resp.frame().first_line(),
+            ));
+        };
+        let f = self.inflight.remove(pos).expect("position is valid");
+        self.store_code(resp)?;
+        let data = resp.imaplib_items();
+        let result = self.finish(&f, status, data, resp);
+        self.completed.insert(f.tag.clone(), result);
+        self.pump();
+        Ok(Event::Completed { tag: f.tag })
+    }
+
+    /// Builds a command's result, as the tail of each imaplib method does,
+    /// and applies its state change.
+    fn finish(&mut self, f: &InFlight, status: Status, data: Vec<Data>, resp: &Response) -> Result<Reply, ProtoError> {
+        let text = || String::from_utf8_lossy(&resp.text()).into_owned();
+        // Commands whose state changes whatever the outcome.
+        if f.finish == Finish::Deselect {
+            self.state = State::Auth;
+        }
+        if status == Status::Bad {
+            return Err(ProtoError::new(
+                ProtoErrorKind::CommandBad,
+                format!("{} command error: BAD {}", f.name, text()),
+                &[],
+            ));
+        }
+        let reply = |typ, data| Ok(Reply { typ, data });
+        match &f.finish {
+            Finish::Tagged | Finish::Idle | Finish::Deselect => reply(status, data),
+            Finish::Untagged(name) => {
+                if status == Status::No {
+                    return reply(status, data);
+                }
+                let items = self.pop_untagged(name).unwrap_or_else(|| vec![Data::None]);
+                reply(status, items)
+            }
+            Finish::Capability => {
+                let items = self.pop_untagged("CAPABILITY").unwrap_or_else(|| vec![Data::None]);
+                reply(status, items)
+            }
+            Finish::Select { readonly } => {
+                if status != Status::Ok {
+                    self.state = State::Auth;
+                    return reply(status, data);
+                }
+                self.state = State::Selected;
+                if self.untagged.contains_key("READ-ONLY") && !readonly {
+                    return Err(ProtoError::msg(
+                        ProtoErrorKind::Readonly,
+                        "mailbox is not writable",
+                    ));
+                }
+                let exists = self
+                    .untagged
+                    .get("EXISTS")
+                    .cloned()
+                    .unwrap_or_else(|| vec![Data::None]);
+                reply(status, exists)
+            }
+            Finish::Login | Finish::Authenticate => {
+                if status != Status::Ok {
+                    return Err(ProtoError::msg(ProtoErrorKind::CommandFailed, text()));
+                }
+                self.state = State::Auth;
+                if self.caps_generation == f.caps_generation {
+                    self.caps_stale = true;
+                }
+                reply(status, data)
+            }
+            Finish::Logout => {
+                let items = self.pop_untagged("BYE");
+                match items {
+                    Some(bye) => reply(Status::Bye, bye),
+                    None => reply(status, data),
+                }
+            }
+            Finish::QuotaRoot => {
+                if status == Status::No {
+                    return reply(status, vec![Data::List(data.clone()), Data::List(data)]);
+                }
+                let quota = self.pop_untagged("QUOTA").unwrap_or_else(|| vec![Data::None]);
+                let root = self.pop_untagged("QUOTAROOT").unwrap_or_else(|| vec![Data::None]);
+                reply(status, vec![Data::List(root), Data::List(quota)])
+            }
+            Finish::Enable { utf8 } => {
+                if status == Status::Ok && *utf8 {
+                    self.utf8 = true;
+                }
+                reply(status, data)
+            }
+            Finish::StartTls => {
+                if status != Status::Ok {
+                    return Err(ProtoError::msg(
+                        ProtoErrorKind::CommandFailed,
+                        format!("Couldn't establish TLS session: {}", text()),
+                    ));
+                }
+                // Nothing more is read in cleartext; capabilities are asked
+                // again over TLS.
+                self.awaiting_tls = true;
+                self.capabilities.clear();
+                self.caps_stale = true;
+                reply(status, data)
+            }
+        }
+    }
+
+    /// Takes the result of a completed command.
+    pub fn take_reply(&mut self, tag: &str) -> Option<Result<Reply, ProtoError>> {
+        self.completed.remove(tag)
+    }
+
+    /// True if the command with this tag has completed.
+    pub fn is_completed(&self, tag: &str) -> bool {
+        self.completed.contains_key(tag)
+    }
+
+    /// True while the session waits for the client to run the TLS
+    /// handshake after STARTTLS.
+    pub fn awaiting_tls(&self) -> bool {
+        self.awaiting_tls
+    }
+
+    /// Tells the session the TLS handshake after STARTTLS is done. Fails,
+    /// and breaks the session, if the server sent anything after its
+    /// STARTTLS OK in cleartext (a response-injection attempt); untagged
+    /// data received in cleartext is forgotten.
+    pub fn tls_established(&mut self) -> Result<(), ProtoError> {
+        self.awaiting_tls = false;
+        self.clear_untagged();
+        let leftover = self.framer.buffered();
+        if leftover > 0 {
+            self.framer.discard_buffered();
+            let err = ProtoError::msg(
+                ProtoErrorKind::Unexpected,
+                format!(
+                    "server sent {leftover} bytes in cleartext after accepting STARTTLS; \
+                     refusing to continue"
+                ),
+            );
+            return Err(self.break_with(err));
+        }
+        Ok(())
+    }
+
+    /// Bytes received in cleartext that were not yet framed (checked by the
+    /// client before starting the TLS handshake).
+    pub fn buffered_input(&self) -> usize {
+        self.framer.buffered()
+    }
+
+    // ----- tracing ----------------------------------------------------------
+
+    fn trace_out(&self, shown: &str) {
+        if self.cfg.debug >= 4 {
+            tracing::debug!(target: "imaplib::protocol", "> {}", shown.trim_end());
+        } else {
+            tracing::trace!(target: "imaplib::protocol", "> {}", shown.trim_end());
+        }
+    }
+
+    fn trace_in(&self, frame: &Frame) {
+        let mut shown = format!("{:?}", Printable(frame.first_line()));
+        if frame.literal_count() > 0 {
+            shown.push_str(&format!(
+                " (+{} literal(s), {} bytes)",
+                frame.literal_count(),
+                frame.len()
+            ));
+        }
+        if self.cfg.debug >= 4 {
+            tracing::debug!(target: "imaplib::protocol", "< {}", shown);
+        } else {
+            tracing::trace!(target: "imaplib::protocol", "< {}", shown);
+        }
+    }
+}
