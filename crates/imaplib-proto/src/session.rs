@@ -165,6 +165,7 @@ pub struct Session {
     awaiting_tls: bool,
     extra_commands: HashMap<String, Vec<State>>,
     continuation_text: Bytes,
+    unparsed_count: u64,
 }
 
 impl Session {
@@ -196,6 +197,7 @@ impl Session {
             awaiting_tls: false,
             extra_commands: HashMap::new(),
             continuation_text: Bytes::new(),
+            unparsed_count: 0,
         }
     }
 
@@ -626,10 +628,7 @@ impl Session {
                 // Some servers send empty lines; they carry nothing.
                 continue;
             }
-            let resp = match Response::parse(frame) {
-                Ok(r) => r,
-                Err(err) => return Err(self.break_with(err)),
-            };
+            let resp = Response::parse(frame);
             match self.process(resp) {
                 Ok(Some(ev)) => return Ok(Some(ev)),
                 Ok(None) => continue,
@@ -651,6 +650,7 @@ impl Session {
             Kind::Continuation => Ok(self.process_continuation(&resp)),
             Kind::Tagged { tag, status } => self.process_tagged(&resp, &tag, status).map(Some),
             Kind::Untagged { name, status, .. } => self.process_untagged(&resp, &name, status),
+            Kind::Unparsed { reason } => self.process_unparsed(&resp, reason),
         }
     }
 
@@ -721,6 +721,30 @@ impl Session {
                 None
             }
         }
+    }
+
+    /// A line that fits no response form. If it starts with the tag of a
+    /// command in flight, that command's completion is unreadable: abort.
+    /// Otherwise it is a server defect (typically a wrong literal size) and
+    /// is skipped with a warning, so the session survives.
+    fn process_unparsed(&mut self, resp: &Response, reason: &'static str) -> Result<Option<Event>, ProtoError> {
+        let line = resp.frame().first_line();
+        let first_word = line.split(|&b| b == b' ').next().unwrap_or_default();
+        if self.inflight.iter().any(|f| f.tag.as_bytes() == first_word) {
+            return Err(ProtoError::new(ProtoErrorKind::Parse, reason, line));
+        }
+        self.unparsed_count += 1;
+        tracing::warn!(
+            target: "imaplib::protocol",
+            "skipping a line that is not an IMAP response ({reason}): {:?}",
+            Printable(line)
+        );
+        Ok(None)
+    }
+
+    /// Number of lines skipped because they were not IMAP responses.
+    pub fn unparsed_count(&self) -> u64 {
+        self.unparsed_count
     }
 
     fn process_untagged(

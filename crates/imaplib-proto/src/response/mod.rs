@@ -182,6 +182,14 @@ pub enum Kind {
         /// The completion status (OK, NO or BAD).
         status: Status,
     },
+    /// A line that is neither a continuation, an untagged response nor a
+    /// tagged status response (a server defect, such as a literal whose
+    /// announced size was wrong). Kept whole; [`Response::diagnostic`] says
+    /// what is wrong.
+    Unparsed {
+        /// Why the line could not be parsed.
+        reason: &'static str,
+    },
     /// `* ...`: untagged data or status.
     Untagged {
         /// The response's name, upper case: `OK`, `CAPABILITY`, `FETCH`,
@@ -219,10 +227,19 @@ impl fmt::Debug for Response {
 }
 
 impl Response {
-    /// Parses a frame. Fails only when the first line is neither a
-    /// continuation, an untagged response nor a tagged status response.
-    pub fn parse(frame: Frame) -> Result<Response, crate::ProtoError> {
+    /// Parses a frame. Never fails: a first line that is neither a
+    /// continuation, an untagged response nor a tagged status response gives
+    /// a [`Kind::Unparsed`] response.
+    pub fn parse(frame: Frame) -> Response {
         parser::parse(frame)
+    }
+
+    /// Why the response could not be parsed, for [`Kind::Unparsed`].
+    pub fn diagnostic(&self) -> Option<&'static str> {
+        match self.kind {
+            Kind::Unparsed { reason } => Some(reason),
+            _ => None,
+        }
     }
 
     /// The kind, with tag / name / status.
@@ -240,7 +257,7 @@ impl Response {
         match &self.kind {
             Kind::Tagged { status, .. } => Some(*status),
             Kind::Untagged { status, .. } => *status,
-            Kind::Continuation => None,
+            Kind::Continuation | Kind::Unparsed { .. } => None,
         }
     }
 

@@ -9,25 +9,30 @@
 use bytes::Bytes;
 
 use super::{Code, Frame, Kind, Response, Status};
-use crate::error::{ProtoError, ProtoErrorKind};
 
-pub(super) fn parse(frame: Frame) -> Result<Response, ProtoError> {
+pub(super) fn parse(frame: Frame) -> Response {
     let line = frame.line(0);
-    let bad = |msg: &str| ProtoError::new(ProtoErrorKind::Parse, msg, &line);
+    let unparsed = |frame, reason| Response {
+        frame,
+        kind: Kind::Unparsed { reason },
+        text_start: 0,
+        code: None,
+        after_code: 0,
+    };
     match line.first() {
         Some(b'+') => {
             let text_start = skip_spaces(&line, 1);
-            Ok(Response {
+            Response {
                 frame,
                 kind: Kind::Continuation,
                 text_start,
                 code: None,
                 after_code: text_start,
-            })
+            }
         }
         Some(b'*') => {
             if line.get(1) != Some(&b' ') {
-                return Err(bad("untagged response without a space after '*'"));
+                return unparsed(frame, "untagged response without a space after '*'");
             }
             let mut pos = skip_spaces(&line, 1);
             let mut number = None;
@@ -38,7 +43,7 @@ pub(super) fn parse(frame: Frame) -> Result<Response, ProtoError> {
             }
             let name_len = count_while(&line[pos..], is_name_char);
             if name_len == 0 {
-                return Err(bad("untagged response without a name"));
+                return unparsed(frame, "untagged response without a name");
             }
             let name_bytes = &line[pos..pos + name_len];
             let name = String::from_utf8_lossy(name_bytes).to_ascii_uppercase();
@@ -53,7 +58,7 @@ pub(super) fn parse(frame: Frame) -> Result<Response, ProtoError> {
             } else {
                 (None, text_start)
             };
-            Ok(Response {
+            Response {
                 frame,
                 kind: Kind::Untagged {
                     name,
@@ -63,30 +68,32 @@ pub(super) fn parse(frame: Frame) -> Result<Response, ProtoError> {
                 text_start,
                 code,
                 after_code,
-            })
+            }
         }
         Some(_) => {
             let tag_len = count_while(&line, |b| b != b' ');
             let tag = line.slice(..tag_len);
             if !tag.iter().all(|&b| is_tag_char(b)) {
-                return Err(bad("response is neither tagged, untagged nor a continuation"));
+                return unparsed(frame, "response is neither tagged, untagged nor a continuation");
             }
             let pos = skip_spaces(&line, tag_len);
             let word_len = count_while(&line[pos..], |b| b != b' ');
-            let status = Status::from_bytes(&line[pos..pos + word_len])
+            let Some(status) = Status::from_bytes(&line[pos..pos + word_len])
                 .filter(|s| matches!(s, Status::Ok | Status::No | Status::Bad))
-                .ok_or_else(|| bad("tagged response without OK, NO or BAD"))?;
+            else {
+                return unparsed(frame, "tagged response without OK, NO or BAD");
+            };
             let text_start = after_separator(&line, pos + word_len);
             let (code, after_code) = parse_code(&line, text_start);
-            Ok(Response {
+            Response {
                 frame,
                 kind: Kind::Tagged { tag, status },
                 text_start,
                 code,
                 after_code,
-            })
+            }
         }
-        None => Err(bad("empty response line")),
+        None => unparsed(frame, "empty response line"),
     }
 }
 
@@ -193,7 +200,7 @@ mod tests {
     use crate::Data;
 
     fn resp(s: &[u8]) -> Response {
-        Response::parse(Frame::parse_one(s).unwrap()).unwrap()
+        Response::parse(Frame::parse_one(s).unwrap())
     }
 
     #[test]
@@ -263,10 +270,11 @@ mod tests {
     }
 
     #[test]
-    fn garbage_is_an_error() {
-        for s in [&b"(garbage)\r\n"[..], b"*garbage\r\n", b"* \r\n", b"A1 MAYBE so\r\n"] {
-            let err = Response::parse(Frame::parse_one(s).unwrap()).unwrap_err();
-            assert_eq!(err.kind(), ProtoErrorKind::Parse, "{s:?}");
+    fn garbage_is_kept_unparsed() {
+        for s in [&b"(garbage)\r\n"[..], b"*garbage\r\n", b"* \r\n", b"A1 MAYBE so\r\n", b")\r\n"] {
+            let r = resp(s);
+            assert!(r.diagnostic().is_some(), "{s:?}");
+            assert_eq!(r.frame().raw().len(), s.len());
         }
     }
 }

@@ -1,0 +1,140 @@
+//! Every recorded server transcript of the shared corpus frames and parses
+//! into responses without a single error, fed whole and byte by byte, and
+//! both ways give the same responses.
+
+use std::path::{Path, PathBuf};
+
+use imaplib_proto::{Framer, Limits, Response};
+
+fn corpus_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/mailkit");
+    assert!(
+        dir.is_dir(),
+        "the recorded corpus must be at {} (the shared folder beside the checkout)",
+        dir.display()
+    );
+    dir
+}
+
+fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            files(&p, out);
+        } else if p.extension().is_some_and(|e| e == "txt") {
+            out.push(p);
+        }
+    }
+}
+
+/// Frames and parses `chunks`; returns each response's debug form.
+fn decode(chunks: &mut dyn Iterator<Item = &[u8]>) -> Result<Vec<String>, String> {
+    let mut framer = Framer::new(Limits::default());
+    let mut out = Vec::new();
+    for chunk in chunks {
+        framer.feed(chunk);
+        while let Some(frame) = framer.next_frame().map_err(|e| e.to_string())? {
+            if frame.line_count() == 1 && frame.first_line().is_empty() {
+                continue;
+            }
+            let resp = Response::parse(frame);
+            if let Some(reason) = resp.diagnostic() {
+                eprintln!("diagnostic: {reason}: {:?}", resp.frame());
+            }
+            out.push(format!("{resp:?} {:?}", resp.imaplib_items()));
+        }
+    }
+    if framer.buffered() > 0 {
+        return Err(format!("{} bytes left over at the end", framer.buffered()));
+    }
+    Ok(out)
+}
+
+#[test]
+fn every_corpus_file_decodes_whole_and_byte_by_byte() {
+    let mut list = Vec::new();
+    files(&corpus_dir(), &mut list);
+    assert!(list.len() > 100, "corpus looks incomplete: {} files", list.len());
+    let mut failures = Vec::new();
+    let mut responses = 0;
+    for path in &list {
+        let bytes = std::fs::read(path).unwrap();
+        let whole = decode(&mut std::iter::once(&bytes[..]));
+        let bytewise = decode(&mut bytes.chunks(1));
+        match (whole, bytewise) {
+            (Ok(a), Ok(b)) => {
+                if a != b {
+                    failures.push(format!("{}: whole and byte-by-byte differ", path.display()));
+                }
+                responses += a.len();
+            }
+            (Err(e), _) | (_, Err(e)) => failures.push(format!("{}: {e}", path.display())),
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} files failed:\n{}", failures.len(), list.len(), failures.join("\n"));
+    println!("{} files, {responses} responses", list.len());
+}
+
+/// Each file, with its placeholder tag replaced by the tag of a command in
+/// flight, runs through a whole session: the command completes and nothing
+/// breaks the session.
+#[test]
+fn every_corpus_file_completes_a_command_in_a_session() {
+    use imaplib_proto::{command::build, Event, Session, SessionConfig};
+    let mut list = Vec::new();
+    files(&corpus_dir(), &mut list);
+    let mut failures = Vec::new();
+    let mut skipped_lines = 0;
+    for path in &list {
+        let bytes = std::fs::read(path).unwrap();
+        let mut session = Session::new(SessionConfig::default());
+        session.feed(b"* PREAUTH [CAPABILITY IMAP4rev1] ready\r\n");
+        assert_eq!(session.poll_event().unwrap(), Some(Event::Greeting));
+        let tag = session.command(build::noop()).unwrap();
+        let text = replace_all(&bytes, b"A########", tag.as_bytes());
+        let has_tagged = text.windows(tag.len()).any(|w| w == tag.as_bytes());
+        let mut completed = false;
+        let mut error = None;
+        for chunk in text.chunks(7) {
+            session.feed(chunk);
+            loop {
+                match session.poll_event() {
+                    Ok(Some(Event::Completed { tag: t })) if t == tag => completed = true,
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(e) => {
+                        error = Some(e);
+                        break;
+                    }
+                }
+            }
+            if error.is_some() {
+                break;
+            }
+        }
+        skipped_lines += session.unparsed_count();
+        if let Some(e) = error {
+            failures.push(format!("{}: {e}", path.display()));
+        } else if has_tagged && !completed {
+            failures.push(format!("{}: command never completed", path.display()));
+        }
+    }
+    assert!(failures.is_empty(), "{} files failed:\n{}", failures.len(), failures.join("\n"));
+    println!("{} files; {skipped_lines} defective lines skipped", list.len());
+}
+
+fn replace_all(hay: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(hay.len());
+    let mut i = 0;
+    while i < hay.len() {
+        if hay[i..].starts_with(from) {
+            out.extend_from_slice(to);
+            i += from.len();
+        } else {
+            out.push(hay[i]);
+            i += 1;
+        }
+    }
+    out
+}
