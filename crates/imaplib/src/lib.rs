@@ -1,1 +1,45 @@
+//! An IMAP4 client library in the shape of Python's `imaplib`.
+//!
+//! [`Imap4`] is imaplib's `IMAP4` (TCP), `IMAP4_SSL` (TLS) and
+//! `IMAP4_stream` (a child process) in one type, with one method per imaplib
+//! method, each returning imaplib's `(type, data)` as a [`Reply`]. The
+//! protocol itself lives in the sans-IO crate [`imaplib_proto`].
+//!
+//! ```no_run
+//! use imaplib::{Imap4, Status};
+//!
+//! let mut m = Imap4::ssl("imap.example.org", 993)?;
+//! m.login("user", "password")?;
+//! m.select("INBOX", false)?;
+//! let found = m.search(None, ["ALL"])?;
+//! let numbers = found.data[0].as_bytes().cloned().unwrap_or_default();
+//! for num in numbers.split(|&b| b == b' ').filter(|n| !n.is_empty()) {
+//!     let reply = m.fetch(num, "(RFC822)")?;
+//!     assert_eq!(reply.typ, Status::Ok);
+//!     if let Some(message) = reply.data[0].literal() {
+//!         println!("Message {}\n{}", String::from_utf8_lossy(num), String::from_utf8_lossy(message));
+//!     }
+//! }
+//! m.close()?;
+//! m.logout()?;
+//! # Ok::<(), imaplib::Error>(())
+//! ```
+//!
+//! imaplib's module functions are here too: [`internaldate_to_tuple`]
+//! (`Internaldate2tuple`), [`int_to_ap`] (`Int2AP`), [`parse_flags`]
+//! (`ParseFlags`) and [`time_to_internaldate`] (`Time2Internaldate`).
 
+#![forbid(unsafe_code)]
+
+mod client;
+mod error;
+mod tls;
+pub mod transport;
+
+pub use client::{IdleResult, Imap4, Options, IMAP4_PORT, IMAP4_SSL_PORT};
+pub use error::{Error, ErrorKind, Result};
+pub use tls::TlsConfig;
+
+pub use imaplib_proto;
+pub use imaplib_proto::date::{internaldate_to_tuple, time_to_internaldate, DateInput};
+pub use imaplib_proto::{int_to_ap, parse_flags, Data, Limits, Reply, State, Status};

@@ -1,0 +1,1058 @@
+//! The blocking client: imaplib's `IMAP4`, `IMAP4_SSL` and `IMAP4_stream`
+//! in one type, [`Imap4`], with one method per imaplib method.
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use bytes::Bytes;
+use imaplib_proto::command::build;
+use imaplib_proto::date::{time_to_internaldate, DateInput};
+use imaplib_proto::{
+    Command, Data, Event, Limits, ProtoError, ProtoErrorKind, Reply, Session, SessionConfig, State,
+};
+
+use crate::error::{Error, Result};
+use crate::tls::TlsConfig;
+use crate::transport::{ChildStream, Connection, Transport};
+
+/// imaplib's `IMAP4_PORT`.
+pub const IMAP4_PORT: u16 = 143;
+/// imaplib's `IMAP4_SSL_PORT`.
+pub const IMAP4_SSL_PORT: u16 = 993;
+
+/// Connection settings.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Timeout of every read and write, and of connecting unless
+    /// [`Options::connect_timeout`] is set (imaplib's `timeout`). `None`
+    /// (the default, as in imaplib) waits forever.
+    pub timeout: Option<Duration>,
+    /// Timeout of establishing the TCP connection; defaults to `timeout`.
+    pub connect_timeout: Option<Duration>,
+    /// Line and literal size limits.
+    pub limits: Limits,
+    /// Most bytes of untagged data held between commands.
+    pub max_untagged_bytes: usize,
+    /// imaplib's debug level (4 and above: protocol trace at DEBUG level).
+    pub debug: u8,
+    /// TLS settings for implicit TLS and STARTTLS.
+    pub tls: TlsConfig,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        let cfg = SessionConfig::default();
+        Options {
+            timeout: None,
+            connect_timeout: None,
+            limits: cfg.limits,
+            max_untagged_bytes: cfg.max_untagged_bytes,
+            debug: 0,
+            tls: TlsConfig::default(),
+        }
+    }
+}
+
+impl Options {
+    /// Default options with this timeout.
+    pub fn with_timeout(timeout: Duration) -> Self {
+        Options {
+            timeout: Some(timeout),
+            ..Options::default()
+        }
+    }
+}
+
+/// The result of [`Imap4::idle`]: the tagged completion and every untagged
+/// response received while idling, in arrival order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdleResult {
+    /// The IDLE command's completion.
+    pub reply: Reply,
+    /// `(name, data)` for each untagged response, oldest first.
+    pub responses: Vec<(String, Vec<Data>)>,
+}
+
+/// An IMAP4 client connection, in the shape of Python's `imaplib.IMAP4`.
+///
+/// Each imaplib method is a method here with the same name, returning
+/// imaplib's `(type, data)` as a [`Reply`]. Errors carry imaplib's three
+/// kinds ([`crate::ErrorKind`]).
+///
+/// Differences from imaplib, all on the safe side:
+/// - arguments are quoted or sent as literals by content; CR, LF and NUL
+///   are never sent inline (see [`imaplib_proto::Arg`]);
+/// - TLS certificates are verified; STARTTLS refuses plaintext received
+///   after the server's OK and asks for capabilities again;
+/// - lines ending in a bare LF are accepted (imaplib aborts);
+/// - untagged data held is bounded ([`Options::max_untagged_bytes`]);
+/// - the greeting's CAPABILITY code is used instead of asking again, and
+///   capabilities are refreshed after LOGIN and AUTHENTICATE;
+/// - under UTF8=ACCEPT, APPEND sends RFC 6855 `UTF8 (~{N}...)`.
+pub struct Imap4 {
+    session: Session,
+    transport: Transport,
+    host: String,
+    port: u16,
+    options: Options,
+    tls_active: bool,
+    protocol_version: String,
+    read_buf: Vec<u8>,
+}
+
+impl std::fmt::Debug for Imap4 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Imap4")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("state", &self.session.state())
+            .field("tls", &self.tls_active)
+            .finish()
+    }
+}
+
+fn tag_seed() -> u32 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() ^ (d.as_secs() as u32))
+        .unwrap_or(0);
+    nanos ^ std::process::id().rotate_left(16)
+}
+
+impl Imap4 {
+    // ----- construction (imaplib's three classes) ---------------------------
+
+    /// imaplib's `IMAP4(host, port)`: plain TCP (default `localhost:143`
+    /// when `host` is empty and `port` 0).
+    pub fn new(host: &str, port: u16) -> Result<Imap4> {
+        Self::with_options(host, port, Options::default())
+    }
+
+    /// [`Imap4::new`] with options (timeouts, limits, TLS for STARTTLS).
+    pub fn with_options(host: &str, port: u16, options: Options) -> Result<Imap4> {
+        let host = if host.is_empty() { "localhost" } else { host };
+        let port = if port == 0 { IMAP4_PORT } else { port };
+        let tcp = Transport::connect_tcp(host, port, options.connect_timeout.or(options.timeout))?;
+        tcp.set_read_timeout(options.timeout)
+            .and_then(|_| tcp.set_write_timeout(options.timeout))
+            .map_err(|e| Error::io("setting the timeout", e))?;
+        Self::start(Transport::Tcp(tcp), host, port, options, false)
+    }
+
+    /// imaplib's `IMAP4_SSL(host, port)`: implicit TLS (default port 993),
+    /// certificates verified per `options.tls`.
+    pub fn ssl(host: &str, port: u16) -> Result<Imap4> {
+        Self::ssl_with_options(host, port, Options::default())
+    }
+
+    /// [`Imap4::ssl`] with options.
+    pub fn ssl_with_options(host: &str, port: u16, options: Options) -> Result<Imap4> {
+        let host = if host.is_empty() { "localhost" } else { host };
+        let port = if port == 0 { IMAP4_SSL_PORT } else { port };
+        let config = options.tls.build()?;
+        let name = options.tls.name_for(host)?;
+        let tcp = Transport::connect_tcp(host, port, options.connect_timeout.or(options.timeout))?;
+        tcp.set_read_timeout(options.timeout)
+            .and_then(|_| tcp.set_write_timeout(options.timeout))
+            .map_err(|e| Error::io("setting the timeout", e))?;
+        let transport = Transport::tls_handshake(tcp, config, name)?;
+        Self::start(transport, host, port, options, true)
+    }
+
+    /// imaplib's `IMAP4_stream(command)`: talks to `sh -c command` over its
+    /// stdin and stdout (for example a preauthenticated server process).
+    pub fn stream(command: &str) -> Result<Imap4> {
+        Self::stream_with_options(command, Options::default())
+    }
+
+    /// [`Imap4::stream`] with options (the timeout applies to reads).
+    pub fn stream_with_options(command: &str, options: Options) -> Result<Imap4> {
+        let mut child = ChildStream::spawn(command)?;
+        Connection::set_read_timeout(&mut child, options.timeout)
+            .map_err(|e| Error::io("setting the timeout", e))?;
+        Self::start(Transport::Child(Box::new(child)), "", 0, options, false)
+    }
+
+    /// A client over any transport (a `Read + Write` wrapped in
+    /// [`crate::transport::Plain`], or a [`Connection`] with timeouts).
+    pub fn from_transport(conn: Box<dyn Connection>, options: Options) -> Result<Imap4> {
+        Self::start(Transport::Custom(conn), "", 0, options, false)
+    }
+
+    fn start(transport: Transport, host: &str, port: u16, options: Options, tls: bool) -> Result<Imap4> {
+        let session = Session::new(SessionConfig {
+            limits: options.limits,
+            max_untagged_bytes: options.max_untagged_bytes,
+            tag_seed: tag_seed(),
+            debug: options.debug,
+        });
+        let mut imap = Imap4 {
+            session,
+            transport,
+            host: host.to_string(),
+            port,
+            options,
+            tls_active: tls,
+            protocol_version: String::new(),
+            read_buf: vec![0u8; 64 * 1024],
+        };
+        imap.read_greeting()?;
+        Ok(imap)
+    }
+
+    /// imaplib's `open(host, port)`: (re)connects over plain TCP and reads
+    /// the greeting, replacing the current connection.
+    pub fn open(&mut self, host: &str, port: u16) -> Result<()> {
+        let options = self.options.clone();
+        let fresh = Self::with_options(host, port, options)?;
+        let _ = self.transport.shutdown();
+        *self = fresh;
+        Ok(())
+    }
+
+    fn read_greeting(&mut self) -> Result<()> {
+        loop {
+            match self.session.poll_event() {
+                Ok(Some(Event::Greeting)) => break,
+                Ok(Some(_)) => {}
+                Ok(None) => self.fill()?,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        tracing::debug!(target: "imaplib", "greeting: {:?}", imaplib_proto::Printable(self.session.welcome()));
+        if self.session.capabilities_stale() {
+            self.refresh_capabilities()?;
+        }
+        self.set_protocol_version()
+    }
+
+    fn refresh_capabilities(&mut self) -> Result<()> {
+        let reply = self.capability()?;
+        if reply.data.iter().all(Data::is_none) && self.session.capabilities_stale() {
+            return Err(Error::error("no CAPABILITY response from server"));
+        }
+        Ok(())
+    }
+
+    fn set_protocol_version(&mut self) -> Result<()> {
+        for version in ["IMAP4REV1", "IMAP4REV2", "IMAP4"] {
+            if self.session.has_capability(version) {
+                self.protocol_version = version.to_string();
+                return Ok(());
+            }
+        }
+        Err(Error::error("server not IMAP4 compliant"))
+    }
+
+    // ----- attributes --------------------------------------------------------
+
+    /// imaplib's `PROTOCOL_VERSION` (`IMAP4REV1`, `IMAP4REV2` or `IMAP4`).
+    pub fn protocol_version(&self) -> &str {
+        &self.protocol_version
+    }
+
+    /// imaplib's `capabilities`: upper case.
+    pub fn capabilities(&self) -> &[String] {
+        self.session.capabilities()
+    }
+
+    /// True if the server announced `name`.
+    pub fn has_capability(&self, name: &str) -> bool {
+        self.session.has_capability(name)
+    }
+
+    /// imaplib's `state`.
+    pub fn state(&self) -> State {
+        self.session.state()
+    }
+
+    /// imaplib's `welcome`: the greeting line.
+    pub fn welcome(&self) -> &[u8] {
+        self.session.welcome()
+    }
+
+    /// imaplib's `debug` level.
+    pub fn debug(&self) -> u8 {
+        self.session.debug()
+    }
+
+    /// Sets imaplib's `debug` level (4 and above: protocol trace).
+    pub fn set_debug(&mut self, level: u8) {
+        self.session.set_debug(level);
+    }
+
+    /// imaplib's `untagged_responses`.
+    pub fn untagged_responses(&self) -> &HashMap<String, Vec<Data>> {
+        self.session.untagged_responses()
+    }
+
+    /// imaplib's `is_readonly`.
+    pub fn is_readonly(&self) -> bool {
+        self.session.is_readonly()
+    }
+
+    /// imaplib's `utf8_enabled`.
+    pub fn utf8_enabled(&self) -> bool {
+        self.session.utf8_enabled()
+    }
+
+    /// imaplib's `host`.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// imaplib's `port`.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// imaplib's `tagpre`.
+    pub fn tag_prefix(&self) -> &str {
+        self.session.tag_prefix()
+    }
+
+    /// True when the connection runs over TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls_active
+    }
+
+    /// The sans-IO session underneath.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// Line and literal limits in force.
+    pub fn limits(&self) -> Limits {
+        self.session.limits()
+    }
+
+    /// Changes the line and literal limits.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.options.limits = limits;
+        self.session.set_limits(limits);
+    }
+
+    /// Changes the read/write timeout.
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) -> Result<()> {
+        self.options.timeout = timeout;
+        self.transport
+            .set_read_timeout(timeout)
+            .map_err(|e| Error::io("setting the timeout", e))?;
+        if let Some(tcp) = self.transport.tcp() {
+            tcp.set_write_timeout(timeout)
+                .map_err(|e| Error::io("setting the timeout", e))?;
+        }
+        Ok(())
+    }
+
+    // ----- I/O plumbing -------------------------------------------------------
+
+    fn fail(&mut self, err: Error) -> Error {
+        if err.is_abort() {
+            self.session
+                .set_broken(ProtoError::msg(ProtoErrorKind::Unexpected, err.message().to_string()));
+        }
+        err
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        while let Some(bytes) = self.session.take_transmit() {
+            let r = self.transport.write_all(&bytes).and_then(|_| self.transport.flush());
+            if let Err(e) = r {
+                let err = Error::io("socket error", e);
+                return Err(self.fail(err));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads once from the transport into the session.
+    fn fill(&mut self) -> Result<()> {
+        match self.read_some() {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let err = if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) {
+                    Error::abort("socket error: timed out waiting for the server").with_source(e)
+                } else if e.kind() == io::ErrorKind::UnexpectedEof {
+                    let what = if self.session.framer_mut().in_progress() {
+                        "socket error: EOF in the middle of a response"
+                    } else {
+                        "socket error: EOF"
+                    };
+                    Error::abort(what)
+                } else {
+                    Error::io("socket error", e)
+                };
+                Err(self.fail(err))
+            }
+        }
+    }
+
+    fn read_some(&mut self) -> io::Result<()> {
+        loop {
+            match self.transport.read(&mut self.read_buf) {
+                Ok(0) => return Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
+                Ok(n) => {
+                    self.session.feed(&self.read_buf[..n]);
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Reads once, waiting at most until `deadline`; `Ok(false)` when the
+    /// deadline passed without data.
+    fn fill_until(&mut self, deadline: Instant) -> Result<bool> {
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(false);
+        }
+        let wait = deadline - now;
+        let limited = match self.options.timeout {
+            Some(t) if t < wait => t,
+            _ => wait,
+        };
+        self.transport
+            .set_read_timeout(Some(limited.max(Duration::from_millis(1))))
+            .map_err(|e| Error::io("setting the timeout", e))?;
+        let r = self.read_some();
+        let restore = self.transport.set_read_timeout(self.options.timeout);
+        match r {
+            Ok(()) => {
+                restore.map_err(|e| Error::io("setting the timeout", e))?;
+                Ok(true)
+            }
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                restore.map_err(|e| Error::io("setting the timeout", e))?;
+                if Instant::now() >= deadline || limited == wait {
+                    Ok(false)
+                } else {
+                    let err = Error::abort("socket error: timed out waiting for the server");
+                    Err(self.fail(err))
+                }
+            }
+            Err(_) => self.fill().map(|_| true),
+        }
+    }
+
+    /// Queues a command and writes it.
+    fn send_command(&mut self, cmd: Command) -> Result<String> {
+        let tag = self.session.command(cmd)?;
+        self.flush()?;
+        Ok(tag)
+    }
+
+    /// Reads until the command with `tag` completes.
+    fn wait(&mut self, tag: &str) -> Result<Reply> {
+        loop {
+            if let Some(result) = self.session.take_reply(tag) {
+                return result.map_err(Error::from);
+            }
+            match self.session.poll_event() {
+                Ok(Some(_)) => {}
+                Ok(None) => self.fill()?,
+                Err(e) => return Err(e.into()),
+            }
+            self.flush()?;
+        }
+    }
+
+    /// Sends a command and waits for its reply (imaplib's `_simple_command`).
+    fn run(&mut self, cmd: Command) -> Result<Reply> {
+        let tag = self.send_command(cmd)?;
+        self.wait(&tag)
+    }
+
+    fn after_auth(&mut self, reply: Reply) -> Result<Reply> {
+        if self.session.capabilities_stale() {
+            self.refresh_capabilities()?;
+            self.set_protocol_version()?;
+        }
+        Ok(reply)
+    }
+
+    // ----- imaplib's methods, alphabetically -----------------------------------
+
+    /// APPEND (RFC 3501 §6.3.11): appends `message` to `mailbox` (INBOX if
+    /// `None`), with optional flags (`"(\\Seen)"` or `"\\Seen"`) and
+    /// date-time ([`DateInput`]: timestamp, date-time or quoted string).
+    pub fn append(
+        &mut self,
+        mailbox: Option<&str>,
+        flags: Option<&str>,
+        date_time: Option<DateInput>,
+        message: impl AsRef<[u8]>,
+    ) -> Result<Reply> {
+        let date = match date_time {
+            Some(d) => Some(time_to_internaldate(d).map_err(Error::error)?),
+            None => None,
+        };
+        let cmd = build::append(
+            mailbox.map(str::as_bytes),
+            flags.map(str::as_bytes),
+            date.as_deref().map(str::as_bytes),
+            message.as_ref(),
+            self.session.utf8_enabled(),
+        );
+        self.run(cmd)
+    }
+
+    /// AUTHENTICATE (RFC 3501 §6.2.2). `authobject` receives each decoded
+    /// server challenge and returns the response (sent base64 encoded), or
+    /// `None` to cancel with `*`. A refusal raises `error`, as in imaplib.
+    pub fn authenticate<F>(&mut self, mechanism: &str, mut authobject: F) -> Result<Reply>
+    where
+        F: FnMut(&[u8]) -> Option<Vec<u8>>,
+    {
+        let tag = self.send_command(build::authenticate(mechanism))?;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut bad_challenge = None;
+        loop {
+            if let Some(result) = self.session.take_reply(&tag) {
+                let reply = result.map_err(Error::from)?;
+                if let Some(e) = bad_challenge {
+                    return Err(e);
+                }
+                return self.after_auth(reply);
+            }
+            match self.session.poll_event() {
+                Ok(Some(Event::Continuation { tag: t, text })) if t == tag => {
+                    let answer = match b64.decode(text.trim_ascii()) {
+                        Ok(challenge) => authobject(&challenge).map(|r| b64.encode(r)),
+                        Err(_) => {
+                            bad_challenge = Some(Error::error(format!(
+                                "server sent a challenge that is not base64: {:?}",
+                                imaplib_proto::Printable(&text)
+                            )));
+                            None
+                        }
+                    };
+                    let line = answer.unwrap_or_else(|| "*".to_string());
+                    self.session.continue_with(&tag, line.as_bytes(), true)?;
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => self.fill()?,
+                Err(e) => return Err(e.into()),
+            }
+            self.flush()?;
+        }
+    }
+
+    /// CAPABILITY: the CAPABILITY data; also refreshes [`Imap4::capabilities`].
+    pub fn capability(&mut self) -> Result<Reply> {
+        self.run(build::capability())
+    }
+
+    /// CHECK.
+    pub fn check(&mut self) -> Result<Reply> {
+        self.run(build::check())
+    }
+
+    /// CLOSE: expunges and deselects; the state is AUTH afterwards whatever
+    /// the server said.
+    pub fn close(&mut self) -> Result<Reply> {
+        self.run(build::close())
+    }
+
+    /// COPY message_set new_mailbox.
+    pub fn copy(&mut self, message_set: impl AsRef<[u8]>, new_mailbox: impl AsRef<[u8]>) -> Result<Reply> {
+        self.run(build::copy(message_set.as_ref(), new_mailbox.as_ref()))
+    }
+
+    /// CREATE mailbox.
+    pub fn create(&mut self, mailbox: impl AsRef<[u8]>) -> Result<Reply> {
+        self.run(build::create(mailbox.as_ref()))
+    }
+
+    /// DELETE mailbox.
+    pub fn delete(&mut self, mailbox: impl AsRef<[u8]>) -> Result<Reply> {
+        self.run(build::delete(mailbox.as_ref()))
+    }
+
+    /// DELETEACL mailbox who (RFC 4314).
+    pub fn deleteacl(&mut self, mailbox: impl AsRef<[u8]>, who: impl AsRef<[u8]>) -> Result<Reply> {
+        self.run(build::deleteacl(mailbox.as_ref(), who.as_ref()))
+    }
+
+    /// ENABLE capability (RFC 5161). Raises `error` when the server lacks
+    /// ENABLE. Enabling UTF8=ACCEPT switches to UTF-8 mode.
+    pub fn enable(&mut self, capability: &str) -> Result<Reply> {
+        if !self.session.has_capability("ENABLE") {
+            return Err(Error::error("Server does not support ENABLE"));
+        }
+        self.run(build::enable(capability))
+    }
+
+    /// EXPUNGE: the EXPUNGE data.
+    pub fn expunge(&mut self) -> Result<Reply> {
+        self.run(build::expunge())
+    }
+
+    /// FETCH message_set message_parts: the FETCH data, literals as
+    /// `(header, literal)` pairs.
+    pub fn fetch(&mut self, message_set: impl AsRef<[u8]>, message_parts: impl AsRef<[u8]>) -> Result<Reply> {
+        self.run(build::fetch(message_set.as_ref(), message_parts.as_ref()))
+    }
+
+    /// GETACL mailbox: the ACL data.
+    pub fn getacl(&mut self, mailbox: impl AsRef<[u8]>) -> Result<Reply> {
+        self.run(build::getacl(mailbox.as_ref()))
+    }
+
+    /// GETANNOTATION mailbox entry attribute: the ANNOTATION data.
+    pub fn getannotation(
+        &mut self,
+        mailbox: impl AsRef<[u8]>,
+        entry: impl AsRef<[u8]>,
+        attribute: impl AsRef<[u8]>,
+    ) -> Result<Reply> {
+        self.run(build::getannotation(mailbox.as_ref(), entry.as_ref(), attribute.as_ref()))
+    }
+
+    /// GETQUOTA root: the QUOTA data.
+    pub fn getquota(&mut self, root: impl AsRef<[u8]>) -> Result<Reply> {
+        self.run(build::getquota(root.as_ref()))
+    }
+
+    /// GETQUOTAROOT mailbox: `[QUOTAROOT list, QUOTA list]`, each a
+    /// [`Data::List`].
+    pub fn getquotaroot(&mut self, mailbox: impl AsRef<[u8]>) -> Result<Reply> {
+        self.run(build::getquotaroot(mailbox.as_ref()))
+    }
+
+    /// IDLE (RFC 2177): waits for untagged responses until `duration` has
+    /// passed (forever if `None`) or `stop(name, data)` returns true for a
+    /// response, then sends DONE. Returns every response received while
+    /// idling, in order. Raises `error` if the server lacks IDLE, `abort` on
+    /// BYE or a lost connection.
+    pub fn idle<F>(&mut self, duration: Option<Duration>, mut stop: F) -> Result<IdleResult>
+    where
+        F: FnMut(&str, &[Data]) -> bool,
+    {
+        if !self.session.has_capability("IDLE") {
+            return Err(Error::error("Server does not support IDLE"));
+        }
+        self.session.start_capture();
+        let result = self.idle_inner(duration, &mut stop);
+        let leftover = self.session.take_captured();
+        self.session.stop_capture();
+        let (reply, mut responses) = result?;
+        responses.extend(leftover);
+        Ok(IdleResult { reply, responses })
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn idle_inner(
+        &mut self,
+        duration: Option<Duration>,
+        stop: &mut dyn FnMut(&str, &[Data]) -> bool,
+    ) -> Result<(Reply, Vec<(String, Vec<Data>)>)> {
+        let tag = self.send_command(build::idle())?;
+        // Wait for the server's "+ idling" (or a refusal).
+        loop {
+            if let Some(result) = self.session.take_reply(&tag) {
+                return Ok((result?, Vec::new()));
+            }
+            match self.session.poll_event()? {
+                Some(Event::Continuation { tag: t, .. }) if t == tag => break,
+                Some(_) => {}
+                None => self.fill()?,
+            }
+        }
+        let deadline = duration.map(|d| Instant::now() + d);
+        let mut responses: Vec<(String, Vec<Data>)> = Vec::new();
+        'idle: loop {
+            for (name, data) in self.session.take_captured() {
+                let done = stop(&name, &data);
+                responses.push((name, data));
+                if done {
+                    break 'idle;
+                }
+            }
+            if let Some(result) = self.session.take_reply(&tag) {
+                // The server ended IDLE by itself (or said BYE).
+                return Ok((result?, responses));
+            }
+            match self.session.poll_event()? {
+                Some(_) => continue,
+                None => {
+                    let got = match deadline {
+                        Some(d) => self.fill_until(d)?,
+                        None => {
+                            self.fill()?;
+                            true
+                        }
+                    };
+                    if !got {
+                        break;
+                    }
+                }
+            }
+        }
+        self.session.idle_done(&tag)?;
+        self.flush()?;
+        let reply = self.wait(&tag)?;
+        Ok((reply, responses))
+    }
+
+    /// LIST directory pattern (imaplib's defaults: `""` and `*`).
+    pub fn list(&mut self, directory: Option<&str>, pattern: Option<&str>) -> Result<Reply> {
+        let directory = directory.unwrap_or("\"\"");
+        let pattern = pattern.unwrap_or("*");
+        self.run(build::list(directory.as_bytes(), pattern.as_bytes()))
+    }
+
+    /// LOGIN user password. The password is always quoted or sent as a
+    /// literal, never shown in traces. A refusal raises `error`.
+    pub fn login(&mut self, user: impl AsRef<[u8]>, password: impl AsRef<[u8]>) -> Result<Reply> {
+        let reply = self.run(build::login(user.as_ref(), password.as_ref()))?;
+        self.after_auth(reply)
+    }
+
+    /// AUTHENTICATE CRAM-MD5 (RFC 2195) with `user` and `password`.
+    pub fn login_cram_md5(&mut self, user: &str, password: &str) -> Result<Reply> {
+        use hmac::{Hmac, Mac};
+        let user = user.to_string();
+        let password = password.as_bytes().to_vec();
+        self.authenticate("CRAM-MD5", move |challenge| {
+            let mut mac = Hmac::<md5::Md5>::new_from_slice(&password).ok()?;
+            mac.update(challenge);
+            let digest = mac.finalize().into_bytes();
+            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            Some(format!("{user} {hex}").into_bytes())
+        })
+    }
+
+    /// LOGOUT: returns the BYE data; the connection is shut down. As in
+    /// imaplib, a failure during logout is returned as `NO` with its text,
+    /// not raised.
+    pub fn logout(&mut self) -> Result<Reply> {
+        self.session.set_state(State::Logout);
+        let result = self.run(build::logout());
+        let _ = self.shutdown();
+        match result {
+            Ok(r) => Ok(r),
+            Err(e) => Ok(Reply {
+                typ: imaplib_proto::Status::No,
+                data: vec![Data::Line(Bytes::from(e.to_string()))],
+            }),
+        }
+    }
+
+    /// LSUB directory pattern.
+    pub fn lsub(&mut self, directory: Option<&str>, pattern: Option<&str>) -> Result<Reply> {
+        let directory = directory.unwrap_or("\"\"");
+        let pattern = pattern.unwrap_or("*");
+        self.run(build::lsub(directory.as_bytes(), pattern.as_bytes()))
+    }
+
+    /// MOVE message_set new_mailbox (RFC 6851).
+    pub fn r#move(&mut self, message_set: impl AsRef<[u8]>, new_mailbox: impl AsRef<[u8]>) -> Result<Reply> {
+        self.run(build::move_(message_set.as_ref(), new_mailbox.as_ref()))
+    }
+
+    /// MYRIGHTS mailbox: the MYRIGHTS data.
+    pub fn myrights(&mut self, mailbox: impl AsRef<[u8]>) -> Result<Reply> {
+        self.run(build::myrights(mailbox.as_ref()))
+    }
+
+    /// NAMESPACE: the NAMESPACE data.
+    pub fn namespace(&mut self) -> Result<Reply> {
+        self.run(build::namespace())
+    }
+
+    /// NOOP.
+    pub fn noop(&mut self) -> Result<Reply> {
+        self.run(build::noop())
+    }
+
+    /// PARTIAL (obsolete): the FETCH data.
+    pub fn partial(
+        &mut self,
+        message_num: impl AsRef<[u8]>,
+        message_part: impl AsRef<[u8]>,
+        start: impl AsRef<[u8]>,
+        length: impl AsRef<[u8]>,
+    ) -> Result<Reply> {
+        self.run(build::partial(
+            message_num.as_ref(),
+            message_part.as_ref(),
+            start.as_ref(),
+            length.as_ref(),
+        ))
+    }
+
+    /// PROXYAUTH user.
+    pub fn proxyauth(&mut self, user: impl AsRef<[u8]>) -> Result<Reply> {
+        self.run(build::proxyauth(user.as_ref()))
+    }
+
+    /// Reads up to `size` raw bytes from the server, bypassing the protocol
+    /// (imaplib's `read`); bytes already received are returned first.
+    pub fn read(&mut self, size: usize) -> Result<Bytes> {
+        let mut out = Vec::with_capacity(size.min(1 << 20));
+        while out.len() < size {
+            let got = self.session.framer_mut().take_raw(size - out.len());
+            if got.is_empty() {
+                self.fill()?;
+                continue;
+            }
+            out.extend_from_slice(&got);
+        }
+        Ok(Bytes::from(out))
+    }
+
+    /// Reads one raw line, up to and including LF (imaplib's `readline`),
+    /// at most the line limit long.
+    pub fn readline(&mut self) -> Result<Bytes> {
+        let max = self.session.limits().max_line;
+        let mut out = Vec::new();
+        loop {
+            let got = self.session.framer_mut().take_raw(1);
+            if got.is_empty() {
+                self.fill()?;
+                continue;
+            }
+            out.push(got[0]);
+            if got[0] == b'\n' {
+                return Ok(Bytes::from(out));
+            }
+            if out.len() > max {
+                return Err(Error::error(format!("got more than {max} bytes")));
+            }
+        }
+    }
+
+    /// imaplib's `recent`: the RECENT data already received, else a NOOP's.
+    pub fn recent(&mut self) -> Result<Reply> {
+        if let Some(items) = self.session.pop_untagged("RECENT") {
+            if items.last().is_some_and(|d| d.as_bytes().is_some_and(|b| !b.is_empty())) {
+                return Ok(Reply {
+                    typ: imaplib_proto::Status::Ok,
+                    data: items,
+                });
+            }
+        }
+        let reply = self.noop()?;
+        if reply.typ == imaplib_proto::Status::No {
+            return Ok(reply);
+        }
+        let data = self.session.pop_untagged("RECENT").unwrap_or_else(|| vec![Data::None]);
+        Ok(Reply { typ: reply.typ, data })
+    }
+
+    /// RENAME oldmailbox newmailbox.
+    pub fn rename(&mut self, oldmailbox: impl AsRef<[u8]>, newmailbox: impl AsRef<[u8]>) -> Result<Reply> {
+        self.run(build::rename(oldmailbox.as_ref(), newmailbox.as_ref()))
+    }
+
+    /// imaplib's `response(code)`: pops the untagged responses (or response
+    /// codes) stored under `code`; `(code, [None])` if none.
+    pub fn response(&mut self, code: &str) -> (String, Vec<Data>) {
+        let data = self.session.pop_untagged(code).unwrap_or_else(|| vec![Data::None]);
+        (code.to_string(), data)
+    }
+
+    /// SEARCH [CHARSET charset] criteria...: the SEARCH data. Each criterion
+    /// is sent as written (a single word with 8-bit data as a literal).
+    /// Raises `error` for a charset under UTF8=ACCEPT, as imaplib does.
+    pub fn search<I, A>(&mut self, charset: Option<&str>, criteria: I) -> Result<Reply>
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<[u8]>,
+    {
+        if charset.is_some() && self.session.utf8_enabled() {
+            return Err(Error::error("Non-None charset not valid in UTF8 mode"));
+        }
+        self.run(build::search(charset, criteria))
+    }
+
+    /// SELECT mailbox (INBOX if empty), or EXAMINE when `readonly`: the
+    /// EXISTS data. Raises `readonly` if a writable SELECT got a read-only
+    /// mailbox.
+    pub fn select(&mut self, mailbox: impl AsRef<[u8]>, readonly: bool) -> Result<Reply> {
+        self.run(build::select(mailbox.as_ref(), readonly))
+    }
+
+    /// EXAMINE mailbox: [`Imap4::select`] read-only.
+    pub fn examine(&mut self, mailbox: impl AsRef<[u8]>) -> Result<Reply> {
+        self.select(mailbox, true)
+    }
+
+    /// Writes raw bytes to the server, bypassing the protocol (imaplib's
+    /// `send`). Nothing is checked: the caller keeps the protocol in step.
+    pub fn send(&mut self, data: &[u8]) -> Result<()> {
+        let r = self.transport.write_all(data).and_then(|_| self.transport.flush());
+        r.map_err(|e| {
+            let err = Error::io("socket error", e);
+            self.fail(err)
+        })
+    }
+
+    /// SETACL mailbox who what.
+    pub fn setacl(&mut self, mailbox: impl AsRef<[u8]>, who: impl AsRef<[u8]>, what: impl AsRef<[u8]>) -> Result<Reply> {
+        self.run(build::setacl(mailbox.as_ref(), who.as_ref(), what.as_ref()))
+    }
+
+    /// SETANNOTATION args...: the ANNOTATION data.
+    pub fn setannotation<I, A>(&mut self, args: I) -> Result<Reply>
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<[u8]>,
+    {
+        self.run(build::setannotation(args))
+    }
+
+    /// SETQUOTA root limits: the QUOTA data.
+    pub fn setquota(&mut self, root: impl AsRef<[u8]>, limits: impl AsRef<[u8]>) -> Result<Reply> {
+        self.run(build::setquota(root.as_ref(), limits.as_ref()))
+    }
+
+    /// Closes the connection (imaplib's `shutdown`).
+    pub fn shutdown(&mut self) -> Result<()> {
+        let r = self.transport.shutdown();
+        self.session
+            .set_broken(ProtoError::msg(ProtoErrorKind::Unexpected, "connection closed"));
+        r.map_err(|e| Error::io("socket error", e))
+    }
+
+    /// The TCP socket under the connection (imaplib's `socket()`); `None`
+    /// for a child process or a custom transport.
+    pub fn socket(&self) -> Option<&TcpStream> {
+        self.transport.tcp()
+    }
+
+    /// SORT sort_criteria charset criteria... (RFC 5256): the SORT data.
+    pub fn sort<I, A>(&mut self, sort_criteria: impl AsRef<[u8]>, charset: &str, criteria: I) -> Result<Reply>
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<[u8]>,
+    {
+        self.run(build::sort(sort_criteria.as_ref(), charset, criteria))
+    }
+
+    /// STARTTLS (RFC 3501 §6.2.1) with `tls` (or the connection's TLS
+    /// options). Raises `abort` if the server does not offer STARTTLS or TLS
+    /// is already active, `error` if it refuses; never continues in
+    /// plaintext. Bytes the server sent after its OK and before the
+    /// handshake make the connection fail. Capabilities are asked for again
+    /// over TLS.
+    pub fn starttls(&mut self, tls: Option<&TlsConfig>) -> Result<Reply> {
+        if self.tls_active {
+            return Err(Error::abort("TLS session already established"));
+        }
+        if !self.session.has_capability("STARTTLS") {
+            return Err(Error::abort("TLS not supported by server"));
+        }
+        if !matches!(self.transport, Transport::Tcp(_)) {
+            return Err(Error::error("STARTTLS needs a TCP connection"));
+        }
+        let tls = tls.cloned().unwrap_or_else(|| self.options.tls.clone());
+        let config = tls.build()?;
+        let host = if self.host.is_empty() { "localhost".to_string() } else { self.host.clone() };
+        let name = tls.name_for(&host)?;
+        let reply = self.run(build::starttls())?;
+        if self.session.buffered_input() > 0 {
+            let err = self.session.tls_established().unwrap_err();
+            return Err(self.fail(err.into()));
+        }
+        let Transport::Tcp(tcp) = std::mem::replace(&mut self.transport, Transport::Closed) else {
+            unreachable!("checked above");
+        };
+        match Transport::tls_handshake(tcp, config, name) {
+            Ok(t) => self.transport = t,
+            Err(e) => return Err(self.fail(e)),
+        }
+        self.tls_active = true;
+        self.session.tls_established()?;
+        self.refresh_capabilities()?;
+        self.set_protocol_version()?;
+        Ok(reply)
+    }
+
+    /// STATUS mailbox names: the STATUS data.
+    pub fn status(&mut self, mailbox: impl AsRef<[u8]>, names: impl AsRef<[u8]>) -> Result<Reply> {
+        self.run(build::status(mailbox.as_ref(), names.as_ref()))
+    }
+
+    /// STORE message_set command flags: the FETCH data.
+    pub fn store(
+        &mut self,
+        message_set: impl AsRef<[u8]>,
+        command: impl AsRef<[u8]>,
+        flags: impl AsRef<[u8]>,
+    ) -> Result<Reply> {
+        self.run(build::store(message_set.as_ref(), command.as_ref(), flags.as_ref()))
+    }
+
+    /// SUBSCRIBE mailbox.
+    pub fn subscribe(&mut self, mailbox: impl AsRef<[u8]>) -> Result<Reply> {
+        self.run(build::subscribe(mailbox.as_ref()))
+    }
+
+    /// THREAD algorithm charset criteria... (RFC 5256): the THREAD data.
+    pub fn thread<I, A>(&mut self, threading_algorithm: impl AsRef<[u8]>, charset: &str, criteria: I) -> Result<Reply>
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<[u8]>,
+    {
+        self.run(build::thread(threading_algorithm.as_ref(), charset, criteria))
+    }
+
+    /// UID command args...: the SEARCH, SORT or THREAD data for those
+    /// commands, the FETCH data otherwise.
+    pub fn uid<I, A>(&mut self, command: &str, args: I) -> Result<Reply>
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<[u8]>,
+    {
+        self.run(build::uid(command, args))
+    }
+
+    /// UNSELECT (RFC 3691): back to AUTH without expunging.
+    pub fn unselect(&mut self) -> Result<Reply> {
+        self.run(build::unselect())
+    }
+
+    /// UNSUBSCRIBE mailbox.
+    pub fn unsubscribe(&mut self, mailbox: impl AsRef<[u8]>) -> Result<Reply> {
+        self.run(build::unsubscribe(mailbox.as_ref()))
+    }
+
+    /// Any command (imaplib's `xatom`): allowed in the current state if
+    /// imaplib does not know it; arguments sent as written (CR, LF and NUL
+    /// refused).
+    pub fn xatom<I, A>(&mut self, name: &str, args: I) -> Result<Reply>
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<[u8]>,
+    {
+        self.session.register_command(name);
+        self.run(build::xatom(name, args))
+    }
+}
+
+impl Drop for Imap4 {
+    /// Logs out if still connected, as imaplib's context manager does,
+    /// waiting at most 5 seconds for the server.
+    fn drop(&mut self) {
+        if matches!(self.transport, Transport::Closed)
+            || self.session.broken().is_some()
+            || self.session.state() == State::Logout
+        {
+            return;
+        }
+        let limit = Duration::from_secs(5);
+        let t = match self.options.timeout {
+            Some(t) if t < limit => t,
+            _ => limit,
+        };
+        let _ = self.set_timeout(Some(t));
+        let _ = self.logout();
+    }
+}
