@@ -113,7 +113,11 @@ mod tests {
     fn parseflags() {
         assert_eq!(
             parse_flags(b"1 (UID 5 FLAGS (\\Seen \\Answered $Label))"),
-            vec![b"\\Seen".to_vec(), b"\\Answered".to_vec(), b"$Label".to_vec()]
+            vec![
+                b"\\Seen".to_vec(),
+                b"\\Answered".to_vec(),
+                b"$Label".to_vec()
+            ]
         );
         assert!(parse_flags(b"1 (FLAGS ())").is_empty());
         assert!(parse_flags(b"1 (UID 5)").is_empty());
@@ -122,6 +126,9 @@ mod tests {
 
     #[test]
     fn printable() {
-        assert_eq!(format!("{:?}", Printable(b"a\r\n\x00\"")), "b\"a\\r\\n\\x00\\\"\"");
+        assert_eq!(
+            format!("{:?}", Printable(b"a\r\n\x00\"")),
+            "b\"a\\r\\n\\x00\\\"\""
+        );
     }
 }

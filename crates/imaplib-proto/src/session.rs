@@ -230,7 +230,9 @@ impl Session {
 
     /// True if the server announced `name` (case-insensitive).
     pub fn has_capability(&self, name: &str) -> bool {
-        self.capabilities.iter().any(|c| c.eq_ignore_ascii_case(name))
+        self.capabilities
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(name))
     }
 
     /// True when the capabilities must be asked for again (never received,
@@ -463,9 +465,8 @@ impl Session {
         }
         self.check_state(&cmd.name)?;
         if let Some(sub) = &cmd.sub_command {
-            self.check_state(sub).map_err(|e| {
-                ProtoError::msg(e.kind(), format!("UID {}", e.message()))
-            })?;
+            self.check_state(sub)
+                .map_err(|e| ProtoError::msg(e.kind(), format!("UID {}", e.message())))?;
         }
         let is_logout = cmd.finish == Finish::Logout;
         if let (Some(bye), false) = (&self.bye, is_logout) {
@@ -486,6 +487,15 @@ impl Session {
         }
         let chunks = enc.finish();
 
+        // What imaplib's methods do before `_command`.
+        match &cmd.finish {
+            Finish::Select { readonly } => {
+                self.clear_untagged();
+                self.is_readonly = *readonly;
+            }
+            Finish::Deselect if cmd.name == "UNSELECT" => self.clear_untagged(),
+            _ => {}
+        }
         for typ in ["OK", "NO", "BAD"] {
             self.pop_untagged(typ);
         }
@@ -495,14 +505,8 @@ impl Session {
                 "mailbox status changed to READ-ONLY",
             ));
         }
-        match &cmd.finish {
-            Finish::Select { readonly } => {
-                self.clear_untagged();
-                self.is_readonly = *readonly;
-            }
-            Finish::Deselect if cmd.name == "UNSELECT" => self.clear_untagged(),
-            Finish::Logout => self.state = State::Logout,
-            _ => {}
+        if is_logout {
+            self.state = State::Logout;
         }
         self.tag_counter += 1;
         self.inflight.push_back(InFlight {
@@ -517,7 +521,13 @@ impl Session {
         if is_logout {
             if let Some(bye) = self.pop_untagged("BYE") {
                 // BYE came before LOGOUT was even sent: that is the answer.
-                self.complete(tag.clone(), Ok(Reply { typ: Status::Bye, data: bye }));
+                self.complete(
+                    tag.clone(),
+                    Ok(Reply {
+                        typ: Status::Bye,
+                        data: bye,
+                    }),
+                );
             }
         }
         self.pump();
@@ -528,7 +538,9 @@ impl Session {
     fn pump(&mut self) {
         for f in self.inflight.iter_mut() {
             while !f.waiting {
-                let Some(chunk) = f.pending.pop_front() else { break };
+                let Some(chunk) = f.pending.pop_front() else {
+                    break;
+                };
                 f.waiting = chunk.wait_continuation;
                 self.outbox.push_back(chunk);
             }
@@ -566,7 +578,12 @@ impl Session {
 
     /// Answers a continuation request of an interactive command
     /// (AUTHENTICATE): sends `line` CRLF. `secret` hides it in the trace.
-    pub fn continue_with(&mut self, tag: &str, line: &[u8], secret: bool) -> Result<(), ProtoError> {
+    pub fn continue_with(
+        &mut self,
+        tag: &str,
+        line: &[u8],
+        secret: bool,
+    ) -> Result<(), ProtoError> {
         if !self.inflight.iter().any(|f| f.tag == tag && f.interactive) {
             return Err(ProtoError::msg(
                 ProtoErrorKind::IllegalState,
@@ -727,7 +744,11 @@ impl Session {
     /// command in flight, that command's completion is unreadable: abort.
     /// Otherwise it is a server defect (typically a wrong literal size) and
     /// is skipped with a warning, so the session survives.
-    fn process_unparsed(&mut self, resp: &Response, reason: &'static str) -> Result<Option<Event>, ProtoError> {
+    fn process_unparsed(
+        &mut self,
+        resp: &Response,
+        reason: &'static str,
+    ) -> Result<Option<Event>, ProtoError> {
         let line = resp.frame().first_line();
         let first_word = line.split(|&b| b == b' ').next().unwrap_or_default();
         if self.inflight.iter().any(|f| f.tag.as_bytes() == first_word) {
@@ -793,7 +814,9 @@ impl Session {
     /// name (`UIDVALIDITY`, `READ-ONLY`...). A CAPABILITY code updates the
     /// capabilities.
     fn store_code(&mut self, resp: &Response) -> Result<(), ProtoError> {
-        let Some(code) = resp.code() else { return Ok(()) };
+        let Some(code) = resp.code() else {
+            return Ok(());
+        };
         if code.name == "CAPABILITY" {
             self.set_capabilities(&code.args);
         }
@@ -850,7 +873,12 @@ impl Session {
         self.pump();
     }
 
-    fn process_tagged(&mut self, resp: &Response, tag: &Bytes, status: Status) -> Result<Event, ProtoError> {
+    fn process_tagged(
+        &mut self,
+        resp: &Response,
+        tag: &Bytes,
+        status: Status,
+    ) -> Result<Event, ProtoError> {
         let tag_str = String::from_utf8_lossy(tag).into_owned();
         let Some(pos) = self.inflight.iter().position(|f| f.tag == tag_str) else {
             if self.completed.contains_key(&tag_str) {
@@ -874,7 +902,13 @@ impl Session {
 
     /// Builds a command's result, as the tail of each imaplib method does,
     /// and applies its state change.
-    fn finish(&mut self, f: &InFlight, status: Status, data: Vec<Data>, resp: &Response) -> Result<Reply, ProtoError> {
+    fn finish(
+        &mut self,
+        f: &InFlight,
+        status: Status,
+        data: Vec<Data>,
+        resp: &Response,
+    ) -> Result<Reply, ProtoError> {
         let text = || String::from_utf8_lossy(&resp.text()).into_owned();
         // Commands whose state changes whatever the outcome.
         if f.finish == Finish::Deselect {
@@ -898,7 +932,9 @@ impl Session {
                 reply(status, items)
             }
             Finish::Capability => {
-                let items = self.pop_untagged("CAPABILITY").unwrap_or_else(|| vec![Data::None]);
+                let items = self
+                    .pop_untagged("CAPABILITY")
+                    .unwrap_or_else(|| vec![Data::None]);
                 reply(status, items)
             }
             Finish::Select { readonly } => {
@@ -941,8 +977,12 @@ impl Session {
                 if status == Status::No {
                     return reply(status, vec![Data::List(data.clone()), Data::List(data)]);
                 }
-                let quota = self.pop_untagged("QUOTA").unwrap_or_else(|| vec![Data::None]);
-                let root = self.pop_untagged("QUOTAROOT").unwrap_or_else(|| vec![Data::None]);
+                let quota = self
+                    .pop_untagged("QUOTA")
+                    .unwrap_or_else(|| vec![Data::None]);
+                let root = self
+                    .pop_untagged("QUOTAROOT")
+                    .unwrap_or_else(|| vec![Data::None]);
                 reply(status, vec![Data::List(root), Data::List(quota)])
             }
             Finish::Enable { utf8 } => {

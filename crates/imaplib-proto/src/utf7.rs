@@ -59,7 +59,11 @@ pub struct DecodeError {
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid modified UTF-7 at byte {}: {}", self.offset, self.reason)
+        write!(
+            f,
+            "invalid modified UTF-7 at byte {}: {}",
+            self.offset, self.reason
+        )
     }
 }
 
@@ -100,7 +104,8 @@ pub fn decode(name: &[u8]) -> Result<String, DecodeError> {
         let mut nbits = 0u32;
         let mut units = Vec::new();
         for (k, &c) in body.iter().enumerate() {
-            let v = sextet(c).ok_or_else(|| err(start + 1 + k, "byte outside the base64 alphabet"))?;
+            let v =
+                sextet(c).ok_or_else(|| err(start + 1 + k, "byte outside the base64 alphabet"))?;
             bits = (bits << 6) | v;
             nbits += 6;
             if nbits >= 16 {
@@ -157,13 +162,13 @@ mod tests {
     #[test]
     fn invalid_forms() {
         for bad in [
-            &b"&ZeVnLIqe"[..],   // unterminated
-            b"&AGE-",            // encodes 'a'
-            b"&2D0-",            // lone surrogate
-            b"\xc3\xa9",         // 8-bit
+            &b"&ZeVnLIqe"[..],     // unterminated
+            b"&AGE-",              // encodes 'a'
+            b"&2D0-",              // lone surrogate
+            b"\xc3\xa9",           // 8-bit
             b"&ZeVnLIqe-&U,BTFw-", // adjacent shifts
-            b"&Ze!-",            // bad alphabet
-            b"&APx-",            // non-zero padding bits
+            b"&Ze!-",              // bad alphabet
+            b"&APx-",              // non-zero padding bits
         ] {
             assert!(decode(bad).is_err(), "{bad:?}");
         }

@@ -17,7 +17,10 @@ fn corpus_dir() -> PathBuf {
 }
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     entries.sort();
     for p in entries {
         if p.is_dir() {
@@ -55,7 +58,11 @@ fn decode(chunks: &mut dyn Iterator<Item = &[u8]>) -> Result<Vec<String>, String
 fn every_corpus_file_decodes_whole_and_byte_by_byte() {
     let mut list = Vec::new();
     files(&corpus_dir(), &mut list);
-    assert!(list.len() > 100, "corpus looks incomplete: {} files", list.len());
+    assert!(
+        list.len() > 100,
+        "corpus looks incomplete: {} files",
+        list.len()
+    );
     let mut failures = Vec::new();
     let mut responses = 0;
     for path in &list {
@@ -72,7 +79,13 @@ fn every_corpus_file_decodes_whole_and_byte_by_byte() {
             (Err(e), _) | (_, Err(e)) => failures.push(format!("{}: {e}", path.display())),
         }
     }
-    assert!(failures.is_empty(), "{} of {} files failed:\n{}", failures.len(), list.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} files failed:\n{}",
+        failures.len(),
+        list.len(),
+        failures.join("\n")
+    );
     println!("{} files, {responses} responses", list.len());
 }
 
@@ -120,8 +133,16 @@ fn every_corpus_file_completes_a_command_in_a_session() {
             failures.push(format!("{}: command never completed", path.display()));
         }
     }
-    assert!(failures.is_empty(), "{} files failed:\n{}", failures.len(), failures.join("\n"));
-    println!("{} files; {skipped_lines} defective lines skipped", list.len());
+    assert!(
+        failures.is_empty(),
+        "{} files failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    println!(
+        "{} files; {skipped_lines} defective lines skipped",
+        list.len()
+    );
 }
 
 fn replace_all(hay: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {

@@ -182,7 +182,13 @@ impl Imap4 {
         Self::start(Transport::Custom(conn), "", 0, options, false)
     }
 
-    fn start(transport: Transport, host: &str, port: u16, options: Options, tls: bool) -> Result<Imap4> {
+    fn start(
+        transport: Transport,
+        host: &str,
+        port: u16,
+        options: Options,
+        tls: bool,
+    ) -> Result<Imap4> {
         let session = Session::new(SessionConfig {
             limits: options.limits,
             max_untagged_bytes: options.max_untagged_bytes,
@@ -352,15 +358,20 @@ impl Imap4 {
 
     fn fail(&mut self, err: Error) -> Error {
         if err.is_abort() {
-            self.session
-                .set_broken(ProtoError::msg(ProtoErrorKind::Unexpected, err.message().to_string()));
+            self.session.set_broken(ProtoError::msg(
+                ProtoErrorKind::Unexpected,
+                err.message().to_string(),
+            ));
         }
         err
     }
 
     fn flush(&mut self) -> Result<()> {
         while let Some(bytes) = self.session.take_transmit() {
-            let r = self.transport.write_all(&bytes).and_then(|_| self.transport.flush());
+            let r = self
+                .transport
+                .write_all(&bytes)
+                .and_then(|_| self.transport.flush());
             if let Err(e) = r {
                 let err = Error::io("socket error", e);
                 return Err(self.fail(err));
@@ -369,12 +380,17 @@ impl Imap4 {
         Ok(())
     }
 
-    /// Reads once from the transport into the session.
+    /// Writes anything pending, then reads once from the transport into
+    /// the session.
     fn fill(&mut self) -> Result<()> {
+        self.flush()?;
         match self.read_some() {
             Ok(()) => Ok(()),
             Err(e) => {
-                let err = if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) {
+                let err = if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) {
                     Error::abort("socket error: timed out waiting for the server").with_source(e)
                 } else if e.kind() == io::ErrorKind::UnexpectedEof {
                     let what = if self.session.framer_mut().in_progress() {
@@ -408,6 +424,7 @@ impl Imap4 {
     /// Reads once, waiting at most until `deadline`; `Ok(false)` when the
     /// deadline passed without data.
     fn fill_until(&mut self, deadline: Instant) -> Result<bool> {
+        self.flush()?;
         let now = Instant::now();
         if now >= deadline {
             return Ok(false);
@@ -427,7 +444,12 @@ impl Imap4 {
                 restore.map_err(|e| Error::io("setting the timeout", e))?;
                 Ok(true)
             }
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
                 restore.map_err(|e| Error::io("setting the timeout", e))?;
                 if Instant::now() >= deadline || limited == wait {
                     Ok(false)
@@ -560,7 +582,11 @@ impl Imap4 {
     }
 
     /// COPY message_set new_mailbox.
-    pub fn copy(&mut self, message_set: impl AsRef<[u8]>, new_mailbox: impl AsRef<[u8]>) -> Result<Reply> {
+    pub fn copy(
+        &mut self,
+        message_set: impl AsRef<[u8]>,
+        new_mailbox: impl AsRef<[u8]>,
+    ) -> Result<Reply> {
         self.run(build::copy(message_set.as_ref(), new_mailbox.as_ref()))
     }
 
@@ -595,7 +621,11 @@ impl Imap4 {
 
     /// FETCH message_set message_parts: the FETCH data, literals as
     /// `(header, literal)` pairs.
-    pub fn fetch(&mut self, message_set: impl AsRef<[u8]>, message_parts: impl AsRef<[u8]>) -> Result<Reply> {
+    pub fn fetch(
+        &mut self,
+        message_set: impl AsRef<[u8]>,
+        message_parts: impl AsRef<[u8]>,
+    ) -> Result<Reply> {
         self.run(build::fetch(message_set.as_ref(), message_parts.as_ref()))
     }
 
@@ -611,7 +641,11 @@ impl Imap4 {
         entry: impl AsRef<[u8]>,
         attribute: impl AsRef<[u8]>,
     ) -> Result<Reply> {
-        self.run(build::getannotation(mailbox.as_ref(), entry.as_ref(), attribute.as_ref()))
+        self.run(build::getannotation(
+            mailbox.as_ref(),
+            entry.as_ref(),
+            attribute.as_ref(),
+        ))
     }
 
     /// GETQUOTA root: the QUOTA data.
@@ -752,7 +786,11 @@ impl Imap4 {
     }
 
     /// MOVE message_set new_mailbox (RFC 6851).
-    pub fn r#move(&mut self, message_set: impl AsRef<[u8]>, new_mailbox: impl AsRef<[u8]>) -> Result<Reply> {
+    pub fn r#move(
+        &mut self,
+        message_set: impl AsRef<[u8]>,
+        new_mailbox: impl AsRef<[u8]>,
+    ) -> Result<Reply> {
         self.run(build::move_(message_set.as_ref(), new_mailbox.as_ref()))
     }
 
@@ -831,7 +869,10 @@ impl Imap4 {
     /// imaplib's `recent`: the RECENT data already received, else a NOOP's.
     pub fn recent(&mut self) -> Result<Reply> {
         if let Some(items) = self.session.pop_untagged("RECENT") {
-            if items.last().is_some_and(|d| d.as_bytes().is_some_and(|b| !b.is_empty())) {
+            if items
+                .last()
+                .is_some_and(|d| d.as_bytes().is_some_and(|b| !b.is_empty()))
+            {
                 return Ok(Reply {
                     typ: imaplib_proto::Status::Ok,
                     data: items,
@@ -842,19 +883,32 @@ impl Imap4 {
         if reply.typ == imaplib_proto::Status::No {
             return Ok(reply);
         }
-        let data = self.session.pop_untagged("RECENT").unwrap_or_else(|| vec![Data::None]);
-        Ok(Reply { typ: reply.typ, data })
+        let data = self
+            .session
+            .pop_untagged("RECENT")
+            .unwrap_or_else(|| vec![Data::None]);
+        Ok(Reply {
+            typ: reply.typ,
+            data,
+        })
     }
 
     /// RENAME oldmailbox newmailbox.
-    pub fn rename(&mut self, oldmailbox: impl AsRef<[u8]>, newmailbox: impl AsRef<[u8]>) -> Result<Reply> {
+    pub fn rename(
+        &mut self,
+        oldmailbox: impl AsRef<[u8]>,
+        newmailbox: impl AsRef<[u8]>,
+    ) -> Result<Reply> {
         self.run(build::rename(oldmailbox.as_ref(), newmailbox.as_ref()))
     }
 
     /// imaplib's `response(code)`: pops the untagged responses (or response
     /// codes) stored under `code`; `(code, [None])` if none.
     pub fn response(&mut self, code: &str) -> (String, Vec<Data>) {
-        let data = self.session.pop_untagged(code).unwrap_or_else(|| vec![Data::None]);
+        let data = self
+            .session
+            .pop_untagged(code)
+            .unwrap_or_else(|| vec![Data::None]);
         (code.to_string(), data)
     }
 
@@ -887,7 +941,10 @@ impl Imap4 {
     /// Writes raw bytes to the server, bypassing the protocol (imaplib's
     /// `send`). Nothing is checked: the caller keeps the protocol in step.
     pub fn send(&mut self, data: &[u8]) -> Result<()> {
-        let r = self.transport.write_all(data).and_then(|_| self.transport.flush());
+        let r = self
+            .transport
+            .write_all(data)
+            .and_then(|_| self.transport.flush());
         r.map_err(|e| {
             let err = Error::io("socket error", e);
             self.fail(err)
@@ -895,7 +952,12 @@ impl Imap4 {
     }
 
     /// SETACL mailbox who what.
-    pub fn setacl(&mut self, mailbox: impl AsRef<[u8]>, who: impl AsRef<[u8]>, what: impl AsRef<[u8]>) -> Result<Reply> {
+    pub fn setacl(
+        &mut self,
+        mailbox: impl AsRef<[u8]>,
+        who: impl AsRef<[u8]>,
+        what: impl AsRef<[u8]>,
+    ) -> Result<Reply> {
         self.run(build::setacl(mailbox.as_ref(), who.as_ref(), what.as_ref()))
     }
 
@@ -916,8 +978,10 @@ impl Imap4 {
     /// Closes the connection (imaplib's `shutdown`).
     pub fn shutdown(&mut self) -> Result<()> {
         let r = self.transport.shutdown();
-        self.session
-            .set_broken(ProtoError::msg(ProtoErrorKind::Unexpected, "connection closed"));
+        self.session.set_broken(ProtoError::msg(
+            ProtoErrorKind::Unexpected,
+            "connection closed",
+        ));
         r.map_err(|e| Error::io("socket error", e))
     }
 
@@ -928,7 +992,12 @@ impl Imap4 {
     }
 
     /// SORT sort_criteria charset criteria... (RFC 5256): the SORT data.
-    pub fn sort<I, A>(&mut self, sort_criteria: impl AsRef<[u8]>, charset: &str, criteria: I) -> Result<Reply>
+    pub fn sort<I, A>(
+        &mut self,
+        sort_criteria: impl AsRef<[u8]>,
+        charset: &str,
+        criteria: I,
+    ) -> Result<Reply>
     where
         I: IntoIterator<Item = A>,
         A: AsRef<[u8]>,
@@ -954,7 +1023,11 @@ impl Imap4 {
         }
         let tls = tls.cloned().unwrap_or_else(|| self.options.tls.clone());
         let config = tls.build()?;
-        let host = if self.host.is_empty() { "localhost".to_string() } else { self.host.clone() };
+        let host = if self.host.is_empty() {
+            "localhost".to_string()
+        } else {
+            self.host.clone()
+        };
         let name = tls.name_for(&host)?;
         let reply = self.run(build::starttls())?;
         if self.session.buffered_input() > 0 {
@@ -987,7 +1060,11 @@ impl Imap4 {
         command: impl AsRef<[u8]>,
         flags: impl AsRef<[u8]>,
     ) -> Result<Reply> {
-        self.run(build::store(message_set.as_ref(), command.as_ref(), flags.as_ref()))
+        self.run(build::store(
+            message_set.as_ref(),
+            command.as_ref(),
+            flags.as_ref(),
+        ))
     }
 
     /// SUBSCRIBE mailbox.
@@ -996,12 +1073,21 @@ impl Imap4 {
     }
 
     /// THREAD algorithm charset criteria... (RFC 5256): the THREAD data.
-    pub fn thread<I, A>(&mut self, threading_algorithm: impl AsRef<[u8]>, charset: &str, criteria: I) -> Result<Reply>
+    pub fn thread<I, A>(
+        &mut self,
+        threading_algorithm: impl AsRef<[u8]>,
+        charset: &str,
+        criteria: I,
+    ) -> Result<Reply>
     where
         I: IntoIterator<Item = A>,
         A: AsRef<[u8]>,
     {
-        self.run(build::thread(threading_algorithm.as_ref(), charset, criteria))
+        self.run(build::thread(
+            threading_algorithm.as_ref(),
+            charset,
+            criteria,
+        ))
     }
 
     /// UID command args...: the SEARCH, SORT or THREAD data for those

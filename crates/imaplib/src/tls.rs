@@ -57,7 +57,10 @@ impl TlsConfig {
     /// Presents a client certificate (imaplib's `certfile` and `keyfile`,
     /// both PEM).
     pub fn client_cert(mut self, certfile: impl AsRef<Path>, keyfile: impl AsRef<Path>) -> Self {
-        self.client_cert = Some((certfile.as_ref().to_path_buf(), keyfile.as_ref().to_path_buf()));
+        self.client_cert = Some((
+            certfile.as_ref().to_path_buf(),
+            keyfile.as_ref().to_path_buf(),
+        ));
         self
     }
 
@@ -115,8 +118,9 @@ impl TlsConfig {
                 roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
             }
             for path in &self.ca_files {
-                let certs = CertificateDer::pem_file_iter(path)
-                    .map_err(|e| Error::error(format!("reading CA file {}: {e}", path.display())))?;
+                let certs = CertificateDer::pem_file_iter(path).map_err(|e| {
+                    Error::error(format!("reading CA file {}: {e}", path.display()))
+                })?;
                 let mut n = 0;
                 for cert in certs {
                     let cert = cert.map_err(|e| {
@@ -140,7 +144,9 @@ impl TlsConfig {
             Some((cert, key)) => {
                 let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
                     .and_then(|it| it.collect::<std::result::Result<_, _>>())
-                    .map_err(|e| Error::error(format!("reading certfile {}: {e}", cert.display())))?;
+                    .map_err(|e| {
+                        Error::error(format!("reading certfile {}: {e}", cert.display()))
+                    })?;
                 let key = PrivateKeyDer::from_pem_file(key)
                     .map_err(|e| Error::error(format!("reading keyfile {}: {e}", key.display())))?;
                 builder
@@ -176,7 +182,12 @@ impl ServerCertVerifier for NoVerification {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -185,7 +196,12 @@ impl ServerCertVerifier for NoVerification {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -202,13 +218,15 @@ pub(crate) fn describe_tls_error(err: &std::io::Error) -> String {
         Some(rustls::Error::InvalidCertificate(cert)) => {
             let why = match cert {
                 rustls::CertificateError::UnknownIssuer => {
-                    "certificate signed by an unknown authority (self-signed or untrusted CA)".to_string()
+                    "certificate signed by an unknown authority (self-signed or untrusted CA)"
+                        .to_string()
                 }
                 rustls::CertificateError::NotValidForName
                 | rustls::CertificateError::NotValidForNameContext { .. } => {
                     "certificate is not valid for this host name".to_string()
                 }
-                rustls::CertificateError::Expired | rustls::CertificateError::ExpiredContext { .. } => {
+                rustls::CertificateError::Expired
+                | rustls::CertificateError::ExpiredContext { .. } => {
                     "certificate has expired".to_string()
                 }
                 rustls::CertificateError::NotValidYet

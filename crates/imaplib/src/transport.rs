@@ -131,7 +131,9 @@ impl Read for ChildStream {
             }
             let next = match self.timeout {
                 Some(t) => self.rx.recv_timeout(t).map_err(|e| match e {
-                    RecvTimeoutError::Timeout => io::Error::new(io::ErrorKind::TimedOut, "read timed out"),
+                    RecvTimeoutError::Timeout => {
+                        io::Error::new(io::ErrorKind::TimedOut, "read timed out")
+                    }
                     RecvTimeoutError::Disconnected => io::Error::from(io::ErrorKind::UnexpectedEof),
                 }),
                 None => self
@@ -209,7 +211,11 @@ pub(crate) enum Transport {
 }
 
 impl Transport {
-    pub(crate) fn connect_tcp(host: &str, port: u16, timeout: Option<Duration>) -> Result<TcpStream> {
+    pub(crate) fn connect_tcp(
+        host: &str,
+        port: u16,
+        timeout: Option<Duration>,
+    ) -> Result<TcpStream> {
         let addrs: Vec<_> = (host, port)
             .to_socket_addrs()
             .map_err(|e| Error::io(&format!("cannot resolve {host}:{port}"), e))?
@@ -314,7 +320,10 @@ impl Read for Transport {
             },
             Transport::Child(c) => c.read(buf),
             Transport::Custom(c) => c.read(buf),
-            Transport::Closed => Err(io::Error::new(io::ErrorKind::NotConnected, "connection closed")),
+            Transport::Closed => Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "connection closed",
+            )),
         }
     }
 }
@@ -326,7 +335,10 @@ impl Write for Transport {
             Transport::Tls(s) => s.write(buf),
             Transport::Child(c) => c.write(buf),
             Transport::Custom(c) => c.write(buf),
-            Transport::Closed => Err(io::Error::new(io::ErrorKind::NotConnected, "connection closed")),
+            Transport::Closed => Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "connection closed",
+            )),
         }
     }
     fn flush(&mut self) -> io::Result<()> {

@@ -120,7 +120,9 @@ pub fn close() -> Command {
 
 /// COPY message_set new_mailbox.
 pub fn copy(message_set: &[u8], new_mailbox: &[u8]) -> Command {
-    Command::new("COPY").arg(raw(message_set)).arg(mailbox(new_mailbox))
+    Command::new("COPY")
+        .arg(raw(message_set))
+        .arg(mailbox(new_mailbox))
 }
 
 /// CREATE mailbox.
@@ -235,7 +237,9 @@ pub fn lsub(directory: &[u8], pattern: &[u8]) -> Command {
 
 /// MOVE message_set mailbox (RFC 6851).
 pub fn move_(message_set: &[u8], new_mailbox: &[u8]) -> Command {
-    Command::new("MOVE").arg(raw(message_set)).arg(mailbox(new_mailbox))
+    Command::new("MOVE")
+        .arg(raw(message_set))
+        .arg(mailbox(new_mailbox))
 }
 
 /// MYRIGHTS mailbox.
@@ -406,7 +410,11 @@ where
     let copy_like = matches!(sub.as_str(), "COPY" | "MOVE");
     for (i, a) in args.into_iter().enumerate() {
         // The destination of UID COPY / UID MOVE is a mailbox name.
-        cmd = cmd.arg(if copy_like && i == 1 { mailbox(a) } else { raw(a) });
+        cmd = cmd.arg(if copy_like && i == 1 {
+            mailbox(a)
+        } else {
+            raw(a)
+        });
     }
     cmd.sub_command = Some(sub);
     cmd.finish(Finish::Untagged(name))

@@ -93,7 +93,11 @@ pub struct Chunk {
 
 impl std::fmt::Debug for Chunk {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Chunk({:?}, wait={})", self.trace, self.wait_continuation)
+        write!(
+            f,
+            "Chunk({:?}, wait={})",
+            self.trace, self.wait_continuation
+        )
     }
 }
 
@@ -170,7 +174,12 @@ impl Encoder {
         }
     }
 
-    fn astring(&mut self, v: &[u8], wildcards: bool, pass_enclosed: bool) -> Result<(), ProtoError> {
+    fn astring(
+        &mut self,
+        v: &[u8],
+        wildcards: bool,
+        pass_enclosed: bool,
+    ) -> Result<(), ProtoError> {
         check_no_nul(v, "an argument")?;
         if pass_enclosed && is_enclosed(v) {
             check_inline(v)?;
@@ -280,11 +289,7 @@ pub(crate) fn check_inline(v: &[u8]) -> Result<(), ProtoError> {
 
 /// True for a value the caller already wrapped in `"..."` or `(...)`.
 pub(crate) fn is_enclosed(v: &[u8]) -> bool {
-    v.len() >= 2
-        && matches!(
-            (v[0], v[v.len() - 1]),
-            (b'"', b'"') | (b'(', b')')
-        )
+    v.len() >= 2 && matches!((v[0], v[v.len() - 1]), (b'"', b'"') | (b'(', b')'))
 }
 
 /// RFC 3501 ASTRING-CHAR (ATOM-CHAR or `]`); with `wildcards`, also the
@@ -346,12 +351,18 @@ mod tests {
         let o = EncodeOptions::default();
         assert_eq!(wire(&[Arg::String(s("INBOX"))], o), b"A1 CMD INBOX\r\n");
         assert_eq!(wire(&[Arg::String(s(""))], o), b"A1 CMD \"\"\r\n");
-        assert_eq!(wire(&[Arg::Mailbox(s("My Box"))], o), b"A1 CMD \"My Box\"\r\n");
+        assert_eq!(
+            wire(&[Arg::Mailbox(s("My Box"))], o),
+            b"A1 CMD \"My Box\"\r\n"
+        );
         assert_eq!(
             wire(&[Arg::String(s("a\"b\\c"))], o),
             b"A1 CMD \"a\\\"b\\\\c\"\r\n"
         );
-        assert_eq!(wire(&[Arg::Mailbox(s("[Gmail]/All"))], o), b"A1 CMD [Gmail]/All\r\n");
+        assert_eq!(
+            wire(&[Arg::Mailbox(s("[Gmail]/All"))], o),
+            b"A1 CMD [Gmail]/All\r\n"
+        );
         assert_eq!(wire(&[Arg::Mailbox(s("a]b"))], o), b"A1 CMD a]b\r\n");
         assert_eq!(wire(&[Arg::Pattern(s("*"))], o), b"A1 CMD *\r\n");
         assert_eq!(wire(&[Arg::Mailbox(s("a*"))], o), b"A1 CMD \"a*\"\r\n");
@@ -379,19 +390,28 @@ mod tests {
             b"A1 CMD Entw&APw-rfe\r\n"
         );
         // A non-ASCII string value becomes a literal.
-        assert_eq!(wire(&[Arg::String(s("é"))], o), b"A1 CMD {2}\r\n\xc3\xa9\r\n");
-        let utf8 = EncodeOptions {
-            utf8: true,
-            ..o
-        };
-        assert_eq!(wire(&[Arg::Mailbox(s("Entwürfe"))], utf8), "A1 CMD \"Entwürfe\"\r\n".as_bytes());
+        assert_eq!(
+            wire(&[Arg::String(s("é"))], o),
+            b"A1 CMD {2}\r\n\xc3\xa9\r\n"
+        );
+        let utf8 = EncodeOptions { utf8: true, ..o };
+        assert_eq!(
+            wire(&[Arg::Mailbox(s("Entwürfe"))], utf8),
+            "A1 CMD \"Entwürfe\"\r\n".as_bytes()
+        );
         // Raw single word: literal; multi-word: refused unless UTF-8.
-        assert_eq!(wire(&[Arg::Raw(s("héllo"))], o), "A1 CMD {6}\r\nhéllo\r\n".as_bytes());
+        assert_eq!(
+            wire(&[Arg::Raw(s("héllo"))], o),
+            "A1 CMD {6}\r\nhéllo\r\n".as_bytes()
+        );
         assert_eq!(
             enc(&[Arg::Raw(s("SUBJECT héllo"))], o).unwrap_err().kind(),
             ProtoErrorKind::BadArgument
         );
-        assert_eq!(wire(&[Arg::Raw(s("SUBJECT héllo"))], utf8), "A1 CMD SUBJECT héllo\r\n".as_bytes());
+        assert_eq!(
+            wire(&[Arg::Raw(s("SUBJECT héllo"))], utf8),
+            "A1 CMD SUBJECT héllo\r\n".as_bytes()
+        );
     }
 
     #[test]

@@ -8,8 +8,8 @@ mod encode;
 
 pub mod build;
 
-pub use encode::{Arg, Chunk, EncodeOptions, LiteralMode};
 pub(crate) use encode::{check_inline, is_enclosed, Encoder};
+pub use encode::{Arg, Chunk, EncodeOptions, LiteralMode};
 
 use crate::session::State;
 

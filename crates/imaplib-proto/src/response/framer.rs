@@ -340,7 +340,10 @@ impl Framer {
     fn line_too_long(&self, range: Range<usize>) -> ProtoError {
         ProtoError::new(
             ProtoErrorKind::LineTooLong,
-            format!("line longer than the limit of {} bytes", self.limits.max_line),
+            format!(
+                "line longer than the limit of {} bytes",
+                self.limits.max_line
+            ),
             &self.buf[range],
         )
     }
@@ -482,10 +485,22 @@ A1 OK done\r\n";
     #[test]
     fn announcements() {
         use Announcement::*;
-        assert_eq!(literal_announcement(b"x {5}"), Literal(5, LiteralKind::Plain));
-        assert_eq!(literal_announcement(b"x {5+}"), Literal(5, LiteralKind::NonSync));
-        assert_eq!(literal_announcement(b"x ~{5}"), Literal(5, LiteralKind::Binary));
-        assert_eq!(literal_announcement(b"x {0}"), Literal(0, LiteralKind::Plain));
+        assert_eq!(
+            literal_announcement(b"x {5}"),
+            Literal(5, LiteralKind::Plain)
+        );
+        assert_eq!(
+            literal_announcement(b"x {5+}"),
+            Literal(5, LiteralKind::NonSync)
+        );
+        assert_eq!(
+            literal_announcement(b"x ~{5}"),
+            Literal(5, LiteralKind::Binary)
+        );
+        assert_eq!(
+            literal_announcement(b"x {0}"),
+            Literal(0, LiteralKind::Plain)
+        );
         assert_eq!(literal_announcement(b"x {foo}"), None);
         assert_eq!(literal_announcement(b"x {}"), None);
         assert_eq!(literal_announcement(b"x 5}"), None);
@@ -524,7 +539,10 @@ A1 OK done\r\n";
         assert_eq!(err.kind(), ProtoErrorKind::LiteralTooLarge);
         assert!(framer.buf.capacity() < 4096);
         // The error is sticky.
-        assert_eq!(framer.next_frame().unwrap_err().kind(), ProtoErrorKind::LiteralTooLarge);
+        assert_eq!(
+            framer.next_frame().unwrap_err().kind(),
+            ProtoErrorKind::LiteralTooLarge
+        );
     }
 
     #[test]
@@ -538,7 +556,11 @@ A1 OK done\r\n";
         assert!(framer.next_frame().unwrap().is_none());
         framer.feed(&[b'x'; 1000]);
         assert!(framer.next_frame().unwrap().is_none());
-        assert!(framer.buf.capacity() < 64 * 1024, "{}", framer.buf.capacity());
+        assert!(
+            framer.buf.capacity() < 64 * 1024,
+            "{}",
+            framer.buf.capacity()
+        );
     }
 
     #[test]

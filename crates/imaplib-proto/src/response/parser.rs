@@ -74,7 +74,10 @@ pub(super) fn parse(frame: Frame) -> Response {
             let tag_len = count_while(&line, |b| b != b' ');
             let tag = line.slice(..tag_len);
             if !tag.iter().all(|&b| is_tag_char(b)) {
-                return unparsed(frame, "response is neither tagged, untagged nor a continuation");
+                return unparsed(
+                    frame,
+                    "response is neither tagged, untagged nor a continuation",
+                );
             }
             let pos = skip_spaces(&line, tag_len);
             let word_len = count_while(&line[pos..], |b| b != b' ');
@@ -126,7 +129,8 @@ fn is_name_char(b: u8) -> bool {
 /// RFC 3501 `tag`: any ASTRING-CHAR except `+`. We accept any visible
 /// non-special character.
 fn is_tag_char(b: u8) -> bool {
-    (0x21..0x7f).contains(&b) && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b'+')
+    (0x21..0x7f).contains(&b)
+        && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b'+')
 }
 
 /// Parses `[NAME args]` at `start`. Brackets nest (a flag such as `\[test]`
@@ -147,8 +151,11 @@ fn parse_code(line: &Bytes, start: usize) -> (Option<Code>, usize) {
     let name_end = name_start + name_len;
     let close = match line.get(name_end) {
         Some(b']') => Some(name_end),
-        Some(b' ') => matching_bracket(line, name_end + 1)
-            .or_else(|| line.iter().rposition(|&b| b == b']').filter(|&p| p > name_end)),
+        Some(b' ') => matching_bracket(line, name_end + 1).or_else(|| {
+            line.iter()
+                .rposition(|&b| b == b']')
+                .filter(|&p| p > name_end)
+        }),
         _ => None,
     };
     let Some(close) = close else {
@@ -243,12 +250,19 @@ mod tests {
     fn codes() {
         let r = resp(b"* OK [UIDVALIDITY 3857529045] UIDs valid\r\n");
         let c = r.code().unwrap();
-        assert_eq!((c.name.as_str(), &c.args[..]), ("UIDVALIDITY", &b"3857529045"[..]));
+        assert_eq!(
+            (c.name.as_str(), &c.args[..]),
+            ("UIDVALIDITY", &b"3857529045"[..])
+        );
         assert_eq!(&r.text_after_code()[..], b"UIDs valid");
         let r = resp(b"* OK [PERMANENTFLAGS (\\Answered \\[test] \\*)] Flags permitted.\r\n");
         assert_eq!(&r.code().unwrap().args[..], b"(\\Answered \\[test] \\*)");
-        let r = resp(b"* OK [PERMANENTFLAGS Answered \\Flagged \\[test] \\*)] Flags permitted.\r\n");
-        assert_eq!(&r.code().unwrap().args[..], b"Answered \\Flagged \\[test] \\*)");
+        let r =
+            resp(b"* OK [PERMANENTFLAGS Answered \\Flagged \\[test] \\*)] Flags permitted.\r\n");
+        assert_eq!(
+            &r.code().unwrap().args[..],
+            b"Answered \\Flagged \\[test] \\*)"
+        );
         let r = resp(b"* ok [alert] System going down\r\n");
         assert_eq!(r.status(), Some(Status::Ok));
         assert_eq!(r.code().unwrap().name, "ALERT");
@@ -271,7 +285,13 @@ mod tests {
 
     #[test]
     fn garbage_is_kept_unparsed() {
-        for s in [&b"(garbage)\r\n"[..], b"*garbage\r\n", b"* \r\n", b"A1 MAYBE so\r\n", b")\r\n"] {
+        for s in [
+            &b"(garbage)\r\n"[..],
+            b"*garbage\r\n",
+            b"* \r\n",
+            b"A1 MAYBE so\r\n",
+            b")\r\n",
+        ] {
             let r = resp(s);
             assert!(r.diagnostic().is_some(), "{s:?}");
             assert_eq!(r.frame().raw().len(), s.len());

@@ -70,16 +70,24 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// [`Dovecot`] is dropped, or the test process exits or is killed without
 /// running destructors, e.g. for a server kept in a `static`) it marks the
 /// shutdown, sends SIGTERM to Dovecot, waits for it and removes the
-/// directory. If Dovecot exits on its own (e.g. it lost a port race) the
-/// supervisor exits with Dovecot's status and leaves the directory (and the
-/// log) in place for diagnosis.
+/// directory. SIGTERM, SIGINT or SIGHUP sent to the supervisor itself (say,
+/// to the whole process group by `timeout` or Ctrl-C) does the same. If
+/// Dovecot exits on its own (e.g. it lost a port race) the supervisor exits
+/// with Dovecot's status and leaves the directory (and the log) in place for
+/// diagnosis.
 ///
 /// Positional parameters: `$1` = dovecot binary, `$2` = config, `$3` = dir.
 const SUPERVISOR: &str = r#"
 exec 3<&0 </dev/null
 "$1" -F -c "$2" 3<&- &
 dovecot_pid=$!
+stop() {
+  : > "$3/stopping"
+  kill -TERM "$dovecot_pid" 2>/dev/null
+}
+trap stop TERM INT HUP
 (
+  trap - TERM INT HUP
   read -r _ <&3 || :
   : > "$3/stopping"
   kill -TERM "$dovecot_pid" 2>/dev/null
@@ -88,6 +96,11 @@ watcher_pid=$!
 exec 3<&-
 wait "$dovecot_pid"
 status=$?
+# A trapped signal interrupts `wait`: wait again until Dovecot is gone.
+while kill -0 "$dovecot_pid" 2>/dev/null; do
+  wait "$dovecot_pid"
+  status=$?
+done
 if [ -e "$3/stopping" ]; then
   rm -rf "$3"
 else
@@ -131,10 +144,8 @@ impl Dovecot {
     /// `scripts/install-deps.sh`), or if the daemon does not greet within 15
     /// seconds (the message includes its log).
     pub fn start() -> Dovecot {
-        let dovecot_bin = find_program(
-            "dovecot",
-            &["/usr/sbin/dovecot", "/usr/local/sbin/dovecot"],
-        );
+        let dovecot_bin =
+            find_program("dovecot", &["/usr/sbin/dovecot", "/usr/local/sbin/dovecot"]);
         let dir = make_temp_dir("dovecot");
         let unique = dir
             .file_name()
@@ -179,10 +190,7 @@ impl Dovecot {
                 }
                 Err(StartError::Fatal(why)) => {
                     dovecot.stop();
-                    panic!(
-                        "Dovecot did not start: {why}\n{}",
-                        dovecot.diagnostics()
-                    );
+                    panic!("Dovecot did not start: {why}\n{}", dovecot.diagnostics());
                 }
             }
         }
@@ -492,8 +500,8 @@ impl ServerIds {
     /// Works out the users from the owner of `probe`, a directory this
     /// process just created (so its owner is our effective uid/gid).
     fn detect(probe: &Path) -> ServerIds {
-        let meta = fs::metadata(probe)
-            .unwrap_or_else(|e| panic!("cannot stat {}: {e}", probe.display()));
+        let meta =
+            fs::metadata(probe).unwrap_or_else(|e| panic!("cannot stat {}: {e}", probe.display()));
         let (uid, gid) = (meta.uid(), meta.gid());
         if uid == 0 {
             for user in ["dovecot", "dovenull"] {
@@ -614,6 +622,9 @@ fn daemon_config(dir: &Path, unique: &str, ids: &ServerIds, imap: u16, imaps: u1
          protocols = imap\n\
          listen = 127.0.0.1\n\
          login_greeting = Dovecot ready ({unique}).\n\
+         # No statistics: a process that starts while the daemon stops would\n\
+         # otherwise wait 5 s for the (already gone) stats process.\n\
+         stats_writer_socket_path =\n\
          default_internal_user = {internal}\n\
          default_login_user = {login}\n\
          first_valid_uid = {uid}\n\
@@ -691,7 +702,11 @@ fn preauth_config(dir: &Path, ids: &ServerIds) -> String {
     );
     if ids.root {
         // Dovecot refuses to access mail as root: switch to the mail owner.
-        let _ = writeln!(conf, "mail_uid = {}\nmail_gid = {}", ids.mail.uid, ids.mail.gid);
+        let _ = writeln!(
+            conf,
+            "mail_uid = {}\nmail_gid = {}",
+            ids.mail.uid, ids.mail.gid
+        );
     }
     conf.push_str(&mail_config("imap_quota imap_acl"));
     conf
@@ -728,10 +743,15 @@ authorityKeyIdentifier = keyid,issuer
 /// ECDSA P-256 keys keep this fast.
 fn make_certificates(certs: &Path) -> PathBuf {
     let openssl = find_program("openssl", &["/usr/bin/openssl", "/usr/local/bin/openssl"]);
-    fs::create_dir_all(certs)
-        .unwrap_or_else(|e| panic!("cannot create {}: {e}", certs.display()));
+    fs::create_dir_all(certs).unwrap_or_else(|e| panic!("cannot create {}: {e}", certs.display()));
     write_file(&certs.join("openssl.cnf"), OPENSSL_CNF.as_bytes(), 0o644);
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
     let serial = format!("0x{:x}", unique_number());
     let steps: [Vec<&str>; 3] = [
         [
@@ -744,13 +764,35 @@ fn make_certificates(certs: &Path) -> PathBuf {
         [
             &["req", "-config", "openssl.cnf", "-new"][..],
             &ec,
-            &["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"],
+            &[
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=localhost",
+            ],
         ]
         .concat(),
         vec![
-            "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-set_serial", &serial, "-days", "3650", "-out", "server.pem",
-            "-extfile", "openssl.cnf", "-extensions", "leaf_ext",
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-set_serial",
+            &serial,
+            "-days",
+            "3650",
+            "-out",
+            "server.pem",
+            "-extfile",
+            "openssl.cnf",
+            "-extensions",
+            "leaf_ext",
         ],
     ];
     for args in &steps {
@@ -810,7 +852,9 @@ fn deliver_to_maildir(maildir: &Path, mailbox: &str, message: &[u8], owner: &Own
             set_owner(&folder.join("maildirfolder"), owner);
         }
     }
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let name = format!(
         "{}.M{}P{}Q{}.imaplib-test,S={}",
         now.as_secs(),
@@ -897,7 +941,11 @@ fn remove_dir(dir: &Path) {
 /// install hint.
 fn find_program(name: &str, usual: &[&str]) -> PathBuf {
     let on_path = std::env::var_os("PATH")
-        .map(|path| std::env::split_paths(&path).map(|d| d.join(name)).collect::<Vec<_>>())
+        .map(|path| {
+            std::env::split_paths(&path)
+                .map(|d| d.join(name))
+                .collect::<Vec<_>>()
+        })
         .unwrap_or_default();
     usual
         .iter()
