@@ -1,1 +1,100 @@
-fn main() {}
+//! Framer + parser throughput: the baseline later performance work is
+//! measured against. Run with `cargo bench -p imaplib-proto --bench framer`;
+//! criterion prints MB/s for each input.
+
+#![allow(missing_docs)]
+
+use std::path::Path;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use imaplib_proto::{Framer, Limits, Response};
+
+/// Frames and parses `input` fed in `chunk`-byte reads; returns the number
+/// of responses and of imaplib data items.
+fn decode(input: &[u8], chunk: usize) -> (usize, usize) {
+    let mut framer = Framer::new(Limits {
+        max_literal: 1 << 30,
+        ..Limits::default()
+    });
+    let (mut responses, mut items) = (0, 0);
+    for piece in input.chunks(chunk) {
+        framer.feed(piece);
+        while let Some(frame) = framer.next_frame().expect("valid input") {
+            let resp = Response::parse(frame);
+            items += resp.imaplib_items().len();
+            responses += 1;
+        }
+    }
+    (responses, items)
+}
+
+fn corpus() -> Vec<u8> {
+    fn walk(dir: &Path, out: &mut Vec<u8>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .expect("corpus directory")
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|e| e == "txt") {
+                out.extend_from_slice(&std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/mailkit"),
+        &mut out,
+    );
+    out
+}
+
+/// `* N FETCH (UID N RFC822 {size}` + a message, for about `total` bytes.
+pub fn synthetic_fetch(total: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        b"Return-Path: <alice@example.org>\r\nFrom: Alice <alice@example.org>\r\n\
+To: Bob <bob@example.org>\r\nSubject: benchmark message\r\n\
+Date: Mon, 7 Feb 1994 21:52:25 -0800\r\nMessage-ID: <B27397-0100000@example.org>\r\n\
+MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n",
+    );
+    while body.len() < 10_000 {
+        body.extend_from_slice(
+            b"The quick brown fox jumps over the lazy dog, again and again.\r\n",
+        );
+    }
+    let mut out = Vec::with_capacity(total + 100_000);
+    let mut n = 1;
+    while out.len() < total {
+        out.extend_from_slice(
+            format!("* {n} FETCH (UID {n} RFC822 {{{}}}\r\n", body.len()).as_bytes(),
+        );
+        out.extend_from_slice(&body);
+        out.extend_from_slice(b")\r\n");
+        n += 1;
+    }
+    out.extend_from_slice(b"A1 OK FETCH completed\r\n");
+    out
+}
+
+fn bench(c: &mut Criterion) {
+    let corpus = corpus();
+    let mut g = c.benchmark_group("framer+parser");
+    g.throughput(Throughput::Bytes(corpus.len() as u64));
+    g.bench_function("corpus/whole", |b| b.iter(|| decode(&corpus, corpus.len())));
+    g.bench_function("corpus/16KiB-reads", |b| {
+        b.iter(|| decode(&corpus, 16 * 1024))
+    });
+    let fetch = synthetic_fetch(100 * 1024 * 1024);
+    g.throughput(Throughput::Bytes(fetch.len() as u64));
+    g.sample_size(10);
+    g.bench_function("fetch-rfc822-100MB/64KiB-reads", |b| {
+        b.iter(|| decode(&fetch, 64 * 1024))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

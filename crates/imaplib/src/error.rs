@@ -44,6 +44,7 @@ impl Error {
     }
 
     /// imaplib's `error`.
+    #[allow(clippy::self_named_constructors)]
     pub fn error(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Error, message)
     }

@@ -427,7 +427,7 @@ mod tests {
             Arg::Literal(s("x\0y")),
             Arg::Raw(s("a\0")),
         ] {
-            let err = enc(&[arg.clone()], o).unwrap_err();
+            let err = enc(std::slice::from_ref(&arg), o).unwrap_err();
             assert_eq!(err.kind(), ProtoErrorKind::BadArgument, "{arg:?}");
         }
     }
@@ -457,7 +457,7 @@ mod tests {
             literals: LiteralMode::Plus,
             utf8: false,
         };
-        let chunks = enc(&[data.clone()], plus).unwrap();
+        let chunks = enc(std::slice::from_ref(&data), plus).unwrap();
         assert_eq!(chunks.len(), 1);
         assert_eq!(&chunks[0].bytes[..], b"A1 CMD {5+}\r\nhello\r\n");
         let minus = EncodeOptions {
