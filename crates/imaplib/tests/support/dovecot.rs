@@ -60,7 +60,11 @@ const START_TIMEOUT: Duration = Duration::from_secs(15);
 /// How many times [`Dovecot::start`] picks new ports after a lost port race.
 const START_ATTEMPTS: usize = 4;
 
-/// How long dropping a [`Dovecot`] waits for the daemon to exit after SIGTERM.
+/// How long dropping a [`Dovecot`] lets the daemon shut down by itself after
+/// SIGTERM before killing it.
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// How long dropping a [`Dovecot`] waits for the daemon to exit at all.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Supervisor run by `sh -c` as the direct child of the test process.
@@ -146,11 +150,32 @@ impl Dovecot {
     pub fn start() -> Dovecot {
         let dovecot_bin =
             find_program("dovecot", &["/usr/sbin/dovecot", "/usr/local/sbin/dovecot"]);
+        let mut failures = String::new();
+        for attempt in 1..=START_ATTEMPTS {
+            // A fresh directory per attempt: stopping an attempt removes it.
+            let mut dovecot = Dovecot::prepare();
+            dovecot.spawn(&dovecot_bin);
+            match dovecot.wait_until_ready() {
+                Ok(()) => return dovecot,
+                Err(StartError::PortTaken(why)) => {
+                    // Another process grabbed a port between our probe and
+                    // Dovecot's bind: try again with new ports.
+                    let _ = writeln!(failures, "attempt {attempt}: {why}");
+                }
+                Err(StartError::Fatal(why)) => {
+                    let diagnostics = dovecot.diagnostics();
+                    drop(dovecot);
+                    panic!("Dovecot did not start: {why}\n{diagnostics}");
+                }
+            }
+        }
+        panic!("Dovecot did not start after {START_ATTEMPTS} attempts (port races):\n{failures}");
+    }
+
+    /// Creates the directory with certificates, users, Maildirs and a
+    /// configuration using two free ports; does not start anything.
+    fn prepare() -> Dovecot {
         let dir = make_temp_dir("dovecot");
-        let unique = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
         let ids = ServerIds::detect(&dir);
         let ca_file = make_certificates(&dir.join("certs"));
         write_file(&dir.join("users"), users_file().as_bytes(), 0o644);
@@ -160,44 +185,19 @@ impl Dovecot {
             create_dir(&home, &ids.mail);
             create_maildir(&home.join("Maildir"), &ids.mail);
         }
-
-        let mut dovecot = Dovecot {
+        let (imap_port, imaps_port) = free_port_pair();
+        let dovecot = Dovecot {
             dir,
-            imap_port: 0,
-            imaps_port: 0,
+            imap_port,
+            imaps_port,
             ca_file,
             mail_owner: ids.mail.clone(),
             supervisor: None,
             supervisor_stdin: None,
         };
-        let conf_path = dovecot.conf_path();
-        let mut failures = String::new();
-        for attempt in 1..=START_ATTEMPTS {
-            let (imap_port, imaps_port) = free_port_pair();
-            dovecot.imap_port = imap_port;
-            dovecot.imaps_port = imaps_port;
-            let conf = daemon_config(&dovecot.dir, &unique, &ids, imap_port, imaps_port);
-            write_file(&conf_path, conf.as_bytes(), 0o644);
-            dovecot.spawn(&dovecot_bin, &conf_path);
-            let token = format!("({unique})");
-            match dovecot.wait_until_ready(&token) {
-                Ok(()) => return dovecot,
-                Err(StartError::PortTaken(why)) => {
-                    // Another process grabbed a port between our probe and
-                    // Dovecot's bind: stop this attempt and pick new ports.
-                    let _ = writeln!(failures, "attempt {attempt}: {why}");
-                    dovecot.stop();
-                }
-                Err(StartError::Fatal(why)) => {
-                    dovecot.stop();
-                    panic!("Dovecot did not start: {why}\n{}", dovecot.diagnostics());
-                }
-            }
-        }
-        panic!(
-            "Dovecot did not start after {START_ATTEMPTS} attempts (port races):\n{failures}{}",
-            dovecot.diagnostics()
-        );
+        let conf = daemon_config(&dovecot.dir, &dovecot.unique(), &ids, imap_port, imaps_port);
+        write_file(&dovecot.conf_path(), conf.as_bytes(), 0o644);
+        dovecot
     }
 
     /// The test users as `(name, password)`: `("alice", "alicepw")` and
@@ -254,8 +254,17 @@ impl Dovecot {
         SocketAddr::from(([127, 0, 0, 1], self.imaps_port))
     }
 
+    /// The instance's unique name (its directory's name), also used in the
+    /// greeting to tell this instance from any other server.
+    fn unique(&self) -> String {
+        self.dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
     /// Starts the supervisor shell that runs `dovecot -F`.
-    fn spawn(&mut self, dovecot_bin: &Path, conf_path: &Path) {
+    fn spawn(&mut self, dovecot_bin: &Path) {
         let stderr = fs::File::create(self.dir.join("master.stderr"))
             .unwrap_or_else(|e| panic!("cannot create master.stderr: {e}"));
         let mut child = Command::new("/bin/sh")
@@ -263,7 +272,7 @@ impl Dovecot {
             .arg(SUPERVISOR)
             .arg("dovecot-supervisor")
             .arg(dovecot_bin)
-            .arg(conf_path)
+            .arg(self.conf_path())
             .arg(&self.dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
@@ -276,7 +285,8 @@ impl Dovecot {
 
     /// Waits until the plaintext port greets with our instance's token and
     /// the TLS port accepts connections.
-    fn wait_until_ready(&mut self, token: &str) -> Result<(), StartError> {
+    fn wait_until_ready(&mut self) -> Result<(), StartError> {
+        let token = format!("({})", self.unique());
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             if let Some(child) = self.supervisor.as_mut() {
@@ -297,18 +307,9 @@ impl Dovecot {
                 )));
             }
             match read_greeting(self.imap_addr()) {
-                Ok(greeting) if greeting.contains(token) => {
-                    return match TcpStream::connect_timeout(
-                        &self.imaps_addr(),
-                        Duration::from_secs(2),
-                    ) {
-                        Ok(_) => Ok(()),
-                        Err(e) => Err(StartError::PortTaken(format!(
-                            "TLS port {} not reachable: {e}",
-                            self.imaps_port
-                        ))),
-                    };
-                }
+                // The master binds every listener before it starts any
+                // process, so the TLS port is listening too.
+                Ok(greeting) if greeting.contains(&token) => return Ok(()),
                 Ok(greeting) => {
                     return Err(StartError::PortTaken(format!(
                         "port {} is served by another server: {greeting:?}",
@@ -321,32 +322,58 @@ impl Dovecot {
         }
     }
 
-    /// Stops the daemon (SIGTERM through the supervisor, SIGKILL after a
-    /// timeout) and waits for it. The directory is kept.
+    /// Stops the daemon and waits for it; the directory is kept (unless the
+    /// supervisor removes it).
+    ///
+    /// Closing the supervisor's stdin makes it send SIGTERM to the master.
+    /// Left alone, the master would first wait about a second for busy
+    /// sessions before terminating them, and then another second for its
+    /// log process (up to 6 s for a login process that was starting). To
+    /// keep test teardown fast, the master's children other than the log
+    /// process get SIGTERM right away too (sessions still say `* BYE Server
+    /// shutting down.`), and once only the log process is left, or after
+    /// [`STOP_GRACE`], the master and whatever is left are killed.
     fn stop(&mut self) {
-        // Closing the pipe makes the supervisor send SIGTERM to Dovecot.
+        // Read before the supervisor can remove the directory.
+        let master = fs::read_to_string(self.dir.join("run").join("master.pid"))
+            .ok()
+            .and_then(|pid| pid.trim().parse::<u32>().ok());
         drop(self.supervisor_stdin.take());
         let Some(mut child) = self.supervisor.take() else {
             return;
         };
-        let deadline = Instant::now() + STOP_TIMEOUT;
-        loop {
-            match child.try_wait() {
-                Ok(Some(_)) => return,
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                _ => break,
+        if let Some(master) = master {
+            // The master first, so that it takes its children's exits as
+            // part of the shutdown instead of restarting them.
+            kill_processes("TERM", &[master]);
+            let children: Vec<u32> = child_processes(master)
+                .into_iter()
+                .filter(|(_, name)| name != "log")
+                .map(|(pid, _)| pid)
+                .collect();
+            if !children.is_empty() {
+                kill_processes("TERM", &children);
             }
         }
-        // Dovecot ignored SIGTERM: kill the master by its pid file, then the
-        // supervisor.
-        if let Ok(pid) = fs::read_to_string(self.dir.join("run").join("master.pid")) {
-            let _ = Command::new("kill")
-                .args(["-KILL", pid.trim()])
-                .stderr(Stdio::null())
-                .status();
+        let started = Instant::now();
+        let mut killed = false;
+        while started.elapsed() < STOP_TIMEOUT {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            if let (Some(master), false) = (master, killed) {
+                let children = child_processes(master);
+                if started.elapsed() >= STOP_GRACE || children.iter().all(|(_, name)| name == "log")
+                {
+                    let mut pids = vec![master];
+                    pids.extend(children.iter().map(|(pid, _)| *pid));
+                    kill_processes("KILL", &pids);
+                    killed = true;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(5));
         }
+        // The supervisor itself is stuck: kill it.
         let _ = child.kill();
         let _ = child.wait();
     }
@@ -418,6 +445,11 @@ impl PreauthDovecot {
         create_maildir(&home.join("Maildir"), &ids.mail);
         let conf = preauth_config(&dir, &ids);
         write_file(&dir.join("dc.conf"), conf.as_bytes(), 0o644);
+        // Writable by the mail user, in case `imap` opens `log_path` after
+        // switching to it.
+        let log = dir.join("dovecot.log");
+        write_file(&log, b"", 0o644);
+        set_owner(&log, &ids.mail);
         PreauthDovecot {
             dir,
             imap_bin,
@@ -427,14 +459,16 @@ impl PreauthDovecot {
 
     /// A shell command line (to be run with `sh -c`) that speaks IMAP on
     /// stdin/stdout, greeting `* PREAUTH`. The shell `exec`s Dovecot, so
-    /// killing the child process ends the session.
+    /// killing the child process ends the session. Dovecot's stderr (where a
+    /// standalone `imap` logs) is appended to [`PreauthDovecot::log_path`].
     pub fn command(&self) -> String {
         format!(
-            "exec env USER={} HOME={} {} -c {}",
+            "exec env USER={} HOME={} {} -c {} 2>>{}",
             Self::USER,
             shell_quote(&self.dir.join("home")),
             shell_quote(&self.imap_bin),
-            shell_quote(&self.dir.join("dc.conf"))
+            shell_quote(&self.dir.join("dc.conf")),
+            shell_quote(&self.log_path())
         )
     }
 
@@ -490,6 +524,8 @@ struct ServerIds {
     root: bool,
     /// `default_internal_user`.
     internal_user: String,
+    /// `default_internal_group`.
+    internal_group: String,
     /// `default_login_user`.
     login_user: String,
     /// Owner of the mail (Dovecot refuses to access mail as root).
@@ -517,6 +553,7 @@ impl ServerIds {
             ServerIds {
                 root: true,
                 internal_user: "dovecot".into(),
+                internal_group: "dovecot".into(),
                 login_user: "dovenull".into(),
                 mail: Owner {
                     uid: mail_uid,
@@ -531,9 +568,13 @@ impl ServerIds {
                      its processes as"
                 )
             });
+            let group = group_by_gid(gid).unwrap_or_else(|| {
+                panic!("gid {gid} has no /etc/group entry; Dovecot needs a group name")
+            });
             ServerIds {
                 root: false,
                 internal_user: name.clone(),
+                internal_group: group,
                 login_user: name,
                 mail: Owner {
                     uid,
@@ -556,13 +597,24 @@ fn passwd_by_uid(uid: u32) -> Option<String> {
     passwd_entries().find_map(|f| (f[2].parse::<u32>().ok() == Some(uid)).then(|| f[0].clone()))
 }
 
+/// Group name of `gid` from /etc/group.
+fn group_by_gid(gid: u32) -> Option<String> {
+    colon_file("/etc/group", 4)
+        .find_map(|f| (f[2].parse::<u32>().ok() == Some(gid)).then(|| f[0].clone()))
+}
+
 /// The well-formed lines of /etc/passwd, split into fields.
 fn passwd_entries() -> impl Iterator<Item = Vec<String>> {
-    fs::read_to_string("/etc/passwd")
+    colon_file("/etc/passwd", 7)
+}
+
+/// The lines of a colon-separated file with at least `fields` fields.
+fn colon_file(path: &str, fields: usize) -> impl Iterator<Item = Vec<String>> {
+    fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
         .map(|line| line.split(':').map(str::to_owned).collect::<Vec<_>>())
-        .filter(|fields| fields.len() >= 7)
+        .filter(|f| f.len() >= fields)
         .collect::<Vec<_>>()
         .into_iter()
 }
@@ -626,6 +678,7 @@ fn daemon_config(dir: &Path, unique: &str, ids: &ServerIds, imap: u16, imaps: u1
          # otherwise wait 5 s for the (already gone) stats process.\n\
          stats_writer_socket_path =\n\
          default_internal_user = {internal}\n\
+         default_internal_group = {internal_group}\n\
          default_login_user = {login}\n\
          first_valid_uid = {uid}\n\
          first_valid_gid = {gid}\n\
@@ -663,6 +716,7 @@ fn daemon_config(dir: &Path, unique: &str, ids: &ServerIds, imap: u16, imaps: u1
          \x20 }}\n\
          }}\n",
         internal = ids.internal_user,
+        internal_group = ids.internal_group,
         login = ids.login_user,
         uid = ids.mail.uid,
         gid = ids.mail.gid,
@@ -935,6 +989,33 @@ fn remove_dir(dir: &Path) {
             Err(_) => std::thread::sleep(Duration::from_millis(20)),
         }
     }
+}
+
+/// The direct children of `parent` as `(pid, command name)`, from `/proc`.
+fn child_processes(parent: u32) -> Vec<(u32, String)> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| {
+            let pid: u32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
+            // "PID (COMM) STATE PPID ...": COMM may contain spaces and parens.
+            let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let (head, tail) = stat.rsplit_once(')')?;
+            let name = head.split_once('(')?.1.to_owned();
+            let ppid: u32 = tail.split_whitespace().nth(1)?.parse().ok()?;
+            (ppid == parent).then_some((pid, name))
+        })
+        .collect()
+}
+
+/// Sends `signal` (e.g. `"KILL"`) to `pids` with the `kill` command.
+fn kill_processes(signal: &str, pids: &[u32]) {
+    let _ = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .args(pids.iter().map(u32::to_string))
+        .stderr(Stdio::null())
+        .status();
 }
 
 /// Finds `name` in the usual places or on `PATH`, or panics with the
