@@ -918,3 +918,59 @@ fn uid_commands_and_xatom() {
     m.logout().unwrap();
     server.finish();
 }
+
+/// A `tracing` writer that keeps everything in memory.
+#[derive(Clone, Default)]
+struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn protocol_trace_redacts_secrets() {
+    let server = Scripted::start(|p| {
+        p.line_out(GREETING);
+        let cmd = p.expect_line("LOGIN user \"s3cret-pass\"");
+        p.tagged(&cmd, "NO nope");
+        let cmd = p.expect_line("LOGIN user {13}");
+        p.line_out("+ go");
+        assert_eq!(p.read_exact(13), b"s3cret\r\npass2");
+        p.read_line();
+        p.tagged(&cmd, "NO nope");
+        let cmd = p.expect_line("AUTHENTICATE PLAIN");
+        p.line_out("+ ");
+        let answer = p.read_line();
+        assert_eq!(answer, b"AHVzZXIAczNjcmV0LXRva2Vu\r\n");
+        p.tagged(&cmd, "OK [CAPABILITY IMAP4rev1] in");
+        p.logout();
+    });
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let mut m = connect(&server);
+        m.set_debug(4);
+        assert!(m.login("user", "s3cret-pass").is_err());
+        assert!(m.login("user", "s3cret\r\npass2").is_err());
+        m.authenticate("PLAIN", |_| Some(b"\0user\0s3cret-token".to_vec())).unwrap();
+        m.logout().unwrap();
+    });
+    server.finish();
+    let log = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(log.contains("LOGIN user \"***\""), "{log}");
+    assert!(log.contains("AUTHENTICATE PLAIN"), "{log}");
+    for secret in ["s3cret", "AHVzZXIAczNjcmV0LXRva2Vu", "pass2"] {
+        assert!(!log.contains(secret), "{secret} leaked into the trace:\n{log}");
+    }
+}

@@ -667,7 +667,7 @@ fn daemon_config(dir: &Path, unique: &str, ids: &ServerIds, imap: u16, imaps: u1
     let d = dir.display();
     let mut conf = format!(
         "# Throwaway test instance; nothing from /etc/dovecot is read.\n\
-         instance_name = imaplib-test-{unique}\n\
+         instance_name = {unique}\n\
          base_dir = {d}/run\n\
          state_dir = {d}/state\n\
          log_path = {d}/dovecot.log\n\
@@ -928,7 +928,7 @@ fn deliver_to_maildir(maildir: &Path, mailbox: &str, message: &[u8], owner: &Own
 // ---------------------------------------------------------------------------
 // Small helpers
 
-/// A number unique within this process (a counter mixed with nothing else).
+/// A process-wide counter, for unique names.
 fn unique_number() -> u64 {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     COUNTER.fetch_add(1, Ordering::Relaxed)

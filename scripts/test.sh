@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole test run: installs what the tests need (Dovecot, openssl), then
+# checks formatting, lints and docs, and runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+echo "== cargo fmt"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+echo "== cargo doc"
+RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps
+echo "== cargo test"
+cargo test --workspace
+echo "== benches compile"
+cargo bench --workspace --no-run
