@@ -963,7 +963,8 @@ fn protocol_trace_redacts_secrets() {
         m.set_debug(4);
         assert!(m.login("user", "s3cret-pass").is_err());
         assert!(m.login("user", "s3cret\r\npass2").is_err());
-        m.authenticate("PLAIN", |_| Some(b"\0user\0s3cret-token".to_vec())).unwrap();
+        m.authenticate("PLAIN", |_| Some(b"\0user\0s3cret-token".to_vec()))
+            .unwrap();
         m.logout().unwrap();
     });
     server.finish();
@@ -971,6 +972,9 @@ fn protocol_trace_redacts_secrets() {
     assert!(log.contains("LOGIN user \"***\""), "{log}");
     assert!(log.contains("AUTHENTICATE PLAIN"), "{log}");
     for secret in ["s3cret", "AHVzZXIAczNjcmV0LXRva2Vu", "pass2"] {
-        assert!(!log.contains(secret), "{secret} leaked into the trace:\n{log}");
+        assert!(
+            !log.contains(secret),
+            "{secret} leaked into the trace:\n{log}"
+        );
     }
 }
