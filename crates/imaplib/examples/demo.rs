@@ -8,7 +8,6 @@
 //! Run: `scripts/demo.sh` (installs Dovecot if needed), or
 //! `cargo run -p imaplib --example demo [-- 'COMMAND']`.
 
-#[allow(dead_code)]
 #[path = "../tests/support/dovecot.rs"]
 mod dovecot;
 
