@@ -95,6 +95,7 @@ pub struct IdleResult {
 pub struct Imap4 {
     session: Session,
     transport: Transport,
+    kind: ConnectionKind,
     host: String,
     port: u16,
     options: Options,
@@ -112,6 +113,15 @@ impl std::fmt::Debug for Imap4 {
             .field("tls", &self.tls_active)
             .finish()
     }
+}
+
+/// How the connection was made, so that [`Imap4::open`] can make it again.
+#[derive(Debug, Clone)]
+enum ConnectionKind {
+    Tcp,
+    Ssl,
+    Stream(String),
+    Custom,
 }
 
 fn tag_seed() -> u32 {
@@ -139,7 +149,13 @@ impl Imap4 {
         tcp.set_read_timeout(options.timeout)
             .and_then(|_| tcp.set_write_timeout(options.timeout))
             .map_err(|e| Error::io("setting the timeout", e))?;
-        Self::start(Transport::Tcp(tcp), host, port, options, false)
+        Self::start(
+            Transport::Tcp(tcp),
+            ConnectionKind::Tcp,
+            host,
+            port,
+            options,
+        )
     }
 
     /// imaplib's `IMAP4_SSL(host, port)`: implicit TLS (default port 993),
@@ -159,7 +175,7 @@ impl Imap4 {
             .and_then(|_| tcp.set_write_timeout(options.timeout))
             .map_err(|e| Error::io("setting the timeout", e))?;
         let transport = Transport::tls_handshake(tcp, config, name)?;
-        Self::start(transport, host, port, options, true)
+        Self::start(transport, ConnectionKind::Ssl, host, port, options)
     }
 
     /// imaplib's `IMAP4_stream(command)`: talks to `sh -c command` over its
@@ -173,22 +189,30 @@ impl Imap4 {
         let mut child = ChildStream::spawn(command)?;
         Connection::set_read_timeout(&mut child, options.timeout)
             .map_err(|e| Error::io("setting the timeout", e))?;
-        Self::start(Transport::Child(Box::new(child)), "", 0, options, false)
+        let kind = ConnectionKind::Stream(command.to_string());
+        Self::start(Transport::Child(Box::new(child)), kind, "", 0, options)
     }
 
     /// A client over any transport (a `Read + Write` wrapped in
     /// [`crate::transport::Plain`], or a [`Connection`] with timeouts).
     pub fn from_transport(conn: Box<dyn Connection>, options: Options) -> Result<Imap4> {
-        Self::start(Transport::Custom(conn), "", 0, options, false)
+        Self::start(
+            Transport::Custom(conn),
+            ConnectionKind::Custom,
+            "",
+            0,
+            options,
+        )
     }
 
     fn start(
         transport: Transport,
+        kind: ConnectionKind,
         host: &str,
         port: u16,
         options: Options,
-        tls: bool,
     ) -> Result<Imap4> {
+        let tls = matches!(kind, ConnectionKind::Ssl);
         let session = Session::new(SessionConfig {
             limits: options.limits,
             max_untagged_bytes: options.max_untagged_bytes,
@@ -198,6 +222,7 @@ impl Imap4 {
         let mut imap = Imap4 {
             session,
             transport,
+            kind,
             host: host.to_string(),
             port,
             options,
@@ -209,12 +234,22 @@ impl Imap4 {
         Ok(imap)
     }
 
-    /// imaplib's `open(host, port)`: (re)connects over plain TCP and reads
-    /// the greeting, replacing the current connection.
+    /// imaplib's `open(host, port)`: connects again the same way (TCP,
+    /// TLS, or the same child process command; `host` and `port` are
+    /// ignored for a child process), reads the greeting and replaces the
+    /// current connection, which is closed without LOGOUT. A custom
+    /// transport cannot be reopened.
     pub fn open(&mut self, host: &str, port: u16) -> Result<()> {
         let options = self.options.clone();
-        let fresh = Self::with_options(host, port, options)?;
-        let _ = self.transport.shutdown();
+        let fresh = match &self.kind {
+            ConnectionKind::Tcp => Self::with_options(host, port, options)?,
+            ConnectionKind::Ssl => Self::ssl_with_options(host, port, options)?,
+            ConnectionKind::Stream(cmd) => Self::stream_with_options(&cmd.clone(), options)?,
+            ConnectionKind::Custom => {
+                return Err(Error::error("a custom transport cannot be reopened"))
+            }
+        };
+        let _ = self.shutdown();
         *self = fresh;
         Ok(())
     }

@@ -374,6 +374,25 @@ fn implicit_tls_verified() {
     assert_eq!(err.kind(), ErrorKind::Abort);
     assert!(err.message().contains("unknown authority"), "{err}");
 
+    // A client certificate and key (imaplib's certfile / keyfile) are
+    // loaded and offered; this server does not ask for one, so it connects.
+    let certs = server.dir.join("certs");
+    let with_cert = Options {
+        tls: TlsConfig::new()
+            .ca_file(&server.ca_file)
+            .client_cert(certs.join("server.pem"), certs.join("server.key")),
+        ..options()
+    };
+    let mut m = Imap4::ssl_with_options("127.0.0.1", server.imaps_port, with_cert).unwrap();
+    m.logout().unwrap();
+    let missing = Options {
+        tls: TlsConfig::new().client_cert(certs.join("nope.pem"), certs.join("server.key")),
+        ..options()
+    };
+    let err = Imap4::ssl_with_options("127.0.0.1", server.imaps_port, missing).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Error);
+    assert!(err.message().contains("nope.pem"), "{err}");
+
     // Turning verification off is possible, explicitly.
     let insecure = Options {
         tls: TlsConfig::new().dangerous_accept_invalid_certificates(),
@@ -406,6 +425,13 @@ fn stream_preauthenticated_process() {
     assert_eq!(reply.typ, Status::Ok);
     let reply = m.search(None, ["ALL"]).unwrap();
     assert_eq!(reply.data, vec![Data::from("1 2")]);
+    // open() starts the same command again: a new session.
+    m.open("", 0).unwrap();
+    assert_eq!(m.state(), State::Auth);
+    assert_eq!(
+        m.status("INBOX", "(MESSAGES)").unwrap().data,
+        vec![Data::from("INBOX (MESSAGES 2)")]
+    );
     let reply = m.logout().unwrap();
     assert_eq!(reply.typ, Status::Bye);
 }
