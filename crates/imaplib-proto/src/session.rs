@@ -318,7 +318,9 @@ impl Session {
     /// `response(code)` and `_untagged_response`).
     pub fn pop_untagged(&mut self, name: &str) -> Option<Vec<Data>> {
         let items = self.untagged.remove(&name.to_ascii_uppercase())?;
-        self.untagged_weight -= items.iter().map(Data::weight).sum::<usize>();
+        self.untagged_weight = self
+            .untagged_weight
+            .saturating_sub(items.iter().map(Data::weight).sum::<usize>());
         Some(items)
     }
 
@@ -362,11 +364,12 @@ impl Session {
         match &mut self.idle_capture {
             Some(q) => {
                 let out: Vec<_> = q.drain(..).collect();
-                self.untagged_weight -= out
+                let weight: usize = out
                     .iter()
                     .flat_map(|(_, d)| d.iter())
                     .map(Data::weight)
-                    .sum::<usize>();
+                    .sum();
+                self.untagged_weight = self.untagged_weight.saturating_sub(weight);
                 out
             }
             None => Vec::new(),
