@@ -82,19 +82,19 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 ///
 /// Positional parameters: `$1` = dovecot binary, `$2` = config, `$3` = dir.
 const SUPERVISOR: &str = r#"
+dovecot=$1 conf=$2 dir=$3
 exec 3<&0 </dev/null
-"$1" -F -c "$2" 3<&- &
+"$dovecot" -F -c "$conf" 3<&- &
 dovecot_pid=$!
 stop() {
-  : > "$3/stopping"
+  : > "$dir/stopping"
   kill -TERM "$dovecot_pid" 2>/dev/null
 }
 trap stop TERM INT HUP
 (
   trap - TERM INT HUP
   read -r _ <&3 || :
-  : > "$3/stopping"
-  kill -TERM "$dovecot_pid" 2>/dev/null
+  stop
 ) &
 watcher_pid=$!
 exec 3<&-
@@ -105,8 +105,8 @@ while kill -0 "$dovecot_pid" 2>/dev/null; do
   wait "$dovecot_pid"
   status=$?
 done
-if [ -e "$3/stopping" ]; then
-  rm -rf "$3"
+if [ -e "$dir/stopping" ]; then
+  rm -rf "$dir"
 else
   kill -TERM "$watcher_pid" 2>/dev/null
 fi
@@ -117,9 +117,12 @@ exit "$status"
 ///
 /// It has a plaintext port (which also offers STARTTLS) and an implicit-TLS
 /// port whose certificate is for `localhost`, `127.0.0.1` and `::1` and is
-/// signed by a private CA ([`Dovecot::ca_file`]). The users are
+/// signed by a private CA ([`Dovecot::ca_file`]); `dir/certs/` holds
+/// `ca.pem`, `server.pem` and `server.key` (ECDSA P-256, PEM). The users are
 /// [`Dovecot::users`]; mail is kept in Maildir++ format (hierarchy separator
-/// `.`) under `dir/mail/USER/Maildir`.
+/// `.`) under `dir/mail/USER/Maildir`. The greeting is `* OK [CAPABILITY
+/// ...] Dovecot ready (NAME).` with NAME unique to the instance, and one
+/// user may have up to 1000 concurrent sessions.
 pub struct Dovecot {
     /// The instance's private directory; removed when the value is dropped.
     pub dir: PathBuf,
@@ -177,7 +180,19 @@ impl Dovecot {
     fn prepare() -> Dovecot {
         let dir = make_temp_dir("dovecot");
         let ids = ServerIds::detect(&dir);
-        let ca_file = make_certificates(&dir.join("certs"));
+        let (imap_port, imaps_port) = free_port_pair();
+        // Built first so that a panic below still removes the directory.
+        let dovecot = Dovecot {
+            ca_file: dir.join("certs").join("ca.pem"),
+            dir,
+            imap_port,
+            imaps_port,
+            mail_owner: ids.mail.clone(),
+            supervisor: None,
+            supervisor_stdin: None,
+        };
+        let dir = &dovecot.dir;
+        make_certificates(&dir.join("certs"));
         write_file(&dir.join("users"), users_file().as_bytes(), 0o644);
         create_dir(&dir.join("mail"), &ids.mail);
         for (user, _) in USERS {
@@ -185,17 +200,7 @@ impl Dovecot {
             create_dir(&home, &ids.mail);
             create_maildir(&home.join("Maildir"), &ids.mail);
         }
-        let (imap_port, imaps_port) = free_port_pair();
-        let dovecot = Dovecot {
-            dir,
-            imap_port,
-            imaps_port,
-            ca_file,
-            mail_owner: ids.mail.clone(),
-            supervisor: None,
-            supervisor_stdin: None,
-        };
-        let conf = daemon_config(&dovecot.dir, &dovecot.unique(), &ids, imap_port, imaps_port);
+        let conf = daemon_config(dir, &dovecot.unique(), &ids, imap_port, imaps_port);
         write_file(&dovecot.conf_path(), conf.as_bytes(), 0o644);
         dovecot
     }
@@ -283,8 +288,8 @@ impl Dovecot {
         self.supervisor = Some(child);
     }
 
-    /// Waits until the plaintext port greets with our instance's token and
-    /// the TLS port accepts connections.
+    /// Waits until the plaintext port greets with this instance's name (so
+    /// that a server which took the port meanwhile is not mistaken for it).
     fn wait_until_ready(&mut self) -> Result<(), StartError> {
         let token = format!("({})", self.unique());
         let deadline = Instant::now() + START_TIMEOUT;
@@ -338,10 +343,16 @@ impl Dovecot {
         let master = fs::read_to_string(self.dir.join("run").join("master.pid"))
             .ok()
             .and_then(|pid| pid.trim().parse::<u32>().ok());
-        drop(self.supervisor_stdin.take());
         let Some(mut child) = self.supervisor.take() else {
+            drop(self.supervisor_stdin.take());
             return;
         };
+        // Signals go to the master only while it is still the supervisor's
+        // child, so that a stale pid never hits an unrelated process.
+        let supervisor = child.id();
+        let ours = |pid: u32| child_processes(supervisor).iter().any(|(p, _)| *p == pid);
+        let master = master.filter(|&pid| ours(pid));
+        drop(self.supervisor_stdin.take());
         if let Some(master) = master {
             // The master first, so that it takes its children's exits as
             // part of the shutdown instead of restarting them.
@@ -363,8 +374,8 @@ impl Dovecot {
             }
             if let (Some(master), false) = (master, killed) {
                 let children = child_processes(master);
-                if started.elapsed() >= STOP_GRACE || children.iter().all(|(_, name)| name == "log")
-                {
+                let only_log = children.iter().all(|(_, name)| name == "log");
+                if (only_log || started.elapsed() >= STOP_GRACE) && ours(master) {
                     let mut pids = vec![master];
                     pids.extend(children.iter().map(|(pid, _)| *pid));
                     kill_processes("KILL", &pids);
@@ -440,21 +451,24 @@ impl PreauthDovecot {
         let imap_bin = find_imap_binary();
         let dir = make_temp_dir("dovecot-preauth");
         let ids = ServerIds::detect(&dir);
+        // Built first so that a panic below still removes the directory.
+        let server = PreauthDovecot {
+            dir,
+            imap_bin,
+            mail_owner: ids.mail.clone(),
+        };
+        let dir = &server.dir;
         let home = dir.join("home");
         create_dir(&home, &ids.mail);
         create_maildir(&home.join("Maildir"), &ids.mail);
-        let conf = preauth_config(&dir, &ids);
+        let conf = preauth_config(dir, &ids);
         write_file(&dir.join("dc.conf"), conf.as_bytes(), 0o644);
         // Writable by the mail user, in case `imap` opens `log_path` after
         // switching to it.
-        let log = dir.join("dovecot.log");
+        let log = server.log_path();
         write_file(&log, b"", 0o644);
         set_owner(&log, &ids.mail);
-        PreauthDovecot {
-            dir,
-            imap_bin,
-            mail_owner: ids.mail,
-        }
+        server
     }
 
     /// A shell command line (to be run with `sh -c`) that speaks IMAP on
@@ -633,10 +647,12 @@ fn users_file() -> String {
 /// Settings shared by the daemon and the preauthenticated `imap`: Maildir,
 /// plugins, METADATA and SPECIAL-USE mailboxes.
 fn mail_config(imap_plugins: &str) -> String {
-    let mut conf = String::new();
-    conf.push_str(&format!(
+    let mut conf = format!(
         "mail_location = maildir:~/Maildir\n\
          mail_fsync = never\n\
+         # Only new/ is rescanned on changes: keeps APPEND fast, and files\n\
+         # dropped into new/ by deliver() are still picked up.\n\
+         maildir_very_dirty_syncs = yes\n\
          mail_plugins = $mail_plugins quota acl\n\
          protocol imap {{\n\
          \x20 mail_plugins = $mail_plugins {imap_plugins}\n\
@@ -651,7 +667,7 @@ fn mail_config(imap_plugins: &str) -> String {
          mail_attribute_dict = file:%h/dovecot-attributes\n\
          namespace inbox {{\n\
          \x20 inbox = yes\n"
-    ));
+    );
     for (name, flag) in SPECIAL_USE_MAILBOXES {
         let _ = writeln!(
             conf,
@@ -792,10 +808,10 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid,issuer
 ";
 
-/// Creates a private CA (`ca.pem`) and a server certificate signed by it
-/// (`server.pem`, `server.key`) in `certs`; returns the CA file's path.
-/// ECDSA P-256 keys keep this fast.
-fn make_certificates(certs: &Path) -> PathBuf {
+/// Creates a private CA (`ca.pem`, `ca.key`) and a server certificate signed
+/// by it (`server.pem`, `server.key`) in `certs`. ECDSA P-256 keys keep this
+/// fast.
+fn make_certificates(certs: &Path) {
     let openssl = find_program("openssl", &["/usr/bin/openssl", "/usr/local/bin/openssl"]);
     fs::create_dir_all(certs).unwrap_or_else(|e| panic!("cannot create {}: {e}", certs.display()));
     write_file(&certs.join("openssl.cnf"), OPENSSL_CNF.as_bytes(), 0o644);
@@ -864,9 +880,8 @@ fn make_certificates(certs: &Path) -> PathBuf {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    // The key is read by the (root) config process only, but keep it private.
+    // Only Dovecot's config process (running as us) reads the key.
     let _ = fs::set_permissions(certs.join("server.key"), fs::Permissions::from_mode(0o600));
-    certs.join("ca.pem")
 }
 
 // ---------------------------------------------------------------------------
