@@ -22,6 +22,7 @@ pub mod date;
 pub mod error;
 pub mod response;
 pub mod session;
+pub mod types;
 pub mod utf7;
 
 pub use command::{Arg, Command, Finish};

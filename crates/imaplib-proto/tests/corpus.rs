@@ -168,3 +168,75 @@ fn replace_all(hay: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+/// Known server defects in the corpus that leave a response (or an item)
+/// undecodable: `(file suffix, what the server got wrong)`. Anything not
+/// listed here must decode fully.
+const KNOWN_DEFECTS: &[(&str, &str)] = &[(
+    "gmail/headers.1+unsolicited-info.txt",
+    "the BODY[HEADER] literal is announced as 515 bytes but 517 follow, so the \
+     closing ')' of the FETCH arrives as a line of its own",
+)];
+
+/// Every response of every corpus file, typed: counts of fully typed
+/// responses, responses with an undecodable FETCH item, and failures.
+#[test]
+fn every_corpus_response_is_typed() {
+    use imaplib_proto::types::{decode_response, FetchItem, Typed, Untagged};
+    let mut list = Vec::new();
+    files(&corpus_dir(), &mut list);
+    let (mut typed, mut partial, mut failed) = (0usize, 0usize, 0usize);
+    let mut problems = Vec::new();
+    for path in &list {
+        let bytes = std::fs::read(path).unwrap();
+        let mut framer = Framer::new(Limits::default());
+        framer.feed(&bytes);
+        while let Some(frame) = framer.next_frame().unwrap() {
+            if frame.line_count() == 1 && frame.first_line().is_empty() {
+                continue;
+            }
+            let resp = Response::parse(frame);
+            let known = KNOWN_DEFECTS
+                .iter()
+                .any(|(f, _)| path.to_string_lossy().ends_with(f));
+            match decode_response(&resp) {
+                Typed::Untagged(Untagged::Fetch(f)) if f.has_undecodable() => {
+                    partial += 1;
+                    if !known {
+                        let bad: Vec<_> = f
+                            .items
+                            .iter()
+                            .filter_map(|i| match i {
+                                FetchItem::Undecodable { name, reason, .. } => {
+                                    Some(format!("{name}: {reason}"))
+                                }
+                                _ => None,
+                            })
+                            .collect();
+                        problems.push(format!("{}: FETCH items {bad:?}", path.display()));
+                    }
+                }
+                Typed::Undecodable { name, error } => {
+                    failed += 1;
+                    if !known {
+                        problems.push(format!("{}: {name}: {error}", path.display()));
+                    }
+                }
+                Typed::Unparsed { reason } => {
+                    failed += 1;
+                    if !known {
+                        problems.push(format!("{}: unparsed: {reason}", path.display()));
+                    }
+                }
+                _ => typed += 1,
+            }
+        }
+    }
+    println!("typed: {typed}, with an undecodable item: {partial}, failed: {failed}");
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
