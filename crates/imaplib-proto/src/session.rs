@@ -166,6 +166,8 @@ pub struct Session {
     extra_commands: HashMap<String, Vec<State>>,
     continuation_text: Bytes,
     unparsed_count: u64,
+    events_enabled: bool,
+    unsolicited: VecDeque<Response>,
 }
 
 impl Session {
@@ -198,6 +200,8 @@ impl Session {
             extra_commands: HashMap::new(),
             continuation_text: Bytes::new(),
             unparsed_count: 0,
+            events_enabled: false,
+            unsolicited: VecDeque::new(),
         }
     }
 
@@ -798,6 +802,10 @@ impl Session {
                 }));
             }
         }
+        if self.events_enabled && self.is_event(name, resp) {
+            self.untagged_weight += resp.frame().len();
+            self.unsolicited.push_back(resp.clone());
+        }
         for item in items {
             self.append_untagged(name, item)?;
         }
@@ -811,6 +819,41 @@ impl Session {
         Ok(Some(Event::Untagged {
             name: name.to_string(),
         }))
+    }
+
+    /// True for a response that is news about the mailbox or the server
+    /// rather than the result a command in flight asked for.
+    fn is_event(&self, name: &str, resp: &Response) -> bool {
+        let claimed = |n: &str| {
+            self.inflight
+                .iter()
+                .any(|f| matches!(&f.finish, Finish::Untagged(c) if c == n))
+        };
+        match name {
+            "EXISTS" | "RECENT" | "FLAGS" | "VANISHED" | "BYE" => true,
+            "FETCH" | "EXPUNGE" => !claimed(name),
+            "OK" | "NO" | "BAD" => resp.code().is_some_and(|c| c.name == "ALERT"),
+            _ => false,
+        }
+    }
+
+    /// Starts (or stops) keeping unsolicited responses (EXISTS, EXPUNGE,
+    /// FETCH flag updates outside a FETCH/STORE, VANISHED, RECENT, FLAGS,
+    /// ALERT, BYE) in arrival order for [`Session::take_unsolicited`]. They
+    /// stay in `untagged_responses` too, as imaplib keeps them.
+    pub fn set_unsolicited(&mut self, enabled: bool) {
+        self.events_enabled = enabled;
+        if !enabled {
+            self.take_unsolicited();
+        }
+    }
+
+    /// Takes the unsolicited responses kept so far, oldest first.
+    pub fn take_unsolicited(&mut self) -> Vec<Response> {
+        let out: Vec<Response> = self.unsolicited.drain(..).collect();
+        let weight: usize = out.iter().map(|r| r.frame().len()).sum();
+        self.untagged_weight = self.untagged_weight.saturating_sub(weight);
+        out
     }
 
     /// imaplib stores a response code of OK / NO / BAD under the code's

@@ -525,6 +525,16 @@ impl Imap4 {
         self.wait(&tag)
     }
 
+    /// Sends any command built with [`imaplib_proto::command::build`] (or
+    /// by hand) and waits for its imaplib-shaped reply.
+    pub fn run_command(&mut self, cmd: Command) -> Result<Reply> {
+        self.run(cmd)
+    }
+
+    pub(crate) fn session_mut(&mut self) -> &mut Session {
+        &mut self.session
+    }
+
     fn after_auth(&mut self, reply: Reply) -> Result<Reply> {
         if self.session.capabilities_stale() {
             self.refresh_capabilities()?;

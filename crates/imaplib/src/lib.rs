@@ -35,11 +35,14 @@ mod client;
 mod error;
 mod tls;
 pub mod transport;
+mod typed;
 
 pub use client::{IdleResult, Imap4, Options, IMAP4_PORT, IMAP4_SSL_PORT};
 pub use error::{Error, ErrorKind, Result};
 pub use tls::TlsConfig;
+pub use typed::{reply_code, SelectInfo};
 
 pub use imaplib_proto;
 pub use imaplib_proto::date::{internaldate_to_tuple, time_to_internaldate, DateInput};
+pub use imaplib_proto::types;
 pub use imaplib_proto::{int_to_ap, parse_flags, Data, Limits, Reply, State, Status};

@@ -1,0 +1,456 @@
+//! Typed methods: the same commands as the imaplib-shaped methods, with
+//! their results decoded into Rust types ([`imaplib_proto::types`]). A `NO`
+//! is an `error` here (the imaplib methods return it as `typ`); the
+//! imaplib-shaped methods stay unchanged beside these.
+
+use bytes::Bytes;
+use imaplib_proto::command::build;
+use imaplib_proto::types::{
+    decode_condition_text, decode_data, decode_response, Acl, DecodeError, ESearch, Fetch,
+    ListEntry, MailboxStatus, Namespaces, Quota, QuotaRoot, ResponseCode, SearchResult,
+    SequenceSet, ThreadNode, Typed, Untagged,
+};
+use imaplib_proto::{Command, Data, Reply, Status};
+
+use crate::client::Imap4;
+use crate::error::{Error, Result};
+
+/// What SELECT / EXAMINE told about the mailbox (RFC 3501 §6.3.1,
+/// RFC 7162).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SelectInfo {
+    /// Number of messages (`EXISTS`).
+    pub exists: u32,
+    /// Number of recent messages (`RECENT`; absent under IMAP4rev2).
+    pub recent: Option<u32>,
+    /// Flags defined in the mailbox.
+    pub flags: Vec<String>,
+    /// Flags the client can change permanently (`\*`: new keywords allowed).
+    pub permanent_flags: Option<Vec<String>>,
+    /// `UIDVALIDITY`.
+    pub uid_validity: Option<u32>,
+    /// `UIDNEXT`.
+    pub uid_next: Option<u32>,
+    /// First unseen message (`UNSEEN` code).
+    pub unseen: Option<u32>,
+    /// `HIGHESTMODSEQ` (CONDSTORE).
+    pub highest_modseq: Option<u64>,
+    /// The server does not keep mod-sequences for this mailbox (`NOMODSEQ`).
+    pub no_modseq: bool,
+    /// The mailbox was opened read-only.
+    pub read_only: bool,
+}
+
+/// A typed decoding failure becomes an `abort`-free `error` naming the
+/// response: the data stays available through the imaplib-shaped method.
+fn decode_error(what: &str, e: DecodeError) -> Error {
+    Error::error(format!("cannot decode the {what} response: {e}"))
+}
+
+fn refused(reply: &Reply) -> Error {
+    let text = reply
+        .data
+        .last()
+        .and_then(Data::as_bytes)
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_default();
+    Error::error(format!("server refused: {} {text}", reply.typ))
+}
+
+fn require_ok(reply: &Reply) -> Result<()> {
+    if reply.typ == Status::Ok {
+        Ok(())
+    } else {
+        Err(refused(reply))
+    }
+}
+
+fn first_number<T: std::str::FromStr>(items: Option<&Vec<Data>>) -> Option<T> {
+    let last = items?.iter().rev().find_map(Data::as_bytes)?;
+    std::str::from_utf8(last)
+        .ok()?
+        .split_ascii_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+impl Imap4 {
+    /// Runs an imaplib-shaped command and decodes the untagged data it
+    /// returned under `name`.
+    fn typed_data(&mut self, cmd: Command, name: &str) -> Result<Vec<Untagged>> {
+        let reply = self.run_command(cmd)?;
+        require_ok(&reply)?;
+        decode_data(name, &reply.data)
+            .into_iter()
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| decode_error(name, e))
+    }
+
+    /// SELECT (or EXAMINE when `readonly`), with the mailbox's state typed.
+    pub fn select_typed(
+        &mut self,
+        mailbox: impl AsRef<[u8]>,
+        readonly: bool,
+    ) -> Result<SelectInfo> {
+        let reply = self.select(mailbox, readonly)?;
+        require_ok(&reply)?;
+        let ur = self.untagged_responses();
+        let mut info = SelectInfo {
+            exists: first_number(ur.get("EXISTS")).unwrap_or(0),
+            recent: first_number(ur.get("RECENT")),
+            uid_validity: first_number(ur.get("UIDVALIDITY")),
+            uid_next: first_number(ur.get("UIDNEXT")),
+            unseen: first_number(ur.get("UNSEEN")),
+            highest_modseq: first_number(ur.get("HIGHESTMODSEQ")),
+            no_modseq: ur.contains_key("NOMODSEQ"),
+            read_only: ur.contains_key("READ-ONLY") || readonly,
+            ..SelectInfo::default()
+        };
+        if let Some(Data::Line(flags)) = ur.get("FLAGS").and_then(|v| v.last()) {
+            if let Some(Ok(Untagged::Flags(f))) = decode_data("FLAGS", &[Data::Line(flags.clone())])
+                .into_iter()
+                .next()
+            {
+                info.flags = f;
+            }
+        }
+        if let Some(Data::Line(args)) = ur.get("PERMANENTFLAGS").and_then(|v| v.last()) {
+            let code = imaplib_proto::Code {
+                name: "PERMANENTFLAGS".into(),
+                args: args.clone(),
+            };
+            if let ResponseCode::PermanentFlags(f) = ResponseCode::decode(&code) {
+                info.permanent_flags = Some(f);
+            }
+        }
+        Ok(info)
+    }
+
+    /// FETCH with each message's items typed.
+    pub fn fetch_typed(
+        &mut self,
+        message_set: impl AsRef<[u8]>,
+        message_parts: impl AsRef<[u8]>,
+    ) -> Result<Vec<Fetch>> {
+        let cmd = build::fetch(message_set.as_ref(), message_parts.as_ref());
+        fetches(self.typed_data(cmd, "FETCH")?)
+    }
+
+    /// UID FETCH with each message's items typed.
+    pub fn uid_fetch_typed(
+        &mut self,
+        uid_set: impl AsRef<[u8]>,
+        message_parts: impl AsRef<[u8]>,
+    ) -> Result<Vec<Fetch>> {
+        let cmd = build::uid("FETCH", [uid_set.as_ref(), message_parts.as_ref()]);
+        fetches(self.typed_data(cmd, "FETCH")?)
+    }
+
+    /// STORE with the resulting FETCH responses typed.
+    pub fn store_typed(
+        &mut self,
+        message_set: impl AsRef<[u8]>,
+        command: impl AsRef<[u8]>,
+        flags: impl AsRef<[u8]>,
+    ) -> Result<Vec<Fetch>> {
+        let cmd = build::store(message_set.as_ref(), command.as_ref(), flags.as_ref());
+        fetches(self.typed_data(cmd, "FETCH")?)
+    }
+
+    /// LIST, typed (`directory` defaults to `""`, `pattern` to `*`).
+    pub fn list_typed(
+        &mut self,
+        directory: Option<&str>,
+        pattern: Option<&str>,
+    ) -> Result<Vec<ListEntry>> {
+        let cmd = build::list(
+            directory.unwrap_or("\"\"").as_bytes(),
+            pattern.unwrap_or("*").as_bytes(),
+        );
+        Ok(self
+            .typed_data(cmd, "LIST")?
+            .into_iter()
+            .filter_map(|u| match u {
+                Untagged::List(l) => Some(l),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// LSUB, typed.
+    pub fn lsub_typed(
+        &mut self,
+        directory: Option<&str>,
+        pattern: Option<&str>,
+    ) -> Result<Vec<ListEntry>> {
+        let cmd = build::lsub(
+            directory.unwrap_or("\"\"").as_bytes(),
+            pattern.unwrap_or("*").as_bytes(),
+        );
+        Ok(self
+            .typed_data(cmd, "LSUB")?
+            .into_iter()
+            .filter_map(|u| match u {
+                Untagged::Lsub(l) | Untagged::List(l) => Some(l),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// STATUS, typed.
+    pub fn status_typed(
+        &mut self,
+        mailbox: impl AsRef<[u8]>,
+        names: impl AsRef<[u8]>,
+    ) -> Result<MailboxStatus> {
+        let cmd = build::status(mailbox.as_ref(), names.as_ref());
+        self.typed_data(cmd, "STATUS")?
+            .into_iter()
+            .find_map(|u| match u {
+                Untagged::Status(s) => Some(s),
+                _ => None,
+            })
+            .ok_or_else(|| Error::error("no STATUS response"))
+    }
+
+    /// SEARCH, typed (criteria as for [`Imap4::search`]).
+    pub fn search_typed<I, A>(&mut self, charset: Option<&str>, criteria: I) -> Result<SearchResult>
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<[u8]>,
+    {
+        let cmd = build::search(charset, criteria);
+        merge_search(self.typed_data(cmd, "SEARCH")?)
+    }
+
+    /// UID SEARCH, typed.
+    pub fn uid_search_typed<I, A>(&mut self, criteria: I) -> Result<SearchResult>
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<[u8]>,
+    {
+        let args: Vec<Bytes> = criteria
+            .into_iter()
+            .map(|c| Bytes::copy_from_slice(c.as_ref()))
+            .collect();
+        let cmd = build::uid("SEARCH", args);
+        merge_search(self.typed_data(cmd, "SEARCH")?)
+    }
+
+    /// SEARCH RETURN (options) criteria (RFC 4731 ESEARCH), e.g. options
+    /// `"MIN MAX COUNT ALL"`; with `uid`, as UID SEARCH. Raises `error` if
+    /// the server lacks ESEARCH.
+    pub fn esearch<I, A>(&mut self, uid: bool, return_options: &str, criteria: I) -> Result<ESearch>
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<[u8]>,
+    {
+        if !self.has_capability("ESEARCH") && !self.has_capability("IMAP4REV2") {
+            return Err(Error::error("Server does not support ESEARCH"));
+        }
+        let mut args: Vec<Bytes> = vec![
+            Bytes::from_static(b"RETURN"),
+            Bytes::from(format!("({return_options})")),
+        ];
+        args.extend(
+            criteria
+                .into_iter()
+                .map(|c| Bytes::copy_from_slice(c.as_ref())),
+        );
+        let cmd = if uid {
+            build::uid("SEARCH", args).finish(imaplib_proto::Finish::Untagged("ESEARCH".into()))
+        } else {
+            build::xatom("SEARCH", args).finish(imaplib_proto::Finish::Untagged("ESEARCH".into()))
+        };
+        let mut all = self.typed_data(cmd, "ESEARCH")?;
+        match all.pop() {
+            Some(Untagged::ESearch(e)) => Ok(e),
+            // A server may answer with no ESEARCH at all when nothing matched.
+            _ => Ok(ESearch {
+                uid,
+                ..ESearch::default()
+            }),
+        }
+    }
+
+    /// SORT, typed.
+    pub fn sort_typed<I, A>(
+        &mut self,
+        sort_criteria: impl AsRef<[u8]>,
+        charset: &str,
+        criteria: I,
+    ) -> Result<Vec<u32>>
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<[u8]>,
+    {
+        let cmd = build::sort(sort_criteria.as_ref(), charset, criteria);
+        Ok(self
+            .typed_data(cmd, "SORT")?
+            .into_iter()
+            .flat_map(|u| match u {
+                Untagged::Sort(s) | Untagged::Search(s) => s.ids,
+                _ => Vec::new(),
+            })
+            .collect())
+    }
+
+    /// THREAD, typed as a forest of trees.
+    pub fn thread_typed<I, A>(
+        &mut self,
+        algorithm: impl AsRef<[u8]>,
+        charset: &str,
+        criteria: I,
+    ) -> Result<Vec<ThreadNode>>
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<[u8]>,
+    {
+        let cmd = build::thread(algorithm.as_ref(), charset, criteria);
+        Ok(self
+            .typed_data(cmd, "THREAD")?
+            .into_iter()
+            .flat_map(|u| match u {
+                Untagged::Thread(t) => t,
+                _ => Vec::new(),
+            })
+            .collect())
+    }
+
+    /// NAMESPACE, typed.
+    pub fn namespace_typed(&mut self) -> Result<Namespaces> {
+        self.typed_data(build::namespace(), "NAMESPACE")?
+            .into_iter()
+            .find_map(|u| match u {
+                Untagged::Namespace(n) => Some(n),
+                _ => None,
+            })
+            .ok_or_else(|| Error::error("no NAMESPACE response"))
+    }
+
+    /// GETQUOTA, typed.
+    pub fn getquota_typed(&mut self, root: impl AsRef<[u8]>) -> Result<Vec<Quota>> {
+        Ok(self
+            .typed_data(build::getquota(root.as_ref()), "QUOTA")?
+            .into_iter()
+            .filter_map(|u| match u {
+                Untagged::Quota(q) => Some(q),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// GETQUOTAROOT, typed: the roots and their quotas.
+    pub fn getquotaroot_typed(
+        &mut self,
+        mailbox: impl AsRef<[u8]>,
+    ) -> Result<(QuotaRoot, Vec<Quota>)> {
+        let reply = self.getquotaroot(mailbox)?;
+        require_ok(&reply)?;
+        let (Some(Data::List(roots)), Some(Data::List(quotas))) =
+            (reply.data.first(), reply.data.get(1))
+        else {
+            return Err(Error::error("unexpected GETQUOTAROOT result"));
+        };
+        let root = decode_data("QUOTAROOT", roots)
+            .into_iter()
+            .find_map(|u| match u {
+                Ok(Untagged::QuotaRoot(r)) => Some(r),
+                _ => None,
+            })
+            .ok_or_else(|| Error::error("no QUOTAROOT response"))?;
+        let quotas = decode_data("QUOTA", quotas)
+            .into_iter()
+            .filter_map(|u| match u {
+                Ok(Untagged::Quota(q)) => Some(q),
+                _ => None,
+            })
+            .collect();
+        Ok((root, quotas))
+    }
+
+    /// GETACL, typed.
+    pub fn getacl_typed(&mut self, mailbox: impl AsRef<[u8]>) -> Result<Acl> {
+        self.typed_data(build::getacl(mailbox.as_ref()), "ACL")?
+            .into_iter()
+            .find_map(|u| match u {
+                Untagged::Acl(a) => Some(a),
+                _ => None,
+            })
+            .ok_or_else(|| Error::error("no ACL response"))
+    }
+
+    /// MYRIGHTS, typed: the rights string.
+    pub fn myrights_typed(&mut self, mailbox: impl AsRef<[u8]>) -> Result<Bytes> {
+        self.typed_data(build::myrights(mailbox.as_ref()), "MYRIGHTS")?
+            .into_iter()
+            .find_map(|u| match u {
+                Untagged::MyRights { rights, .. } => Some(rights),
+                _ => None,
+            })
+            .ok_or_else(|| Error::error("no MYRIGHTS response"))
+    }
+
+    /// APPEND, returning the RFC 4315 APPENDUID (UIDVALIDITY and UIDs)
+    /// when the server sends one.
+    pub fn append_typed(
+        &mut self,
+        mailbox: Option<&str>,
+        flags: Option<&str>,
+        date_time: Option<imaplib_proto::date::DateInput>,
+        message: impl AsRef<[u8]>,
+    ) -> Result<Option<(u32, SequenceSet)>> {
+        let reply = self.append(mailbox, flags, date_time, message)?;
+        require_ok(&reply)?;
+        Ok(match reply_code(&reply) {
+            Some(ResponseCode::AppendUid { uid_validity, uids }) => Some((uid_validity, uids)),
+            _ => None,
+        })
+    }
+
+    /// Starts (or stops) keeping unsolicited responses (EXISTS, EXPUNGE,
+    /// FETCH flag changes, VANISHED, RECENT, FLAGS, ALERT, BYE) in arrival
+    /// order; [`Imap4::take_events`] returns them typed. They also stay in
+    /// `untagged_responses`, as imaplib keeps them.
+    pub fn set_events(&mut self, enabled: bool) {
+        self.session_mut().set_unsolicited(enabled);
+    }
+
+    /// The unsolicited responses received since the last call, typed, in
+    /// arrival order.
+    pub fn take_events(&mut self) -> Vec<Typed> {
+        self.session_mut()
+            .take_unsolicited()
+            .iter()
+            .map(decode_response)
+            .collect()
+    }
+}
+
+/// The response code of a reply's tagged text (`[APPENDUID ...] done`).
+pub fn reply_code(reply: &Reply) -> Option<ResponseCode> {
+    let text = reply.data.last()?.as_bytes()?;
+    decode_condition_text(text).0
+}
+
+fn fetches(items: Vec<Untagged>) -> Result<Vec<Fetch>> {
+    Ok(items
+        .into_iter()
+        .filter_map(|u| match u {
+            Untagged::Fetch(f) => Some(f),
+            _ => None,
+        })
+        .collect())
+}
+
+fn merge_search(items: Vec<Untagged>) -> Result<SearchResult> {
+    let mut out = SearchResult::default();
+    for u in items {
+        if let Untagged::Search(s) = u {
+            out.ids.extend(s.ids);
+            out.modseq = s.modseq.or(out.modseq);
+        }
+    }
+    Ok(out)
+}
