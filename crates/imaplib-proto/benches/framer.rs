@@ -79,6 +79,56 @@ MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n",
     out
 }
 
+/// `FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE)`
+/// for `n` realistic messages (a multipart with an attachment every third).
+pub fn synthetic_envelopes(n: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for i in 1..=n {
+        let body = if i % 3 == 0 {
+            "((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"quoted-printable\" 1543 38 NIL NIL NIL NIL)\
+(\"application\" \"pdf\" (\"name\" \"report.pdf\") NIL NIL \"base64\" 81234 NIL (\"attachment\" (\"filename\" \"report.pdf\")) NIL NIL) \
+\"mixed\" (\"boundary\" \"----=_Part_12_34\") NIL NIL NIL)"
+        } else {
+            "(\"text\" \"plain\" (\"charset\" \"us-ascii\" \"format\" \"flowed\") NIL NIL \"7bit\" 2345 52 NIL NIL NIL NIL)"
+        };
+        out.extend_from_slice(
+            format!(
+                "* {i} FETCH (UID {uid} FLAGS (\\Seen $NotJunk) INTERNALDATE \"{d:02}-Nov-2026 10:{m:02}:00 +0100\" \
+RFC822.SIZE {size} ENVELOPE (\"Thu, {d:02} Nov 2026 10:{m:02}:00 +0100\" \"Re: quarterly numbers, part {i}\" \
+((\"Alice Example\" NIL \"alice\" \"example.org\")) ((\"Alice Example\" NIL \"alice\" \"example.org\")) \
+((\"Alice Example\" NIL \"alice\" \"example.org\")) ((\"Bob\" NIL \"bob\" \"example.net\")(NIL NIL \"carol\" \"example.com\")) \
+NIL NIL \"<prev-{i}@example.org>\" \"<msg-{i}@example.org>\") BODYSTRUCTURE {body})\r\n",
+                uid = i + 1000,
+                d = 1 + i % 28,
+                m = i % 60,
+                size = 3000 + i % 5000,
+            )
+            .as_bytes(),
+        );
+    }
+    out.extend_from_slice(b"A1 OK FETCH completed\r\n");
+    out
+}
+
+/// Frames, parses and types every response; returns how many FETCH
+/// responses carried an envelope and a body structure.
+fn decode_typed(input: &[u8], chunk: usize) -> usize {
+    use imaplib_proto::types::{decode_response, Typed, Untagged};
+    let mut framer = Framer::new(Limits::default());
+    let mut n = 0;
+    for piece in input.chunks(chunk) {
+        framer.feed(piece);
+        while let Some(frame) = framer.next_frame().expect("valid input") {
+            if let Typed::Untagged(Untagged::Fetch(f)) = decode_response(&Response::parse(frame)) {
+                if f.envelope().is_some() && f.body_structure().is_some() {
+                    n += 1;
+                }
+            }
+        }
+    }
+    n
+}
+
 fn bench(c: &mut Criterion) {
     let corpus = corpus();
     let mut g = c.benchmark_group("framer+parser");
@@ -92,6 +142,24 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("fetch-rfc822-100MB/64KiB-reads", |b| {
         b.iter(|| decode(&fetch, 64 * 1024))
+    });
+    g.finish();
+
+    let envelopes = synthetic_envelopes(10_000);
+    assert_eq!(decode_typed(&envelopes, 64 * 1024), 10_000);
+    let mut g = c.benchmark_group("typed");
+    g.throughput(Throughput::Elements(10_000));
+    g.sample_size(20);
+    g.bench_function("envelope+bodystructure-10k/responses", |b| {
+        b.iter(|| decode_typed(&envelopes, 64 * 1024))
+    });
+    g.throughput(Throughput::Bytes(envelopes.len() as u64));
+    g.bench_function("envelope+bodystructure-10k/bytes", |b| {
+        b.iter(|| decode_typed(&envelopes, 64 * 1024))
+    });
+    g.throughput(Throughput::Bytes(corpus.len() as u64));
+    g.bench_function("corpus/typed", |b| {
+        b.iter(|| decode_typed(&corpus, corpus.len()))
     });
     g.finish();
 }

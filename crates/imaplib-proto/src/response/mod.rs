@@ -289,6 +289,12 @@ impl Response {
         line.slice(self.text_start.min(line.len())..)
     }
 
+    /// Offset in the first line where the data after the name (untagged),
+    /// the status (tagged) or the `+` begins.
+    pub fn data_offset(&self) -> usize {
+        self.text_start
+    }
+
     /// The human-readable text after the response code.
     pub fn text_after_code(&self) -> Bytes {
         let line = self.frame.line(0);

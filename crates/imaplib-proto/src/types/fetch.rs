@@ -365,9 +365,9 @@ impl BodyStructure {
     }
 }
 
-/// Decodes the data of a FETCH response: `N (item value ...)`.
-pub fn decode_fetch(r: &mut Reader<'_>) -> DResult<Fetch> {
-    let seq = r.number32()?;
+/// Decodes the data of a FETCH response after its sequence number:
+/// `(item value ...)`.
+pub fn decode_fetch(seq: u32, r: &mut Reader<'_>) -> DResult<Fetch> {
     let mut items = Vec::new();
     r.skip_spaces();
     if r.peek() != Some(b'(') {

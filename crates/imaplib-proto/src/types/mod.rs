@@ -118,6 +118,22 @@ pub enum Untagged {
 /// the name, or at the number for `* n NAME` responses.
 pub fn decode_untagged(name: &str, segments: &Segments) -> Result<Untagged, DecodeError> {
     let mut r = segments.reader();
+    let number = if matches!(name, "EXISTS" | "RECENT" | "EXPUNGE" | "FETCH") {
+        Some(r.number32()?)
+    } else {
+        None
+    };
+    decode_after_name(name, number, segments, &mut r)
+}
+
+/// Decodes what follows the name; `number` is the `* n NAME` number.
+fn decode_after_name(
+    name: &str,
+    number: Option<u32>,
+    segments: &Segments,
+    r: &mut Reader<'_>,
+) -> Result<Untagged, DecodeError> {
+    let num = || number.ok_or_else(|| DecodeError::new(format!("{name} without a number")));
     let words = |r: &mut Reader<'_>| -> Vec<String> {
         let rest = r.remaining_text();
         String::from_utf8_lossy(&rest)
@@ -126,32 +142,32 @@ pub fn decode_untagged(name: &str, segments: &Segments) -> Result<Untagged, Deco
             .collect()
     };
     let value = match name {
-        "CAPABILITY" => Untagged::Capability(words(&mut r)),
-        "ENABLED" => Untagged::Enabled(words(&mut r)),
-        "FLAGS" => Untagged::Flags(fetch::flag_list(&mut r)?),
-        "EXISTS" => Untagged::Exists(r.number32()?),
-        "RECENT" => Untagged::Recent(r.number32()?),
-        "EXPUNGE" => Untagged::Expunge(r.number32()?),
-        "VANISHED" => Untagged::Vanished(mailbox::vanished(&mut r)?),
-        "FETCH" => Untagged::Fetch(fetch::decode_fetch(&mut r)?),
-        "LIST" => Untagged::List(mailbox::list_entry(&mut r)?),
-        "LSUB" => Untagged::Lsub(mailbox::list_entry(&mut r)?),
-        "STATUS" => Untagged::Status(mailbox::status(&mut r)?),
-        "SEARCH" => Untagged::Search(mailbox::search(&mut r)?),
-        "SORT" => Untagged::Sort(mailbox::search(&mut r)?),
-        "ESEARCH" => Untagged::ESearch(mailbox::esearch(&mut r)?),
-        "THREAD" => Untagged::Thread(mailbox::thread(&mut r)?),
-        "NAMESPACE" => Untagged::Namespace(mailbox::namespace(&mut r)?),
-        "ID" => Untagged::Id(mailbox::pairs(&mut r)?),
-        "QUOTA" => Untagged::Quota(mailbox::quota(&mut r)?),
-        "QUOTAROOT" => Untagged::QuotaRoot(mailbox::quota_root(&mut r)?),
-        "ACL" => Untagged::Acl(mailbox::acl(&mut r)?),
-        "LISTRIGHTS" => Untagged::ListRights(mailbox::list_rights(&mut r)?),
+        "CAPABILITY" => Untagged::Capability(words(r)),
+        "ENABLED" => Untagged::Enabled(words(r)),
+        "FLAGS" => Untagged::Flags(fetch::flag_list(r)?),
+        "EXISTS" => Untagged::Exists(num()?),
+        "RECENT" => Untagged::Recent(num()?),
+        "EXPUNGE" => Untagged::Expunge(num()?),
+        "VANISHED" => Untagged::Vanished(mailbox::vanished(r)?),
+        "FETCH" => Untagged::Fetch(fetch::decode_fetch(num()?, r)?),
+        "LIST" => Untagged::List(mailbox::list_entry(r)?),
+        "LSUB" => Untagged::Lsub(mailbox::list_entry(r)?),
+        "STATUS" => Untagged::Status(mailbox::status(r)?),
+        "SEARCH" => Untagged::Search(mailbox::search(r)?),
+        "SORT" => Untagged::Sort(mailbox::search(r)?),
+        "ESEARCH" => Untagged::ESearch(mailbox::esearch(r)?),
+        "THREAD" => Untagged::Thread(mailbox::thread(r)?),
+        "NAMESPACE" => Untagged::Namespace(mailbox::namespace(r)?),
+        "ID" => Untagged::Id(mailbox::pairs(r)?),
+        "QUOTA" => Untagged::Quota(mailbox::quota(r)?),
+        "QUOTAROOT" => Untagged::QuotaRoot(mailbox::quota_root(r)?),
+        "ACL" => Untagged::Acl(mailbox::acl(r)?),
+        "LISTRIGHTS" => Untagged::ListRights(mailbox::list_rights(r)?),
         "MYRIGHTS" => Untagged::MyRights {
             mailbox: Mailbox { raw: r.astring()? },
             rights: r.astring()?,
         },
-        "METADATA" => Untagged::Metadata(mailbox::metadata(&mut r)?),
+        "METADATA" => Untagged::Metadata(mailbox::metadata(r)?),
         "ANNOTATION" => {
             let mailbox = Mailbox { raw: r.astring()? };
             let mut entries = Vec::new();
@@ -161,7 +177,7 @@ pub fn decode_untagged(name: &str, segments: &Segments) -> Result<Untagged, Deco
                     break;
                 }
                 let entry = r.astring()?;
-                let attrs = mailbox::pairs(&mut r)?.unwrap_or_default();
+                let attrs = mailbox::pairs(r)?.unwrap_or_default();
                 entries.push((entry, attrs));
             }
             Untagged::Annotation { mailbox, entries }
@@ -228,22 +244,34 @@ pub fn decode_response(resp: &Response) -> Typed {
                     text: resp.text_after_code(),
                 });
             }
-            let items = resp.imaplib_items();
-            match Segments::from_items(&items) {
-                Some(seg) => match decode_untagged(name, &seg) {
-                    Ok(v) => Typed::Untagged(v),
-                    Err(error) => Typed::Undecodable {
+            let Kind::Untagged { number, .. } = resp.kind() else {
+                unreachable!("matched above")
+            };
+            let number = match number.as_deref().map(parse_u32) {
+                None => None,
+                Some(Some(n)) => Some(n),
+                Some(None) => {
+                    return Typed::Undecodable {
                         name: name.clone(),
-                        error,
-                    },
-                },
-                None => Typed::Undecodable {
+                        error: DecodeError::new("number larger than 32 bits"),
+                    }
+                }
+            };
+            let seg = Segments::from_frame(resp.frame(), resp.data_offset());
+            let mut r = seg.reader();
+            match decode_after_name(name, number, &seg, &mut r) {
+                Ok(v) => Typed::Untagged(v),
+                Err(error) => Typed::Undecodable {
                     name: name.clone(),
-                    error: DecodeError::new("unexpected data shape"),
+                    error,
                 },
             }
         }
     }
+}
+
+fn parse_u32(digits: &[u8]) -> Option<u32> {
+    std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
 /// Splits imaplib data items into responses: each response is zero or more
