@@ -46,3 +46,9 @@ pub use imaplib_proto;
 pub use imaplib_proto::date::{internaldate_to_tuple, time_to_internaldate, DateInput};
 pub use imaplib_proto::types;
 pub use imaplib_proto::{int_to_ap, parse_flags, Data, Limits, Reply, State, Status};
+
+/// The README's examples, compiled as doc tests.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
