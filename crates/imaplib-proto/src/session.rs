@@ -22,7 +22,7 @@ use bytes::Bytes;
 
 use crate::command::{allowed_states, Chunk, Command, EncodeOptions, Encoder, Finish, LiteralMode};
 use crate::error::{ProtoError, ProtoErrorKind};
-use crate::response::{Data, Frame, Framer, Kind, Limits, Response, Status};
+use crate::response::{Data, Frame, Framer, Kind, Limits, Piece, Response, Status};
 use crate::Printable;
 
 /// Connection state (RFC 3501 §3), named as imaplib names it.
@@ -125,6 +125,20 @@ pub enum Event {
         /// The BYE text.
         text: Bytes,
     },
+    /// A streamed literal begins (see [`Command::streaming`]).
+    LiteralStart {
+        /// The line that announced it (e.g. `* 3 FETCH (UID 9 BODY[] {5000}`).
+        line: Bytes,
+        /// Its size.
+        size: u64,
+    },
+    /// Bytes of the streamed literal, in order.
+    LiteralChunk {
+        /// The bytes.
+        data: Bytes,
+        /// Bytes still to come.
+        remaining: u64,
+    },
 }
 
 #[derive(Debug)]
@@ -137,6 +151,7 @@ struct InFlight {
     waiting: bool,
     interactive: bool,
     caps_generation: u64,
+    stream_literals: bool,
 }
 
 /// The sans-IO client session. See the module documentation.
@@ -524,7 +539,9 @@ impl Session {
             waiting: false,
             interactive: cmd.interactive,
             caps_generation: self.caps_generation,
+            stream_literals: cmd.stream_literals,
         });
+        self.update_streaming();
         if is_logout {
             if let Some(bye) = self.pop_untagged("BYE") {
                 // BYE came before LOGOUT was even sent: that is the answer.
@@ -539,6 +556,12 @@ impl Session {
         }
         self.pump();
         Ok(tag)
+    }
+
+    /// Streams FETCH literals while some command in flight asked for it.
+    fn update_streaming(&mut self) {
+        let on = self.inflight.iter().any(|f| f.stream_literals);
+        self.framer.set_stream_fetch_literals(on);
     }
 
     /// Moves every chunk that may be sent now into the outbox.
@@ -558,24 +581,35 @@ impl Session {
     }
 
     /// Next bytes to write, if any. Written in order, they keep the
-    /// protocol in step.
+    /// protocol in step. A chunk with [`Chunk::external`] literal bytes
+    /// (APPEND from a stream) is not returned here: use
+    /// [`Session::poll_chunk`] when sending such commands.
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        if self.outbox.front().is_some_and(|c| c.external > 0) {
+            return None;
+        }
         let chunk = self.outbox.pop_front()?;
         self.trace_out(&chunk.trace);
         Some(chunk.bytes)
     }
 
+    /// Next chunk to write, including chunks whose literal bytes the client
+    /// supplies from its own stream ([`Chunk::external`]).
+    pub fn poll_chunk(&mut self) -> Option<Chunk> {
+        let chunk = self.outbox.pop_front()?;
+        self.trace_out(&chunk.trace);
+        Some(chunk)
+    }
+
     /// Everything that may be written now, joined (one write, as the
-    /// Nagle/delayed-ACK pitfall requires).
+    /// Nagle/delayed-ACK pitfall requires), up to a chunk with external
+    /// literal bytes.
     pub fn take_transmit(&mut self) -> Option<Vec<u8>> {
-        if self.outbox.is_empty() {
-            return None;
-        }
-        let mut out = Vec::new();
+        let mut out: Option<Vec<u8>> = None;
         while let Some(b) = self.poll_transmit() {
-            out.extend_from_slice(&b);
+            out.get_or_insert_with(Vec::new).extend_from_slice(&b);
         }
-        Some(out)
+        out
     }
 
     /// True when bytes are waiting in the outbox.
@@ -610,6 +644,7 @@ impl Session {
             bytes: Bytes::from(bytes),
             trace,
             wait_continuation: false,
+            external: 0,
         });
         Ok(())
     }
@@ -642,8 +677,14 @@ impl Session {
             if self.awaiting_tls {
                 return Ok(None);
             }
-            let frame = match self.framer.next_frame() {
-                Ok(Some(frame)) => frame,
+            let frame = match self.framer.next_piece() {
+                Ok(Some(Piece::Frame(frame))) => frame,
+                Ok(Some(Piece::LiteralStart { line, size })) => {
+                    return Ok(Some(Event::LiteralStart { line, size }))
+                }
+                Ok(Some(Piece::LiteralChunk { data, remaining })) => {
+                    return Ok(Some(Event::LiteralChunk { data, remaining }))
+                }
                 Ok(None) => return Ok(None),
                 Err(err) => return Err(self.break_with(err)),
             };
@@ -916,6 +957,7 @@ impl Session {
             self.inflight.remove(pos);
         }
         self.completed.insert(tag, result);
+        self.update_streaming();
         self.pump();
     }
 
@@ -942,6 +984,7 @@ impl Session {
         let data = resp.imaplib_items();
         let result = self.finish(&f, status, data, resp);
         self.completed.insert(f.tag.clone(), result);
+        self.update_streaming();
         self.pump();
         Ok(Event::Completed { tag: f.tag })
     }

@@ -93,8 +93,8 @@ pub struct IdleResult {
 ///   capabilities are refreshed after LOGIN and AUTHENTICATE;
 /// - under UTF8=ACCEPT, APPEND sends RFC 6855 `UTF8 (~{N}...)`.
 pub struct Imap4 {
-    session: Session,
-    transport: Transport,
+    pub(crate) session: Session,
+    pub(crate) transport: Transport,
     kind: ConnectionKind,
     host: String,
     port: u16,
@@ -391,7 +391,7 @@ impl Imap4 {
 
     // ----- I/O plumbing -------------------------------------------------------
 
-    fn fail(&mut self, err: Error) -> Error {
+    pub(crate) fn fail(&mut self, err: Error) -> Error {
         if err.is_abort() {
             self.session.set_broken(ProtoError::msg(
                 ProtoErrorKind::Unexpected,
@@ -401,7 +401,7 @@ impl Imap4 {
         err
     }
 
-    fn flush(&mut self) -> Result<()> {
+    pub(crate) fn flush(&mut self) -> Result<()> {
         while let Some(bytes) = self.session.take_transmit() {
             let r = self
                 .transport
@@ -417,7 +417,7 @@ impl Imap4 {
 
     /// Writes anything pending, then reads once from the transport into
     /// the session.
-    fn fill(&mut self) -> Result<()> {
+    pub(crate) fn fill(&mut self) -> Result<()> {
         self.flush()?;
         match self.read_some() {
             Ok(()) => Ok(()),
@@ -498,14 +498,14 @@ impl Imap4 {
     }
 
     /// Queues a command and writes it.
-    fn send_command(&mut self, cmd: Command) -> Result<String> {
+    pub(crate) fn send_command(&mut self, cmd: Command) -> Result<String> {
         let tag = self.session.command(cmd)?;
         self.flush()?;
         Ok(tag)
     }
 
     /// Reads until the command with `tag` completes.
-    fn wait(&mut self, tag: &str) -> Result<Reply> {
+    pub(crate) fn wait(&mut self, tag: &str) -> Result<Reply> {
         loop {
             if let Some(result) = self.session.take_reply(tag) {
                 return result.map_err(Error::from);

@@ -33,12 +33,14 @@
 
 mod client;
 mod error;
+mod streaming;
 mod tls;
 pub mod transport;
 mod typed;
 
 pub use client::{IdleResult, Imap4, Options, IMAP4_PORT, IMAP4_SSL_PORT};
 pub use error::{Error, ErrorKind, Result};
+pub use streaming::Streamed;
 pub use tls::TlsConfig;
 pub use typed::{reply_code, SelectInfo};
 

@@ -6,9 +6,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, DistinguishedName, OtherError,
+    RootCertStore, SignatureScheme,
+};
 
 use crate::error::{Error, Result};
 
@@ -138,7 +142,20 @@ impl TlsConfig {
                     )));
                 }
             }
-            builder.with_root_certificates(roots)
+            if roots.is_empty() {
+                return Err(Error::error(
+                    "TLS setup: no trusted certificate authority (give a CA file, or do not \
+                     call only_given_cas)",
+                ));
+            }
+            let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .map_err(|e| Error::error(format!("TLS setup: {e}")))?;
+            // Still rustls' own verification; the wrapper only names a
+            // self-signed certificate as such when it is refused.
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(ExplainedVerifier(webpki)))
         };
         let config = match &self.client_cert {
             Some((cert, key)) => {
@@ -209,6 +226,144 @@ impl ServerCertVerifier for NoVerification {
     }
 }
 
+/// rustls' WebPKI verification, unchanged, except that a certificate refused
+/// for an unknown issuer which turns out to be issued by itself is reported
+/// as [`SelfSigned`], so the error can say so.
+#[derive(Debug)]
+struct ExplainedVerifier(Arc<WebPkiServerVerifier>);
+
+impl ServerCertVerifier for ExplainedVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        self.0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+            .map_err(|e| match e {
+                rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)
+                    if intermediates.is_empty() && is_self_issued(end_entity) =>
+                {
+                    rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(
+                        Arc::new(SelfSigned),
+                    )))
+                }
+                other => other,
+            })
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+
+    fn root_hint_subjects(&self) -> Option<&[DistinguishedName]> {
+        self.0.root_hint_subjects()
+    }
+}
+
+/// The server's certificate is issued by itself and is not a trusted root.
+#[derive(Debug)]
+struct SelfSigned;
+
+impl std::fmt::Display for SelfSigned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("self-signed certificate")
+    }
+}
+
+impl std::error::Error for SelfSigned {}
+
+/// True when a DER certificate's issuer and subject names are the same
+/// (RFC 5280 §4.1: a self-issued certificate). False when the DER cannot be
+/// read.
+fn is_self_issued(cert: &[u8]) -> bool {
+    issuer_and_subject(cert).is_some_and(|(issuer, subject)| issuer == subject)
+}
+
+/// The issuer and subject `Name`s (raw DER) of a certificate.
+fn issuer_and_subject(cert: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (0x30, certificate, _) = der_element(cert)? else {
+        return None;
+    };
+    let (0x30, tbs, _) = der_element(certificate)? else {
+        return None;
+    };
+    // [0] version (optional), serialNumber, signature, issuer, validity, subject.
+    let (tag, _, after_version) = der_element(tbs)?;
+    let fields = if tag == 0xa0 { after_version } else { tbs };
+    let (_, _, rest) = der_element(fields)?;
+    let (_, _, rest) = der_element(rest)?;
+    let (_, issuer, rest) = der_element(rest)?;
+    let (_, _, rest) = der_element(rest)?;
+    let (_, subject, _) = der_element(rest)?;
+    Some((issuer, subject))
+}
+
+/// Splits one DER element off `input`: its tag, its contents and what
+/// follows it.
+fn der_element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    let (&first, mut rest) = rest.split_first()?;
+    let len = if first < 0x80 {
+        usize::from(first)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 || rest.len() < n {
+            return None;
+        }
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+        rest = &rest[n..];
+        len
+    };
+    if rest.len() < len {
+        return None;
+    }
+    Some((tag, &rest[..len], &rest[len..]))
+}
+
+/// A name from a certificate as rustls reports it (`DnsName("a.b")`,
+/// `IpAddress(1.2.3.4)`), without the wrapping.
+fn presented_name(name: &str) -> &str {
+    for (open, close) in [("DnsName(\"", "\")"), ("IpAddress(", ")")] {
+        if let Some(inner) = name.strip_prefix(open).and_then(|n| n.strip_suffix(close)) {
+            return inner;
+        }
+    }
+    name
+}
+
+/// A certificate time, for error messages.
+fn show_time(t: &UnixTime) -> String {
+    i64::try_from(t.as_secs())
+        .ok()
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+        .map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| format!("{} s after 1970", t.as_secs()))
+}
+
 /// Describes a TLS failure in words, naming the certificate problem.
 pub(crate) fn describe_tls_error(err: &std::io::Error) -> String {
     let inner = err
@@ -218,21 +373,47 @@ pub(crate) fn describe_tls_error(err: &std::io::Error) -> String {
         Some(rustls::Error::InvalidCertificate(cert)) => {
             let why = match cert {
                 rustls::CertificateError::UnknownIssuer => {
-                    "certificate signed by an unknown authority (self-signed or untrusted CA)"
+                    "certificate signed by an unknown authority (not issued by a trusted \
+                     certificate authority)"
                         .to_string()
                 }
-                rustls::CertificateError::NotValidForName
-                | rustls::CertificateError::NotValidForNameContext { .. } => {
+                rustls::CertificateError::Other(other) if other.0.is::<SelfSigned>() => {
+                    "certificate is self-signed (signed by an unknown authority: itself)"
+                        .to_string()
+                }
+                rustls::CertificateError::NotValidForName => {
                     "certificate is not valid for this host name".to_string()
                 }
-                rustls::CertificateError::Expired
-                | rustls::CertificateError::ExpiredContext { .. } => {
-                    "certificate has expired".to_string()
+                rustls::CertificateError::NotValidForNameContext {
+                    expected,
+                    presented,
+                } => {
+                    format!(
+                        "certificate is not valid for this host name ({}); it is for {}",
+                        expected.to_str(),
+                        if presented.is_empty() {
+                            "no name".to_string()
+                        } else {
+                            presented
+                                .iter()
+                                .map(|n| presented_name(n))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        }
+                    )
                 }
-                rustls::CertificateError::NotValidYet
-                | rustls::CertificateError::NotValidYetContext { .. } => {
-                    "certificate is not valid yet".to_string()
-                }
+                rustls::CertificateError::Expired => "certificate has expired".to_string(),
+                rustls::CertificateError::ExpiredContext { time, not_after } => format!(
+                    "certificate has expired (valid until {}, now {})",
+                    show_time(not_after),
+                    show_time(time)
+                ),
+                rustls::CertificateError::NotValidYet => "certificate is not valid yet".to_string(),
+                rustls::CertificateError::NotValidYetContext { time, not_before } => format!(
+                    "certificate is not valid yet (valid from {}, now {})",
+                    show_time(not_before),
+                    show_time(time)
+                ),
                 rustls::CertificateError::Revoked => "certificate has been revoked".to_string(),
                 other => format!("invalid certificate: {other:?}"),
             };

@@ -40,6 +40,10 @@ pub enum Arg {
     Literal(Bytes),
     /// RFC 6855 `UTF8 (~{N}...)` append data.
     Utf8Literal(Bytes),
+    /// A literal of this many bytes that the client supplies from a
+    /// stream when the chunk comes up ([`Chunk::external`]); used to APPEND
+    /// from a `Read` without holding the message in memory.
+    ExternalLiteral(u64),
 }
 
 impl std::fmt::Debug for Arg {
@@ -53,6 +57,7 @@ impl std::fmt::Debug for Arg {
             Arg::Raw(b) => write!(f, "Raw({:?})", Printable(b)),
             Arg::Literal(b) => write!(f, "Literal({} bytes)", b.len()),
             Arg::Utf8Literal(b) => write!(f, "Utf8Literal({} bytes)", b.len()),
+            Arg::ExternalLiteral(n) => write!(f, "ExternalLiteral({n} bytes)"),
         }
     }
 }
@@ -89,6 +94,9 @@ pub struct Chunk {
     pub trace: String,
     /// True when the server's `+` must be awaited after sending this chunk.
     pub wait_continuation: bool,
+    /// When non-zero, the chunk stands for this many literal bytes that the
+    /// client must copy from its own source after `bytes` (which is empty).
+    pub external: u64,
 }
 
 impl std::fmt::Debug for Chunk {
@@ -139,7 +147,12 @@ impl Encoder {
             Arg::String(v) => self.astring(v, false, true),
             Arg::Mailbox(v) | Arg::Pattern(v) => {
                 let wildcards = matches!(arg, Arg::Pattern(_));
-                if !self.opts.utf8 && !v.is_ascii() && !is_enclosed(v) {
+                // A name is encoded in modified UTF-7 unless it already is:
+                // non-ASCII names always are, ASCII ones when they are not
+                // valid modified UTF-7 as they stand ("Tom & Jerry"), so that
+                // names taken from LIST responses pass through unchanged.
+                let needs_encoding = !v.is_ascii() || crate::utf7::decode(v).is_err();
+                if !self.opts.utf8 && needs_encoding && !is_enclosed(v) {
                     if let Ok(text) = std::str::from_utf8(v) {
                         let encoded = crate::utf7::encode(text);
                         return self.astring(encoded.as_bytes(), wildcards, true);
@@ -169,6 +182,17 @@ impl Encoder {
                 self.raw(b"UTF8 (");
                 self.literal(v, true, false);
                 self.raw(b")");
+                Ok(())
+            }
+            Arg::ExternalLiteral(n) => {
+                self.announce(*n, false);
+                self.flush(false);
+                self.chunks.push(Chunk {
+                    bytes: Bytes::new(),
+                    trace: format!("<{n} literal bytes from a stream>"),
+                    wait_continuation: false,
+                    external: *n,
+                });
                 Ok(())
             }
         }
@@ -216,23 +240,28 @@ impl Encoder {
         ))
     }
 
-    /// Appends a literal announcement and its data.
-    fn literal(&mut self, data: &[u8], binary: bool, secret: bool) {
+    /// Appends a literal announcement; a synchronizing one ends the chunk.
+    fn announce(&mut self, len: u64, binary: bool) {
         let nonsync = match self.opts.literals {
             LiteralMode::Synchronizing => false,
             LiteralMode::Plus => true,
-            LiteralMode::Minus => data.len() <= 4096,
+            LiteralMode::Minus => len <= 4096,
         };
         let announce = format!(
             "{}{{{}{}}}\r\n",
             if binary { "~" } else { "" },
-            data.len(),
+            len,
             if nonsync { "+" } else { "" }
         );
         self.raw(announce.as_bytes());
         if !nonsync {
             self.flush(true);
         }
+    }
+
+    /// Appends a literal announcement and its data.
+    fn literal(&mut self, data: &[u8], binary: bool, secret: bool) {
+        self.announce(data.len() as u64, binary);
         let shown = if secret {
             "***".to_string()
         } else {
@@ -248,6 +277,7 @@ impl Encoder {
             bytes,
             trace,
             wait_continuation,
+            external: 0,
         });
     }
 
@@ -388,6 +418,15 @@ mod tests {
         assert_eq!(
             wire(&[Arg::Mailbox(s("Entwürfe"))], o),
             b"A1 CMD Entw&APw-rfe\r\n"
+        );
+        // Already encoded names pass through; a bare '&' is encoded.
+        assert_eq!(
+            wire(&[Arg::Mailbox(s("Entw&APw-rfe"))], o),
+            b"A1 CMD Entw&APw-rfe\r\n"
+        );
+        assert_eq!(
+            wire(&[Arg::Mailbox(s("Tom & Jerry"))], o),
+            b"A1 CMD \"Tom &- Jerry\"\r\n"
         );
         // A non-ASCII string value becomes a literal.
         assert_eq!(

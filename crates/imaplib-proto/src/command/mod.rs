@@ -65,6 +65,10 @@ pub struct Command {
     /// True when continuation requests go to the caller (AUTHENTICATE, IDLE)
     /// instead of releasing the next literal.
     pub interactive: bool,
+    /// True when the literals of FETCH responses received while this
+    /// command runs are streamed to the caller ([`crate::Event::LiteralStart`],
+    /// [`crate::Event::LiteralChunk`]) instead of being kept.
+    pub stream_literals: bool,
 }
 
 impl Command {
@@ -76,7 +80,14 @@ impl Command {
             args: Vec::new(),
             finish: Finish::Tagged,
             interactive: false,
+            stream_literals: false,
         }
+    }
+
+    /// Streams FETCH literals to the caller while this command runs.
+    pub fn streaming(mut self) -> Self {
+        self.stream_literals = true;
+        self
     }
 
     /// Adds an argument.

@@ -69,6 +69,34 @@ pub struct Frame {
     buf: Bytes,
     lines: Vec<Range<usize>>,
     literals: Vec<Range<usize>>,
+    /// `(literal index, size)` of literals that were streamed out as
+    /// [`Piece::LiteralChunk`]s instead of being kept in the frame.
+    streamed: Vec<(usize, u64)>,
+}
+
+/// What [`Framer::next_piece`] yields: a complete response, or a piece of a
+/// literal being streamed out of the response still being framed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    /// A complete response.
+    Frame(Frame),
+    /// A streamed literal begins: the line that announced it (the
+    /// response's first line for the first literal) and its size.
+    LiteralStart {
+        /// The line ending with the `{N}` announcement.
+        line: Bytes,
+        /// The announced size.
+        size: u64,
+    },
+    /// Bytes of a streamed literal, in order. The response they belong to
+    /// follows as a [`Piece::Frame`] once complete; its literal is empty
+    /// there and [`Frame::streamed_literal`] gives its size.
+    LiteralChunk {
+        /// The bytes.
+        data: Bytes,
+        /// Literal bytes still to come after these.
+        remaining: u64,
+    },
 }
 
 impl std::fmt::Debug for Frame {
@@ -122,9 +150,19 @@ impl Frame {
         self.buf.slice(self.lines[i].clone())
     }
 
-    /// Literal `i`'s data.
+    /// Literal `i`'s data (empty for a streamed literal).
     pub fn literal(&self, i: usize) -> Bytes {
         self.buf.slice(self.literals[i].clone())
+    }
+
+    /// The announced size of literal `i` if it was streamed out.
+    pub fn streamed_literal(&self, i: usize) -> Option<u64> {
+        self.streamed.iter().find(|(k, _)| *k == i).map(|(_, n)| *n)
+    }
+
+    /// True if some literal of this response was streamed out.
+    pub fn has_streamed(&self) -> bool {
+        !self.streamed.is_empty()
     }
 
     /// The first line, without terminator.
@@ -174,6 +212,18 @@ pub struct Framer {
     lines: Vec<Range<usize>>,
     literals: Vec<Range<usize>>,
     failed: Option<ProtoError>,
+    /// Stream the literals of FETCH responses instead of keeping them.
+    stream_fetch_literals: bool,
+    /// The response being framed is a FETCH response.
+    frame_is_fetch: bool,
+    /// Bytes of a streamed literal still to come.
+    stream_remaining: u64,
+    /// The response's bytes before a streamed literal, moved out of `buf`.
+    assembled: Vec<u8>,
+    /// `assembled.len()` when the current part of `buf` started: ranges are
+    /// recorded as `base + position in buf`.
+    base: usize,
+    streamed: Vec<(usize, u64)>,
 }
 
 impl Framer {
@@ -188,7 +238,22 @@ impl Framer {
             lines: Vec::new(),
             literals: Vec::new(),
             failed: None,
+            stream_fetch_literals: false,
+            frame_is_fetch: false,
+            stream_remaining: 0,
+            assembled: Vec::new(),
+            base: 0,
+            streamed: Vec::new(),
         }
+    }
+
+    /// Streams the literals of FETCH responses (`* n FETCH ...`) out as
+    /// [`Piece::LiteralChunk`]s, whatever their size, instead of keeping
+    /// them: memory then stays bounded by what one read brings. The size
+    /// limit on literals does not apply to streamed ones. Takes effect for
+    /// literals announced from now on.
+    pub fn set_stream_fetch_literals(&mut self, on: bool) {
+        self.stream_fetch_literals = on;
     }
 
     /// The limits in force.
@@ -218,19 +283,19 @@ impl Framer {
 
     /// True when a response has started arriving but is not complete.
     pub fn in_progress(&self) -> bool {
-        !self.buf.is_empty()
+        !self.buf.is_empty() || !self.assembled.is_empty() || self.stream_remaining > 0
     }
 
     /// True while the framer is in the middle of a literal.
     pub fn in_literal(&self) -> bool {
-        self.literal_remaining > 0
+        self.literal_remaining > 0 || self.stream_remaining > 0
     }
 
     /// Removes up to `n` raw bytes that have not been framed yet (for
     /// imaplib's `read`/`readline`, which bypass the protocol). Only valid
     /// between responses; returns nothing while a response is half-framed.
     pub fn take_raw(&mut self, n: usize) -> Bytes {
-        if self.frame_end > 0 || self.literal_remaining > 0 || !self.lines.is_empty() {
+        if self.frame_end > 0 || self.in_literal() || !self.lines.is_empty() {
             return Bytes::new();
         }
         let n = n.min(self.buf.len());
@@ -241,23 +306,41 @@ impl Framer {
     /// Removes every byte not yet framed and resets the framer (used when
     /// bytes received before a TLS handshake must be discarded).
     pub fn discard_buffered(&mut self) -> usize {
-        let n = self.buf.len();
+        let n = self.buf.len() + self.assembled.len();
         self.buf.clear();
         self.frame_end = 0;
         self.scanned = 0;
         self.literal_remaining = 0;
         self.lines.clear();
         self.literals.clear();
+        self.stream_remaining = 0;
+        self.assembled.clear();
+        self.base = 0;
+        self.streamed.clear();
         n
     }
 
     /// Returns the next complete frame, `Ok(None)` if more bytes are needed.
+    /// Streamed literal chunks (see [`Framer::set_stream_fetch_literals`])
+    /// are dropped: use [`Framer::next_piece`] to receive them.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, ProtoError> {
+        loop {
+            match self.next_piece()? {
+                Some(Piece::Frame(f)) => return Ok(Some(f)),
+                Some(Piece::LiteralChunk { .. } | Piece::LiteralStart { .. }) => continue,
+                None => return Ok(None),
+            }
+        }
+    }
+
+    /// Returns the next complete frame or streamed literal chunk, `Ok(None)`
+    /// if more bytes are needed.
+    pub fn next_piece(&mut self) -> Result<Option<Piece>, ProtoError> {
         if let Some(err) = &self.failed {
             return Err(err.clone());
         }
         match self.advance() {
-            Ok(frame) => Ok(frame),
+            Ok(piece) => Ok(piece),
             Err(err) => {
                 self.failed = Some(err.clone());
                 Err(err)
@@ -265,8 +348,33 @@ impl Framer {
         }
     }
 
-    fn advance(&mut self) -> Result<Option<Frame>, ProtoError> {
+    /// Moves the response's bytes so far out of `buf`, so that literal
+    /// bytes can be cut from the front of `buf` as they arrive.
+    fn move_head_out(&mut self) {
+        self.assembled
+            .extend_from_slice(&self.buf[..self.frame_end]);
+        let _ = self.buf.split_to(self.frame_end);
+        self.base = self.assembled.len();
+        self.frame_end = 0;
+        self.scanned = 0;
+    }
+
+    fn advance(&mut self) -> Result<Option<Piece>, ProtoError> {
         loop {
+            if self.stream_remaining > 0 {
+                let available = self.buf.len() - self.frame_end;
+                if available == 0 {
+                    return Ok(None);
+                }
+                let n = (available as u64).min(self.stream_remaining) as usize;
+                let data = self.buf.split_to(n).freeze();
+                self.stream_remaining -= n as u64;
+                self.scanned = 0;
+                return Ok(Some(Piece::LiteralChunk {
+                    data,
+                    remaining: self.stream_remaining,
+                }));
+            }
             if self.literal_remaining > 0 {
                 let available = (self.buf.len() - self.frame_end) as u64;
                 if available < self.literal_remaining {
@@ -274,7 +382,7 @@ impl Framer {
                 }
                 let start = self.frame_end;
                 let end = start + self.literal_remaining as usize;
-                self.literals.push(start..end);
+                self.literals.push(self.base + start..self.base + end);
                 self.frame_end = end;
                 self.scanned = end;
                 self.literal_remaining = 0;
@@ -294,20 +402,40 @@ impl Framer {
             if line_end - line_start > self.limits.max_line {
                 return Err(self.line_too_long(line_start..line_end));
             }
-            self.lines.push(line_start..line_end);
+            if self.lines.is_empty() {
+                self.frame_is_fetch = is_fetch_line(&self.buf[line_start..line_end]);
+            }
+            self.lines
+                .push(self.base + line_start..self.base + line_end);
             self.frame_end = lf + 1;
             self.scanned = lf + 1;
             match literal_announcement(&self.buf[line_start..line_end]) {
                 Announcement::None => {
                     let len = self.frame_end;
-                    let buf = self.buf.split_to(len).freeze();
+                    let mut buf = self.buf.split_to(len).freeze();
+                    if !self.assembled.is_empty() {
+                        self.assembled.extend_from_slice(&buf);
+                        buf = Bytes::from(std::mem::take(&mut self.assembled));
+                    }
                     self.frame_end = 0;
                     self.scanned = 0;
-                    return Ok(Some(Frame {
+                    self.base = 0;
+                    return Ok(Some(Piece::Frame(Frame {
                         buf,
                         lines: std::mem::take(&mut self.lines),
                         literals: std::mem::take(&mut self.literals),
-                    }));
+                        streamed: std::mem::take(&mut self.streamed),
+                    })));
+                }
+                Announcement::Literal(size, _kind)
+                    if size > 0 && self.stream_fetch_literals && self.frame_is_fetch =>
+                {
+                    let line = Bytes::copy_from_slice(&self.buf[line_start..line_end]);
+                    self.move_head_out();
+                    self.literals.push(self.base..self.base);
+                    self.streamed.push((self.literals.len() - 1, size));
+                    self.stream_remaining = size;
+                    return Ok(Some(Piece::LiteralStart { line, size }));
                 }
                 Announcement::Literal(size, _kind) => {
                     if size > self.limits.max_literal {
@@ -321,7 +449,8 @@ impl Framer {
                         ));
                     }
                     if size == 0 {
-                        self.literals.push(self.frame_end..self.frame_end);
+                        let at = self.base + self.frame_end;
+                        self.literals.push(at..at);
                         continue;
                     }
                     self.literal_remaining = size;
@@ -347,6 +476,19 @@ impl Framer {
             &self.buf[range],
         )
     }
+}
+
+/// `* <number> FETCH` at the start of a line, case-insensitively.
+fn is_fetch_line(line: &[u8]) -> bool {
+    let Some(rest) = line.strip_prefix(b"* ") else {
+        return false;
+    };
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    digits > 0
+        && rest.len() >= digits + 6
+        && rest[digits] == b' '
+        && rest[digits + 1..digits + 6].eq_ignore_ascii_case(b"FETCH")
+        && rest.get(digits + 6).is_none_or(|&b| b == b' ')
 }
 
 fn memchr_lf(haystack: &[u8]) -> Option<usize> {
@@ -590,6 +732,117 @@ A1 OK done\r\n";
             assert!(framer.next_frame().unwrap().is_none() || *b == b'\n');
         }
         assert_eq!(framer.scanned, 0);
+    }
+
+    /// Feeds `input` in `chunk`-byte pieces with FETCH literals streamed;
+    /// returns the frames (as shape) and the streamed bytes.
+    type Streamed = (Vec<Vec<Vec<u8>>>, Vec<u8>, Vec<Option<u64>>);
+
+    fn streamed(input: &[u8], chunk: usize) -> Streamed {
+        let mut framer = Framer::new(Limits {
+            max_literal: 10,
+            ..Limits::default()
+        });
+        framer.set_stream_fetch_literals(true);
+        let mut frames = Vec::new();
+        let mut data = Vec::new();
+        for piece in input.chunks(chunk) {
+            framer.feed(piece);
+            while let Some(p) = framer.next_piece().unwrap() {
+                match p {
+                    Piece::Frame(f) => frames.push(f),
+                    Piece::LiteralChunk { data: d, .. } => data.extend_from_slice(&d),
+                    Piece::LiteralStart { .. } => {}
+                }
+            }
+        }
+        let sizes = frames
+            .iter()
+            .flat_map(|f| {
+                (0..f.literal_count())
+                    .map(|i| f.streamed_literal(i))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        (shape(&frames), data, sizes)
+    }
+
+    #[test]
+    fn fetch_literals_stream_out() {
+        let body = "x".repeat(1000);
+        let input = format!(
+            "* 1 FETCH (UID 5 BODY[] {{1000}}\r\n{body} BODY[HEADER] {{3}}\r\nabc)\r\n\
+             * LIST () \"/\" {{4}}\r\nname\r\n\
+             A1 OK done\r\n"
+        );
+        let (whole, data, sizes) = streamed(input.as_bytes(), input.len());
+        assert_eq!(data, format!("{body}abc").into_bytes());
+        assert_eq!(
+            sizes,
+            vec![Some(1000), Some(3), None],
+            "the LIST literal is kept"
+        );
+        assert_eq!(
+            whole[0],
+            vec![
+                b"* 1 FETCH (UID 5 BODY[] {1000}".to_vec(),
+                b"".to_vec(),
+                b" BODY[HEADER] {3}".to_vec(),
+                b"".to_vec(),
+                b")".to_vec()
+            ]
+        );
+        assert_eq!(whole[1][1], b"name");
+        assert_eq!(whole[2], vec![b"A1 OK done".to_vec()]);
+        // Streamed literals ignore the literal size limit (10 here) and
+        // arrive the same way whatever the chunking.
+        for chunk in [1, 2, 7, 64, 999] {
+            assert_eq!(
+                streamed(input.as_bytes(), chunk),
+                (whole.clone(), data.clone(), sizes.clone()),
+                "chunk {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn streaming_memory_stays_bounded() {
+        let mut framer = Framer::new(Limits::default());
+        framer.set_stream_fetch_literals(true);
+        framer.feed(b"* 7 FETCH (BODY[] {1000000000}\r\n");
+        assert_eq!(
+            framer.next_piece().unwrap(),
+            Some(Piece::LiteralStart {
+                line: Bytes::from_static(b"* 7 FETCH (BODY[] {1000000000}"),
+                size: 1_000_000_000
+            })
+        );
+        assert!(framer.next_piece().unwrap().is_none());
+        let block = vec![b'y'; 64 * 1024];
+        let mut total = 0u64;
+        for _ in 0..200 {
+            framer.feed(&block);
+            while let Some(Piece::LiteralChunk { data, remaining }) = framer.next_piece().unwrap() {
+                total += data.len() as u64;
+                assert_eq!(remaining, 1_000_000_000 - total);
+            }
+            assert!(
+                framer.buf.capacity() <= 256 * 1024,
+                "{}",
+                framer.buf.capacity()
+            );
+        }
+        assert_eq!(total, 200 * 64 * 1024);
+    }
+
+    #[test]
+    fn fetch_line_detection() {
+        assert!(is_fetch_line(b"* 12 FETCH (BODY[] {3}"));
+        assert!(is_fetch_line(b"* 1 fetch (x"));
+        assert!(!is_fetch_line(b"* 12 FETCHX (x"));
+        assert!(!is_fetch_line(b"* LIST () \"/\" {4}"));
+        assert!(!is_fetch_line(b"A1 FETCH"));
+        assert!(!is_fetch_line(b"* FETCH"));
     }
 
     #[test]

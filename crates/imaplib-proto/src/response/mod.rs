@@ -6,7 +6,7 @@
 pub mod framer;
 mod parser;
 
-pub use framer::{Frame, Framer, Limits, LiteralKind};
+pub use framer::{Frame, Framer, Limits, LiteralKind, Piece};
 
 use bytes::Bytes;
 use std::fmt;

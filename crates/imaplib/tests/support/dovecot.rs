@@ -44,7 +44,7 @@ const INSTALL_HINT: &str = "run `scripts/install-deps.sh` (as root or with sudo)
 const USERS: &[(&str, &str)] = &[("alice", "alicepw"), ("bob", "bobpw")];
 
 /// Storage limit announced through QUOTA (in kibibytes, as Dovecot reports it).
-pub const QUOTA_STORAGE_KB: u64 = 100 * 1024;
+pub const QUOTA_STORAGE_KB: u64 = 1024 * 1024;
 
 /// Mailboxes created and subscribed automatically, with their special-use flag.
 pub const SPECIAL_USE_MAILBOXES: &[(&str, &str)] = &[

@@ -1,0 +1,196 @@
+//! Literals streamed to and from the caller, against scripted servers.
+
+mod support;
+
+use std::time::Duration;
+
+use imaplib::{Imap4, Options, Status, Streamed};
+use support::scripted::Scripted;
+
+fn connect(server: &Scripted) -> Imap4 {
+    Imap4::with_options(
+        "127.0.0.1",
+        server.port(),
+        Options::with_timeout(Duration::from_secs(5)),
+    )
+    .unwrap()
+}
+
+fn selected(p: &mut support::scripted::Peer, caps: &str) {
+    p.line_out(&format!("* PREAUTH [CAPABILITY IMAP4rev1 {caps}] hi"));
+    let cmd = p.expect("SELECT");
+    p.line_out("* 2 EXISTS");
+    p.tagged(&cmd, "OK [READ-WRITE] done");
+}
+
+#[test]
+fn fetch_streams_literals_in_order() {
+    let big = "0123456789".repeat(50_000);
+    let body = big.clone();
+    let server = Scripted::start(move |p| {
+        selected(p, "");
+        let cmd = p.expect_line("UID FETCH 1:2 (BODY.PEEK[])");
+        p.send(format!("* 1 FETCH (UID 1 BODY[] {{{}}}\r\n", body.len()));
+        for piece in body.as_bytes().chunks(7_000) {
+            p.send(piece);
+        }
+        p.send(" FLAGS (\\Seen))\r\n* 2 FETCH (UID 2 BODY[] {5}\r\nhello)\r\n");
+        p.tagged(&cmd, "OK done");
+        p.logout();
+    });
+    let mut m = connect(&server);
+    m.select("INBOX", false).unwrap();
+    let mut starts = Vec::new();
+    let mut data: Vec<Vec<u8>> = Vec::new();
+    let reply = m
+        .fetch_streamed(true, "1:2", "(BODY.PEEK[])", |piece| {
+            match piece {
+                Streamed::Start { line, size } => {
+                    starts.push((String::from_utf8_lossy(line).into_owned(), size));
+                    data.push(Vec::new());
+                }
+                Streamed::Data(d) => data.last_mut().unwrap().extend_from_slice(d),
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(reply.typ, Status::Ok);
+    assert_eq!(
+        starts,
+        vec![
+            ("* 1 FETCH (UID 1 BODY[] {500000}".to_string(), 500_000),
+            ("* 2 FETCH (UID 2 BODY[] {5}".to_string(), 5)
+        ]
+    );
+    assert_eq!(data[0], big.as_bytes());
+    assert_eq!(data[1], b"hello");
+    // The imaplib-shaped reply keeps the structure, with empty literals.
+    assert_eq!(reply.data.len(), 4);
+    assert_eq!(reply.data[0].literal().unwrap().len(), 0);
+    assert_eq!(
+        reply.data[1].as_bytes().unwrap().as_ref(),
+        b" FLAGS (\\Seen))"
+    );
+    m.logout().unwrap();
+    server.finish();
+}
+
+#[test]
+fn failing_sink_keeps_the_connection_in_step() {
+    let server = Scripted::start(|p| {
+        selected(p, "");
+        let cmd = p.expect("UID");
+        p.send("* 1 FETCH (UID 7 BODY[] {10}\r\n0123456789)\r\n");
+        p.tagged(&cmd, "OK done");
+        let cmd = p.expect("NOOP");
+        p.tagged(&cmd, "OK still in step");
+        p.logout();
+    });
+    let mut m = connect(&server);
+    m.select("INBOX", false).unwrap();
+    struct Full;
+    impl std::io::Write for Full {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("disk full"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let err = m.uid_fetch_to(7, "BODY.PEEK[]", &mut Full).unwrap_err();
+    assert_eq!(err.kind(), imaplib::ErrorKind::Error);
+    assert!(err.message().contains("disk full"), "{err}");
+    assert_eq!(
+        m.noop().unwrap().data,
+        vec![imaplib::Data::from("still in step")]
+    );
+    m.logout().unwrap();
+    server.finish();
+}
+
+#[test]
+fn uid_fetch_to_writes_the_message() {
+    let server = Scripted::start(|p| {
+        selected(p, "");
+        let cmd = p.expect_line("UID FETCH 42 (BODY.PEEK[])");
+        p.send("* 9 FETCH (UID 42 BODY[] {11}\r\nhello world)\r\n");
+        p.tagged(&cmd, "OK done");
+        let cmd = p.expect_line("UID FETCH 43 (BODY.PEEK[])");
+        p.tagged(&cmd, "OK nothing");
+        p.logout();
+    });
+    let mut m = connect(&server);
+    m.select("INBOX", false).unwrap();
+    let mut out = Vec::new();
+    assert_eq!(m.uid_fetch_to(42, "BODY.PEEK[]", &mut out).unwrap(), 11);
+    assert_eq!(out, b"hello world");
+    let err = m.uid_fetch_to(43, "BODY.PEEK[]", &mut out).unwrap_err();
+    assert!(err.message().contains("no message with UID 43"), "{err}");
+    m.logout().unwrap();
+    server.finish();
+}
+
+#[test]
+fn append_from_a_reader_sync_and_literal_plus() {
+    let server = Scripted::start(|p| {
+        p.line_out("* PREAUTH [CAPABILITY IMAP4rev1] hi");
+        let cmd = p.expect_line("APPEND Drafts (\\Draft) {100000}");
+        assert!(p.silent_for(Duration::from_millis(100)), "waits for '+'");
+        p.line_out("+ go");
+        let data = p.read_exact(100_000);
+        assert!(data.iter().all(|&b| b == b'z'));
+        assert_eq!(p.read_line(), b"\r\n");
+        p.tagged(&cmd, "OK [APPENDUID 1 5] done");
+        p.logout();
+    });
+    let mut m = connect(&server);
+    let mut source = std::io::repeat(b'z');
+    let mut seen = 0;
+    let reply = m
+        .append_from(
+            Some("Drafts"),
+            Some("\\Draft"),
+            None,
+            &mut std::io::Read::take(&mut source, 100_000),
+            100_000,
+            |n| seen = n,
+        )
+        .unwrap();
+    assert_eq!(reply.typ, Status::Ok);
+    assert_eq!(seen, 100_000);
+    m.logout().unwrap();
+    server.finish();
+
+    let server = Scripted::start(|p| {
+        p.line_out("* PREAUTH [CAPABILITY IMAP4rev1 LITERAL+] hi");
+        let cmd = p.expect_line("APPEND INBOX {5+}");
+        assert_eq!(p.read_exact(5), b"abcde");
+        assert_eq!(p.read_line(), b"\r\n");
+        p.tagged(&cmd, "OK done");
+        p.logout();
+    });
+    let mut m = connect(&server);
+    m.append_from(None, None, None, &mut &b"abcde"[..], 5, |_| {})
+        .unwrap();
+    m.logout().unwrap();
+    server.finish();
+}
+
+#[test]
+fn append_from_a_short_reader_aborts() {
+    let server = Scripted::start(|p| {
+        p.line_out("* PREAUTH [CAPABILITY IMAP4rev1 LITERAL+] hi");
+        let _ = p.read_to_end();
+    });
+    let mut m = connect(&server);
+    let err = m
+        .append_from(None, None, None, &mut &b"abc"[..], 10, |_| {})
+        .unwrap_err();
+    assert_eq!(err.kind(), imaplib::ErrorKind::Abort);
+    assert!(
+        err.message().contains("before the announced length"),
+        "{err}"
+    );
+    drop(m);
+    server.finish();
+}
