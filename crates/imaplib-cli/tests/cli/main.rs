@@ -1,0 +1,15 @@
+//! Integration tests of the built `imap` binary: against real Dovecot
+//! (preauthenticated on stdin/stdout, TCP with STARTTLS, implicit TLS),
+//! on the recorded corpus, on bad input, and side by side with Python's
+//! imaplib.
+
+#[path = "../../../imaplib/tests/support/dovecot.rs"]
+mod dovecot;
+mod support;
+
+mod decode;
+mod errors;
+mod fetch;
+mod list;
+mod python;
+mod shell;
