@@ -33,6 +33,7 @@
 
 mod client;
 mod error;
+mod pipeline;
 mod streaming;
 mod tls;
 pub mod transport;

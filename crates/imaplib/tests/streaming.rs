@@ -194,3 +194,64 @@ fn append_from_a_short_reader_aborts() {
     drop(m);
     server.finish();
 }
+
+#[test]
+fn pipelined_commands_are_in_flight_together() {
+    let server = Scripted::start(|p| {
+        selected(p, "");
+        // Three commands arrive before any answer is sent.
+        let a = p.expect_line("UID FETCH 1:2 (FLAGS)");
+        let b = p.expect_line("UID FETCH 3,5 (FLAGS)");
+        let c = p.expect_line("UID FETCH 7 (FLAGS)");
+        p.line_out("* 1 FETCH (UID 1 FLAGS ())");
+        p.line_out("* 2 FETCH (UID 2 FLAGS (\\Seen))");
+        p.tagged(&a, "OK a");
+        p.line_out("* 3 FETCH (UID 3 FLAGS ())");
+        p.line_out("* 4 FETCH (UID 5 FLAGS ())");
+        p.tagged(&b, "OK b");
+        p.line_out("* 5 FETCH (UID 7 FLAGS ())");
+        p.tagged(&c, "OK c");
+        p.logout();
+    });
+    let mut m = connect(&server);
+    m.select("INBOX", false).unwrap();
+    let mut uids = Vec::new();
+    m.uid_fetch_pipelined(&[1, 2, 3, 5, 7], "(FLAGS)", 2, 3, |f| {
+        uids.push(f.uid().unwrap());
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(uids, [1, 2, 3, 5, 7]);
+    m.logout().unwrap();
+    server.finish();
+}
+
+#[test]
+fn pipeline_reports_each_reply_in_order() {
+    let server = Scripted::start(|p| {
+        selected(p, "");
+        let a = p.expect("NOOP");
+        let b = p.expect("CREATE");
+        let c = p.expect("NOOP");
+        p.tagged(&a, "OK one");
+        p.tagged(&b, "NO [ALREADYEXISTS] two");
+        p.tagged(&c, "OK three");
+        p.logout();
+    });
+    let mut m = connect(&server);
+    m.select("INBOX", false).unwrap();
+    let cmds = vec![
+        imaplib::imaplib_proto::command::build::noop(),
+        imaplib::imaplib_proto::command::build::create(b"x"),
+        imaplib::imaplib_proto::command::build::noop(),
+    ];
+    let mut got = Vec::new();
+    m.pipeline(cmds, 8, |i, r| {
+        got.push((i, r.unwrap().typ));
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(got, [(0, Status::Ok), (1, Status::No), (2, Status::Ok)]);
+    m.logout().unwrap();
+    server.finish();
+}

@@ -1,0 +1,105 @@
+//! Pipelining (RFC 3501 §5.5): several commands in flight on one
+//! connection, their replies matched to them by tag.
+
+use imaplib_proto::command::build;
+use imaplib_proto::types::{decode_data, Fetch, Untagged};
+use imaplib_proto::{Command, Reply};
+
+use crate::client::Imap4;
+use crate::error::{Error, Result};
+
+impl Imap4 {
+    /// Sends `commands` keeping up to `window` of them in flight, and hands
+    /// each reply to `on_reply` with the command's index, in order. Only
+    /// pipeline commands whose results do not depend on each other (e.g.
+    /// FETCH batches); RFC 3501 §5.5 forbids pipelining commands that change
+    /// the state the others rely on. A failing command does not stop the
+    /// others; an error returned by `on_reply` stops sending new ones, waits
+    /// for those in flight and is returned.
+    pub fn pipeline<I, F>(&mut self, commands: I, window: usize, mut on_reply: F) -> Result<()>
+    where
+        I: IntoIterator<Item = Command>,
+        F: FnMut(usize, Result<Reply>) -> Result<()>,
+    {
+        let window = window.max(1);
+        let mut pending = commands.into_iter().enumerate();
+        let mut in_flight: std::collections::VecDeque<(usize, String)> = Default::default();
+        let mut stop: Option<Error> = None;
+        loop {
+            while stop.is_none() && in_flight.len() < window {
+                let Some((i, cmd)) = pending.next() else {
+                    break;
+                };
+                match self.session.command(cmd) {
+                    Ok(tag) => in_flight.push_back((i, tag)),
+                    Err(e) => {
+                        let e = Error::from(e);
+                        if e.is_abort() {
+                            return Err(e);
+                        }
+                        if let Err(e) = on_reply(i, Err(e)) {
+                            stop = Some(e);
+                        }
+                    }
+                }
+            }
+            self.flush()?;
+            let Some((i, tag)) = in_flight.pop_front() else {
+                break;
+            };
+            let result = self.wait(&tag);
+            if let Err(e) = &result {
+                if e.is_abort() {
+                    return Err(result.unwrap_err());
+                }
+            }
+            if stop.is_none() {
+                if let Err(e) = on_reply(i, result) {
+                    stop = Some(e);
+                }
+            }
+        }
+        match stop {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Downloads the messages with these UIDs: `UID FETCH` in batches of
+    /// `batch` UIDs, `window` batches in flight at once, each message handed
+    /// to `each` as a typed record as its batch completes.
+    pub fn uid_fetch_pipelined<F>(
+        &mut self,
+        uids: &[u32],
+        items: &str,
+        batch: usize,
+        window: usize,
+        mut each: F,
+    ) -> Result<()>
+    where
+        F: FnMut(Fetch) -> Result<()>,
+    {
+        let batch = batch.max(1);
+        let commands = uids.chunks(batch).map(|chunk| {
+            let set =
+                imaplib_proto::types::SequenceSet::from_numbers(chunk.iter().copied()).to_string();
+            build::uid("FETCH", [set.as_str(), items])
+        });
+        self.pipeline(commands, window, |_, reply| {
+            let reply = reply?;
+            if reply.typ != imaplib_proto::Status::Ok {
+                return Err(Error::error(format!("UID FETCH refused: {:?}", reply.data)));
+            }
+            for decoded in decode_data("FETCH", &reply.data) {
+                match decoded {
+                    Ok(Untagged::Fetch(f)) => each(f)?,
+                    Ok(_) => {}
+                    Err(e) => {
+                        return Err(Error::error(format!("cannot decode a FETCH response: {e}")))
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+}
