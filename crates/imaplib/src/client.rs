@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -442,7 +442,7 @@ impl Imap4 {
         }
     }
 
-    fn read_some(&mut self) -> io::Result<()> {
+    pub(crate) fn read_some(&mut self) -> io::Result<()> {
         loop {
             match self.transport.read(&mut self.read_buf) {
                 Ok(0) => return Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
@@ -453,47 +453,6 @@ impl Imap4 {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
-        }
-    }
-
-    /// Reads once, waiting at most until `deadline`; `Ok(false)` when the
-    /// deadline passed without data.
-    fn fill_until(&mut self, deadline: Instant) -> Result<bool> {
-        self.flush()?;
-        let now = Instant::now();
-        if now >= deadline {
-            return Ok(false);
-        }
-        let wait = deadline - now;
-        let limited = match self.options.timeout {
-            Some(t) if t < wait => t,
-            _ => wait,
-        };
-        self.transport
-            .set_read_timeout(Some(limited.max(Duration::from_millis(1))))
-            .map_err(|e| Error::io("setting the timeout", e))?;
-        let r = self.read_some();
-        let restore = self.transport.set_read_timeout(self.options.timeout);
-        match r {
-            Ok(()) => {
-                restore.map_err(|e| Error::io("setting the timeout", e))?;
-                Ok(true)
-            }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                restore.map_err(|e| Error::io("setting the timeout", e))?;
-                if Instant::now() >= deadline || limited == wait {
-                    Ok(false)
-                } else {
-                    let err = Error::abort("socket error: timed out waiting for the server");
-                    Err(self.fail(err))
-                }
-            }
-            Err(_) => self.fill().map(|_| true),
         }
     }
 
@@ -529,6 +488,10 @@ impl Imap4 {
     /// by hand) and waits for its imaplib-shaped reply.
     pub fn run_command(&mut self, cmd: Command) -> Result<Reply> {
         self.run(cmd)
+    }
+
+    pub(crate) fn timeout(&self) -> Option<Duration> {
+        self.options.timeout
     }
 
     pub(crate) fn session_mut(&mut self) -> &mut Session {
@@ -707,76 +670,28 @@ impl Imap4 {
     /// IDLE (RFC 2177): waits for untagged responses until `duration` has
     /// passed (forever if `None`) or `stop(name, data)` returns true for a
     /// response, then sends DONE. Returns every response received while
-    /// idling, in order. Raises `error` if the server lacks IDLE, `abort` on
+    /// idling, in order. The read timeout does not end the wait; see
+    /// [`Imap4::idle_with`] for keepalive checks, re-issuing, a stop signal
+    /// and typed events. Raises `error` if the server lacks IDLE, `abort` on
     /// BYE or a lost connection.
     pub fn idle<F>(&mut self, duration: Option<Duration>, mut stop: F) -> Result<IdleResult>
     where
         F: FnMut(&str, &[Data]) -> bool,
     {
-        if !self.session.has_capability("IDLE") {
-            return Err(Error::error("Server does not support IDLE"));
-        }
-        self.session.start_capture();
-        let result = self.idle_inner(duration, &mut stop);
-        let leftover = self.session.take_captured();
-        self.session.stop_capture();
-        let (reply, mut responses) = result?;
-        responses.extend(leftover);
-        Ok(IdleResult { reply, responses })
-    }
-
-    #[allow(clippy::type_complexity)]
-    fn idle_inner(
-        &mut self,
-        duration: Option<Duration>,
-        stop: &mut dyn FnMut(&str, &[Data]) -> bool,
-    ) -> Result<(Reply, Vec<(String, Vec<Data>)>)> {
-        let tag = self.send_command(build::idle())?;
-        // Wait for the server's "+ idling" (or a refusal).
-        loop {
-            if let Some(result) = self.session.take_reply(&tag) {
-                return Ok((result?, Vec::new()));
-            }
-            match self.session.poll_event()? {
-                Some(Event::Continuation { tag: t, .. }) if t == tag => break,
-                Some(_) => {}
-                None => self.fill()?,
-            }
-        }
-        let deadline = duration.map(|d| Instant::now() + d);
-        let mut responses: Vec<(String, Vec<Data>)> = Vec::new();
-        'idle: loop {
-            for (name, data) in self.session.take_captured() {
-                let done = stop(&name, &data);
-                responses.push((name, data));
-                if done {
-                    break 'idle;
-                }
-            }
-            if let Some(result) = self.session.take_reply(&tag) {
-                // The server ended IDLE by itself (or said BYE).
-                return Ok((result?, responses));
-            }
-            match self.session.poll_event()? {
-                Some(_) => continue,
-                None => {
-                    let got = match deadline {
-                        Some(d) => self.fill_until(d)?,
-                        None => {
-                            self.fill()?;
-                            true
-                        }
-                    };
-                    if !got {
-                        break;
-                    }
-                }
-            }
-        }
-        self.session.idle_done(&tag)?;
-        self.flush()?;
-        let reply = self.wait(&tag)?;
-        Ok((reply, responses))
+        let options = crate::idle::IdleOptions {
+            duration,
+            ..crate::idle::IdleOptions::default()
+        };
+        let mut responses = Vec::new();
+        let outcome = self.idle_loop(&options, None, &mut |name, data| {
+            let done = stop(name, data);
+            responses.push((name.to_string(), data.to_vec()));
+            done
+        })?;
+        Ok(IdleResult {
+            reply: outcome.reply,
+            responses,
+        })
     }
 
     /// LIST directory pattern (imaplib's defaults: `""` and `*`).

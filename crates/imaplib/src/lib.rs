@@ -33,6 +33,7 @@
 
 mod client;
 mod error;
+mod idle;
 mod pipeline;
 mod streaming;
 mod tls;
@@ -41,6 +42,7 @@ mod typed;
 
 pub use client::{IdleResult, Imap4, Options, IMAP4_PORT, IMAP4_SSL_PORT};
 pub use error::{Error, ErrorKind, Result};
+pub use idle::{IdleEnd, IdleOptions, IdleOutcome, IdleStop};
 pub use streaming::Streamed;
 pub use tls::TlsConfig;
 pub use typed::{reply_code, SelectInfo};

@@ -522,11 +522,16 @@ fn commands_dovecot_lacks() {
 fn illegal_state_and_injection_send_nothing() {
     let server = Scripted::start(|p| {
         greet_and_login(p);
-        // A mailbox name with CR LF is a literal, never a line break.
-        let cmd = p.expect_line("CREATE {24}");
+        // A mailbox name with CR LF has them encoded in modified UTF-7
+        // (RFC 3501 §5.1.3), never sent as a line break.
+        let cmd = p.expect_line("CREATE \"INBOX&AA0ACg-A999 DELETE INBOX\"");
+        p.tagged(&cmd, "NO [CANNOT] bad name");
+        // A string argument with CR LF is a literal.
+        let cmd = p.expect_line("SETACL INBOX {5}");
         p.line_out("+ go");
-        assert_eq!(p.read_exact(24), b"INBOX\r\nA999 DELETE INBOX");
-        assert_eq!(p.read_line(), b"\r\n");
+        assert_eq!(p.read_exact(5), b"a\r\nb1");
+        let rest = p.read_line();
+        assert_eq!(rest, b" lr\r\n");
         p.tagged(&cmd, "NO [CANNOT] bad name");
         // Nothing else arrives before LOGOUT.
         p.logout();
@@ -540,6 +545,7 @@ fn illegal_state_and_injection_send_nothing() {
         m.create("INBOX\r\nA999 DELETE INBOX").unwrap().typ,
         Status::No
     );
+    assert_eq!(m.setacl("INBOX", "a\r\nb1", "lr").unwrap().typ, Status::No);
     for err in [
         m.status("INBOX", "(MESSAGES)\r\nX LOGOUT").unwrap_err(),
         m.list(Some("\"\r\n\""), None).unwrap_err(),

@@ -141,6 +141,10 @@ fn decode_after_name(
             .map(str::to_string)
             .collect()
     };
+    if let Some(status) = Status::from_bytes(name.as_bytes()) {
+        let (code, text) = decode_condition_text(&segments.joined());
+        return Ok(Untagged::Condition { status, code, text });
+    }
     let value = match name {
         "CAPABILITY" => Untagged::Capability(words(r)),
         "ENABLED" => Untagged::Enabled(words(r)),

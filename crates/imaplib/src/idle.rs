@@ -1,0 +1,292 @@
+//! IDLE that stays up (RFC 2177): typed events as they arrive, a stop
+//! signal usable from another thread, a deadline, re-issuing before the
+//! server's 30-minute limit, and detection of a dead connection.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use imaplib_proto::command::build;
+use imaplib_proto::types::{decode_data, Typed, Untagged};
+use imaplib_proto::{Data, Event, Reply, Status};
+
+use crate::client::Imap4;
+use crate::error::{Error, Result};
+
+/// Settings of [`Imap4::idle_with`].
+#[derive(Debug, Clone)]
+pub struct IdleOptions {
+    /// Stop after this long (`None`: no deadline).
+    pub duration: Option<Duration>,
+    /// End and re-issue IDLE after this long, before the server's
+    /// inactivity limit (RFC 2177 asks clients to do so at least every 29
+    /// minutes). Default 29 minutes.
+    pub reissue_after: Duration,
+    /// Declare the connection dead (`abort`) when nothing at all arrives for
+    /// this long. Servers send keepalives while idling (Dovecot every 2
+    /// minutes by default), so a few minutes is a good value. Default `None`
+    /// (never).
+    pub keepalive: Option<Duration>,
+    /// How often the stop signal is checked while nothing arrives.
+    /// Default 100 ms.
+    pub poll: Duration,
+}
+
+impl Default for IdleOptions {
+    fn default() -> Self {
+        IdleOptions {
+            duration: None,
+            reissue_after: Duration::from_secs(29 * 60),
+            keepalive: None,
+            poll: Duration::from_millis(100),
+        }
+    }
+}
+
+/// A signal that ends an IDLE from another thread: clone it, hand it over,
+/// call [`IdleStop::stop`].
+#[derive(Debug, Clone, Default)]
+pub struct IdleStop(Arc<AtomicBool>);
+
+impl IdleStop {
+    /// A new, unset signal.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks the IDLE to end (within the poll interval).
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// True once [`IdleStop::stop`] was called.
+    pub fn is_stopped(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Clears the signal so it can be used again.
+    pub fn reset(&self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Why an IDLE ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdleEnd {
+    /// The caller's callback asked to stop.
+    Condition,
+    /// The stop signal was set.
+    Stopped,
+    /// The duration passed.
+    Deadline,
+    /// The server ended IDLE by itself (a tagged completion came first).
+    ServerEnded,
+}
+
+/// The outcome of an IDLE.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdleOutcome {
+    /// The IDLE command's completion (the last one, when re-issued).
+    pub reply: Reply,
+    /// Why it ended.
+    pub end: IdleEnd,
+    /// How many times IDLE was re-issued.
+    pub reissued: u32,
+}
+
+enum Wake {
+    Data,
+    Quiet,
+}
+
+impl Imap4 {
+    /// IDLE with typed events: `on_event` gets each untagged response as it
+    /// arrives (EXISTS, EXPUNGE, FETCH flag changes, VANISHED, keepalive
+    /// OKs...) and returns true to stop. Ends also on `stop`, after
+    /// `options.duration`, or when the server ends IDLE; re-issues IDLE
+    /// every `options.reissue_after`; reports a connection silent for longer
+    /// than `options.keepalive` as `abort`, as it does BYE and EOF. Raises
+    /// `error` if the server lacks IDLE.
+    pub fn idle_with<F>(
+        &mut self,
+        options: &IdleOptions,
+        stop: Option<&IdleStop>,
+        mut on_event: F,
+    ) -> Result<IdleOutcome>
+    where
+        F: FnMut(&Typed) -> bool,
+    {
+        self.idle_loop(options, stop, &mut |name, data| {
+            let typed = typed_of(name, data);
+            on_event(&typed)
+        })
+    }
+
+    pub(crate) fn idle_loop(
+        &mut self,
+        options: &IdleOptions,
+        stop: Option<&IdleStop>,
+        on_response: &mut dyn FnMut(&str, &[Data]) -> bool,
+    ) -> Result<IdleOutcome> {
+        if !self.session.has_capability("IDLE") {
+            return Err(Error::error("Server does not support IDLE"));
+        }
+        let deadline = options.duration.map(|d| Instant::now() + d);
+        let mut reissued = 0;
+        self.session.start_capture();
+        let result = loop {
+            match self.idle_once(options, stop, deadline, on_response) {
+                Ok((reply, None)) => {
+                    // Time to re-issue.
+                    if reply.typ != Status::Ok {
+                        break Ok(IdleOutcome {
+                            reply,
+                            end: IdleEnd::ServerEnded,
+                            reissued,
+                        });
+                    }
+                    reissued += 1;
+                }
+                Ok((reply, Some(end))) => {
+                    break Ok(IdleOutcome {
+                        reply,
+                        end,
+                        reissued,
+                    })
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        // Responses that came between DONE and the completion are handed
+        // over too (the callback's answer no longer matters).
+        if result.is_ok() {
+            for (name, data) in self.session.take_captured() {
+                on_response(&name, &data);
+            }
+        }
+        self.session.stop_capture();
+        result
+    }
+
+    /// One IDLE command: returns its completion and why it ended, or `None`
+    /// when it must be re-issued.
+    fn idle_once(
+        &mut self,
+        options: &IdleOptions,
+        stop: Option<&IdleStop>,
+        deadline: Option<Instant>,
+        on_response: &mut dyn FnMut(&str, &[Data]) -> bool,
+    ) -> Result<(Reply, Option<IdleEnd>)> {
+        let tag = self.send_command(build::idle())?;
+        loop {
+            if let Some(result) = self.session.take_reply(&tag) {
+                return Ok((result?, Some(IdleEnd::ServerEnded)));
+            }
+            match self.session.poll_event()? {
+                Some(Event::Continuation { tag: t, .. }) if t == tag => break,
+                Some(_) => {}
+                None => self.fill()?,
+            }
+        }
+        let started = Instant::now();
+        let mut last_data = Instant::now();
+        let end = 'idle: loop {
+            for (name, data) in self.session.take_captured() {
+                if on_response(&name, &data) {
+                    break 'idle Some(IdleEnd::Condition);
+                }
+            }
+            if let Some(result) = self.session.take_reply(&tag) {
+                return Ok((result?, Some(IdleEnd::ServerEnded)));
+            }
+            if self.session.poll_event()?.is_some() {
+                continue;
+            }
+            let now = Instant::now();
+            if stop.is_some_and(IdleStop::is_stopped) {
+                break Some(IdleEnd::Stopped);
+            }
+            if deadline.is_some_and(|d| now >= d) {
+                break Some(IdleEnd::Deadline);
+            }
+            if now - started >= options.reissue_after {
+                break None;
+            }
+            if let Some(k) = options.keepalive {
+                if now - last_data >= k {
+                    let err = Error::abort(format!(
+                        "connection dead: nothing received for {:.0?} while idling",
+                        now - last_data
+                    ));
+                    return Err(self.fail(err));
+                }
+            }
+            // Sleep in the read until data, the next check, or a limit.
+            let mut wait = options.poll.max(Duration::from_millis(1));
+            if let Some(d) = deadline {
+                wait = wait.min(d.saturating_duration_since(now));
+            }
+            wait = wait.min((started + options.reissue_after).saturating_duration_since(now));
+            if let Some(k) = options.keepalive {
+                wait = wait.min((last_data + k).saturating_duration_since(now));
+            }
+            match self.read_for(wait.max(Duration::from_millis(1)))? {
+                Wake::Data => last_data = Instant::now(),
+                Wake::Quiet => {}
+            }
+        };
+        self.session.idle_done(&tag)?;
+        self.flush()?;
+        let reply = self.wait(&tag)?;
+        Ok((reply, end))
+    }
+
+    /// Reads once, waiting at most `wait`.
+    fn read_for(&mut self, wait: Duration) -> Result<Wake> {
+        self.flush()?;
+        self.transport
+            .set_read_timeout(Some(wait))
+            .map_err(|e| Error::io("setting the timeout", e))?;
+        let r = self.read_some();
+        let restore = self.transport.set_read_timeout(self.timeout());
+        match r {
+            Ok(()) => {
+                restore.map_err(|e| Error::io("setting the timeout", e))?;
+                Ok(Wake::Data)
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                restore.map_err(|e| Error::io("setting the timeout", e))?;
+                Ok(Wake::Quiet)
+            }
+            Err(e) => {
+                let err = if e.kind() == io::ErrorKind::UnexpectedEof {
+                    Error::abort("socket error: EOF while idling")
+                } else {
+                    Error::io("socket error while idling", e)
+                };
+                Err(self.fail(err))
+            }
+        }
+    }
+}
+
+/// Types one captured response.
+fn typed_of(name: &str, data: &[Data]) -> Typed {
+    match decode_data(name, data).into_iter().next() {
+        Some(Ok(u)) => Typed::Untagged(u),
+        Some(Err(error)) => Typed::Undecodable {
+            name: name.to_string(),
+            error,
+        },
+        None => Typed::Untagged(Untagged::Other {
+            name: name.to_string(),
+            raw: bytes::Bytes::new(),
+        }),
+    }
+}
