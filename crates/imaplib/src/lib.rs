@@ -32,6 +32,7 @@
 #![forbid(unsafe_code)]
 
 mod client;
+mod compress;
 mod error;
 mod idle;
 mod pipeline;

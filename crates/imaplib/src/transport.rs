@@ -207,6 +207,8 @@ pub(crate) enum Transport {
     Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
     Child(Box<ChildStream>),
     Custom(Box<dyn Connection>),
+    /// COMPRESS=DEFLATE over another transport.
+    Deflate(Box<crate::compress::Deflate>),
     Closed,
 }
 
@@ -264,6 +266,7 @@ impl Transport {
         match self {
             Transport::Tcp(s) => Some(s),
             Transport::Tls(s) => Some(s.get_ref()),
+            Transport::Deflate(d) => d.inner.tcp(),
             _ => None,
         }
     }
@@ -274,6 +277,7 @@ impl Transport {
             Transport::Tls(s) => s.get_ref().set_read_timeout(t),
             Transport::Child(c) => Connection::set_read_timeout(c.as_mut(), t),
             Transport::Custom(c) => c.set_read_timeout(t),
+            Transport::Deflate(d) => d.inner.set_read_timeout(t),
             Transport::Closed => Ok(()),
         }
     }
@@ -288,6 +292,7 @@ impl Transport {
             }
             Transport::Child(c) => Connection::shutdown(c.as_mut()),
             Transport::Custom(c) => c.shutdown(),
+            Transport::Deflate(d) => d.inner.shutdown(),
             Transport::Closed => Ok(()),
         };
         *self = Transport::Closed;
@@ -320,6 +325,7 @@ impl Read for Transport {
             },
             Transport::Child(c) => c.read(buf),
             Transport::Custom(c) => c.read(buf),
+            Transport::Deflate(d) => d.read(buf),
             Transport::Closed => Err(io::Error::new(
                 io::ErrorKind::NotConnected,
                 "connection closed",
@@ -335,6 +341,7 @@ impl Write for Transport {
             Transport::Tls(s) => s.write(buf),
             Transport::Child(c) => c.write(buf),
             Transport::Custom(c) => c.write(buf),
+            Transport::Deflate(d) => d.write(buf),
             Transport::Closed => Err(io::Error::new(
                 io::ErrorKind::NotConnected,
                 "connection closed",
@@ -347,6 +354,7 @@ impl Write for Transport {
             Transport::Tls(s) => s.flush(),
             Transport::Child(c) => c.flush(),
             Transport::Custom(c) => c.flush(),
+            Transport::Deflate(d) => d.flush(),
             Transport::Closed => Ok(()),
         }
     }

@@ -257,3 +257,48 @@ fn silent_connection_is_declared_dead() {
         start.elapsed()
     );
 }
+
+#[test]
+fn compress_deflate_end_to_end() {
+    let server = Dovecot::start();
+    let mut m = Imap4::with_options("127.0.0.1", server.imap_port, options()).unwrap();
+    m.login("alice", "alicepw").unwrap();
+    assert!(m.has_capability("COMPRESS=DEFLATE"));
+    let reply = m.compress_deflate().unwrap();
+    assert!(reply.is_ok());
+    assert!(m.is_compressed());
+    assert!(m.compress_deflate().is_err(), "only once");
+    assert!(
+        m.noop().unwrap().is_ok(),
+        "a first command through compression"
+    );
+    let body: String = (0..2000)
+        .map(|i| format!("line {i} of a compressible message\r\n"))
+        .collect();
+    let message = format!("Subject: squeezed\r\n\r\n{body}");
+    assert!(m.append(None, None, None, &message).unwrap().is_ok());
+    m.select("INBOX", false).unwrap();
+    let reply = m.fetch("1", "(BODY.PEEK[])").unwrap();
+    assert_eq!(
+        reply.data[0].literal().unwrap().as_ref(),
+        message.as_bytes()
+    );
+    let mut streamed = Vec::new();
+    m.uid_fetch_to(1, "BODY.PEEK[]", &mut streamed).unwrap();
+    assert_eq!(streamed, message.as_bytes());
+    // IDLE works through compression too.
+    let writer = append_later(server.imap_port, Duration::from_millis(200));
+    let outcome = m
+        .idle_with(
+            &IdleOptions {
+                duration: Some(Duration::from_secs(10)),
+                ..Default::default()
+            },
+            None,
+            |ev| matches!(ev, Typed::Untagged(Untagged::Exists(2))),
+        )
+        .unwrap();
+    writer.join().unwrap();
+    assert_eq!(outcome.end, IdleEnd::Condition);
+    assert_eq!(m.logout().unwrap().typ, imaplib::Status::Bye);
+}

@@ -124,6 +124,7 @@ pub fn allowed_states(name: &str) -> Option<&'static [State]> {
         "CAPABILITY" => ANY,
         "CHECK" => SEL,
         "CLOSE" => SEL,
+        "COMPRESS" => AUTH_SEL,
         "COPY" => SEL,
         "CREATE" => AUTH_SEL,
         "DELETE" => AUTH_SEL,
