@@ -507,6 +507,9 @@ impl Imap4 {
     }
 
     // ----- imaplib's methods, alphabetically -----------------------------------
+    // (the plain ones are generated from the shared list in methods.rs)
+
+    crate::methods::simple_commands!(blocking_methods);
 
     /// APPEND (RFC 3501 §6.3.11): appends `message` to `mailbox` (INBOX if
     /// `None`), with optional flags (`"(\\Seen)"` or `"\\Seen"`) and
@@ -573,46 +576,6 @@ impl Imap4 {
         }
     }
 
-    /// CAPABILITY: the CAPABILITY data; also refreshes [`Imap4::capabilities`].
-    pub fn capability(&mut self) -> Result<Reply> {
-        self.run(build::capability())
-    }
-
-    /// CHECK.
-    pub fn check(&mut self) -> Result<Reply> {
-        self.run(build::check())
-    }
-
-    /// CLOSE: expunges and deselects; the state is AUTH afterwards whatever
-    /// the server said.
-    pub fn close(&mut self) -> Result<Reply> {
-        self.run(build::close())
-    }
-
-    /// COPY message_set new_mailbox.
-    pub fn copy(
-        &mut self,
-        message_set: impl AsRef<[u8]>,
-        new_mailbox: impl AsRef<[u8]>,
-    ) -> Result<Reply> {
-        self.run(build::copy(message_set.as_ref(), new_mailbox.as_ref()))
-    }
-
-    /// CREATE mailbox.
-    pub fn create(&mut self, mailbox: impl AsRef<[u8]>) -> Result<Reply> {
-        self.run(build::create(mailbox.as_ref()))
-    }
-
-    /// DELETE mailbox.
-    pub fn delete(&mut self, mailbox: impl AsRef<[u8]>) -> Result<Reply> {
-        self.run(build::delete(mailbox.as_ref()))
-    }
-
-    /// DELETEACL mailbox who (RFC 4314).
-    pub fn deleteacl(&mut self, mailbox: impl AsRef<[u8]>, who: impl AsRef<[u8]>) -> Result<Reply> {
-        self.run(build::deleteacl(mailbox.as_ref(), who.as_ref()))
-    }
-
     /// ENABLE capability (RFC 5161). Raises `error` when the server lacks
     /// ENABLE. Enabling UTF8=ACCEPT switches to UTF-8 mode.
     pub fn enable(&mut self, capability: &str) -> Result<Reply> {
@@ -620,51 +583,6 @@ impl Imap4 {
             return Err(Error::error("Server does not support ENABLE"));
         }
         self.run(build::enable(capability))
-    }
-
-    /// EXPUNGE: the EXPUNGE data.
-    pub fn expunge(&mut self) -> Result<Reply> {
-        self.run(build::expunge())
-    }
-
-    /// FETCH message_set message_parts: the FETCH data, literals as
-    /// `(header, literal)` pairs.
-    pub fn fetch(
-        &mut self,
-        message_set: impl AsRef<[u8]>,
-        message_parts: impl AsRef<[u8]>,
-    ) -> Result<Reply> {
-        self.run(build::fetch(message_set.as_ref(), message_parts.as_ref()))
-    }
-
-    /// GETACL mailbox: the ACL data.
-    pub fn getacl(&mut self, mailbox: impl AsRef<[u8]>) -> Result<Reply> {
-        self.run(build::getacl(mailbox.as_ref()))
-    }
-
-    /// GETANNOTATION mailbox entry attribute: the ANNOTATION data.
-    pub fn getannotation(
-        &mut self,
-        mailbox: impl AsRef<[u8]>,
-        entry: impl AsRef<[u8]>,
-        attribute: impl AsRef<[u8]>,
-    ) -> Result<Reply> {
-        self.run(build::getannotation(
-            mailbox.as_ref(),
-            entry.as_ref(),
-            attribute.as_ref(),
-        ))
-    }
-
-    /// GETQUOTA root: the QUOTA data.
-    pub fn getquota(&mut self, root: impl AsRef<[u8]>) -> Result<Reply> {
-        self.run(build::getquota(root.as_ref()))
-    }
-
-    /// GETQUOTAROOT mailbox: `[QUOTAROOT list, QUOTA list]`, each a
-    /// [`Data::List`].
-    pub fn getquotaroot(&mut self, mailbox: impl AsRef<[u8]>) -> Result<Reply> {
-        self.run(build::getquotaroot(mailbox.as_ref()))
     }
 
     /// IDLE (RFC 2177): waits for untagged responses until `duration` has
@@ -692,13 +610,6 @@ impl Imap4 {
             reply: outcome.reply,
             responses,
         })
-    }
-
-    /// LIST directory pattern (imaplib's defaults: `""` and `*`).
-    pub fn list(&mut self, directory: Option<&str>, pattern: Option<&str>) -> Result<Reply> {
-        let directory = directory.unwrap_or("\"\"");
-        let pattern = pattern.unwrap_or("*");
-        self.run(build::list(directory.as_bytes(), pattern.as_bytes()))
     }
 
     /// LOGIN user password. The password is always quoted or sent as a
@@ -736,58 +647,6 @@ impl Imap4 {
                 data: vec![Data::Line(Bytes::from(e.to_string()))],
             }),
         }
-    }
-
-    /// LSUB directory pattern.
-    pub fn lsub(&mut self, directory: Option<&str>, pattern: Option<&str>) -> Result<Reply> {
-        let directory = directory.unwrap_or("\"\"");
-        let pattern = pattern.unwrap_or("*");
-        self.run(build::lsub(directory.as_bytes(), pattern.as_bytes()))
-    }
-
-    /// MOVE message_set new_mailbox (RFC 6851).
-    pub fn r#move(
-        &mut self,
-        message_set: impl AsRef<[u8]>,
-        new_mailbox: impl AsRef<[u8]>,
-    ) -> Result<Reply> {
-        self.run(build::move_(message_set.as_ref(), new_mailbox.as_ref()))
-    }
-
-    /// MYRIGHTS mailbox: the MYRIGHTS data.
-    pub fn myrights(&mut self, mailbox: impl AsRef<[u8]>) -> Result<Reply> {
-        self.run(build::myrights(mailbox.as_ref()))
-    }
-
-    /// NAMESPACE: the NAMESPACE data.
-    pub fn namespace(&mut self) -> Result<Reply> {
-        self.run(build::namespace())
-    }
-
-    /// NOOP.
-    pub fn noop(&mut self) -> Result<Reply> {
-        self.run(build::noop())
-    }
-
-    /// PARTIAL (obsolete): the FETCH data.
-    pub fn partial(
-        &mut self,
-        message_num: impl AsRef<[u8]>,
-        message_part: impl AsRef<[u8]>,
-        start: impl AsRef<[u8]>,
-        length: impl AsRef<[u8]>,
-    ) -> Result<Reply> {
-        self.run(build::partial(
-            message_num.as_ref(),
-            message_part.as_ref(),
-            start.as_ref(),
-            length.as_ref(),
-        ))
-    }
-
-    /// PROXYAUTH user.
-    pub fn proxyauth(&mut self, user: impl AsRef<[u8]>) -> Result<Reply> {
-        self.run(build::proxyauth(user.as_ref()))
     }
 
     /// Reads up to `size` raw bytes from the server, bypassing the protocol
@@ -853,15 +712,6 @@ impl Imap4 {
         })
     }
 
-    /// RENAME oldmailbox newmailbox.
-    pub fn rename(
-        &mut self,
-        oldmailbox: impl AsRef<[u8]>,
-        newmailbox: impl AsRef<[u8]>,
-    ) -> Result<Reply> {
-        self.run(build::rename(oldmailbox.as_ref(), newmailbox.as_ref()))
-    }
-
     /// imaplib's `response(code)`: pops the untagged responses (or response
     /// codes) stored under `code`; `(code, [None])` if none.
     pub fn response(&mut self, code: &str) -> (String, Vec<Data>) {
@@ -886,18 +736,6 @@ impl Imap4 {
         self.run(build::search(charset, criteria))
     }
 
-    /// SELECT mailbox (INBOX if empty), or EXAMINE when `readonly`: the
-    /// EXISTS data. Raises `readonly` if a writable SELECT got a read-only
-    /// mailbox.
-    pub fn select(&mut self, mailbox: impl AsRef<[u8]>, readonly: bool) -> Result<Reply> {
-        self.run(build::select(mailbox.as_ref(), readonly))
-    }
-
-    /// EXAMINE mailbox: [`Imap4::select`] read-only.
-    pub fn examine(&mut self, mailbox: impl AsRef<[u8]>) -> Result<Reply> {
-        self.select(mailbox, true)
-    }
-
     /// Writes raw bytes to the server, bypassing the protocol (imaplib's
     /// `send`). Nothing is checked: the caller keeps the protocol in step.
     pub fn send(&mut self, data: &[u8]) -> Result<()> {
@@ -909,30 +747,6 @@ impl Imap4 {
             let err = Error::io("socket error", e);
             self.fail(err)
         })
-    }
-
-    /// SETACL mailbox who what.
-    pub fn setacl(
-        &mut self,
-        mailbox: impl AsRef<[u8]>,
-        who: impl AsRef<[u8]>,
-        what: impl AsRef<[u8]>,
-    ) -> Result<Reply> {
-        self.run(build::setacl(mailbox.as_ref(), who.as_ref(), what.as_ref()))
-    }
-
-    /// SETANNOTATION args...: the ANNOTATION data.
-    pub fn setannotation<I, A>(&mut self, args: I) -> Result<Reply>
-    where
-        I: IntoIterator<Item = A>,
-        A: AsRef<[u8]>,
-    {
-        self.run(build::setannotation(args))
-    }
-
-    /// SETQUOTA root limits: the QUOTA data.
-    pub fn setquota(&mut self, root: impl AsRef<[u8]>, limits: impl AsRef<[u8]>) -> Result<Reply> {
-        self.run(build::setquota(root.as_ref(), limits.as_ref()))
     }
 
     /// Closes the connection (imaplib's `shutdown`).
@@ -949,20 +763,6 @@ impl Imap4 {
     /// for a child process or a custom transport.
     pub fn socket(&self) -> Option<&TcpStream> {
         self.transport.tcp()
-    }
-
-    /// SORT sort_criteria charset criteria... (RFC 5256): the SORT data.
-    pub fn sort<I, A>(
-        &mut self,
-        sort_criteria: impl AsRef<[u8]>,
-        charset: &str,
-        criteria: I,
-    ) -> Result<Reply>
-    where
-        I: IntoIterator<Item = A>,
-        A: AsRef<[u8]>,
-    {
-        self.run(build::sort(sort_criteria.as_ref(), charset, criteria))
     }
 
     /// STARTTLS (RFC 3501 §6.2.1) with `tls` (or the connection's TLS
@@ -1006,68 +806,6 @@ impl Imap4 {
         self.refresh_capabilities()?;
         self.set_protocol_version()?;
         Ok(reply)
-    }
-
-    /// STATUS mailbox names: the STATUS data.
-    pub fn status(&mut self, mailbox: impl AsRef<[u8]>, names: impl AsRef<[u8]>) -> Result<Reply> {
-        self.run(build::status(mailbox.as_ref(), names.as_ref()))
-    }
-
-    /// STORE message_set command flags: the FETCH data.
-    pub fn store(
-        &mut self,
-        message_set: impl AsRef<[u8]>,
-        command: impl AsRef<[u8]>,
-        flags: impl AsRef<[u8]>,
-    ) -> Result<Reply> {
-        self.run(build::store(
-            message_set.as_ref(),
-            command.as_ref(),
-            flags.as_ref(),
-        ))
-    }
-
-    /// SUBSCRIBE mailbox.
-    pub fn subscribe(&mut self, mailbox: impl AsRef<[u8]>) -> Result<Reply> {
-        self.run(build::subscribe(mailbox.as_ref()))
-    }
-
-    /// THREAD algorithm charset criteria... (RFC 5256): the THREAD data.
-    pub fn thread<I, A>(
-        &mut self,
-        threading_algorithm: impl AsRef<[u8]>,
-        charset: &str,
-        criteria: I,
-    ) -> Result<Reply>
-    where
-        I: IntoIterator<Item = A>,
-        A: AsRef<[u8]>,
-    {
-        self.run(build::thread(
-            threading_algorithm.as_ref(),
-            charset,
-            criteria,
-        ))
-    }
-
-    /// UID command args...: the SEARCH, SORT or THREAD data for those
-    /// commands, the FETCH data otherwise.
-    pub fn uid<I, A>(&mut self, command: &str, args: I) -> Result<Reply>
-    where
-        I: IntoIterator<Item = A>,
-        A: AsRef<[u8]>,
-    {
-        self.run(build::uid(command, args))
-    }
-
-    /// UNSELECT (RFC 3691): back to AUTH without expunging.
-    pub fn unselect(&mut self) -> Result<Reply> {
-        self.run(build::unselect())
-    }
-
-    /// UNSUBSCRIBE mailbox.
-    pub fn unsubscribe(&mut self, mailbox: impl AsRef<[u8]>) -> Result<Reply> {
-        self.run(build::unsubscribe(mailbox.as_ref()))
     }
 
     /// Any command (imaplib's `xatom`): allowed in the current state if

@@ -35,6 +35,7 @@ mod client;
 mod compress;
 mod error;
 mod idle;
+mod methods;
 mod pipeline;
 mod streaming;
 mod tls;
@@ -57,4 +58,3 @@ pub use imaplib_proto::{int_to_ap, parse_flags, Data, Limits, Reply, State, Stat
 #[doc = include_str!("../../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
-
