@@ -14,3 +14,10 @@ echo "== cargo test"
 cargo test --workspace
 echo "== benches compile"
 cargo bench --workspace --no-run
+
+# ---------------------------------------------------------------------------
+# Fuzzing: every cargo-fuzz target in fuzz/ for a short, bounded time
+# (FUZZ_SECONDS per target, default 20; builds into fuzz/target). See
+# fuzz/README.md.
+echo "== fuzz"
+scripts/fuzz.sh "${FUZZ_SECONDS:-20}"

@@ -37,6 +37,9 @@ pub enum ProtoErrorKind {
     /// The server refused a command whose refusal imaplib raises as `error`
     /// (LOGIN, AUTHENTICATE, STARTTLS answered NO).
     CommandFailed,
+    /// TLS was asked for and cannot be (or is not yet) established: nothing
+    /// is sent in cleartext.
+    TlsRequired,
     /// The selected mailbox is, or became, read-only (imaplib's `readonly`,
     /// which is also an `abort`).
     Readonly,

@@ -25,6 +25,28 @@ use crate::error::{ProtoError, ProtoErrorKind};
 use crate::response::{Data, Frame, Framer, Kind, Limits, Piece, Response, Status};
 use crate::Printable;
 
+/// What one held data item costs beyond its bytes (bookkeeping), so that
+/// floods of empty responses are bounded too.
+const ITEM_OVERHEAD: usize = 64;
+
+/// The framer's limits: one response may not hold more than the untagged
+/// data limit either.
+fn framer_limits(cfg: &SessionConfig) -> Limits {
+    Limits {
+        max_response: cfg.limits.max_response.min(cfg.max_untagged_bytes as u64),
+        ..cfg.limits
+    }
+}
+
+/// RFC 3501 ATOM-CHARs only (command names).
+fn is_atom(name: &str) -> bool {
+    !name.is_empty()
+        && name.bytes().all(|b| {
+            (0x21..0x7f).contains(&b)
+                && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']')
+        })
+}
+
 /// Connection state (RFC 3501 §3), named as imaplib names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum State {
@@ -152,6 +174,9 @@ struct InFlight {
     interactive: bool,
     caps_generation: u64,
     stream_literals: bool,
+    /// [`Session::fed`] when the command's first bytes were queued for
+    /// sending: a completion that was fully received by then cannot be its.
+    sent_mark: Option<u64>,
 }
 
 /// The sans-IO client session. See the module documentation.
@@ -183,6 +208,11 @@ pub struct Session {
     unparsed_count: u64,
     events_enabled: bool,
     unsolicited: VecDeque<Response>,
+    /// The caller asked for TLS (STARTTLS) and it is not established yet:
+    /// nothing but LOGOUT may be sent.
+    tls_required: bool,
+    /// Bytes fed so far.
+    fed: u64,
 }
 
 impl Session {
@@ -191,7 +221,7 @@ impl Session {
         let seed = 4096 + cfg.tag_seed % (65536 - 4096);
         let tag_prefix = String::from_utf8(crate::int_to_ap(u64::from(seed))).unwrap_or_default();
         Session {
-            framer: Framer::new(cfg.limits),
+            framer: Framer::new(framer_limits(&cfg)),
             cfg,
             state: State::NonAuth,
             greeted: false,
@@ -217,6 +247,8 @@ impl Session {
             unparsed_count: 0,
             events_enabled: false,
             unsolicited: VecDeque::new(),
+            tls_required: false,
+            fed: 0,
         }
     }
 
@@ -279,7 +311,7 @@ impl Session {
     /// Changes the framer limits.
     pub fn set_limits(&mut self, limits: Limits) {
         self.cfg.limits = limits;
-        self.framer.set_limits(limits);
+        self.framer.set_limits(framer_limits(&self.cfg));
     }
 
     /// imaplib's debug level.
@@ -350,7 +382,7 @@ impl Session {
     }
 
     fn append_untagged(&mut self, name: &str, item: Data) -> Result<(), ProtoError> {
-        self.untagged_weight += item.weight();
+        self.untagged_weight += item.weight() + ITEM_OVERHEAD;
         if self.untagged_weight > self.cfg.max_untagged_bytes {
             return Err(ProtoError::msg(
                 ProtoErrorKind::TooMuchData,
@@ -441,8 +473,12 @@ impl Session {
     }
 
     /// Registers a command unknown to imaplib's table as legal in the
-    /// current state (imaplib's `xatom` does this).
+    /// current state (imaplib's `xatom` does this). A name that is not an
+    /// atom is ignored (and [`Session::command`] refuses it).
     pub fn register_command(&mut self, name: &str) {
+        if !is_atom(name) {
+            return;
+        }
         let upper = name.to_ascii_uppercase();
         if allowed_states(&upper).is_none() {
             self.extra_commands
@@ -483,6 +519,19 @@ impl Session {
             return Err(ProtoError::msg(
                 ProtoErrorKind::IllegalState,
                 "the TLS handshake must complete first",
+            ));
+        }
+        if !is_atom(&cmd.name) {
+            return Err(ProtoError::new(
+                ProtoErrorKind::BadArgument,
+                "a command name must be an atom",
+                cmd.name.as_bytes(),
+            ));
+        }
+        if self.tls_required && cmd.finish != Finish::Logout && cmd.finish != Finish::StartTls {
+            return Err(ProtoError::msg(
+                ProtoErrorKind::TlsRequired,
+                "TLS was asked for and is not established; refusing to send anything but LOGOUT in cleartext",
             ));
         }
         self.check_state(&cmd.name)?;
@@ -540,6 +589,7 @@ impl Session {
             interactive: cmd.interactive,
             caps_generation: self.caps_generation,
             stream_literals: cmd.stream_literals,
+            sent_mark: None,
         });
         self.update_streaming();
         if is_logout {
@@ -566,11 +616,13 @@ impl Session {
 
     /// Moves every chunk that may be sent now into the outbox.
     fn pump(&mut self) {
+        let fed = self.fed;
         for f in self.inflight.iter_mut() {
             while !f.waiting {
                 let Some(chunk) = f.pending.pop_front() else {
                     break;
                 };
+                f.sent_mark.get_or_insert(fed);
                 f.waiting = chunk.wait_continuation;
                 self.outbox.push_back(chunk);
             }
@@ -658,7 +710,35 @@ impl Session {
 
     /// Hands received bytes to the framer.
     pub fn feed(&mut self, data: &[u8]) {
+        self.fed += data.len() as u64;
         self.framer.feed(data);
+    }
+
+    /// Declares that the caller wants TLS (before STARTTLS): until
+    /// [`Session::tls_established`], nothing but STARTTLS and LOGOUT may be
+    /// sent, even if STARTTLS fails. Fails, and breaks the session, when TLS
+    /// can no longer be started: not in NONAUTH state (e.g. a cleartext
+    /// PREAUTH greeting) or STARTTLS not offered.
+    pub fn require_tls(&mut self) -> Result<(), ProtoError> {
+        self.tls_required = true;
+        if self.state != State::NonAuth {
+            let err = ProtoError::msg(
+                ProtoErrorKind::TlsRequired,
+                format!(
+                    "TLS cannot be started in state {} (a cleartext PREAUTH greeting?); refusing to continue without it",
+                    self.state
+                ),
+            );
+            return Err(self.break_with(err));
+        }
+        if !self.has_capability("STARTTLS") {
+            let err = ProtoError::msg(
+                ProtoErrorKind::TlsRequired,
+                "TLS not supported by server (STARTTLS not offered); refusing to continue without it",
+            );
+            return Err(self.break_with(err));
+        }
+        Ok(())
     }
 
     /// The framer, to read raw bytes past the protocol (imaplib's `read` and
@@ -828,7 +908,7 @@ impl Session {
         }
         if let Some(q) = &mut self.idle_capture {
             if status != Some(Status::Bye) {
-                let weight: usize = items.iter().map(Data::weight).sum();
+                let weight: usize = items.iter().map(|d| d.weight() + ITEM_OVERHEAD).sum();
                 self.untagged_weight += weight;
                 q.push_back((name.to_string(), items));
                 if self.untagged_weight > self.cfg.max_untagged_bytes {
@@ -979,6 +1059,17 @@ impl Session {
                 resp.frame().first_line(),
             ));
         };
+        let received_by = self.fed - self.framer.buffered() as u64;
+        if self.inflight[pos]
+            .sent_mark
+            .is_none_or(|mark| received_by <= mark)
+        {
+            return Err(ProtoError::new(
+                ProtoErrorKind::UnknownTag,
+                "tagged response for a command that had not been sent yet",
+                resp.frame().first_line(),
+            ));
+        }
         let f = self.inflight.remove(pos).expect("position is valid");
         self.store_code(resp)?;
         let data = resp.imaplib_items();
@@ -1119,6 +1210,7 @@ impl Session {
     /// data received in cleartext is forgotten.
     pub fn tls_established(&mut self) -> Result<(), ProtoError> {
         self.awaiting_tls = false;
+        self.tls_required = false;
         self.clear_untagged();
         let leftover = self.framer.buffered();
         if leftover > 0 {

@@ -31,6 +31,7 @@ fn drive(input: &[u8], rng: &mut Rng) {
         limits: Limits {
             max_line: 4096,
             max_literal: 1 << 16,
+            max_response: 1 << 20,
         },
         max_untagged_bytes: 1 << 20,
         ..SessionConfig::default()

@@ -404,23 +404,21 @@ fn thread_tree() {
     assert_eq!(
         t[0],
         ThreadNode {
-            id: Some(2),
+            messages: vec![2],
             children: vec![]
         }
     );
-    let root = &t[1];
-    assert_eq!(root.id, Some(3));
-    let six = &root.children[0];
-    assert_eq!(six.id, Some(6));
-    assert_eq!(six.children.len(), 2);
-    assert_eq!(six.children[0].id, Some(4));
-    assert_eq!(six.children[0].children[0].id, Some(23));
-    assert_eq!(six.children[1].id, Some(44));
-    assert_eq!(six.children[1].children[0].children[0].id, Some(96));
+    // 3 -> 6, then two branches under 6: 4 -> 23 and 44 -> 7 -> 96.
+    assert_eq!(t[1].messages, [3, 6]);
+    assert_eq!(t[1].children.len(), 2);
+    assert_eq!(t[1].children[0].messages, [4, 23]);
+    assert_eq!(t[1].children[1].messages, [44, 7, 96]);
+    assert_eq!(t[1].root(), Some(3));
+    assert_eq!(t[1].all_messages(), [3, 6, 4, 23, 44, 7, 96]);
     let Untagged::Thread(t) = untagged("* THREAD ((1)(2))\r\n") else {
         panic!()
     };
-    assert_eq!(t[0].id, None, "placeholder parent");
+    assert!(t[0].messages.is_empty(), "placeholder parent");
     assert_eq!(t[0].children.len(), 2);
     assert_eq!(untagged("* THREAD\r\n"), Untagged::Thread(vec![]));
 }

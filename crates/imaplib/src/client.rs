@@ -601,10 +601,20 @@ impl Imap4 {
             ..crate::idle::IdleOptions::default()
         };
         let mut responses = Vec::new();
+        // What is collected for the caller is bounded like untagged data.
+        let limit = self.options.max_untagged_bytes;
+        let mut held = 0usize;
         let outcome = self.idle_loop(&options, None, &mut |name, data| {
+            held += data.iter().map(|d| d.weight() + 64).sum::<usize>();
+            if held > limit {
+                return Err(Error::from(ProtoError::msg(
+                    ProtoErrorKind::TooMuchData,
+                    format!("more than {limit} bytes of responses collected during IDLE"),
+                )));
+            }
             let done = stop(name, data);
             responses.push((name.to_string(), data.to_vec()));
-            done
+            Ok(done)
         })?;
         Ok(IdleResult {
             reply: outcome.reply,
@@ -775,8 +785,11 @@ impl Imap4 {
         if self.tls_active {
             return Err(Error::abort("TLS session already established"));
         }
-        if !self.session.has_capability("STARTTLS") {
-            return Err(Error::abort("TLS not supported by server"));
+        // From here on nothing but STARTTLS and LOGOUT goes out in
+        // cleartext, even if STARTTLS fails.
+        if let Err(e) = self.session.require_tls() {
+            let err = Error::from(e);
+            return Err(self.fail(err));
         }
         if !matches!(self.transport, Transport::Tcp(_)) {
             return Err(Error::error("STARTTLS needs a TCP connection"));

@@ -119,7 +119,7 @@ impl Imap4 {
     {
         self.idle_loop(options, stop, &mut |name, data| {
             let typed = typed_of(name, data);
-            on_event(&typed)
+            Ok(on_event(&typed))
         })
     }
 
@@ -127,7 +127,7 @@ impl Imap4 {
         &mut self,
         options: &IdleOptions,
         stop: Option<&IdleStop>,
-        on_response: &mut dyn FnMut(&str, &[Data]) -> bool,
+        on_response: &mut dyn FnMut(&str, &[Data]) -> Result<bool>,
     ) -> Result<IdleOutcome> {
         if !self.session.has_capability("IDLE") {
             return Err(Error::error("Server does not support IDLE"));
@@ -160,9 +160,13 @@ impl Imap4 {
         };
         // Responses that came between DONE and the completion are handed
         // over too (the callback's answer no longer matters).
+        let mut result = result;
         if result.is_ok() {
             for (name, data) in self.session.take_captured() {
-                on_response(&name, &data);
+                if let Err(e) = on_response(&name, &data) {
+                    result = Err(e);
+                    break;
+                }
             }
         }
         self.session.stop_capture();
@@ -176,7 +180,7 @@ impl Imap4 {
         options: &IdleOptions,
         stop: Option<&IdleStop>,
         deadline: Option<Instant>,
-        on_response: &mut dyn FnMut(&str, &[Data]) -> bool,
+        on_response: &mut dyn FnMut(&str, &[Data]) -> Result<bool>,
     ) -> Result<(Reply, Option<IdleEnd>)> {
         let tag = self.send_command(build::idle())?;
         loop {
@@ -193,8 +197,10 @@ impl Imap4 {
         let mut last_data = Instant::now();
         let end = 'idle: loop {
             for (name, data) in self.session.take_captured() {
-                if on_response(&name, &data) {
-                    break 'idle Some(IdleEnd::Condition);
+                match on_response(&name, &data) {
+                    Ok(true) => break 'idle Some(IdleEnd::Condition),
+                    Ok(false) => {}
+                    Err(e) => return Err(self.fail(e)),
                 }
             }
             if let Some(result) = self.session.take_reply(&tag) {

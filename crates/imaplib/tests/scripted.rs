@@ -775,13 +775,16 @@ fn idle_refused_without_capability() {
 fn starttls_not_offered_or_refused() {
     let server = Scripted::start(|p| {
         p.line_out("* OK [CAPABILITY IMAP4rev1] no tls here");
-        p.logout();
+        // Nothing at all is sent after the refusal: no credentials, and
+        // not even a LOGOUT on a connection that failed closed.
+        assert!(p.read_to_end().is_empty());
     });
     let mut m = connect(&server);
     let err = m.starttls(None).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Abort);
     assert!(err.message().contains("TLS not supported"), "{err}");
-    m.logout().unwrap();
+    assert_eq!(m.login("user", "pass").unwrap_err().kind(), ErrorKind::Abort);
+    drop(m);
     server.finish();
 
     let server = Scripted::start(|p| {
@@ -794,6 +797,8 @@ fn starttls_not_offered_or_refused() {
     let err = m.starttls(None).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Error);
     assert!(!m.is_tls());
+    // Credentials stay home; only LOGOUT may still go out.
+    assert!(m.login("user", "pass").is_err());
     m.logout().unwrap();
     server.finish();
 }

@@ -161,7 +161,13 @@ impl Encoder {
                 self.astring(v, wildcards, true)
             }
             Arg::Secret(v) => {
-                check_no_nul(v, "a password")?;
+                if v.contains(&0) {
+                    // The secret itself is not repeated in the error.
+                    return Err(ProtoError::msg(
+                        ProtoErrorKind::BadArgument,
+                        "a password contains a NUL byte, which IMAP cannot carry",
+                    ));
+                }
                 if is_quotable(v, self.opts.utf8) {
                     let mut q = Vec::with_capacity(v.len() + 2);
                     push_quoted(&mut q, v);
@@ -300,8 +306,19 @@ fn check_no_nul(v: &[u8], what: &str) -> Result<(), ProtoError> {
     Ok(())
 }
 
-/// Refuses CR, LF and NUL in a value that must be sent inline.
+/// Refuses CR, LF and NUL in a value that must be sent inline, and a value
+/// that ends like a literal announcement (`{5}`, `{5+}`, `~{5}`): at the end
+/// of the line the server would take the next command as literal data.
 pub(crate) fn check_inline(v: &[u8]) -> Result<(), ProtoError> {
+    if crate::response::framer::literal_announcement(v)
+        != crate::response::framer::Announcement::None
+    {
+        return Err(ProtoError::new(
+            ProtoErrorKind::BadArgument,
+            "argument ends like a literal announcement",
+            v,
+        ));
+    }
     if let Some(&b) = v.iter().find(|&&b| b == b'\r' || b == b'\n' || b == 0) {
         let name = match b {
             b'\r' => "CR",

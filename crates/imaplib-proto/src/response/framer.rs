@@ -30,6 +30,9 @@ pub struct Limits {
     pub max_line: usize,
     /// Largest literal held in memory, in bytes. Default 100 MiB.
     pub max_literal: u64,
+    /// Largest single response held in memory (lines and literals
+    /// together, streamed literals excluded). Default 512 MiB.
+    pub max_response: u64,
 }
 
 impl Limits {
@@ -37,6 +40,8 @@ impl Limits {
     pub const DEFAULT_MAX_LINE: usize = 1_000_000;
     /// Default literal limit: 100 MiB.
     pub const DEFAULT_MAX_LITERAL: u64 = 100 * 1024 * 1024;
+    /// Default response limit: 512 MiB.
+    pub const DEFAULT_MAX_RESPONSE: u64 = 512 * 1024 * 1024;
 }
 
 impl Default for Limits {
@@ -44,6 +49,7 @@ impl Default for Limits {
         Limits {
             max_line: Self::DEFAULT_MAX_LINE,
             max_literal: Self::DEFAULT_MAX_LITERAL,
+            max_response: Self::DEFAULT_MAX_RESPONSE,
         }
     }
 }
@@ -389,7 +395,9 @@ impl Framer {
             }
             let Some(lf) = memchr_lf(&self.buf[self.scanned..]).map(|i| i + self.scanned) else {
                 self.scanned = self.buf.len();
-                if self.scanned - self.frame_end > self.limits.max_line {
+                // A CR waiting for its LF does not count against the limit.
+                let pending_cr = usize::from(self.buf.last() == Some(&b'\r'));
+                if self.scanned - self.frame_end > self.limits.max_line + pending_cr {
                     return Err(self.line_too_long(self.frame_end..self.scanned));
                 }
                 return Ok(None);
@@ -444,6 +452,17 @@ impl Framer {
                             format!(
                                 "server announced a {size}-byte literal, over the limit of {} bytes",
                                 self.limits.max_literal
+                            ),
+                            &self.buf[line_start..line_end],
+                        ));
+                    }
+                    let held = (self.base + self.frame_end) as u64;
+                    if held.saturating_add(size) > self.limits.max_response {
+                        return Err(ProtoError::new(
+                            ProtoErrorKind::TooMuchData,
+                            format!(
+                                "one response would hold more than {} bytes",
+                                self.limits.max_response
                             ),
                             &self.buf[line_start..line_end],
                         ));
@@ -512,13 +531,7 @@ pub(crate) fn literal_announcement(line: &[u8]) -> Announcement {
     if line.last() != Some(&b'}') {
         return Announcement::None;
     }
-    // The announcement is short; look back at most 32 bytes for its '{'.
-    let window_start = line.len().saturating_sub(32);
-    let Some(open) = line[window_start..line.len() - 1]
-        .iter()
-        .rposition(|&b| b == b'{')
-        .map(|i| i + window_start)
-    else {
+    let Some(open) = line[..line.len() - 1].iter().rposition(|&b| b == b'{') else {
         return Announcement::None;
     };
     let inner = &line[open + 1..line.len() - 1];
@@ -691,6 +704,7 @@ A1 OK done\r\n";
     fn literal_memory_grows_with_received_bytes_only() {
         let limits = Limits {
             max_literal: 1 << 40,
+            max_response: 1 << 40,
             ..Limits::default()
         };
         let mut framer = Framer::new(limits);

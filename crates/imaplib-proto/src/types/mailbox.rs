@@ -366,23 +366,42 @@ pub(crate) fn esearch(r: &mut Reader<'_>) -> DResult<ESearch> {
     Ok(out)
 }
 
-/// A node of a THREAD tree (RFC 5256): a message and its replies. A node
-/// without `id` is a placeholder parent for siblings that share no message.
+/// One thread of a THREAD response (RFC 5256), as the wire nests it: a
+/// chain of messages, each a reply to the one before, and the sub-threads
+/// that branch from the last of them. A chain is a flat list however long,
+/// so only branching nests (bounded by [`super::MAX_DEPTH`]). A placeholder
+/// parent (siblings with no common message) has an empty chain.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ThreadNode {
-    /// The message, or `None` for a placeholder.
-    pub id: Option<u32>,
-    /// The replies.
+    /// The chain of messages, oldest first; empty for a placeholder.
+    pub messages: Vec<u32>,
+    /// Sub-threads branching from the last message of the chain.
     pub children: Vec<ThreadNode>,
 }
 
-/// Parses one parenthesised thread into a node.
+impl ThreadNode {
+    /// The first message of the thread, if any.
+    pub fn root(&self) -> Option<u32> {
+        self.messages.first().copied()
+    }
+
+    /// Every message of the thread, depth first.
+    pub fn all_messages(&self) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut stack = vec![self];
+        while let Some(n) = stack.pop() {
+            out.extend_from_slice(&n.messages);
+            stack.extend(n.children.iter().rev());
+        }
+        out
+    }
+}
+
+/// Parses one parenthesised thread.
 fn thread_list(r: &mut Reader<'_>) -> DResult<ThreadNode> {
     r.expect(b'(')?;
     r.enter()?;
-    // A thread is a chain of ids, then optionally subthreads (siblings).
-    let mut chain: Vec<u32> = Vec::new();
-    let mut subs: Vec<ThreadNode> = Vec::new();
+    let mut node = ThreadNode::default();
     loop {
         r.skip_spaces();
         match r.peek() {
@@ -390,36 +409,17 @@ fn thread_list(r: &mut Reader<'_>) -> DResult<ThreadNode> {
                 r.expect(b')')?;
                 break;
             }
-            Some(b'(') => subs.push(thread_list(r)?),
+            Some(b'(') => node.children.push(thread_list(r)?),
             Some(_) => {
-                if !subs.is_empty() {
+                if !node.children.is_empty() {
                     return Err(r.error("message number after subthreads"));
                 }
-                chain.push(r.number32()?);
+                node.messages.push(r.number32()?);
             }
             None => return Err(r.error("unterminated thread")),
         }
     }
     r.leave();
-    // Build from the end of the chain upward.
-    let mut node = if chain.is_empty() {
-        ThreadNode {
-            id: None,
-            children: subs,
-        }
-    } else {
-        let last = chain.pop().expect("non-empty");
-        ThreadNode {
-            id: Some(last),
-            children: subs,
-        }
-    };
-    while let Some(id) = chain.pop() {
-        node = ThreadNode {
-            id: Some(id),
-            children: vec![node],
-        };
-    }
     Ok(node)
 }
 

@@ -151,9 +151,9 @@ fn decode_after_name(
         "FLAGS" => Untagged::Flags(fetch::flag_list(r)?),
         "EXISTS" => Untagged::Exists(num()?),
         "RECENT" => Untagged::Recent(num()?),
-        "EXPUNGE" => Untagged::Expunge(num()?),
+        "EXPUNGE" => Untagged::Expunge(nz(num()?)?),
         "VANISHED" => Untagged::Vanished(mailbox::vanished(r)?),
-        "FETCH" => Untagged::Fetch(fetch::decode_fetch(num()?, r)?),
+        "FETCH" => Untagged::Fetch(fetch::decode_fetch(nz(num()?)?, r)?),
         "LIST" => Untagged::List(mailbox::list_entry(r)?),
         "LSUB" => Untagged::Lsub(mailbox::list_entry(r)?),
         "STATUS" => Untagged::Status(mailbox::status(r)?),
@@ -271,6 +271,15 @@ pub fn decode_response(resp: &Response) -> Typed {
                 },
             }
         }
+    }
+}
+
+/// RFC 3501 `nz-number`: message 0 does not exist.
+fn nz(n: u32) -> Result<u32, DecodeError> {
+    if n == 0 {
+        Err(DecodeError::new("message number 0 does not exist"))
+    } else {
+        Ok(n)
     }
 }
 

@@ -1,5 +1,6 @@
-//! Test support: scripted servers and a throwaway Dovecot.
+//! Test support: scripted servers, test certificates and a throwaway Dovecot.
 #![allow(dead_code)]
 
+pub mod certs;
 pub mod dovecot;
 pub mod scripted;
