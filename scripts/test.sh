@@ -7,11 +7,11 @@ scripts/install-deps.sh
 echo "== cargo fmt"
 cargo fmt --all -- --check
 echo "== cargo clippy"
-cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --workspace --all-targets --all-features -- -D warnings
 echo "== cargo doc"
-RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps
+RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --all-features
 echo "== cargo test"
-cargo test --workspace
+cargo test --workspace --all-features
 echo "== benches compile"
 cargo bench --workspace --no-run
 

@@ -13,6 +13,7 @@ use libfuzzer_sys::fuzz_target;
 const LIMITS: Limits = Limits {
     max_line: 4096,
     max_literal: 1 << 16,
+    max_response: 1 << 20,
 };
 
 /// What a stream framed into: the frames' raw bytes, and the error that

@@ -19,6 +19,7 @@ fuzz_target!(|data: &[u8]| {
         limits: Limits {
             max_line: 4096,
             max_literal: 1 << 16,
+            max_response: 1 << 20,
         },
         max_untagged_bytes: 1 << 18,
         ..SessionConfig::default()

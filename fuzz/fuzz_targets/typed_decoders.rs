@@ -15,6 +15,7 @@ fuzz_target!(|data: &[u8]| {
     let mut framer = Framer::new(Limits {
         max_line: 1 << 16,
         max_literal: 1 << 16,
+        max_response: 1 << 20,
     });
     framer.feed(data);
     while let Ok(Some(frame)) = framer.next_frame() {

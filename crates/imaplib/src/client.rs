@@ -124,7 +124,7 @@ enum ConnectionKind {
     Custom,
 }
 
-fn tag_seed() -> u32 {
+pub(crate) fn tag_seed() -> u32 {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos() ^ (d.as_secs() as u32))

@@ -31,6 +31,8 @@
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "tokio")]
+pub mod asynchronous;
 mod client;
 mod compress;
 mod error;
@@ -40,8 +42,10 @@ mod pipeline;
 mod streaming;
 mod tls;
 pub mod transport;
-mod typed;
+pub(crate) mod typed;
 
+#[cfg(feature = "tokio")]
+pub use asynchronous::AsyncImap4;
 pub use client::{IdleResult, Imap4, Options, IMAP4_PORT, IMAP4_SSL_PORT};
 pub use error::{Error, ErrorKind, Result};
 pub use idle::{IdleEnd, IdleOptions, IdleOutcome, IdleStop};

@@ -75,16 +75,60 @@ fn first_number<T: std::str::FromStr>(items: Option<&Vec<Data>>) -> Option<T> {
         .ok()
 }
 
+/// Decodes the untagged data a command returned under `name`; a NO is an
+/// `error`.
+pub(crate) fn decode_reply(reply: &Reply, name: &str) -> Result<Vec<Untagged>> {
+    require_ok(reply)?;
+    decode_data(name, &reply.data)
+        .into_iter()
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| decode_error(name, e))
+}
+
+/// Builds a [`SelectInfo`] from a SELECT reply and the untagged responses.
+pub(crate) fn select_info(
+    reply: &Reply,
+    ur: &std::collections::HashMap<String, Vec<Data>>,
+    readonly: bool,
+) -> Result<SelectInfo> {
+    require_ok(reply)?;
+    let mut info = SelectInfo {
+        exists: first_number(ur.get("EXISTS")).unwrap_or(0),
+        recent: first_number(ur.get("RECENT")),
+        uid_validity: first_number(ur.get("UIDVALIDITY")),
+        uid_next: first_number(ur.get("UIDNEXT")),
+        unseen: first_number(ur.get("UNSEEN")),
+        highest_modseq: first_number(ur.get("HIGHESTMODSEQ")),
+        no_modseq: ur.contains_key("NOMODSEQ"),
+        read_only: ur.contains_key("READ-ONLY") || readonly,
+        ..SelectInfo::default()
+    };
+    if let Some(Data::Line(flags)) = ur.get("FLAGS").and_then(|v| v.last()) {
+        if let Some(Ok(Untagged::Flags(f))) = decode_data("FLAGS", &[Data::Line(flags.clone())])
+            .into_iter()
+            .next()
+        {
+            info.flags = f;
+        }
+    }
+    if let Some(Data::Line(args)) = ur.get("PERMANENTFLAGS").and_then(|v| v.last()) {
+        let code = imaplib_proto::Code {
+            name: "PERMANENTFLAGS".into(),
+            args: args.clone(),
+        };
+        if let ResponseCode::PermanentFlags(f) = ResponseCode::decode(&code) {
+            info.permanent_flags = Some(f);
+        }
+    }
+    Ok(info)
+}
+
 impl Imap4 {
     /// Runs an imaplib-shaped command and decodes the untagged data it
     /// returned under `name`.
     fn typed_data(&mut self, cmd: Command, name: &str) -> Result<Vec<Untagged>> {
         let reply = self.run_command(cmd)?;
-        require_ok(&reply)?;
-        decode_data(name, &reply.data)
-            .into_iter()
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| decode_error(name, e))
+        decode_reply(&reply, name)
     }
 
     /// SELECT (or EXAMINE when `readonly`), with the mailbox's state typed.
@@ -94,37 +138,7 @@ impl Imap4 {
         readonly: bool,
     ) -> Result<SelectInfo> {
         let reply = self.select(mailbox, readonly)?;
-        require_ok(&reply)?;
-        let ur = self.untagged_responses();
-        let mut info = SelectInfo {
-            exists: first_number(ur.get("EXISTS")).unwrap_or(0),
-            recent: first_number(ur.get("RECENT")),
-            uid_validity: first_number(ur.get("UIDVALIDITY")),
-            uid_next: first_number(ur.get("UIDNEXT")),
-            unseen: first_number(ur.get("UNSEEN")),
-            highest_modseq: first_number(ur.get("HIGHESTMODSEQ")),
-            no_modseq: ur.contains_key("NOMODSEQ"),
-            read_only: ur.contains_key("READ-ONLY") || readonly,
-            ..SelectInfo::default()
-        };
-        if let Some(Data::Line(flags)) = ur.get("FLAGS").and_then(|v| v.last()) {
-            if let Some(Ok(Untagged::Flags(f))) = decode_data("FLAGS", &[Data::Line(flags.clone())])
-                .into_iter()
-                .next()
-            {
-                info.flags = f;
-            }
-        }
-        if let Some(Data::Line(args)) = ur.get("PERMANENTFLAGS").and_then(|v| v.last()) {
-            let code = imaplib_proto::Code {
-                name: "PERMANENTFLAGS".into(),
-                args: args.clone(),
-            };
-            if let ResponseCode::PermanentFlags(f) = ResponseCode::decode(&code) {
-                info.permanent_flags = Some(f);
-            }
-        }
-        Ok(info)
+        select_info(&reply, self.untagged_responses(), readonly)
     }
 
     /// FETCH with each message's items typed.
@@ -134,7 +148,7 @@ impl Imap4 {
         message_parts: impl AsRef<[u8]>,
     ) -> Result<Vec<Fetch>> {
         let cmd = build::fetch(message_set.as_ref(), message_parts.as_ref());
-        fetches(self.typed_data(cmd, "FETCH")?)
+        Ok(fetches(self.typed_data(cmd, "FETCH")?))
     }
 
     /// UID FETCH with each message's items typed.
@@ -144,7 +158,7 @@ impl Imap4 {
         message_parts: impl AsRef<[u8]>,
     ) -> Result<Vec<Fetch>> {
         let cmd = build::uid("FETCH", [uid_set.as_ref(), message_parts.as_ref()]);
-        fetches(self.typed_data(cmd, "FETCH")?)
+        Ok(fetches(self.typed_data(cmd, "FETCH")?))
     }
 
     /// STORE with the resulting FETCH responses typed.
@@ -155,7 +169,7 @@ impl Imap4 {
         flags: impl AsRef<[u8]>,
     ) -> Result<Vec<Fetch>> {
         let cmd = build::store(message_set.as_ref(), command.as_ref(), flags.as_ref());
-        fetches(self.typed_data(cmd, "FETCH")?)
+        Ok(fetches(self.typed_data(cmd, "FETCH")?))
     }
 
     /// LIST, typed (`directory` defaults to `""`, `pattern` to `*`).
@@ -168,14 +182,7 @@ impl Imap4 {
             directory.unwrap_or("\"\"").as_bytes(),
             pattern.unwrap_or("*").as_bytes(),
         );
-        Ok(self
-            .typed_data(cmd, "LIST")?
-            .into_iter()
-            .filter_map(|u| match u {
-                Untagged::List(l) => Some(l),
-                _ => None,
-            })
-            .collect())
+        Ok(list_entries(self.typed_data(cmd, "LIST")?))
     }
 
     /// LSUB, typed.
@@ -205,13 +212,7 @@ impl Imap4 {
         names: impl AsRef<[u8]>,
     ) -> Result<MailboxStatus> {
         let cmd = build::status(mailbox.as_ref(), names.as_ref());
-        self.typed_data(cmd, "STATUS")?
-            .into_iter()
-            .find_map(|u| match u {
-                Untagged::Status(s) => Some(s),
-                _ => None,
-            })
-            .ok_or_else(|| Error::error("no STATUS response"))
+        one_status(self.typed_data(cmd, "STATUS")?)
     }
 
     /// SEARCH, typed (criteria as for [`Imap4::search`]).
@@ -434,17 +435,37 @@ pub fn reply_code(reply: &Reply) -> Option<ResponseCode> {
     decode_condition_text(text).0
 }
 
-fn fetches(items: Vec<Untagged>) -> Result<Vec<Fetch>> {
-    Ok(items
+pub(crate) fn fetches(items: Vec<Untagged>) -> Vec<Fetch> {
+    items
         .into_iter()
         .filter_map(|u| match u {
             Untagged::Fetch(f) => Some(f),
             _ => None,
         })
-        .collect())
+        .collect()
 }
 
-fn merge_search(items: Vec<Untagged>) -> Result<SearchResult> {
+pub(crate) fn list_entries(items: Vec<Untagged>) -> Vec<ListEntry> {
+    items
+        .into_iter()
+        .filter_map(|u| match u {
+            Untagged::List(l) => Some(l),
+            _ => None,
+        })
+        .collect()
+}
+
+pub(crate) fn one_status(items: Vec<Untagged>) -> Result<MailboxStatus> {
+    items
+        .into_iter()
+        .find_map(|u| match u {
+            Untagged::Status(s) => Some(s),
+            _ => None,
+        })
+        .ok_or_else(|| Error::error("no STATUS response"))
+}
+
+pub(crate) fn merge_search(items: Vec<Untagged>) -> Result<SearchResult> {
     let mut out = SearchResult::default();
     for u in items {
         if let Untagged::Search(s) = u {

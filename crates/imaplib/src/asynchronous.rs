@@ -1,0 +1,841 @@
+//! The async client on tokio (feature `tokio`): [`AsyncImap4`], with the
+//! same methods, names and results as the blocking [`crate::Imap4`], over
+//! TCP, TLS (tokio-rustls, same verification rules) and a child process.
+//!
+//! Both clients drive the same sans-IO [`Session`]; the plain imaplib
+//! methods come from one shared list ([`crate::methods`]), so a command is
+//! defined once. What differs is only how bytes move.
+//!
+//! **Cancellation.** Dropping a method's future mid-flight cannot leave the
+//! connection out of step unnoticed: the client marks itself busy while a
+//! command runs, and the next call on a client whose previous command was
+//! dropped before completing gets an `abort` (the connection is broken;
+//! make a new one).
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use imaplib_proto::command::build;
+use imaplib_proto::date::{time_to_internaldate, DateInput};
+use imaplib_proto::types::{
+    decode_data, Fetch, ListEntry, MailboxStatus, SearchResult, Typed, Untagged,
+};
+use imaplib_proto::{
+    Command, Data, Event, ProtoError, ProtoErrorKind, Reply, Session, SessionConfig, State, Status,
+};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::process::{Child, ChildStdin, ChildStdout};
+
+use crate::client::{Options, IMAP4_PORT, IMAP4_SSL_PORT};
+use crate::error::{Error, Result};
+use crate::tls::TlsConfig;
+use crate::typed::SelectInfo;
+
+/// Any async byte stream usable as a transport.
+pub trait AsyncConnection: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> AsyncConnection for T {}
+
+struct ChildPipes {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: ChildStdout,
+}
+
+enum Transport {
+    Tcp(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    Child(Box<ChildPipes>),
+    Custom(Box<dyn AsyncConnection>),
+    Closed,
+}
+
+impl Transport {
+    async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Transport::Tcp(s) => s.read(buf).await,
+            Transport::Tls(s) => match s.read(buf).await {
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(0),
+                other => other,
+            },
+            Transport::Child(c) => c.stdout.read(buf).await,
+            Transport::Custom(c) => c.read(buf).await,
+            Transport::Closed => Err(std::io::Error::new(
+                std::io::ErrorKind::NotConnected,
+                "connection closed",
+            )),
+        }
+    }
+
+    async fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
+        match self {
+            Transport::Tcp(s) => {
+                s.write_all(data).await?;
+                s.flush().await
+            }
+            Transport::Tls(s) => {
+                s.write_all(data).await?;
+                s.flush().await
+            }
+            Transport::Child(c) => {
+                c.stdin.write_all(data).await?;
+                c.stdin.flush().await
+            }
+            Transport::Custom(c) => {
+                c.write_all(data).await?;
+                c.flush().await
+            }
+            Transport::Closed => Err(std::io::Error::new(
+                std::io::ErrorKind::NotConnected,
+                "connection closed",
+            )),
+        }
+    }
+
+    async fn shutdown(&mut self) {
+        match std::mem::replace(self, Transport::Closed) {
+            Transport::Tcp(mut s) => {
+                let _ = s.shutdown().await;
+            }
+            Transport::Tls(mut s) => {
+                let _ = s.shutdown().await;
+            }
+            Transport::Child(c) => {
+                let ChildPipes {
+                    mut child, stdin, ..
+                } = *c;
+                drop(stdin);
+                if tokio::time::timeout(Duration::from_secs(1), child.wait())
+                    .await
+                    .is_err()
+                {
+                    let _ = child.kill().await;
+                }
+            }
+            Transport::Custom(mut c) => {
+                let _ = c.shutdown().await;
+            }
+            Transport::Closed => {}
+        }
+    }
+}
+
+/// The async IMAP4 client. See the module documentation.
+pub struct AsyncImap4 {
+    session: Session,
+    transport: Transport,
+    options: Options,
+    host: String,
+    port: u16,
+    tls_active: bool,
+    protocol_version: String,
+    read_buf: Vec<u8>,
+    busy: bool,
+}
+
+impl std::fmt::Debug for AsyncImap4 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncImap4")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("state", &self.session.state())
+            .field("tls", &self.tls_active)
+            .finish()
+    }
+}
+
+async fn connect_tcp(host: &str, port: u16, options: &Options) -> Result<TcpStream> {
+    let connect = TcpStream::connect((host, port));
+    let stream = match options.connect_timeout.or(options.timeout) {
+        Some(t) => tokio::time::timeout(t, connect)
+            .await
+            .map_err(|_| Error::abort(format!("cannot connect to {host}:{port}: timed out")))?,
+        None => connect.await,
+    }
+    .map_err(|e| Error::io(&format!("cannot connect to {host}:{port}"), e))?;
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
+}
+
+async fn tls_handshake(
+    tcp: TcpStream,
+    tls: &TlsConfig,
+    host: &str,
+    options: &Options,
+) -> Result<Transport> {
+    let config = tls.build()?;
+    let name = tls.name_for(host)?;
+    let connector = tokio_rustls::TlsConnector::from(Arc::clone(&config));
+    let handshake = connector.connect(name, tcp);
+    let result = match options.timeout {
+        Some(t) => tokio::time::timeout(t, handshake)
+            .await
+            .map_err(|_| Error::abort("TLS handshake timed out"))?,
+        None => handshake.await,
+    };
+    match result {
+        Ok(s) => Ok(Transport::Tls(Box::new(s))),
+        Err(e) => Err(Error::abort(crate::tls::describe_tls_error(&e))),
+    }
+}
+
+impl AsyncImap4 {
+    // ----- construction ------------------------------------------------------
+
+    /// Plain TCP (imaplib's `IMAP4`; default `localhost:143`).
+    pub async fn new(host: &str, port: u16) -> Result<AsyncImap4> {
+        Self::with_options(host, port, Options::default()).await
+    }
+
+    /// [`AsyncImap4::new`] with options.
+    pub async fn with_options(host: &str, port: u16, options: Options) -> Result<AsyncImap4> {
+        let host = if host.is_empty() { "localhost" } else { host };
+        let port = if port == 0 { IMAP4_PORT } else { port };
+        let tcp = connect_tcp(host, port, &options).await?;
+        Self::start(Transport::Tcp(tcp), host, port, options, false).await
+    }
+
+    /// Implicit TLS (imaplib's `IMAP4_SSL`; default port 993), certificates
+    /// verified per `options.tls`.
+    pub async fn ssl(host: &str, port: u16) -> Result<AsyncImap4> {
+        Self::ssl_with_options(host, port, Options::default()).await
+    }
+
+    /// [`AsyncImap4::ssl`] with options.
+    pub async fn ssl_with_options(host: &str, port: u16, options: Options) -> Result<AsyncImap4> {
+        let host = if host.is_empty() { "localhost" } else { host };
+        let port = if port == 0 { IMAP4_SSL_PORT } else { port };
+        let tcp = connect_tcp(host, port, &options).await?;
+        let transport = tls_handshake(tcp, &options.tls.clone(), host, &options).await?;
+        Self::start(transport, host, port, options, true).await
+    }
+
+    /// A child process's stdin/stdout (imaplib's `IMAP4_stream`), started
+    /// with `sh -c command`.
+    pub async fn stream(command: &str) -> Result<AsyncImap4> {
+        Self::stream_with_options(command, Options::default()).await
+    }
+
+    /// [`AsyncImap4::stream`] with options.
+    pub async fn stream_with_options(command: &str, options: Options) -> Result<AsyncImap4> {
+        let mut child = tokio::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(command)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| Error::io(&format!("cannot start {command:?}"), e))?;
+        let stdin = child.stdin.take().expect("stdin is piped");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let pipes = ChildPipes {
+            child,
+            stdin,
+            stdout,
+        };
+        Self::start(Transport::Child(Box::new(pipes)), "", 0, options, false).await
+    }
+
+    /// Over any async byte stream.
+    pub async fn from_transport(
+        conn: Box<dyn AsyncConnection>,
+        options: Options,
+    ) -> Result<AsyncImap4> {
+        Self::start(Transport::Custom(conn), "", 0, options, false).await
+    }
+
+    async fn start(
+        transport: Transport,
+        host: &str,
+        port: u16,
+        options: Options,
+        tls: bool,
+    ) -> Result<AsyncImap4> {
+        let session = Session::new(SessionConfig {
+            limits: options.limits,
+            max_untagged_bytes: options.max_untagged_bytes,
+            tag_seed: crate::client::tag_seed(),
+            debug: options.debug,
+        });
+        let mut imap = AsyncImap4 {
+            session,
+            transport,
+            options,
+            host: host.to_string(),
+            port,
+            tls_active: tls,
+            protocol_version: String::new(),
+            read_buf: vec![0u8; 64 * 1024],
+            busy: false,
+        };
+        loop {
+            match imap.session.poll_event()? {
+                Some(Event::Greeting) => break,
+                Some(_) => {}
+                None => imap.fill().await?,
+            }
+        }
+        if imap.session.capabilities_stale() {
+            imap.refresh_capabilities().await?;
+        }
+        imap.set_protocol_version()?;
+        Ok(imap)
+    }
+
+    async fn refresh_capabilities(&mut self) -> Result<()> {
+        let reply = self.capability().await?;
+        if reply.data.iter().all(Data::is_none) && self.session.capabilities_stale() {
+            return Err(Error::error("no CAPABILITY response from server"));
+        }
+        Ok(())
+    }
+
+    fn set_protocol_version(&mut self) -> Result<()> {
+        for version in ["IMAP4REV1", "IMAP4REV2", "IMAP4"] {
+            if self.session.has_capability(version) {
+                self.protocol_version = version.to_string();
+                return Ok(());
+            }
+        }
+        Err(Error::error("server not IMAP4 compliant"))
+    }
+
+    // ----- attributes ----------------------------------------------------------
+
+    /// imaplib's `PROTOCOL_VERSION`.
+    pub fn protocol_version(&self) -> &str {
+        &self.protocol_version
+    }
+
+    /// imaplib's `capabilities`.
+    pub fn capabilities(&self) -> &[String] {
+        self.session.capabilities()
+    }
+
+    /// True if the server announced `name`.
+    pub fn has_capability(&self, name: &str) -> bool {
+        self.session.has_capability(name)
+    }
+
+    /// imaplib's `state`.
+    pub fn state(&self) -> State {
+        self.session.state()
+    }
+
+    /// imaplib's `welcome`.
+    pub fn welcome(&self) -> &[u8] {
+        self.session.welcome()
+    }
+
+    /// imaplib's `untagged_responses`.
+    pub fn untagged_responses(&self) -> &std::collections::HashMap<String, Vec<Data>> {
+        self.session.untagged_responses()
+    }
+
+    /// True when the connection runs over TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls_active
+    }
+
+    /// The sans-IO session underneath.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    // ----- plumbing ---------------------------------------------------------------
+
+    fn fail(&mut self, err: Error) -> Error {
+        if err.is_abort() {
+            self.session.set_broken(ProtoError::msg(
+                ProtoErrorKind::Unexpected,
+                err.message().to_string(),
+            ));
+        }
+        err
+    }
+
+    /// Marks the client busy; a client still busy from a dropped future is
+    /// out of step and is broken.
+    fn begin(&mut self) -> Result<()> {
+        if self.busy {
+            let err = Error::abort("a previous command was cancelled before it completed; the connection is out of step");
+            return Err(self.fail(err));
+        }
+        self.busy = true;
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<()> {
+        while let Some(bytes) = self.session.take_transmit() {
+            let write = self.transport.write_all(&bytes);
+            let r = match self.options.timeout {
+                Some(t) => tokio::time::timeout(t, write)
+                    .await
+                    .unwrap_or_else(|_| Err(std::io::Error::from(std::io::ErrorKind::TimedOut))),
+                None => write.await,
+            };
+            if let Err(e) = r {
+                let err = Error::io("socket error", e);
+                return Err(self.fail(err));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads once; `Ok(false)` if `wait` passed with no data.
+    async fn read_once(&mut self, wait: Option<Duration>) -> Result<bool> {
+        self.flush().await?;
+        let read = self.transport.read(&mut self.read_buf);
+        let r = match wait {
+            Some(t) => match tokio::time::timeout(t, read).await {
+                Ok(r) => r,
+                Err(_) => return Ok(false),
+            },
+            None => read.await,
+        };
+        match r {
+            Ok(0) => {
+                let err = Error::abort("socket error: EOF");
+                Err(self.fail(err))
+            }
+            Ok(n) => {
+                self.session.feed(&self.read_buf[..n]);
+                Ok(true)
+            }
+            Err(e) => {
+                let err = Error::io("socket error", e);
+                Err(self.fail(err))
+            }
+        }
+    }
+
+    async fn fill(&mut self) -> Result<()> {
+        if self.read_once(self.options.timeout).await? {
+            Ok(())
+        } else {
+            let err = Error::abort("socket error: timed out waiting for the server");
+            Err(self.fail(err))
+        }
+    }
+
+    async fn wait(&mut self, tag: &str) -> Result<Reply> {
+        loop {
+            if let Some(result) = self.session.take_reply(tag) {
+                return result.map_err(Error::from);
+            }
+            match self.session.poll_event()? {
+                Some(_) => {}
+                None => self.fill().await?,
+            }
+        }
+    }
+
+    /// Sends any command and waits for its imaplib-shaped reply.
+    pub async fn run_command(&mut self, cmd: Command) -> Result<Reply> {
+        self.begin()?;
+        let result = async {
+            let tag = self.session.command(cmd)?;
+            self.flush().await?;
+            self.wait(&tag).await
+        }
+        .await;
+        self.busy = false;
+        result
+    }
+
+    async fn after_auth(&mut self, reply: Reply) -> Result<Reply> {
+        if self.session.capabilities_stale() {
+            self.refresh_capabilities().await?;
+            self.set_protocol_version()?;
+        }
+        Ok(reply)
+    }
+
+    // ----- imaplib's methods -------------------------------------------------------
+
+    crate::methods::simple_commands!(async_methods);
+
+    /// APPEND, as [`crate::Imap4::append`].
+    pub async fn append(
+        &mut self,
+        mailbox: Option<&str>,
+        flags: Option<&str>,
+        date_time: Option<DateInput>,
+        message: impl AsRef<[u8]>,
+    ) -> Result<Reply> {
+        let date = match date_time {
+            Some(d) => Some(time_to_internaldate(d).map_err(Error::error)?),
+            None => None,
+        };
+        let cmd = build::append(
+            mailbox.map(str::as_bytes),
+            flags.map(str::as_bytes),
+            date.as_deref().map(str::as_bytes),
+            message.as_ref(),
+            self.session.utf8_enabled(),
+        );
+        self.run_command(cmd).await
+    }
+
+    /// AUTHENTICATE, as [`crate::Imap4::authenticate`].
+    pub async fn authenticate<F>(&mut self, mechanism: &str, mut authobject: F) -> Result<Reply>
+    where
+        F: FnMut(&[u8]) -> Option<Vec<u8>>,
+    {
+        self.begin()?;
+        let result = async {
+            let tag = self.session.command(build::authenticate(mechanism))?;
+            self.flush().await?;
+            let b64 = base64::engine::general_purpose::STANDARD;
+            let mut bad_challenge = None;
+            loop {
+                if let Some(result) = self.session.take_reply(&tag) {
+                    let reply = result.map_err(Error::from)?;
+                    if let Some(e) = bad_challenge {
+                        return Err(e);
+                    }
+                    return Ok(reply);
+                }
+                match self.session.poll_event()? {
+                    Some(Event::Continuation { tag: t, text }) if t == tag => {
+                        let answer = match b64.decode(text.trim_ascii()) {
+                            Ok(challenge) => authobject(&challenge).map(|r| b64.encode(r)),
+                            Err(_) => {
+                                bad_challenge = Some(Error::error(
+                                    "server sent a challenge that is not base64",
+                                ));
+                                None
+                            }
+                        };
+                        let line = answer.unwrap_or_else(|| "*".to_string());
+                        self.session.continue_with(&tag, line.as_bytes(), true)?;
+                        self.flush().await?;
+                    }
+                    Some(_) => {}
+                    None => self.fill().await?,
+                }
+            }
+        }
+        .await;
+        self.busy = false;
+        self.after_auth(result?).await
+    }
+
+    /// ENABLE, as [`crate::Imap4::enable`].
+    pub async fn enable(&mut self, capability: &str) -> Result<Reply> {
+        if !self.session.has_capability("ENABLE") {
+            return Err(Error::error("Server does not support ENABLE"));
+        }
+        self.run_command(build::enable(capability)).await
+    }
+
+    /// LOGIN, as [`crate::Imap4::login`].
+    pub async fn login(
+        &mut self,
+        user: impl AsRef<[u8]>,
+        password: impl AsRef<[u8]>,
+    ) -> Result<Reply> {
+        let reply = self
+            .run_command(build::login(user.as_ref(), password.as_ref()))
+            .await?;
+        self.after_auth(reply).await
+    }
+
+    /// AUTHENTICATE CRAM-MD5, as [`crate::Imap4::login_cram_md5`].
+    pub async fn login_cram_md5(&mut self, user: &str, password: &str) -> Result<Reply> {
+        use hmac::{Hmac, Mac};
+        let user = user.to_string();
+        let password = password.as_bytes().to_vec();
+        self.authenticate("CRAM-MD5", move |challenge| {
+            let mut mac = Hmac::<md5::Md5>::new_from_slice(&password).ok()?;
+            mac.update(challenge);
+            let hex: String = mac
+                .finalize()
+                .into_bytes()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            Some(format!("{user} {hex}").into_bytes())
+        })
+        .await
+    }
+
+    /// LOGOUT, as [`crate::Imap4::logout`].
+    pub async fn logout(&mut self) -> Result<Reply> {
+        self.session.set_state(State::Logout);
+        let result = self.run_command(build::logout()).await;
+        self.transport.shutdown().await;
+        self.session.set_broken(ProtoError::msg(
+            ProtoErrorKind::Unexpected,
+            "connection closed",
+        ));
+        match result {
+            Ok(r) => Ok(r),
+            Err(e) => Ok(Reply {
+                typ: Status::No,
+                data: vec![Data::Line(Bytes::from(e.to_string()))],
+            }),
+        }
+    }
+
+    /// imaplib's `recent`.
+    pub async fn recent(&mut self) -> Result<Reply> {
+        if let Some(items) = self.session.pop_untagged("RECENT") {
+            if items
+                .last()
+                .is_some_and(|d| d.as_bytes().is_some_and(|b| !b.is_empty()))
+            {
+                return Ok(Reply {
+                    typ: Status::Ok,
+                    data: items,
+                });
+            }
+        }
+        let reply = self.noop().await?;
+        if reply.typ == Status::No {
+            return Ok(reply);
+        }
+        let data = self
+            .session
+            .pop_untagged("RECENT")
+            .unwrap_or_else(|| vec![Data::None]);
+        Ok(Reply {
+            typ: reply.typ,
+            data,
+        })
+    }
+
+    /// imaplib's `response(code)`.
+    pub fn response(&mut self, code: &str) -> (String, Vec<Data>) {
+        let data = self
+            .session
+            .pop_untagged(code)
+            .unwrap_or_else(|| vec![Data::None]);
+        (code.to_string(), data)
+    }
+
+    /// SEARCH, as [`crate::Imap4::search`].
+    pub async fn search<I, A>(&mut self, charset: Option<&str>, criteria: I) -> Result<Reply>
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<[u8]>,
+    {
+        if charset.is_some() && self.session.utf8_enabled() {
+            return Err(Error::error("Non-None charset not valid in UTF8 mode"));
+        }
+        self.run_command(build::search(charset, criteria)).await
+    }
+
+    /// STARTTLS, as [`crate::Imap4::starttls`]: fails closed.
+    pub async fn starttls(&mut self, tls: Option<&TlsConfig>) -> Result<Reply> {
+        if self.tls_active {
+            return Err(Error::abort("TLS session already established"));
+        }
+        if let Err(e) = self.session.require_tls() {
+            let err = Error::from(e);
+            return Err(self.fail(err));
+        }
+        if !matches!(self.transport, Transport::Tcp(_)) {
+            return Err(Error::error("STARTTLS needs a TCP connection"));
+        }
+        let tls = tls.cloned().unwrap_or_else(|| self.options.tls.clone());
+        let reply = self.run_command(build::starttls()).await?;
+        if self.session.buffered_input() > 0 {
+            let err = self.session.tls_established().unwrap_err();
+            return Err(self.fail(err.into()));
+        }
+        let Transport::Tcp(tcp) = std::mem::replace(&mut self.transport, Transport::Closed) else {
+            unreachable!("checked above");
+        };
+        let host = if self.host.is_empty() {
+            "localhost".to_string()
+        } else {
+            self.host.clone()
+        };
+        let options = self.options.clone();
+        match tls_handshake(tcp, &tls, &host, &options).await {
+            Ok(t) => self.transport = t,
+            Err(e) => return Err(self.fail(e)),
+        }
+        self.tls_active = true;
+        self.session.tls_established()?;
+        self.refresh_capabilities().await?;
+        self.set_protocol_version()?;
+        Ok(reply)
+    }
+
+    /// Any command (imaplib's `xatom`).
+    pub async fn xatom<I, A>(&mut self, name: &str, args: I) -> Result<Reply>
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<[u8]>,
+    {
+        self.session.register_command(name);
+        self.run_command(build::xatom(name, args)).await
+    }
+
+    /// IDLE until `duration` passes or `stop(event)` returns true for a
+    /// typed event; re-issued every `reissue_after`. Raises `error` if the
+    /// server lacks IDLE, `abort` on BYE or a lost connection. To stop it
+    /// from another task, drop the future: the next call gets an `abort`
+    /// (see the module documentation), or pass a condition.
+    pub async fn idle<F>(&mut self, duration: Option<Duration>, mut stop: F) -> Result<Vec<Typed>>
+    where
+        F: FnMut(&Typed) -> bool,
+    {
+        if !self.session.has_capability("IDLE") {
+            return Err(Error::error("Server does not support IDLE"));
+        }
+        self.begin()?;
+        self.session.start_capture();
+        let deadline = duration.map(|d| tokio::time::Instant::now() + d);
+        let result = async {
+            let mut events = Vec::new();
+            let limit = self.options.max_untagged_bytes;
+            let mut held = 0usize;
+            let tag = self.session.command(build::idle())?;
+            self.flush().await?;
+            loop {
+                if let Some(result) = self.session.take_reply(&tag) {
+                    result?;
+                    return Ok(events);
+                }
+                match self.session.poll_event()? {
+                    Some(Event::Continuation { tag: t, .. }) if t == tag => break,
+                    Some(_) => {}
+                    None => self.fill().await?,
+                }
+            }
+            'idle: loop {
+                for (name, data) in self.session.take_captured() {
+                    held += data.iter().map(|d| d.weight() + 64).sum::<usize>();
+                    if held > limit {
+                        return Err(Error::from(ProtoError::msg(
+                            ProtoErrorKind::TooMuchData,
+                            "too many responses collected during IDLE",
+                        )));
+                    }
+                    let typed = match decode_data(&name, &data).into_iter().next() {
+                        Some(Ok(u)) => Typed::Untagged(u),
+                        Some(Err(error)) => Typed::Undecodable { name, error },
+                        None => continue,
+                    };
+                    let done = stop(&typed);
+                    events.push(typed);
+                    if done {
+                        break 'idle;
+                    }
+                }
+                if let Some(result) = self.session.take_reply(&tag) {
+                    result?;
+                    return Ok(events);
+                }
+                if self.session.poll_event()?.is_some() {
+                    continue;
+                }
+                let wait =
+                    deadline.map(|d| d.saturating_duration_since(tokio::time::Instant::now()));
+                if wait == Some(Duration::ZERO) {
+                    break;
+                }
+                if !self.read_once(wait).await? {
+                    break;
+                }
+            }
+            self.session.idle_done(&tag)?;
+            self.flush().await?;
+            self.wait(&tag).await?;
+            Ok(events)
+        }
+        .await;
+        self.session.stop_capture();
+        self.busy = false;
+        result
+    }
+
+    // ----- typed methods ------------------------------------------------------------
+
+    async fn typed(&mut self, cmd: Command, name: &str) -> Result<Vec<Untagged>> {
+        let reply = self.run_command(cmd).await?;
+        crate::typed::decode_reply(&reply, name)
+    }
+
+    /// SELECT / EXAMINE, typed, as [`crate::Imap4::select_typed`].
+    pub async fn select_typed(
+        &mut self,
+        mailbox: impl AsRef<[u8]>,
+        readonly: bool,
+    ) -> Result<SelectInfo> {
+        let reply = self.select(mailbox, readonly).await?;
+        crate::typed::select_info(&reply, self.session.untagged_responses(), readonly)
+    }
+
+    /// FETCH, typed.
+    pub async fn fetch_typed(
+        &mut self,
+        message_set: impl AsRef<[u8]>,
+        message_parts: impl AsRef<[u8]>,
+    ) -> Result<Vec<Fetch>> {
+        let items = self
+            .typed(
+                build::fetch(message_set.as_ref(), message_parts.as_ref()),
+                "FETCH",
+            )
+            .await?;
+        Ok(crate::typed::fetches(items))
+    }
+
+    /// UID FETCH, typed.
+    pub async fn uid_fetch_typed(
+        &mut self,
+        uid_set: impl AsRef<[u8]>,
+        message_parts: impl AsRef<[u8]>,
+    ) -> Result<Vec<Fetch>> {
+        let cmd = build::uid("FETCH", [uid_set.as_ref(), message_parts.as_ref()]);
+        Ok(crate::typed::fetches(self.typed(cmd, "FETCH").await?))
+    }
+
+    /// LIST, typed.
+    pub async fn list_typed(
+        &mut self,
+        directory: Option<&str>,
+        pattern: Option<&str>,
+    ) -> Result<Vec<ListEntry>> {
+        let cmd = build::list(
+            directory.unwrap_or("\"\"").as_bytes(),
+            pattern.unwrap_or("*").as_bytes(),
+        );
+        Ok(crate::typed::list_entries(self.typed(cmd, "LIST").await?))
+    }
+
+    /// STATUS, typed.
+    pub async fn status_typed(
+        &mut self,
+        mailbox: impl AsRef<[u8]>,
+        names: impl AsRef<[u8]>,
+    ) -> Result<MailboxStatus> {
+        let items = self
+            .typed(build::status(mailbox.as_ref(), names.as_ref()), "STATUS")
+            .await?;
+        crate::typed::one_status(items)
+    }
+
+    /// SEARCH, typed.
+    pub async fn search_typed<I, A>(
+        &mut self,
+        charset: Option<&str>,
+        criteria: I,
+    ) -> Result<SearchResult>
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<[u8]>,
+    {
+        let items = self
+            .typed(build::search(charset, criteria), "SEARCH")
+            .await?;
+        crate::typed::merge_search(items)
+    }
+}

@@ -1,0 +1,225 @@
+//! The async client against a real Dovecot: the same calls give the same
+//! results as the blocking client; TLS, STARTTLS and the stdin/stdout
+//! process; IDLE; and a command future dropped mid-flight.
+#![cfg(feature = "tokio")]
+
+mod support;
+
+use std::time::Duration;
+
+use imaplib::types::{Typed, Untagged};
+use imaplib::{AsyncImap4, Data, ErrorKind, Imap4, Options, State, Status, TlsConfig};
+use support::dovecot::{Dovecot, PreauthDovecot};
+
+fn options() -> Options {
+    Options::with_timeout(Duration::from_secs(20))
+}
+
+fn message(subject: &str) -> Vec<u8> {
+    format!("From: a@example.org\r\nSubject: {subject}\r\nMessage-ID: <{subject}@x>\r\n\r\nbody of {subject}\r\n").into_bytes()
+}
+
+/// Dovecot's completion texts carry timings; compare without them.
+fn normalise(reply: &imaplib::Reply) -> (Status, Vec<String>) {
+    let items = reply
+        .data
+        .iter()
+        .map(|d| {
+            let s = format!("{d:?}");
+            match s.find(" (0.") {
+                Some(i) => s[..i].to_string(),
+                None => s,
+            }
+        })
+        .collect();
+    (reply.typ, items)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn same_results_as_the_blocking_client() {
+    let server = Dovecot::start();
+    for i in 0..3 {
+        server.deliver("alice", "INBOX", &message(&format!("m{i}")));
+    }
+    let mut a = AsyncImap4::with_options("127.0.0.1", server.imap_port, options())
+        .await
+        .unwrap();
+    assert_eq!(a.protocol_version(), "IMAP4REV1");
+    a.login("alice", "alicepw").await.unwrap();
+    assert_eq!(a.state(), State::Auth);
+    let port = server.imap_port;
+    let mut b = tokio::task::spawn_blocking(move || {
+        let mut b = Imap4::with_options("127.0.0.1", port, options()).unwrap();
+        b.login("alice", "alicepw").unwrap();
+        b
+    })
+    .await
+    .unwrap();
+
+    // Read-only calls, in the same order on both connections.
+    let ra = vec![
+        a.examine("INBOX").await.unwrap(),
+        a.search(None, ["ALL"]).await.unwrap(),
+        a.fetch("1:3", "(UID FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+            .await
+            .unwrap(),
+        a.status("INBOX", "(MESSAGES UIDNEXT)").await.unwrap(),
+        a.list(None, None).await.unwrap(),
+        a.namespace().await.unwrap(),
+        a.uid("SEARCH", ["ALL"]).await.unwrap(),
+        a.sort("(SUBJECT)", "UTF-8", ["ALL"]).await.unwrap(),
+        a.noop().await.unwrap(),
+    ];
+    let (rb, b) = tokio::task::spawn_blocking(move || {
+        let r = vec![
+            b.examine("INBOX").unwrap(),
+            b.search(None, ["ALL"]).unwrap(),
+            b.fetch("1:3", "(UID FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+                .unwrap(),
+            b.status("INBOX", "(MESSAGES UIDNEXT)").unwrap(),
+            b.list(None, None).unwrap(),
+            b.namespace().unwrap(),
+            b.uid("SEARCH", ["ALL"]).unwrap(),
+            b.sort("(SUBJECT)", "UTF-8", ["ALL"]).unwrap(),
+            b.noop().unwrap(),
+        ];
+        (r, b)
+    })
+    .await
+    .unwrap();
+    for (x, y) in ra.iter().zip(&rb) {
+        assert_eq!(normalise(x), normalise(y));
+    }
+    assert_eq!(ra[1].data, vec![Data::from("1 2 3")]);
+
+    // Writes and typed results.
+    a.select("INBOX", false).await.unwrap();
+    assert!(a
+        .append(None, Some("(\\Seen)"), None, message("m3"))
+        .await
+        .unwrap()
+        .is_ok());
+    let info = a.select_typed("INBOX", false).await.unwrap();
+    assert_eq!(info.exists, 4);
+    let f = a.fetch_typed("4", "(UID FLAGS ENVELOPE)").await.unwrap();
+    assert_eq!(
+        f[0].envelope().unwrap().subject.as_deref(),
+        Some(&b"m3"[..])
+    );
+    assert!(f[0].flags().unwrap().contains(&"\\Seen".to_string()));
+    let st = a.status_typed("INBOX", "(MESSAGES)").await.unwrap();
+    assert_eq!(st.messages(), Some(4));
+    assert_eq!(
+        a.search_typed(None, ["UNSEEN"]).await.unwrap().ids,
+        [1, 2, 3]
+    );
+    assert!(a
+        .list_typed(None, None)
+        .await
+        .unwrap()
+        .iter()
+        .any(|l| l.special_use() == Some("\\Trash")));
+    assert_eq!(
+        a.store("1", "+FLAGS", "(\\Deleted)").await.unwrap().typ,
+        Status::Ok
+    );
+    assert_eq!(a.expunge().await.unwrap().data, vec![Data::from("1")]);
+    assert_eq!(a.logout().await.unwrap().typ, Status::Bye);
+    tokio::task::spawn_blocking(move || drop(b)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_starttls_and_stream() {
+    let server = Dovecot::start();
+    let tls = Options {
+        tls: TlsConfig::new().ca_file(&server.ca_file),
+        ..options()
+    };
+    let mut m = AsyncImap4::ssl_with_options("localhost", server.imaps_port, tls.clone())
+        .await
+        .unwrap();
+    assert!(m.is_tls());
+    m.login("alice", "alicepw").await.unwrap();
+    m.logout().await.unwrap();
+
+    let wrong = Options {
+        tls: TlsConfig::new()
+            .ca_file(&server.ca_file)
+            .server_name("wrong.example.org"),
+        ..options()
+    };
+    let err = AsyncImap4::ssl_with_options("127.0.0.1", server.imaps_port, wrong)
+        .await
+        .unwrap_err();
+    assert!(
+        err.message().contains("not valid for this host name"),
+        "{err}"
+    );
+
+    let mut m = AsyncImap4::with_options("127.0.0.1", server.imap_port, tls)
+        .await
+        .unwrap();
+    m.starttls(None).await.unwrap();
+    assert!(m.is_tls());
+    assert!(!m.has_capability("STARTTLS"));
+    m.login("alice", "alicepw").await.unwrap();
+    m.logout().await.unwrap();
+
+    let pre = PreauthDovecot::new();
+    pre.deliver("INBOX", &message("piped"));
+    let mut m = AsyncImap4::stream_with_options(&pre.command(), options())
+        .await
+        .unwrap();
+    assert_eq!(m.state(), State::Auth);
+    assert_eq!(
+        m.select("INBOX", false).await.unwrap().data,
+        vec![Data::from("1")]
+    );
+    let reply = m.fetch("1", "(BODY.PEEK[TEXT])").await.unwrap();
+    assert_eq!(
+        reply.data[0].literal().unwrap().as_ref(),
+        b"body of piped\r\n"
+    );
+    m.logout().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_sees_exists_and_a_dropped_future_breaks_the_connection() {
+    let server = Dovecot::start();
+    let mut m = AsyncImap4::with_options("127.0.0.1", server.imap_port, options())
+        .await
+        .unwrap();
+    m.login("alice", "alicepw").await.unwrap();
+    m.select("INBOX", false).await.unwrap();
+    let port = server.imap_port;
+    let writer = tokio::task::spawn_blocking(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        let mut w = Imap4::with_options("127.0.0.1", port, options()).unwrap();
+        w.login("alice", "alicepw").unwrap();
+        w.append(None, None, None, message("pushed")).unwrap();
+        w.logout().unwrap();
+    });
+    let events = m
+        .idle(Some(Duration::from_secs(10)), |ev| {
+            matches!(ev, Typed::Untagged(Untagged::Exists(1)))
+        })
+        .await
+        .unwrap();
+    writer.await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Typed::Untagged(Untagged::Exists(1)))),
+        "{events:?}"
+    );
+    assert!(m.noop().await.unwrap().is_ok(), "usable after IDLE");
+
+    // An IDLE future dropped while waiting: the connection is out of step,
+    // and the next call says so instead of misreading the stream.
+    let dropped = tokio::time::timeout(Duration::from_millis(300), m.idle(None, |_| false)).await;
+    assert!(dropped.is_err(), "the IDLE was still running");
+    let err = m.noop().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Abort);
+    assert!(err.message().contains("cancelled"), "{err}");
+    assert_eq!(m.noop().await.unwrap_err().kind(), ErrorKind::Abort);
+}
