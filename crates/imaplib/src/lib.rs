@@ -60,5 +60,5 @@ pub use imaplib_proto::{int_to_ap, parse_flags, Data, Limits, Reply, State, Stat
 
 /// The README's examples, compiled as doc tests.
 #[doc = include_str!("../../../README.md")]
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "tokio"))]
 pub struct ReadmeDoctests;
