@@ -32,6 +32,8 @@ use tokio::process::{Child, ChildStdin, ChildStdout};
 
 use crate::client::{Options, IMAP4_PORT, IMAP4_SSL_PORT};
 use crate::error::{Error, Result};
+use crate::idle::{IdleEnd, IdleOptions, IdleOutcome, IdleStop};
+use crate::streaming::Streamed;
 use crate::tls::TlsConfig;
 use crate::typed::SelectInfo;
 
@@ -837,5 +839,434 @@ impl AsyncImap4 {
             .typed(build::search(charset, criteria), "SEARCH")
             .await?;
         crate::typed::merge_search(items)
+    }
+
+    // ----- streaming, pipelining, IDLE that stays up ----------------------------------
+
+    /// FETCH with literals streamed to `sink`, as
+    /// [`crate::Imap4::fetch_streamed`].
+    pub async fn fetch_streamed<F>(
+        &mut self,
+        uid: bool,
+        message_set: impl AsRef<[u8]>,
+        message_parts: impl AsRef<[u8]>,
+        mut sink: F,
+    ) -> Result<Reply>
+    where
+        F: FnMut(Streamed<'_>) -> std::io::Result<()>,
+    {
+        let cmd = if uid {
+            build::uid("FETCH", [message_set.as_ref(), message_parts.as_ref()])
+        } else {
+            build::fetch(message_set.as_ref(), message_parts.as_ref())
+        };
+        self.begin()?;
+        let result = async {
+            let tag = self.session.command(cmd.streaming())?;
+            self.flush().await?;
+            let mut sink_error: Option<std::io::Error> = None;
+            loop {
+                if let Some(result) = self.session.take_reply(&tag) {
+                    let reply = result?;
+                    return match sink_error {
+                        Some(e) => {
+                            Err(Error::error(format!("writing fetched data: {e}")).with_source(e))
+                        }
+                        None => Ok(reply),
+                    };
+                }
+                let event = self.session.poll_event()?;
+                let piece = match &event {
+                    Some(Event::LiteralStart { line, size }) => {
+                        Some(Streamed::Start { line, size: *size })
+                    }
+                    Some(Event::LiteralChunk { data, .. }) => Some(Streamed::Data(data)),
+                    Some(_) => None,
+                    None => {
+                        self.fill().await?;
+                        None
+                    }
+                };
+                if let (Some(piece), None) = (piece, &sink_error) {
+                    if let Err(e) = sink(piece) {
+                        sink_error = Some(e);
+                    }
+                }
+            }
+        }
+        .await;
+        self.busy = false;
+        result
+    }
+
+    /// Writes one message part into an async `sink` without holding it in
+    /// memory, as [`crate::Imap4::uid_fetch_to`]. Returns the bytes written.
+    pub async fn uid_fetch_to<W>(&mut self, uid: u32, item: &str, sink: &mut W) -> Result<u64>
+    where
+        W: AsyncWrite + Unpin,
+    {
+        // Pieces are handed over synchronously; they are written to the
+        // async sink in bounded batches between reads.
+        self.begin()?;
+        let result = async {
+            let cmd =
+                build::uid("FETCH", [uid.to_string().as_str(), &format!("({item})")]).streaming();
+            let tag = self.session.command(cmd)?;
+            self.flush().await?;
+            let mut written = 0u64;
+            let mut literals = 0;
+            let mut sink_error: Option<std::io::Error> = None;
+            loop {
+                if let Some(result) = self.session.take_reply(&tag) {
+                    let reply = result?;
+                    if let Some(e) = sink_error {
+                        return Err(
+                            Error::error(format!("writing fetched data: {e}")).with_source(e)
+                        );
+                    }
+                    if reply.typ != Status::Ok {
+                        return Err(Error::error(format!("UID FETCH {uid} refused")));
+                    }
+                    if literals == 0 {
+                        let mut found = false;
+                        for item in decode_data("FETCH", &reply.data).into_iter().flatten() {
+                            if let Untagged::Fetch(f) = item {
+                                found = true;
+                                if let Some(body) = f.body() {
+                                    sink.write_all(body).await.map_err(|e| {
+                                        Error::error(format!("writing fetched data: {e}"))
+                                    })?;
+                                    written += body.len() as u64;
+                                }
+                            }
+                        }
+                        if !found {
+                            return Err(Error::error(format!("no message with UID {uid}")));
+                        }
+                    }
+                    sink.flush()
+                        .await
+                        .map_err(|e| Error::error(format!("writing fetched data: {e}")))?;
+                    return Ok(written);
+                }
+                match self.session.poll_event()? {
+                    Some(Event::LiteralStart { .. }) => literals += 1,
+                    Some(Event::LiteralChunk { data, .. })
+                        if literals == 1 && sink_error.is_none() =>
+                    {
+                        match sink.write_all(&data).await {
+                            Ok(()) => written += data.len() as u64,
+                            Err(e) => sink_error = Some(e),
+                        }
+                    }
+                    Some(_) => {}
+                    None => self.fill().await?,
+                }
+            }
+        }
+        .await;
+        self.busy = false;
+        result
+    }
+
+    /// APPEND `len` bytes read from an async `source`, never holding the
+    /// message in memory, as [`crate::Imap4::append_from`].
+    pub async fn append_from<R>(
+        &mut self,
+        mailbox: Option<&str>,
+        flags: Option<&str>,
+        source: &mut R,
+        len: u64,
+        mut progress: impl FnMut(u64),
+    ) -> Result<Reply>
+    where
+        R: AsyncRead + Unpin,
+    {
+        let mbox = mailbox.filter(|m| !m.is_empty()).unwrap_or("INBOX");
+        let mut cmd = Command::new("APPEND").arg(imaplib_proto::Arg::Mailbox(
+            Bytes::copy_from_slice(mbox.as_bytes()),
+        ));
+        if let Some(f) = flags.filter(|f| !f.is_empty()) {
+            let f = if f.starts_with('(') && f.ends_with(')') {
+                f.to_string()
+            } else {
+                format!("({f})")
+            };
+            cmd = cmd.arg(imaplib_proto::Arg::Raw(Bytes::from(f)));
+        }
+        self.begin()?;
+        let result = async {
+            let tag = self.session.command(cmd.arg(imaplib_proto::Arg::ExternalLiteral(len)))?;
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                while let Some(chunk) = self.session.poll_chunk() {
+                    let r = if chunk.external > 0 {
+                        let mut left = chunk.external;
+                        let mut r = Ok(());
+                        while left > 0 {
+                            let want = buf.len().min(left as usize);
+                            match source.read(&mut buf[..want]).await {
+                                Ok(0) => {
+                                    r = Err(std::io::Error::new(
+                                        std::io::ErrorKind::UnexpectedEof,
+                                        format!("the source ended {left} bytes before the announced length"),
+                                    ));
+                                    break;
+                                }
+                                Ok(n) => {
+                                    if let Err(e) = self.transport.write_all(&buf[..n]).await {
+                                        r = Err(e);
+                                        break;
+                                    }
+                                    left -= n as u64;
+                                    progress(chunk.external - left);
+                                }
+                                Err(e) => {
+                                    r = Err(e);
+                                    break;
+                                }
+                            }
+                        }
+                        r
+                    } else {
+                        self.transport.write_all(&chunk.bytes).await
+                    };
+                    if let Err(e) = r {
+                        let err = Error::io("APPEND from a stream", e);
+                        return Err(self.fail(err));
+                    }
+                }
+                if let Some(result) = self.session.take_reply(&tag) {
+                    return result.map_err(Error::from);
+                }
+                match self.session.poll_event()? {
+                    Some(_) => {}
+                    None => {
+                        if !self.session.wants_transmit() {
+                            self.fill().await?;
+                        }
+                    }
+                }
+            }
+        }
+        .await;
+        self.busy = false;
+        result
+    }
+
+    /// Sends `commands` with up to `window` in flight, handing each reply to
+    /// `on_reply` in order, as [`crate::Imap4::pipeline`].
+    pub async fn pipeline<I, F>(
+        &mut self,
+        commands: I,
+        window: usize,
+        mut on_reply: F,
+    ) -> Result<()>
+    where
+        I: IntoIterator<Item = Command>,
+        F: FnMut(usize, Result<Reply>) -> Result<()>,
+    {
+        self.begin()?;
+        let result = async {
+            let window = window.max(1);
+            let mut pending = commands.into_iter().enumerate();
+            let mut in_flight: std::collections::VecDeque<(usize, String)> = Default::default();
+            let mut stop: Option<Error> = None;
+            loop {
+                while stop.is_none() && in_flight.len() < window {
+                    let Some((i, cmd)) = pending.next() else {
+                        break;
+                    };
+                    match self.session.command(cmd) {
+                        Ok(tag) => in_flight.push_back((i, tag)),
+                        Err(e) => {
+                            let e = Error::from(e);
+                            if e.is_abort() {
+                                return Err(e);
+                            }
+                            if let Err(e) = on_reply(i, Err(e)) {
+                                stop = Some(e);
+                            }
+                        }
+                    }
+                }
+                self.flush().await?;
+                let Some((i, tag)) = in_flight.pop_front() else {
+                    break;
+                };
+                let result = self.wait(&tag).await;
+                if let Err(e) = &result {
+                    if e.is_abort() {
+                        return Err(result.unwrap_err());
+                    }
+                }
+                if stop.is_none() {
+                    if let Err(e) = on_reply(i, result) {
+                        stop = Some(e);
+                    }
+                }
+            }
+            match stop {
+                Some(e) => Err(e),
+                None => Ok(()),
+            }
+        }
+        .await;
+        self.busy = false;
+        result
+    }
+
+    /// Downloads these UIDs in pipelined `UID FETCH` batches, as
+    /// [`crate::Imap4::uid_fetch_pipelined`].
+    pub async fn uid_fetch_pipelined<F>(
+        &mut self,
+        uids: &[u32],
+        items: &str,
+        batch: usize,
+        window: usize,
+        mut each: F,
+    ) -> Result<()>
+    where
+        F: FnMut(Fetch) -> Result<()>,
+    {
+        let commands: Vec<Command> = uids
+            .chunks(batch.max(1))
+            .map(|chunk| {
+                let set = imaplib_proto::types::SequenceSet::from_numbers(chunk.iter().copied())
+                    .to_string();
+                build::uid("FETCH", [set.as_str(), items])
+            })
+            .collect();
+        self.pipeline(commands, window, |_, reply| {
+            let reply = reply?;
+            for f in crate::typed::fetches(crate::typed::decode_reply(&reply, "FETCH")?) {
+                each(f)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// IDLE with typed events, a stop signal (set from any task or thread),
+    /// a deadline, re-issuing and a keepalive check, as
+    /// [`crate::Imap4::idle_with`].
+    pub async fn idle_with<F>(
+        &mut self,
+        options: &IdleOptions,
+        stop: Option<&IdleStop>,
+        mut on_event: F,
+    ) -> Result<IdleOutcome>
+    where
+        F: FnMut(&Typed) -> bool,
+    {
+        if !self.session.has_capability("IDLE") {
+            return Err(Error::error("Server does not support IDLE"));
+        }
+        self.begin()?;
+        self.session.start_capture();
+        let deadline = options.duration.map(|d| tokio::time::Instant::now() + d);
+        let result = async {
+            let mut reissued = 0;
+            loop {
+                let tag = self.session.command(build::idle())?;
+                self.flush().await?;
+                loop {
+                    if let Some(result) = self.session.take_reply(&tag) {
+                        return Ok(IdleOutcome {
+                            reply: result?,
+                            end: IdleEnd::ServerEnded,
+                            reissued,
+                        });
+                    }
+                    match self.session.poll_event()? {
+                        Some(Event::Continuation { tag: t, .. }) if t == tag => break,
+                        Some(_) => {}
+                        None => self.fill().await?,
+                    }
+                }
+                let started = tokio::time::Instant::now();
+                let mut last_data = started;
+                let end = 'idle: loop {
+                    for (name, data) in self.session.take_captured() {
+                        let typed = match decode_data(&name, &data).into_iter().next() {
+                            Some(Ok(u)) => Typed::Untagged(u),
+                            Some(Err(error)) => Typed::Undecodable { name, error },
+                            None => continue,
+                        };
+                        if on_event(&typed) {
+                            break 'idle Some(IdleEnd::Condition);
+                        }
+                    }
+                    if let Some(result) = self.session.take_reply(&tag) {
+                        return Ok(IdleOutcome {
+                            reply: result?,
+                            end: IdleEnd::ServerEnded,
+                            reissued,
+                        });
+                    }
+                    if self.session.poll_event()?.is_some() {
+                        continue;
+                    }
+                    let now = tokio::time::Instant::now();
+                    if stop.is_some_and(IdleStop::is_stopped) {
+                        break Some(IdleEnd::Stopped);
+                    }
+                    if deadline.is_some_and(|d| now >= d) {
+                        break Some(IdleEnd::Deadline);
+                    }
+                    if now - started >= options.reissue_after {
+                        break None;
+                    }
+                    if let Some(k) = options.keepalive {
+                        if now - last_data >= k {
+                            let err = Error::abort(format!(
+                                "connection dead: nothing received for {:.0?} while idling",
+                                now - last_data
+                            ));
+                            return Err(self.fail(err));
+                        }
+                    }
+                    let mut wait = options.poll.max(Duration::from_millis(1));
+                    if let Some(d) = deadline {
+                        wait = wait.min(d.saturating_duration_since(now));
+                    }
+                    wait =
+                        wait.min((started + options.reissue_after).saturating_duration_since(now));
+                    if let Some(k) = options.keepalive {
+                        wait = wait.min((last_data + k).saturating_duration_since(now));
+                    }
+                    if self
+                        .read_once(Some(wait.max(Duration::from_millis(1))))
+                        .await?
+                    {
+                        last_data = tokio::time::Instant::now();
+                    }
+                };
+                self.session.idle_done(&tag)?;
+                self.flush().await?;
+                let reply = self.wait(&tag).await?;
+                match end {
+                    Some(end) => {
+                        return Ok(IdleOutcome {
+                            reply,
+                            end,
+                            reissued,
+                        })
+                    }
+                    None if reply.typ == Status::Ok => reissued += 1,
+                    None => {
+                        return Ok(IdleOutcome {
+                            reply,
+                            end: IdleEnd::ServerEnded,
+                            reissued,
+                        })
+                    }
+                }
+            }
+        }
+        .await;
+        self.session.stop_capture();
+        self.busy = false;
+        result
     }
 }

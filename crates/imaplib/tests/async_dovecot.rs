@@ -223,3 +223,74 @@ async fn idle_sees_exists_and_a_dropped_future_breaks_the_connection() {
     assert!(err.message().contains("cancelled"), "{err}");
     assert_eq!(m.noop().await.unwrap_err().kind(), ErrorKind::Abort);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streaming_pipelining_and_idle_with_a_stop_signal() {
+    use imaplib::{IdleEnd, IdleOptions, IdleStop};
+    let server = Dovecot::start();
+    let mut m = AsyncImap4::with_options("127.0.0.1", server.imap_port, options())
+        .await
+        .unwrap();
+    m.login("alice", "alicepw").await.unwrap();
+
+    // 5 MB appended from an async reader and fetched into an async writer.
+    let body: Vec<u8> = (0..5 * 1024 * 1024)
+        .map(|i| b"abcdefghij\r\n"[i % 12])
+        .collect();
+    let mut message = b"Subject: big\r\n\r\n".to_vec();
+    message.extend_from_slice(&body);
+    let mut sent = 0;
+    let reply = m
+        .append_from(None, None, &mut &message[..], message.len() as u64, |n| {
+            sent = n
+        })
+        .await
+        .unwrap();
+    assert!(reply.is_ok());
+    assert_eq!(sent, message.len() as u64);
+    m.select("INBOX", false).await.unwrap();
+    let mut out: Vec<u8> = Vec::new();
+    let n = m.uid_fetch_to(1, "BODY.PEEK[]", &mut out).await.unwrap();
+    assert_eq!(n, message.len() as u64);
+    assert!(out == message);
+
+    // Pipelined downloads.
+    for i in 0..20 {
+        m.append(None, None, None, message_of(i)).await.unwrap();
+    }
+    let uids: Vec<u32> = (2..=21).collect();
+    let mut got = Vec::new();
+    m.uid_fetch_pipelined(&uids, "(UID RFC822.SIZE)", 3, 4, |f| {
+        got.push(f.uid().unwrap());
+        Ok(())
+    })
+    .await
+    .unwrap();
+    assert_eq!(got, uids);
+
+    // IDLE ended by a signal from another task.
+    let stop = IdleStop::new();
+    let stopper = stop.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        stopper.stop();
+    });
+    let outcome = m
+        .idle_with(
+            &IdleOptions {
+                duration: Some(Duration::from_secs(10)),
+                ..Default::default()
+            },
+            Some(&stop),
+            |_| false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.end, IdleEnd::Stopped);
+    assert!(m.noop().await.unwrap().is_ok());
+    m.logout().await.unwrap();
+}
+
+fn message_of(i: usize) -> Vec<u8> {
+    message(&format!("p{i}"))
+}
