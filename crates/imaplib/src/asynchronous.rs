@@ -52,11 +52,27 @@ enum Transport {
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
     Child(Box<ChildPipes>),
     Custom(Box<dyn AsyncConnection>),
+    /// COMPRESS=DEFLATE over another transport.
+    Deflate(Box<(Transport, crate::compress::DeflateCodec)>),
     Closed,
 }
 
 impl Transport {
     async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if let Transport::Deflate(d) = self {
+            let (inner, codec) = &mut **d;
+            loop {
+                if let Some(n) = codec.inflate(buf)? {
+                    return Ok(n);
+                }
+                let mut chunk = [0u8; 16 * 1024];
+                let n = Box::pin(inner.read(&mut chunk)).await?;
+                if n == 0 {
+                    return Ok(0);
+                }
+                codec.push_input(&chunk[..n]);
+            }
+        }
         match self {
             Transport::Tcp(s) => s.read(buf).await,
             Transport::Tls(s) => match s.read(buf).await {
@@ -65,6 +81,7 @@ impl Transport {
             },
             Transport::Child(c) => c.stdout.read(buf).await,
             Transport::Custom(c) => c.read(buf).await,
+            Transport::Deflate(_) => unreachable!("handled above"),
             Transport::Closed => Err(std::io::Error::new(
                 std::io::ErrorKind::NotConnected,
                 "connection closed",
@@ -73,6 +90,15 @@ impl Transport {
     }
 
     async fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
+        if let Transport::Deflate(d) = self {
+            let (inner, codec) = &mut **d;
+            codec.deflate(data, flate2::FlushCompress::Sync)?;
+            let out = std::mem::take(&mut codec.output);
+            let r = Box::pin(inner.write_all(&out)).await;
+            codec.output = out;
+            codec.output.clear();
+            return r;
+        }
         match self {
             Transport::Tcp(s) => {
                 s.write_all(data).await?;
@@ -90,6 +116,7 @@ impl Transport {
                 c.write_all(data).await?;
                 c.flush().await
             }
+            Transport::Deflate(_) => unreachable!("handled above"),
             Transport::Closed => Err(std::io::Error::new(
                 std::io::ErrorKind::NotConnected,
                 "connection closed",
@@ -119,6 +146,10 @@ impl Transport {
             }
             Transport::Custom(mut c) => {
                 let _ = c.shutdown().await;
+            }
+            Transport::Deflate(d) => {
+                let (mut inner, _) = *d;
+                Box::pin(inner.shutdown()).await;
             }
             Transport::Closed => {}
         }
@@ -617,6 +648,31 @@ impl AsyncImap4 {
             .pop_untagged(code)
             .unwrap_or_else(|| vec![Data::None]);
         (code.to_string(), data)
+    }
+
+    /// COMPRESS DEFLATE (RFC 4978), as [`crate::Imap4::compress_deflate`].
+    pub async fn compress_deflate(&mut self) -> Result<Reply> {
+        if !self.has_capability("COMPRESS=DEFLATE") {
+            return Err(Error::error("Server does not support COMPRESS=DEFLATE"));
+        }
+        if matches!(self.transport, Transport::Deflate(_)) {
+            return Err(Error::error("compression is already active"));
+        }
+        let cmd =
+            Command::new("COMPRESS").arg(imaplib_proto::Arg::Raw(Bytes::from_static(b"DEFLATE")));
+        let reply = self.run_command(cmd).await?;
+        if reply.typ == Status::Ok {
+            let pending = self.session.framer_mut().take_raw(usize::MAX);
+            let inner = std::mem::replace(&mut self.transport, Transport::Closed);
+            let codec = crate::compress::DeflateCodec::new(&pending);
+            self.transport = Transport::Deflate(Box::new((inner, codec)));
+        }
+        Ok(reply)
+    }
+
+    /// True once COMPRESS=DEFLATE is active.
+    pub fn is_compressed(&self) -> bool {
+        matches!(self.transport, Transport::Deflate(_))
     }
 
     /// SEARCH, as [`crate::Imap4::search`].

@@ -8,39 +8,37 @@ use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 
 use crate::transport::Transport;
 
-/// A transport wrapped in raw DEFLATE.
-pub(crate) struct Deflate {
-    pub(crate) inner: Transport,
+/// Raw DEFLATE in both directions, independent of how bytes move (shared
+/// by the blocking and the async client).
+pub(crate) struct DeflateCodec {
     compress: Compress,
     decompress: Decompress,
     /// Compressed bytes received and not yet inflated.
     input: Vec<u8>,
     input_pos: usize,
     /// Deflated bytes waiting to be written.
-    output: Vec<u8>,
-    eof: bool,
+    pub(crate) output: Vec<u8>,
     /// The last inflate filled the caller's buffer: more output may be
     /// waiting inside the inflater even with no new input.
     output_pending: bool,
 }
 
-impl Deflate {
-    /// Wraps `inner`; `already_received` are bytes read past the server's
-    /// OK (they are compressed already).
-    pub(crate) fn new(inner: Transport, already_received: &[u8]) -> Self {
-        Deflate {
-            inner,
+impl DeflateCodec {
+    /// A codec; `already_received` are bytes read past the server's OK
+    /// (they are compressed already).
+    pub(crate) fn new(already_received: &[u8]) -> Self {
+        DeflateCodec {
             compress: Compress::new(Compression::default(), false),
             decompress: Decompress::new(false),
             input: already_received.to_vec(),
             input_pos: 0,
             output: Vec::with_capacity(16 * 1024),
-            eof: false,
             output_pending: false,
         }
     }
 
-    fn deflate(&mut self, data: &[u8], flush: FlushCompress) -> io::Result<()> {
+    /// Deflates `data` into [`DeflateCodec::output`].
+    pub(crate) fn deflate(&mut self, data: &[u8], flush: FlushCompress) -> io::Result<()> {
         let mut consumed = 0;
         loop {
             if self.output.capacity() - self.output.len() < 4096 {
@@ -58,23 +56,81 @@ impl Deflate {
             }
         }
     }
+
+    /// Adds received compressed bytes.
+    pub(crate) fn push_input(&mut self, data: &[u8]) {
+        self.input.extend_from_slice(data);
+    }
+
+    /// Inflates into `buf`: `Some(n)` with `n > 0` bytes, or `None` when
+    /// more compressed input is needed.
+    pub(crate) fn inflate(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        loop {
+            if self.input_pos >= self.input.len() && !self.output_pending {
+                return Ok(None);
+            }
+            let before_in = self.decompress.total_in();
+            let before_out = self.decompress.total_out();
+            self.decompress
+                .decompress(&self.input[self.input_pos..], buf, FlushDecompress::Sync)
+                .map_err(|e| {
+                    io::Error::new(io::ErrorKind::InvalidData, format!("bad DEFLATE data: {e}"))
+                })?;
+            let taken = (self.decompress.total_in() - before_in) as usize;
+            let produced = (self.decompress.total_out() - before_out) as usize;
+            self.output_pending = produced == buf.len();
+            self.input_pos += taken;
+            if self.input_pos >= self.input.len() {
+                self.input.clear();
+                self.input_pos = 0;
+            }
+            if produced > 0 {
+                return Ok(Some(produced));
+            }
+            if taken == 0 && self.input_pos < self.input.len() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "DEFLATE stream makes no progress",
+                ));
+            }
+        }
+    }
+}
+
+/// A blocking transport wrapped in raw DEFLATE.
+pub(crate) struct Deflate {
+    pub(crate) inner: Transport,
+    codec: DeflateCodec,
+    eof: bool,
+}
+
+impl Deflate {
+    /// Wraps `inner`; `already_received` are bytes read past the server's
+    /// OK.
+    pub(crate) fn new(inner: Transport, already_received: &[u8]) -> Self {
+        Deflate {
+            inner,
+            codec: DeflateCodec::new(already_received),
+            eof: false,
+        }
+    }
 }
 
 impl Write for Deflate {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.deflate(buf, FlushCompress::None)?;
-        if self.output.len() >= 64 * 1024 {
-            self.inner.write_all(&self.output)?;
-            self.output.clear();
+        self.codec.deflate(buf, FlushCompress::None)?;
+        if self.codec.output.len() >= 64 * 1024 {
+            self.inner.write_all(&self.codec.output)?;
+            self.codec.output.clear();
         }
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
         // A sync flush puts everything written so far on the wire.
-        self.deflate(&[], FlushCompress::Sync)?;
-        self.inner.write_all(&self.output)?;
-        self.output.clear();
+        self.codec.deflate(&[], FlushCompress::Sync)?;
+        self.inner.write_all(&self.codec.output)?;
+        self.codec.output.clear();
         self.inner.flush()
     }
 }
@@ -85,34 +141,8 @@ impl Read for Deflate {
             return Ok(0);
         }
         loop {
-            if self.input_pos < self.input.len() || self.output_pending {
-                let before_in = self.decompress.total_in();
-                let before_out = self.decompress.total_out();
-                self.decompress
-                    .decompress(&self.input[self.input_pos..], buf, FlushDecompress::Sync)
-                    .map_err(|e| {
-                        io::Error::new(io::ErrorKind::InvalidData, format!("bad DEFLATE data: {e}"))
-                    })?;
-                let taken = (self.decompress.total_in() - before_in) as usize;
-                let produced = (self.decompress.total_out() - before_out) as usize;
-                self.output_pending = produced == buf.len();
-                self.input_pos += taken;
-                if self.input_pos >= self.input.len() {
-                    self.input.clear();
-                    self.input_pos = 0;
-                }
-                if produced > 0 {
-                    return Ok(produced);
-                }
-                if taken == 0 && self.input_pos < self.input.len() {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        "DEFLATE stream makes no progress",
-                    ));
-                }
-                if self.input_pos < self.input.len() {
-                    continue;
-                }
+            if let Some(n) = self.codec.inflate(buf)? {
+                return Ok(n);
             }
             if self.eof {
                 return Ok(0);
@@ -123,7 +153,7 @@ impl Read for Deflate {
                 self.eof = true;
                 return Ok(0);
             }
-            self.input.extend_from_slice(&chunk[..n]);
+            self.codec.push_input(&chunk[..n]);
         }
     }
 }

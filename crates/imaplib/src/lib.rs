@@ -34,7 +34,7 @@
 #[cfg(feature = "tokio")]
 pub mod asynchronous;
 mod client;
-mod compress;
+pub(crate) mod compress;
 mod error;
 pub(crate) mod idle;
 mod methods;

@@ -294,3 +294,22 @@ async fn streaming_pipelining_and_idle_with_a_stop_signal() {
 fn message_of(i: usize) -> Vec<u8> {
     message(&format!("p{i}"))
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compress_deflate_async() {
+    let server = Dovecot::start();
+    let mut m = AsyncImap4::with_options("127.0.0.1", server.imap_port, options())
+        .await
+        .unwrap();
+    m.login("alice", "alicepw").await.unwrap();
+    assert!(m.compress_deflate().await.unwrap().is_ok());
+    assert!(m.is_compressed());
+    let text: String = (0..3000).map(|i| format!("line {i}\r\n")).collect();
+    let msg = format!("Subject: z\r\n\r\n{text}");
+    assert!(m.append(None, None, None, &msg).await.unwrap().is_ok());
+    m.select("INBOX", false).await.unwrap();
+    let reply = m.fetch("1", "(BODY.PEEK[])").await.unwrap();
+    assert_eq!(reply.data[0].literal().unwrap().as_ref(), msg.as_bytes());
+    assert!(m.list_typed(None, None).await.unwrap().len() >= 5);
+    assert_eq!(m.logout().await.unwrap().typ, Status::Bye);
+}
