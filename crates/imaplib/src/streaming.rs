@@ -126,6 +126,51 @@ impl Imap4 {
         Ok(written)
     }
 
+    /// Appends several messages (flags, date, content each): in one
+    /// MULTIAPPEND command (RFC 3502, atomic: all or none) when the server
+    /// announces MULTIAPPEND, else one APPEND per message, stopping at the
+    /// first refusal. Returns the last reply (with the APPENDUID of all the
+    /// messages under MULTIAPPEND).
+    pub fn append_many(
+        &mut self,
+        mailbox: Option<&str>,
+        messages: &[(Option<&str>, Option<DateInput>, &[u8])],
+    ) -> Result<Reply> {
+        let mut dates = Vec::with_capacity(messages.len());
+        for (_, date, _) in messages {
+            dates.push(match date {
+                Some(d) => Some(time_to_internaldate(d.clone()).map_err(Error::error)?),
+                None => None,
+            });
+        }
+        if messages.is_empty() {
+            return Err(Error::error("append_many: no message"));
+        }
+        if self.has_capability("MULTIAPPEND") {
+            let list: Vec<build::AppendMessage<'_>> = messages
+                .iter()
+                .zip(&dates)
+                .map(|((flags, _, message), date)| build::AppendMessage {
+                    flags: flags.map(str::as_bytes),
+                    date_time: date.as_deref().map(str::as_bytes),
+                    message,
+                })
+                .collect();
+            let utf8 = self.utf8_enabled();
+            return self.run_command(build::multiappend(mailbox.map(str::as_bytes), &list, utf8));
+        }
+        let mut last = None;
+        for ((flags, date, message), _) in messages.iter().zip(&dates) {
+            let reply = self.append(mailbox, *flags, date.clone(), message)?;
+            let ok = reply.is_ok();
+            last = Some(reply);
+            if !ok {
+                break;
+            }
+        }
+        Ok(last.expect("at least one message"))
+    }
+
     /// APPEND a message of `len` bytes read from `source`, never holding it
     /// in memory. Uses a non-synchronizing literal when the server has
     /// LITERAL+ (or LITERAL- and the message is small enough). `progress` is

@@ -202,3 +202,34 @@ fn unsolicited_events_in_arrival_order() {
     assert!(watcher.untagged_responses().contains_key("EXISTS"));
     watcher.logout().unwrap();
 }
+
+#[test]
+fn multiappend_is_atomic_and_reports_all_uids() {
+    let server = Dovecot::start();
+    let mut m = login(&server, "alice", "alicepw");
+    assert!(m.has_capability("MULTIAPPEND"));
+    let reply = m
+        .append_many(
+            Some("INBOX"),
+            &[
+                (None, None, &b"Subject: one\r\n\r\n1\r\n"[..]),
+                (Some("(\\Seen)"), None, &b"Subject: two\r\n\r\n2\r\n"[..]),
+                (
+                    None,
+                    Some(imaplib::DateInput::from(1_600_000_000i64)),
+                    &b"Subject: three\r\n\r\n3\r\n"[..],
+                ),
+            ],
+        )
+        .unwrap();
+    assert!(reply.is_ok());
+    match imaplib::reply_code(&reply) {
+        Some(imaplib::types::ResponseCode::AppendUid { uids, .. }) => {
+            assert_eq!(uids.to_string(), "1:3")
+        }
+        other => panic!("no APPENDUID: {other:?}"),
+    }
+    let st = m.status_typed("INBOX", "(MESSAGES UNSEEN)").unwrap();
+    assert_eq!((st.messages(), st.unseen()), (Some(3), Some(2)));
+    m.logout().unwrap();
+}

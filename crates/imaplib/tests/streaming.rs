@@ -255,3 +255,32 @@ fn pipeline_reports_each_reply_in_order() {
     m.logout().unwrap();
     server.finish();
 }
+
+#[test]
+fn append_many_without_multiappend_sends_one_append_each() {
+    let server = Scripted::start(|p| {
+        p.line_out("* PREAUTH [CAPABILITY IMAP4rev1 LITERAL+] hi");
+        for body in ["a", "bb"] {
+            let cmd = p.expect("APPEND");
+            assert!(
+                cmd.args().ends_with(&format!("{{{}+}}", body.len())),
+                "{}",
+                cmd.args()
+            );
+            assert_eq!(p.read_exact(body.len()), body.as_bytes());
+            p.read_line();
+            p.tagged(&cmd, "OK done");
+        }
+        p.logout();
+    });
+    let mut m = connect(&server);
+    let reply = m
+        .append_many(
+            Some("INBOX"),
+            &[(None, None, &b"a"[..]), (Some("\\Seen"), None, &b"bb"[..])],
+        )
+        .unwrap();
+    assert!(reply.is_ok());
+    m.logout().unwrap();
+    server.finish();
+}

@@ -95,6 +95,46 @@ pub fn append(
     }
 }
 
+/// One message of a MULTIAPPEND: flags, INTERNALDATE (quoted) and content.
+#[derive(Debug, Clone, Copy)]
+pub struct AppendMessage<'a> {
+    /// Flags (`(\\Seen)` or `\\Seen`), if any.
+    pub flags: Option<&'a [u8]>,
+    /// A quoted INTERNALDATE, if any.
+    pub date_time: Option<&'a [u8]>,
+    /// The message; line ends are normalised to CRLF.
+    pub message: &'a [u8],
+}
+
+/// MULTIAPPEND (RFC 3502): several messages appended atomically in one
+/// command.
+pub fn multiappend(
+    mailbox_name: Option<&[u8]>,
+    messages: &[AppendMessage<'_>],
+    utf8: bool,
+) -> Command {
+    let mbox = match mailbox_name {
+        Some(m) if !m.is_empty() => m,
+        _ => b"INBOX",
+    };
+    let mut cmd = Command::new("APPEND").arg(mailbox(mbox));
+    for m in messages {
+        if let Some(f) = m.flags.filter(|f| !f.is_empty()) {
+            cmd = cmd.arg(Arg::Raw(paren_list(f)));
+        }
+        if let Some(d) = m.date_time.filter(|d| !d.is_empty()) {
+            cmd = cmd.arg(raw(d));
+        }
+        let literal = normalize_crlf(m.message);
+        cmd = cmd.arg(if utf8 {
+            Arg::Utf8Literal(literal)
+        } else {
+            Arg::Literal(literal)
+        });
+    }
+    cmd
+}
+
 /// AUTHENTICATE mechanism (RFC 3501 §6.2.2); challenges go to the caller.
 pub fn authenticate(mechanism: &str) -> Command {
     Command::new("AUTHENTICATE")
