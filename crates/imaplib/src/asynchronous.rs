@@ -1325,4 +1325,234 @@ impl AsyncImap4 {
         self.busy = false;
         result
     }
+
+    // ----- the rest of the typed methods and raw access ---------------------------------
+
+    /// UID SEARCH, typed.
+    pub async fn uid_search_typed<I, A>(&mut self, criteria: I) -> Result<SearchResult>
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<[u8]>,
+    {
+        let args: Vec<Bytes> = criteria
+            .into_iter()
+            .map(|c| Bytes::copy_from_slice(c.as_ref()))
+            .collect();
+        let items = self.typed(build::uid("SEARCH", args), "SEARCH").await?;
+        crate::typed::merge_search(items)
+    }
+
+    /// STORE, typed.
+    pub async fn store_typed(
+        &mut self,
+        message_set: impl AsRef<[u8]>,
+        command: impl AsRef<[u8]>,
+        flags: impl AsRef<[u8]>,
+    ) -> Result<Vec<Fetch>> {
+        let cmd = build::store(message_set.as_ref(), command.as_ref(), flags.as_ref());
+        Ok(crate::typed::fetches(self.typed(cmd, "FETCH").await?))
+    }
+
+    /// LSUB, typed.
+    pub async fn lsub_typed(
+        &mut self,
+        directory: Option<&str>,
+        pattern: Option<&str>,
+    ) -> Result<Vec<ListEntry>> {
+        let cmd = build::lsub(
+            directory.unwrap_or("\"\"").as_bytes(),
+            pattern.unwrap_or("*").as_bytes(),
+        );
+        let items = self.typed(cmd, "LSUB").await?;
+        Ok(items
+            .into_iter()
+            .filter_map(|u| match u {
+                Untagged::Lsub(l) | Untagged::List(l) => Some(l),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// SEARCH RETURN (...) (ESEARCH), as [`crate::Imap4::esearch`].
+    pub async fn esearch<I, A>(
+        &mut self,
+        uid: bool,
+        return_options: &str,
+        criteria: I,
+    ) -> Result<imaplib_proto::types::ESearch>
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<[u8]>,
+    {
+        let cmd = crate::typed::esearch_command(
+            self.session.capabilities(),
+            uid,
+            return_options,
+            criteria,
+        )?;
+        let mut all = self.typed(cmd, "ESEARCH").await?;
+        Ok(crate::typed::one_esearch(all.pop(), uid))
+    }
+
+    /// SORT, typed.
+    pub async fn sort_typed<I, A>(
+        &mut self,
+        sort_criteria: impl AsRef<[u8]>,
+        charset: &str,
+        criteria: I,
+    ) -> Result<Vec<u32>>
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<[u8]>,
+    {
+        let items = self
+            .typed(
+                build::sort(sort_criteria.as_ref(), charset, criteria),
+                "SORT",
+            )
+            .await?;
+        Ok(crate::typed::sort_ids(items))
+    }
+
+    /// THREAD, typed.
+    pub async fn thread_typed<I, A>(
+        &mut self,
+        algorithm: impl AsRef<[u8]>,
+        charset: &str,
+        criteria: I,
+    ) -> Result<Vec<imaplib_proto::types::ThreadNode>>
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<[u8]>,
+    {
+        let items = self
+            .typed(
+                build::thread(algorithm.as_ref(), charset, criteria),
+                "THREAD",
+            )
+            .await?;
+        Ok(crate::typed::threads(items))
+    }
+
+    /// NAMESPACE, typed.
+    pub async fn namespace_typed(&mut self) -> Result<imaplib_proto::types::Namespaces> {
+        let items = self.typed(build::namespace(), "NAMESPACE").await?;
+        crate::typed::one_namespace(items)
+    }
+
+    /// GETQUOTA, typed.
+    pub async fn getquota_typed(
+        &mut self,
+        root: impl AsRef<[u8]>,
+    ) -> Result<Vec<imaplib_proto::types::Quota>> {
+        let items = self.typed(build::getquota(root.as_ref()), "QUOTA").await?;
+        Ok(crate::typed::quotas(items))
+    }
+
+    /// GETQUOTAROOT, typed.
+    pub async fn getquotaroot_typed(
+        &mut self,
+        mailbox: impl AsRef<[u8]>,
+    ) -> Result<(
+        imaplib_proto::types::QuotaRoot,
+        Vec<imaplib_proto::types::Quota>,
+    )> {
+        let reply = self.getquotaroot(mailbox).await?;
+        crate::typed::quota_root_of(&reply)
+    }
+
+    /// GETACL, typed.
+    pub async fn getacl_typed(
+        &mut self,
+        mailbox: impl AsRef<[u8]>,
+    ) -> Result<imaplib_proto::types::Acl> {
+        let items = self.typed(build::getacl(mailbox.as_ref()), "ACL").await?;
+        crate::typed::one_acl(items)
+    }
+
+    /// MYRIGHTS, typed.
+    pub async fn myrights_typed(&mut self, mailbox: impl AsRef<[u8]>) -> Result<Bytes> {
+        let items = self
+            .typed(build::myrights(mailbox.as_ref()), "MYRIGHTS")
+            .await?;
+        crate::typed::one_rights(items)
+    }
+
+    /// APPEND, returning the APPENDUID when the server sends one.
+    pub async fn append_typed(
+        &mut self,
+        mailbox: Option<&str>,
+        flags: Option<&str>,
+        date_time: Option<DateInput>,
+        message: impl AsRef<[u8]>,
+    ) -> Result<Option<(u32, imaplib_proto::types::SequenceSet)>> {
+        let reply = self.append(mailbox, flags, date_time, message).await?;
+        crate::typed::append_uid(&reply)
+    }
+
+    /// Starts or stops keeping unsolicited responses as events.
+    pub fn set_events(&mut self, enabled: bool) {
+        self.session.set_unsolicited(enabled);
+    }
+
+    /// The unsolicited responses received since the last call, typed.
+    pub fn take_events(&mut self) -> Vec<Typed> {
+        self.session
+            .take_unsolicited()
+            .iter()
+            .map(imaplib_proto::types::decode_response)
+            .collect()
+    }
+
+    /// Writes raw bytes (imaplib's `send`).
+    pub async fn send(&mut self, data: &[u8]) -> Result<()> {
+        if let Err(e) = self.transport.write_all(data).await {
+            let err = Error::io("socket error", e);
+            return Err(self.fail(err));
+        }
+        Ok(())
+    }
+
+    /// Reads up to `size` raw bytes (imaplib's `read`).
+    pub async fn read(&mut self, size: usize) -> Result<Bytes> {
+        let mut out = Vec::with_capacity(size.min(1 << 20));
+        while out.len() < size {
+            let got = self.session.framer_mut().take_raw(size - out.len());
+            if got.is_empty() {
+                self.fill().await?;
+                continue;
+            }
+            out.extend_from_slice(&got);
+        }
+        Ok(Bytes::from(out))
+    }
+
+    /// Reads one raw line (imaplib's `readline`).
+    pub async fn readline(&mut self) -> Result<Bytes> {
+        let max = self.session.limits().max_line;
+        let mut out = Vec::new();
+        loop {
+            let got = self.session.framer_mut().take_raw(1);
+            if got.is_empty() {
+                self.fill().await?;
+                continue;
+            }
+            out.push(got[0]);
+            if got[0] == b'\n' {
+                return Ok(Bytes::from(out));
+            }
+            if out.len() > max {
+                return Err(Error::error(format!("got more than {max} bytes")));
+            }
+        }
+    }
+
+    /// Closes the connection (imaplib's `shutdown`).
+    pub async fn shutdown(&mut self) {
+        self.transport.shutdown().await;
+        self.session.set_broken(ProtoError::msg(
+            ProtoErrorKind::Unexpected,
+            "connection closed",
+        ));
+    }
 }

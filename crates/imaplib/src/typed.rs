@@ -247,32 +247,9 @@ impl Imap4 {
         I: IntoIterator<Item = A>,
         A: AsRef<[u8]>,
     {
-        if !self.has_capability("ESEARCH") && !self.has_capability("IMAP4REV2") {
-            return Err(Error::error("Server does not support ESEARCH"));
-        }
-        let mut args: Vec<Bytes> = vec![
-            Bytes::from_static(b"RETURN"),
-            Bytes::from(format!("({return_options})")),
-        ];
-        args.extend(
-            criteria
-                .into_iter()
-                .map(|c| Bytes::copy_from_slice(c.as_ref())),
-        );
-        let cmd = if uid {
-            build::uid("SEARCH", args).finish(imaplib_proto::Finish::Untagged("ESEARCH".into()))
-        } else {
-            build::xatom("SEARCH", args).finish(imaplib_proto::Finish::Untagged("ESEARCH".into()))
-        };
+        let cmd = esearch_command(self.capabilities(), uid, return_options, criteria)?;
         let mut all = self.typed_data(cmd, "ESEARCH")?;
-        match all.pop() {
-            Some(Untagged::ESearch(e)) => Ok(e),
-            // A server may answer with no ESEARCH at all when nothing matched.
-            _ => Ok(ESearch {
-                uid,
-                ..ESearch::default()
-            }),
-        }
+        Ok(one_esearch(all.pop(), uid))
     }
 
     /// SORT, typed.
@@ -287,14 +264,7 @@ impl Imap4 {
         A: AsRef<[u8]>,
     {
         let cmd = build::sort(sort_criteria.as_ref(), charset, criteria);
-        Ok(self
-            .typed_data(cmd, "SORT")?
-            .into_iter()
-            .flat_map(|u| match u {
-                Untagged::Sort(s) | Untagged::Search(s) => s.ids,
-                _ => Vec::new(),
-            })
-            .collect())
+        Ok(sort_ids(self.typed_data(cmd, "SORT")?))
     }
 
     /// THREAD, typed as a forest of trees.
@@ -309,37 +279,19 @@ impl Imap4 {
         A: AsRef<[u8]>,
     {
         let cmd = build::thread(algorithm.as_ref(), charset, criteria);
-        Ok(self
-            .typed_data(cmd, "THREAD")?
-            .into_iter()
-            .flat_map(|u| match u {
-                Untagged::Thread(t) => t,
-                _ => Vec::new(),
-            })
-            .collect())
+        Ok(threads(self.typed_data(cmd, "THREAD")?))
     }
 
     /// NAMESPACE, typed.
     pub fn namespace_typed(&mut self) -> Result<Namespaces> {
-        self.typed_data(build::namespace(), "NAMESPACE")?
-            .into_iter()
-            .find_map(|u| match u {
-                Untagged::Namespace(n) => Some(n),
-                _ => None,
-            })
-            .ok_or_else(|| Error::error("no NAMESPACE response"))
+        one_namespace(self.typed_data(build::namespace(), "NAMESPACE")?)
     }
 
     /// GETQUOTA, typed.
     pub fn getquota_typed(&mut self, root: impl AsRef<[u8]>) -> Result<Vec<Quota>> {
-        Ok(self
-            .typed_data(build::getquota(root.as_ref()), "QUOTA")?
-            .into_iter()
-            .filter_map(|u| match u {
-                Untagged::Quota(q) => Some(q),
-                _ => None,
-            })
-            .collect())
+        Ok(quotas(
+            self.typed_data(build::getquota(root.as_ref()), "QUOTA")?,
+        ))
     }
 
     /// GETQUOTAROOT, typed: the roots and their quotas.
@@ -348,49 +300,17 @@ impl Imap4 {
         mailbox: impl AsRef<[u8]>,
     ) -> Result<(QuotaRoot, Vec<Quota>)> {
         let reply = self.getquotaroot(mailbox)?;
-        require_ok(&reply)?;
-        let (Some(Data::List(roots)), Some(Data::List(quotas))) =
-            (reply.data.first(), reply.data.get(1))
-        else {
-            return Err(Error::error("unexpected GETQUOTAROOT result"));
-        };
-        let root = decode_data("QUOTAROOT", roots)
-            .into_iter()
-            .find_map(|u| match u {
-                Ok(Untagged::QuotaRoot(r)) => Some(r),
-                _ => None,
-            })
-            .ok_or_else(|| Error::error("no QUOTAROOT response"))?;
-        let quotas = decode_data("QUOTA", quotas)
-            .into_iter()
-            .filter_map(|u| match u {
-                Ok(Untagged::Quota(q)) => Some(q),
-                _ => None,
-            })
-            .collect();
-        Ok((root, quotas))
+        quota_root_of(&reply)
     }
 
     /// GETACL, typed.
     pub fn getacl_typed(&mut self, mailbox: impl AsRef<[u8]>) -> Result<Acl> {
-        self.typed_data(build::getacl(mailbox.as_ref()), "ACL")?
-            .into_iter()
-            .find_map(|u| match u {
-                Untagged::Acl(a) => Some(a),
-                _ => None,
-            })
-            .ok_or_else(|| Error::error("no ACL response"))
+        one_acl(self.typed_data(build::getacl(mailbox.as_ref()), "ACL")?)
     }
 
     /// MYRIGHTS, typed: the rights string.
     pub fn myrights_typed(&mut self, mailbox: impl AsRef<[u8]>) -> Result<Bytes> {
-        self.typed_data(build::myrights(mailbox.as_ref()), "MYRIGHTS")?
-            .into_iter()
-            .find_map(|u| match u {
-                Untagged::MyRights { rights, .. } => Some(rights),
-                _ => None,
-            })
-            .ok_or_else(|| Error::error("no MYRIGHTS response"))
+        one_rights(self.typed_data(build::myrights(mailbox.as_ref()), "MYRIGHTS")?)
     }
 
     /// APPEND, returning the RFC 4315 APPENDUID (UIDVALIDITY and UIDs)
@@ -403,11 +323,7 @@ impl Imap4 {
         message: impl AsRef<[u8]>,
     ) -> Result<Option<(u32, SequenceSet)>> {
         let reply = self.append(mailbox, flags, date_time, message)?;
-        require_ok(&reply)?;
-        Ok(match reply_code(&reply) {
-            Some(ResponseCode::AppendUid { uid_validity, uids }) => Some((uid_validity, uids)),
-            _ => None,
-        })
+        append_uid(&reply)
     }
 
     /// Starts (or stops) keeping unsolicited responses (EXISTS, EXPUNGE,
@@ -474,4 +390,137 @@ pub(crate) fn merge_search(items: Vec<Untagged>) -> Result<SearchResult> {
         }
     }
     Ok(out)
+}
+
+pub(crate) fn esearch_command<I, A>(
+    caps: &[String],
+    uid: bool,
+    return_options: &str,
+    criteria: I,
+) -> Result<Command>
+where
+    I: IntoIterator<Item = A>,
+    A: AsRef<[u8]>,
+{
+    if !caps.iter().any(|c| c == "ESEARCH" || c == "IMAP4REV2") {
+        return Err(Error::error("Server does not support ESEARCH"));
+    }
+    let mut args: Vec<Bytes> = vec![
+        Bytes::from_static(b"RETURN"),
+        Bytes::from(format!("({return_options})")),
+    ];
+    args.extend(
+        criteria
+            .into_iter()
+            .map(|c| Bytes::copy_from_slice(c.as_ref())),
+    );
+    let finish = imaplib_proto::Finish::Untagged("ESEARCH".into());
+    Ok(if uid {
+        build::uid("SEARCH", args).finish(finish)
+    } else {
+        build::xatom("SEARCH", args).finish(finish)
+    })
+}
+
+pub(crate) fn one_esearch(last: Option<Untagged>, uid: bool) -> ESearch {
+    match last {
+        Some(Untagged::ESearch(e)) => e,
+        // A server may answer with no ESEARCH at all when nothing matched.
+        _ => ESearch {
+            uid,
+            ..ESearch::default()
+        },
+    }
+}
+
+pub(crate) fn sort_ids(items: Vec<Untagged>) -> Vec<u32> {
+    items
+        .into_iter()
+        .flat_map(|u| match u {
+            Untagged::Sort(s) | Untagged::Search(s) => s.ids,
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+pub(crate) fn threads(items: Vec<Untagged>) -> Vec<ThreadNode> {
+    items
+        .into_iter()
+        .flat_map(|u| match u {
+            Untagged::Thread(t) => t,
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+pub(crate) fn one_namespace(items: Vec<Untagged>) -> Result<Namespaces> {
+    items
+        .into_iter()
+        .find_map(|u| match u {
+            Untagged::Namespace(n) => Some(n),
+            _ => None,
+        })
+        .ok_or_else(|| Error::error("no NAMESPACE response"))
+}
+
+pub(crate) fn quotas(items: Vec<Untagged>) -> Vec<Quota> {
+    items
+        .into_iter()
+        .filter_map(|u| match u {
+            Untagged::Quota(q) => Some(q),
+            _ => None,
+        })
+        .collect()
+}
+
+pub(crate) fn quota_root_of(reply: &Reply) -> Result<(QuotaRoot, Vec<Quota>)> {
+    require_ok(reply)?;
+    let (Some(Data::List(roots)), Some(Data::List(quota_items))) =
+        (reply.data.first(), reply.data.get(1))
+    else {
+        return Err(Error::error("unexpected GETQUOTAROOT result"));
+    };
+    let root = decode_data("QUOTAROOT", roots)
+        .into_iter()
+        .find_map(|u| match u {
+            Ok(Untagged::QuotaRoot(r)) => Some(r),
+            _ => None,
+        })
+        .ok_or_else(|| Error::error("no QUOTAROOT response"))?;
+    let list = decode_data("QUOTA", quota_items)
+        .into_iter()
+        .filter_map(|u| match u {
+            Ok(Untagged::Quota(q)) => Some(q),
+            _ => None,
+        })
+        .collect();
+    Ok((root, list))
+}
+
+pub(crate) fn one_acl(items: Vec<Untagged>) -> Result<Acl> {
+    items
+        .into_iter()
+        .find_map(|u| match u {
+            Untagged::Acl(a) => Some(a),
+            _ => None,
+        })
+        .ok_or_else(|| Error::error("no ACL response"))
+}
+
+pub(crate) fn one_rights(items: Vec<Untagged>) -> Result<Bytes> {
+    items
+        .into_iter()
+        .find_map(|u| match u {
+            Untagged::MyRights { rights, .. } => Some(rights),
+            _ => None,
+        })
+        .ok_or_else(|| Error::error("no MYRIGHTS response"))
+}
+
+pub(crate) fn append_uid(reply: &Reply) -> Result<Option<(u32, SequenceSet)>> {
+    require_ok(reply)?;
+    Ok(match reply_code(reply) {
+        Some(ResponseCode::AppendUid { uid_validity, uids }) => Some((uid_validity, uids)),
+        _ => None,
+    })
 }
