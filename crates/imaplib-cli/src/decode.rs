@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::exit::{CliError, CliResult, Exit};
 use crate::json;
+use crate::typed;
 
 /// Whether the first response is the server's greeting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -58,7 +59,8 @@ fn looks_like_greeting(resp: &Response) -> bool {
 /// `unparsed`), `tag`, `name` and `number` (untagged), `status`, `code`
 /// (`{"name", "args"}` with the arguments raw), `text` (after the code),
 /// `data` (imaplib's data items for the response), `raw` (every byte as
-/// received), and `error` for a response that could not be parsed.
+/// received), `typed` (the library's typed decoding, see [`typed`]), and
+/// `error` for a response that could not be parsed or typed.
 pub fn response_json(resp: &Response, greeting: bool) -> Value {
     let mut m = Map::new();
     m.insert(
@@ -101,8 +103,10 @@ pub fn response_json(resp: &Response, greeting: bool) -> Value {
     };
     m.insert("data".into(), data);
     m.insert("raw".into(), json::bytes(resp.frame().raw()));
-    if let Some(reason) = resp.diagnostic() {
-        m.insert("error".into(), Value::String(reason.to_string()));
+    let (typed, typed_error) = typed::response(resp);
+    m.insert("typed".into(), typed);
+    if let Some(reason) = resp.diagnostic().map(str::to_string).or(typed_error) {
+        m.insert("error".into(), Value::String(reason));
     }
     Value::Object(m)
 }

@@ -1,20 +1,20 @@
 //! `imap fetch MAILBOX`: download messages, in batches, to stdout or to a
 //! Maildir, an mbox or `.eml` files, picking up where the last run stopped.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal as _, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use clap::Args;
-use imaplib::imaplib_proto::date::parse_internaldate;
-use imaplib::{Imap4, Status};
+use imaplib::types::{decode_data, split_responses, Fetch, FetchItem, Untagged};
+use imaplib::{Data, Imap4, Status, Streamed};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::connect::Resolved;
 use crate::exit::{output_error, print_out, CliError, CliResult, Exit};
-use crate::store::{Format, Message, Output};
-use crate::values::{self, Value};
+use crate::store::{Format, Incoming, MessageInfo, Output};
 
 /// Messages asked for in one FETCH at most (`--batch`).
 const DEFAULT_BATCH: u64 = 100;
@@ -22,6 +22,11 @@ const DEFAULT_BATCH: u64 = 100;
 const BATCH_BYTES: u64 = 8 * 1024 * 1024;
 /// UIDs per `UID FETCH (RFC822.SIZE)` command.
 const SIZE_CHUNK: usize = 2000;
+/// What each batch asks for.
+const BATCH_ITEMS: &str = "(UID FLAGS INTERNALDATE BODY.PEEK[])";
+/// The largest literal kept in memory for an item other than the message
+/// (a server may send any string as a literal); message bodies go to files.
+const MAX_KEPT_LITERAL: u64 = 1024 * 1024;
 
 /// Options of `imap fetch`.
 #[derive(Args, Debug, Clone)]
@@ -142,11 +147,15 @@ fn refused(what: &str, data: &[imaplib::Data]) -> CliError {
     CliError::new(Exit::Server, format!("{what}: the server said NO: {text}"))
 }
 
-/// Progress shown on a terminal.
+/// Progress shown on a terminal: messages done and bytes received.
 struct Progress {
     bar: ProgressBar,
     total: u64,
     done: u64,
+    position: u64,
+    /// Where the current batch ends (messages, bytes): what arrives is
+    /// counted up to there, whatever the server sends.
+    batch_end: (u64, u64),
 }
 
 impl Progress {
@@ -170,15 +179,45 @@ impl Progress {
             bar,
             total: total_msgs,
             done: 0,
+            position: 0,
+            batch_end: (0, 0),
         };
         p.bar.set_message(format!("0/{total_msgs} messages"));
         p
     }
 
-    /// Counts a finished batch.
-    fn advance(&mut self, msgs: u64, bytes: u64) {
-        self.done += msgs;
-        self.bar.inc(bytes);
+    /// A batch of `msgs` messages and (as announced) `bytes` bytes begins.
+    fn start_batch(&mut self, msgs: u64, bytes: u64) {
+        self.batch_end = (self.done + msgs, self.position + bytes);
+    }
+
+    /// Counts bytes as they arrive.
+    fn bytes(&mut self, n: u64) {
+        let position = (self.position + n).min(self.batch_end.1);
+        if position != self.position {
+            self.position = position;
+            self.bar.set_position(position);
+        }
+    }
+
+    /// Counts one message done.
+    fn message(&mut self) {
+        if self.done < self.batch_end.0 {
+            self.done += 1;
+            self.show_count();
+        }
+    }
+
+    /// The batch is done: every message of it counted (also those skipped
+    /// or gone) and its announced size.
+    fn end_batch(&mut self) {
+        (self.done, self.position) = self.batch_end;
+        self.bar.set_position(self.position);
+        self.show_count();
+    }
+
+    /// `3/10 messages`.
+    fn show_count(&self) {
         self.bar
             .set_message(format!("{}/{} messages", self.done, self.total));
     }
@@ -218,18 +257,11 @@ pub fn run(args: &FetchArgs, conn: &Resolved) -> CliResult<()> {
     let started = Instant::now();
     let mut m = conn.connect()?;
     conn.login(&mut m, true)?;
-    let reply = m
-        .select(&mailbox, true)
-        .map_err(|e| CliError::imap(&format!("cannot open {mailbox}"), &e))?;
-    if reply.typ != Status::Ok {
-        return Err(refused(&format!("cannot open {mailbox}"), &reply.data));
-    }
-    let (_, validity) = m.response("UIDVALIDITY");
-    let uidvalidity = validity
-        .iter()
-        .rev()
-        .filter_map(|d| d.as_bytes())
-        .find_map(|b| std::str::from_utf8(b).ok()?.trim().parse::<u64>().ok());
+    let uidvalidity = m
+        .select_typed(&mailbox, true)
+        .map_err(|e| CliError::imap(&format!("cannot open {mailbox}"), &e))?
+        .uid_validity
+        .map(u64::from);
 
     let mut sink = match &args.out {
         None => Sink::Stdout(std::io::stdout()),
@@ -267,15 +299,13 @@ pub fn run(args: &FetchArgs, conn: &Resolved) -> CliResult<()> {
     } else {
         args.search.clone()
     };
-    let reply = m
-        .uid("SEARCH", [criteria.as_str()])
+    let found = m
+        .uid_search_typed([criteria.as_str()])
         .map_err(|e| CliError::imap(&format!("cannot search {mailbox}"), &e))?;
-    if reply.typ != Status::Ok {
-        return Err(refused(&format!("cannot search {mailbox}"), &reply.data));
-    }
-    let mut uids: Vec<u64> = values::search_numbers(&reply.data)
-        .map_err(|e| protocol("SEARCH data", e))?
+    let mut uids: Vec<u64> = found
+        .ids
         .into_iter()
+        .map(u64::from)
         .filter(|&u| u > last_uid)
         .collect();
     uids.sort_unstable();
@@ -284,19 +314,16 @@ pub fn run(args: &FetchArgs, conn: &Resolved) -> CliResult<()> {
     // How big they are, for the batches and the progress bar.
     let mut sizes = HashMap::new();
     for chunk in uids.chunks(SIZE_CHUNK) {
-        let reply = m
-            .uid("FETCH", [uid_set(chunk).as_str(), "(RFC822.SIZE)"])
+        let fetched = m
+            .uid_fetch_typed(uid_set(chunk), "(RFC822.SIZE)")
             .map_err(|e| CliError::imap(&format!("cannot fetch from {mailbox}"), &e))?;
-        if reply.typ != Status::Ok {
-            return Err(refused(
-                &format!("cannot fetch from {mailbox}"),
-                &reply.data,
-            ));
-        }
-        for f in values::fetches(&reply.data).map_err(|e| protocol("FETCH data", e))? {
-            if let (Some(uid), Some(size)) = (f.uid(), f.get("RFC822.SIZE").and_then(Value::number))
-            {
-                sizes.insert(uid, size);
+        for f in fetched {
+            let size = f.items.iter().find_map(|i| match i {
+                FetchItem::Rfc822Size(n) => Some(*n),
+                _ => None,
+            });
+            if let (Some(uid), Some(size)) = (f.uid(), size) {
+                sizes.insert(u64::from(uid), size);
             }
         }
     }
@@ -311,17 +338,18 @@ pub fn run(args: &FetchArgs, conn: &Resolved) -> CliResult<()> {
     let mut gone = 0u64;
     let mut bytes = 0u64;
     for batch in batches(&uids, &sizes, args.batch as usize) {
-        let result = fetch_batch(&mut m, &batch, &mut sink);
+        progress.start_batch(
+            batch.len() as u64,
+            batch.iter().filter_map(|u| sizes.get(u)).sum(),
+        );
+        let result = fetch_batch(&mut m, &batch, &mut sink, &mut progress);
         match result {
             Ok(counts) => {
                 saved += counts.saved;
                 present += counts.present;
                 gone += counts.gone;
                 bytes += counts.bytes;
-                progress.advance(
-                    batch.len() as u64,
-                    batch.iter().filter_map(|u| sizes.get(u)).sum(),
-                );
+                progress.end_batch();
             }
             Err(e) => {
                 progress.abandon();
@@ -389,6 +417,7 @@ impl Format {
     }
 }
 
+/// What one batch did.
 #[derive(Default)]
 struct Counts {
     saved: u64,
@@ -397,73 +426,297 @@ struct Counts {
     bytes: u64,
 }
 
-/// Fetches one batch and saves it, then records it as done.
-fn fetch_batch(m: &mut Imap4, batch: &[u64], sink: &mut Sink) -> CliResult<Counts> {
-    let set = uid_set(batch);
-    let reply = m
-        .uid(
-            "FETCH",
-            [set.as_str(), "(UID FLAGS INTERNALDATE BODY.PEEK[])"],
-        )
-        .map_err(|e| {
-            let what = if e.is_abort() {
-                "connection lost while fetching"
-            } else {
-                "cannot fetch"
-            };
-            CliError::imap(what, &e)
-        })?;
-    if reply.typ != Status::Ok {
-        return Err(refused("cannot fetch", &reply.data));
-    }
-    let mut by_uid = HashMap::new();
-    for f in values::fetches(&reply.data).map_err(|e| protocol("FETCH data", e))? {
-        let Some(uid) = f.uid() else { continue };
-        let body = match f.get("BODY[]") {
-            Some(Value::Str(b)) => b.clone(),
-            Some(Value::Nil) => bytes::Bytes::new(),
-            _ => continue, // a flag update, not our data
-        };
-        let date = f
-            .get("INTERNALDATE")
-            .and_then(Value::bytes)
-            .and_then(|d| parse_internaldate(d));
-        by_uid.insert(
-            uid,
-            (
-                f.seq,
-                Message {
-                    uid,
-                    flags: f.flags(),
-                    date,
-                    body,
-                },
-            ),
-        );
-    }
-    let mut counts = Counts::default();
-    for uid in batch {
-        let Some((seq, msg)) = by_uid.remove(uid) else {
-            counts.gone += 1;
-            continue;
-        };
-        let written = match sink {
-            Sink::Stdout(out) => {
-                let mut out = out.lock();
-                out.write_all(format!("Message {seq}\n").as_bytes())
-                    .and_then(|_| out.write_all(&msg.body))
-                    .and_then(|_| out.write_all(b"\n"))
-                    .map_err(output_error)?;
-                true
+/// Where a streamed literal goes.
+enum Target {
+    /// A message on its way to a temporary file.
+    File(Incoming),
+    /// A message printed as it arrives.
+    Printed,
+    /// Another item's literal (small), kept to be decoded with its
+    /// response.
+    Kept(Vec<u8>),
+}
+
+/// One streamed literal.
+struct Literal {
+    target: Target,
+    size: u64,
+    received: u64,
+}
+
+/// The state of one batch while its literals arrive.
+struct Receiving<'a> {
+    sink: &'a mut Sink,
+    progress: &'a mut Progress,
+    /// Every literal so far, in order.
+    literals: Vec<Literal>,
+    /// The sequence number of the FETCH response being received.
+    seq: Option<u32>,
+    /// Why receiving stopped (a file or stdout could not be written).
+    failure: Option<CliError>,
+}
+
+impl Receiving<'_> {
+    /// Takes the next piece of a streamed literal.
+    fn piece(&mut self, piece: Streamed<'_>) -> CliResult<()> {
+        match piece {
+            Streamed::Start { line, size } => {
+                if line.starts_with(b"*") {
+                    self.seq = response_number(line);
+                }
+                let target = if announces_message(line) {
+                    match &mut *self.sink {
+                        Sink::Dir(o) => Target::File(o.begin()?),
+                        Sink::Stdout(out) => {
+                            let seq = self.seq.map_or_else(|| "?".to_string(), |n| n.to_string());
+                            out.write_all(format!("Message {seq}\n").as_bytes())
+                                .map_err(output_error)?;
+                            Target::Printed
+                        }
+                    }
+                } else if size <= MAX_KEPT_LITERAL {
+                    Target::Kept(Vec::new())
+                } else {
+                    return Err(protocol(
+                        "FETCH data",
+                        format!(
+                            "a {size}-byte literal for an item other than the message: {:?}",
+                            imaplib::imaplib_proto::Printable(line)
+                        ),
+                    ));
+                };
+                self.literals.push(Literal {
+                    target,
+                    size,
+                    received: 0,
+                });
             }
-            Sink::Dir(o) => o.write(&msg)?,
-        };
-        if written {
-            counts.saved += 1;
-            counts.bytes += msg.body.len() as u64;
-        } else {
-            counts.present += 1;
+            Streamed::Data(data) => {
+                let Some(lit) = self.literals.last_mut() else {
+                    return Err(protocol(
+                        "FETCH data",
+                        "literal bytes before a literal".into(),
+                    ));
+                };
+                lit.received += data.len() as u64;
+                match &mut lit.target {
+                    Target::Kept(kept) => {
+                        kept.extend_from_slice(data);
+                        return Ok(());
+                    }
+                    Target::File(incoming) => incoming.write(data)?,
+                    Target::Printed => {
+                        if let Sink::Stdout(out) = &mut *self.sink {
+                            out.write_all(data).map_err(output_error)?;
+                        }
+                    }
+                }
+                self.progress.bytes(data.len() as u64);
+                if lit.received == lit.size {
+                    if let (Target::Printed, Sink::Stdout(out)) = (&lit.target, &mut *self.sink) {
+                        out.write_all(b"\n").map_err(output_error)?;
+                    }
+                    self.progress.message();
+                }
+            }
         }
+        Ok(())
+    }
+}
+
+/// The number of an untagged response line (`* 12 FETCH (...`).
+fn response_number(line: &[u8]) -> Option<u32> {
+    let rest = line.strip_prefix(b"*")?.trim_ascii_start();
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
+}
+
+/// True when the literal announced at the end of `line` is the whole
+/// message (`... BODY[] {N}`).
+fn announces_message(line: &[u8]) -> bool {
+    let Some(open) = line.iter().rposition(|&b| b == b'{') else {
+        return false;
+    };
+    let head = &line[..open];
+    let head = head.strip_suffix(b"~").unwrap_or(head).trim_ascii_end();
+    head.len() >= 6 && head[head.len() - 6..].eq_ignore_ascii_case(b"BODY[]")
+}
+
+/// The size a literal's header announces (`... {N}`, `{N+}`, `~{N}`).
+fn announced_size(header: &[u8]) -> Option<u64> {
+    let inner = header.strip_suffix(b"}")?;
+    let open = inner.iter().rposition(|&b| b == b'{')?;
+    let digits = &inner[open + 1..];
+    let digits = digits.strip_suffix(b"+").unwrap_or(digits);
+    std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
+/// The message of one FETCH response.
+enum Body {
+    /// Streamed to a file or stdout while it arrived.
+    Streamed(Literal),
+    /// Sent without a literal (a quoted string, an empty literal or NIL).
+    Inline(Bytes),
+}
+
+/// Puts each response's streamed literals back with it (the reply holds
+/// empty literals in their place) and decodes it: the FETCH and its
+/// message, if it carried one.
+fn match_literals(data: &[Data], literals: Vec<Literal>) -> CliResult<Vec<(Fetch, Option<Body>)>> {
+    let mut literals = literals.into_iter();
+    let mut out = Vec::new();
+    for resp in split_responses(data) {
+        let mut items = Vec::with_capacity(resp.len());
+        let mut body = None;
+        for item in resp {
+            match item {
+                Data::Literal { header, literal }
+                    if literal.is_empty() && announced_size(header).is_some_and(|n| n > 0) =>
+                {
+                    let lit = literals.next().ok_or_else(|| {
+                        protocol("FETCH data", "more literals announced than received".into())
+                    })?;
+                    match lit.target {
+                        Target::Kept(kept) => items.push(Data::Literal {
+                            header: header.clone(),
+                            literal: Bytes::from(kept),
+                        }),
+                        _ => {
+                            items.push(item.clone());
+                            body = Some(Body::Streamed(lit));
+                        }
+                    }
+                }
+                other => items.push(other.clone()),
+            }
+        }
+        let decoded = decode_data("FETCH", &items).into_iter().next();
+        let fetch = match decoded {
+            Some(Ok(Untagged::Fetch(f))) => f,
+            Some(Err(e)) if body.is_some() => {
+                return Err(protocol("FETCH data", e.reason));
+            }
+            _ => continue,
+        };
+        if body.is_none() {
+            body = fetch.items.iter().find_map(|i| match i {
+                FetchItem::BodySection {
+                    section,
+                    origin: None,
+                    data,
+                } if section.part.is_empty() && section.text.is_none() => {
+                    Some(Body::Inline(data.clone().unwrap_or_default()))
+                }
+                _ => None,
+            });
+        }
+        out.push((fetch, body));
+    }
+    Ok(out)
+}
+
+/// Fetches one batch, each message streamed to its file (or stdout) as it
+/// arrives, then records the batch as done.
+fn fetch_batch(
+    m: &mut Imap4,
+    batch: &[u64],
+    sink: &mut Sink,
+    progress: &mut Progress,
+) -> CliResult<Counts> {
+    let mut counts = Counts::default();
+    // Messages an interrupted run saved without recording them.
+    let wanted: Vec<u64> = match &*sink {
+        Sink::Dir(o) => batch.iter().copied().filter(|&u| !o.has(u)).collect(),
+        Sink::Stdout(_) => batch.to_vec(),
+    };
+    counts.present = (batch.len() - wanted.len()) as u64;
+    if !wanted.is_empty() {
+        let mut rx = Receiving {
+            sink: &mut *sink,
+            progress: &mut *progress,
+            literals: Vec::new(),
+            seq: None,
+            failure: None,
+        };
+        let result = m.fetch_streamed(true, uid_set(&wanted), BATCH_ITEMS, |piece| {
+            match rx.piece(piece) {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    let text = e.message.clone();
+                    rx.failure = Some(e);
+                    Err(std::io::Error::other(text))
+                }
+            }
+        });
+        let reply = match result {
+            Ok(reply) => reply,
+            Err(e) => {
+                if let Some(failure) = rx.failure.take() {
+                    return Err(failure);
+                }
+                let what = if e.is_abort() {
+                    "connection lost while fetching"
+                } else {
+                    "cannot fetch"
+                };
+                return Err(CliError::imap(what, &e));
+            }
+        };
+        if reply.typ != Status::Ok {
+            return Err(refused("cannot fetch", &reply.data));
+        }
+        let literals = rx.literals;
+        let wanted: HashSet<u64> = wanted.iter().copied().collect();
+        let mut handled = HashSet::new();
+        for (fetch, body) in match_literals(&reply.data, literals)? {
+            // A FETCH without the message is a flag update, not our data.
+            let (Some(uid), Some(body)) = (fetch.uid().map(u64::from), body) else {
+                continue;
+            };
+            if !wanted.contains(&uid) || !handled.insert(uid) {
+                continue;
+            }
+            let info = MessageInfo {
+                uid,
+                flags: fetch.flags().map(<[String]>::to_vec).unwrap_or_default(),
+                date: fetch.internal_date(),
+            };
+            let (written, size) = match (body, &mut *sink) {
+                (
+                    Body::Streamed(Literal {
+                        target: Target::File(incoming),
+                        ..
+                    }),
+                    Sink::Dir(o),
+                ) => {
+                    let size = incoming.received;
+                    (o.finish(incoming, &info)?, size)
+                }
+                (Body::Streamed(lit), _) => (true, lit.received),
+                (Body::Inline(data), sink) => {
+                    progress.bytes(data.len() as u64);
+                    progress.message();
+                    let written = match sink {
+                        Sink::Dir(o) => o.write(&info, &data)?,
+                        Sink::Stdout(out) => {
+                            out.write_all(format!("Message {}\n", fetch.seq).as_bytes())
+                                .and_then(|_| out.write_all(&data))
+                                .and_then(|_| out.write_all(b"\n"))
+                                .map_err(output_error)?;
+                            true
+                        }
+                    };
+                    (written, data.len() as u64)
+                }
+            };
+            if written {
+                counts.saved += 1;
+                counts.bytes += size;
+            } else {
+                counts.present += 1;
+            }
+        }
+        counts.gone = (wanted.len() - handled.len()) as u64;
     }
     match sink {
         Sink::Dir(o) => o.commit(batch.last().copied().unwrap_or(0))?,
@@ -493,6 +746,89 @@ mod tests {
             batches(&uids, &sizes, 10),
             [vec![1], vec![2], vec![3, 4, 5]]
         );
+    }
+
+    #[test]
+    fn progress_counts_bytes_and_messages_as_they_come() {
+        let mut p = Progress::new(5, 500, true);
+        p.start_batch(3, 300);
+        p.bytes(40);
+        p.bytes(60);
+        p.message();
+        assert_eq!((p.done, p.bar.position()), (1, 100));
+        // More than the batch announced (sizes that differ, messages not
+        // asked for) stays within the batch.
+        p.bytes(1000);
+        for _ in 0..5 {
+            p.message();
+        }
+        assert_eq!((p.done, p.bar.position()), (3, 300));
+        // The end of a batch with a message gone counts it too.
+        p.start_batch(2, 200);
+        p.bytes(50);
+        p.message();
+        p.end_batch();
+        assert_eq!((p.done, p.position, p.bar.position()), (5, 500, 500));
+    }
+
+    fn lit(header: &'static str) -> Data {
+        Data::Literal {
+            header: Bytes::from_static(header.as_bytes()),
+            literal: Bytes::new(),
+        }
+    }
+
+    fn kept(data: &str) -> Literal {
+        Literal {
+            target: Target::Kept(data.as_bytes().to_vec()),
+            size: data.len() as u64,
+            received: data.len() as u64,
+        }
+    }
+
+    #[test]
+    fn streamed_literals_go_back_to_their_responses() {
+        let printed = Literal {
+            target: Target::Printed,
+            size: 5,
+            received: 5,
+        };
+        let data = vec![
+            lit("1 (UID 4 INTERNALDATE {26}"),
+            lit(" BODY[] {5}"),
+            Data::from(" FLAGS (\\Seen))"),
+            Data::from("1 (FLAGS (\\Seen \\Flagged))"),
+            Data::from("2 (UID 5 BODY[] \"hi\")"),
+            // An empty literal is not streamed.
+            lit("3 (UID 6 BODY[] {0}"),
+            Data::from(")"),
+        ];
+        let literals = vec![kept("02-Jan-2024 03:04:05 +0100"), printed];
+        let got = match_literals(&data, literals).unwrap();
+        assert_eq!(got.len(), 4);
+        let (f, body) = &got[0];
+        assert_eq!(f.uid(), Some(4));
+        assert_eq!(f.flags(), Some(&["\\Seen".to_string()][..]));
+        assert_eq!(
+            f.internal_date().map(|d| d.to_rfc3339()).as_deref(),
+            Some("2024-01-02T03:04:05+01:00")
+        );
+        assert!(matches!(
+            body,
+            Some(Body::Streamed(Literal {
+                target: Target::Printed,
+                ..
+            }))
+        ));
+        assert!(got[1].1.is_none(), "a flag update has no message");
+        assert!(matches!(&got[2].1, Some(Body::Inline(b)) if b == "hi"));
+        assert!(matches!(&got[3].1, Some(Body::Inline(b)) if b.is_empty()));
+
+        // More literals announced than received: out of step.
+        let e = match_literals(&data, vec![kept("02-Jan-2024 03:04:05 +0100")])
+            .err()
+            .unwrap();
+        assert_eq!(e.exit, Exit::Abort);
     }
 
     #[test]

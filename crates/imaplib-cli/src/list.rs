@@ -2,24 +2,12 @@
 //! `--status`, their message counts.
 
 use clap::Args;
-use imaplib::imaplib_proto::utf7;
-use imaplib::Status;
+use imaplib::types::ListEntry;
+use imaplib::ErrorKind;
 use serde_json::{Map, Value};
 
 use crate::connect::Resolved;
-use crate::exit::{print_out, CliError, CliResult, Exit};
-use crate::values::{self, ListEntry};
-
-/// Special-use attributes (RFC 6154).
-const SPECIAL_USE: &[&str] = &[
-    "\\All",
-    "\\Archive",
-    "\\Drafts",
-    "\\Flagged",
-    "\\Junk",
-    "\\Sent",
-    "\\Trash",
-];
+use crate::exit::{print_out, CliError, CliResult};
 
 /// Options of `imap list`.
 #[derive(Args, Debug, Clone)]
@@ -42,22 +30,18 @@ pub struct ListArgs {
 struct Row {
     entry: ListEntry,
     name: String,
-    counts: Option<(u64, u64)>,
+    counts: Option<(u32, u32)>,
 }
 
 /// False for `\Noselect` and `\NonExistent` mailboxes (no STATUS).
 fn is_selectable(e: &ListEntry) -> bool {
-    !e.attributes
-        .iter()
-        .any(|a| a.eq_ignore_ascii_case("\\Noselect") || a.eq_ignore_ascii_case("\\NonExistent"))
+    !e.has_attribute("\\Noselect") && !e.has_attribute("\\NonExistent")
 }
 
-/// The mailbox's special-use attribute (RFC 6154), if any.
-fn special_use(e: &ListEntry) -> Option<&str> {
-    e.attributes
-        .iter()
-        .find(|a| SPECIAL_USE.iter().any(|s| s.eq_ignore_ascii_case(a)))
-        .map(String::as_str)
+/// The delimiter as text (`None` for a flat namespace).
+fn delimiter(e: &ListEntry) -> Option<String> {
+    e.delimiter
+        .map(|d| String::from_utf8_lossy(&[d]).into_owned())
 }
 
 /// Runs `imap list`.
@@ -69,55 +53,31 @@ pub fn run(args: &ListArgs, conn: &Resolved) -> CliResult<()> {
     }
     let mut m = conn.connect()?;
     conn.login(&mut m, true)?;
-    let reply = m
-        .list(args.reference.as_deref(), Some(&args.pattern))
+    let entries = m
+        .list_typed(args.reference.as_deref(), Some(&args.pattern))
         .map_err(|e| CliError::imap("cannot list the mailboxes", &e))?;
-    if reply.typ != Status::Ok {
-        return Err(CliError::new(
-            Exit::Server,
-            format!(
-                "cannot list the mailboxes: the server said NO: {}",
-                reply
-                    .data
-                    .iter()
-                    .filter_map(|d| d.as_bytes())
-                    .map(|b| String::from_utf8_lossy(b).into_owned())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            ),
-        ));
-    }
-    let entries = values::list_entries(&reply.data).map_err(|e| {
-        CliError::new(
-            Exit::Abort,
-            format!("unexpected LIST data from the server: {e}"),
-        )
-    })?;
     let utf8 = m.utf8_enabled();
     let mut rows = Vec::new();
     for entry in entries {
         let name = if utf8 {
-            String::from_utf8_lossy(&entry.raw_name).into_owned()
+            entry.mailbox.name_utf8()
         } else {
-            utf7::decode(&entry.raw_name)
-                .unwrap_or_else(|_| String::from_utf8_lossy(&entry.raw_name).into_owned())
+            entry.mailbox.name()
         };
         let mut counts = None;
         if args.status && is_selectable(&entry) {
-            let reply = m
-                .status(&entry.raw_name, "(MESSAGES UNSEEN)")
-                .map_err(|e| CliError::imap(&format!("cannot get the status of {name}"), &e))?;
-            if reply.typ == Status::Ok {
-                let c = values::status_counts(&reply.data).map_err(|e| {
-                    CliError::new(
-                        Exit::Abort,
-                        format!("unexpected STATUS data from the server: {e}"),
-                    )
-                })?;
-                let get = |k: &str| c.iter().find(|(n, _)| n == k).map(|(_, v)| *v);
-                counts = Some((get("MESSAGES").unwrap_or(0), get("UNSEEN").unwrap_or(0)));
-            } else {
-                eprintln!("imap: warning: the server refused STATUS for {name}");
+            match m.status_typed(&entry.mailbox.raw, "(MESSAGES UNSEEN)") {
+                Ok(s) => counts = Some((s.messages().unwrap_or(0), s.unseen().unwrap_or(0))),
+                Err(e) if e.kind() == ErrorKind::Error => eprintln!(
+                    "imap: warning: no status for {name}: {}",
+                    crate::exit::describe(&e)
+                ),
+                Err(e) => {
+                    return Err(CliError::imap(
+                        &format!("cannot get the status of {name}"),
+                        &e,
+                    ))
+                }
             }
         }
         rows.push(Row {
@@ -132,10 +92,10 @@ pub fn run(args: &ListArgs, conn: &Resolved) -> CliResult<()> {
         for r in &rows {
             let mut o = Map::new();
             o.insert("name".into(), Value::String(r.name.clone()));
-            o.insert("raw_name".into(), crate::json::bytes(&r.entry.raw_name));
+            o.insert("raw_name".into(), crate::json::bytes(&r.entry.mailbox.raw));
             o.insert(
                 "delimiter".into(),
-                r.entry.delimiter.clone().map_or(Value::Null, Value::String),
+                delimiter(&r.entry).map_or(Value::Null, Value::String),
             );
             o.insert(
                 "attributes".into(),
@@ -149,7 +109,9 @@ pub fn run(args: &ListArgs, conn: &Resolved) -> CliResult<()> {
             );
             o.insert(
                 "special_use".into(),
-                special_use(&r.entry).map_or(Value::Null, |s| Value::String(s.into())),
+                r.entry
+                    .special_use()
+                    .map_or(Value::Null, |s| Value::String(s.into())),
             );
             if args.status {
                 let (messages, unseen) = match r.counts {

@@ -21,7 +21,7 @@ mod json;
 mod list;
 mod shell;
 mod store;
-mod values;
+mod typed;
 mod words;
 
 use std::io::Write as _;
@@ -63,8 +63,9 @@ Examples:
 
 With --out, the directory remembers the mailbox's UIDVALIDITY and the highest
 UID saved (in .imap-fetch.json): running the same command again fetches only
-new messages. Messages are fetched in batches, each file is written under a
-temporary name and renamed, and a run that stops half-way keeps every complete
+new messages. Messages are fetched in batches; each message goes to a file
+under a temporary name as it arrives (never held in memory whole) and is
+renamed once complete, and a run that stops half-way keeps every complete
 batch. If the server renumbered the mailbox (UIDVALIDITY changed) nothing is
 written and the exit status is 7.";
 
@@ -102,13 +103,18 @@ with status 6.";
 const DECODE_EXAMPLES: &str = "\
 Prints one JSON object per server response: kind (greeting, untagged, tagged,
 continuation, unparsed), tag, name and number (untagged), status, code
-({\"name\", \"args\"}), text, data (imaplib's data items) and raw (the bytes
-received); a response that cannot be parsed has an \"error\" field and decoding
-goes on with the next one.
+({\"name\", \"args\"}), text, data (imaplib's data items), raw (the bytes
+received) and typed: the response decoded, {\"type\": \"fetch\" | \"list\" |
+\"status\" | \"esearch\" | \"thread\" | \"condition\" | \"tagged\" | ..., ...} with
+FETCH items (ENVELOPE, BODYSTRUCTURE, sections...), response codes, sequence
+sets (\"1:3,7\") and dates (RFC 3339) typed. A response that cannot be parsed
+or typed has an \"error\" field (a FETCH item that cannot be typed keeps its
+\"raw\" bytes and an \"error\"), and decoding goes on with the next one.
 
 Examples:
   imap decode transcript.txt
-  imap decode --greeting no < reply.txt | jq .kind";
+  imap decode --greeting no < reply.txt | jq .kind
+  imap decode transcript.txt | jq -c 'select(.typed.type == \"fetch\") | .typed.items'";
 
 /// A command-line IMAP client: list mailboxes, download messages, run
 /// imaplib calls, decode server transcripts.

@@ -1,16 +1,18 @@
 //! Where `imap fetch --out DIR` puts messages (Maildir, mbox or one `.eml`
 //! file per message) and how it remembers what it already has.
 //!
-//! Each message file is written under a temporary name and renamed into
-//! place, so an interrupted run never leaves half a message; an mbox is
-//! appended to, and cut back on the next run to the length recorded after
-//! the last complete batch. The state file `DIR/.imap-fetch.json` records,
+//! Each message is written, as its bytes arrive, to a temporary file
+//! ([`Incoming`]) that is renamed into place once complete, so an
+//! interrupted run never leaves half a message and no message is ever held
+//! in memory whole; an mbox is appended to (from the temporary file), and
+//! cut back on the next run to the length recorded after the last complete
+//! batch. The state file `DIR/.imap-fetch.json` records,
 //! per mailbox, the UIDVALIDITY and the highest UID saved; it is replaced
 //! atomically after each batch.
 
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, FixedOffset, Utc};
@@ -21,6 +23,10 @@ use crate::exit::{CliError, CliResult, Exit};
 
 /// The state file's name inside the output directory.
 pub const STATE_FILE: &str = ".imap-fetch.json";
+
+/// How temporary files begin (in `tmp/` for a Maildir; with a leading dot
+/// in the directory for `.eml` files and mbox).
+const TEMP_PREFIX: &str = "imap-fetch.";
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -44,17 +50,178 @@ impl Format {
     }
 }
 
-/// One downloaded message.
+/// What is known of a downloaded message besides its bytes.
 #[derive(Debug, Clone)]
-pub struct Message {
+pub struct MessageInfo {
     /// Its UID.
     pub uid: u64,
     /// Its flags (`\Seen`...).
     pub flags: Vec<String>,
     /// Its INTERNALDATE, when the server sent a valid one.
     pub date: Option<DateTime<FixedOffset>>,
-    /// The message as the server sent it.
-    pub body: bytes::Bytes,
+}
+
+/// A message being received: its bytes go to a temporary file as they
+/// arrive (line ends converted, and `From ` lines quoted for an mbox, on
+/// the way). Dropped before [`Output::finish`], it removes its file.
+pub struct Incoming {
+    /// The temporary file (`None` once handed over).
+    tmp: Option<PathBuf>,
+    file: BufWriter<File>,
+    filter: Filter,
+    /// Scratch space for the filtered bytes of one piece.
+    scratch: Vec<u8>,
+    /// The last byte written to the file.
+    last: Option<u8>,
+    /// Bytes received (before filtering).
+    pub received: u64,
+}
+
+impl Incoming {
+    /// Appends the next bytes of the message.
+    pub fn write(&mut self, data: &[u8]) -> CliResult<()> {
+        self.received += data.len() as u64;
+        self.scratch.clear();
+        self.filter.push(data, &mut self.scratch);
+        self.put_scratch()
+    }
+
+    /// Writes what the filter produced to the file.
+    fn put_scratch(&mut self) -> CliResult<()> {
+        if let Some(&b) = self.scratch.last() {
+            self.last = Some(b);
+        }
+        let r = self.file.write_all(&self.scratch);
+        r.map_err(|e| self.error(e))
+    }
+
+    /// A write failure naming the temporary file.
+    fn error(&self, e: io::Error) -> CliError {
+        match &self.tmp {
+            Some(p) => io_err("write", p, e),
+            None => CliError::local(format!("cannot write a message: {e}")),
+        }
+    }
+
+    /// Writes what the filter holds back and closes the file, setting its
+    /// modification time; returns the temporary file's path.
+    fn close(mut self, mtime: Option<DateTime<FixedOffset>>) -> CliResult<PathBuf> {
+        self.scratch.clear();
+        self.filter.finish(&mut self.scratch);
+        self.put_scratch()?;
+        let r = self.file.flush();
+        r.map_err(|e| self.error(e))?;
+        if let Some(t) = mtime.and_then(system_time) {
+            let _ = self.file.get_ref().set_modified(t);
+        }
+        self.tmp
+            .take()
+            .ok_or_else(|| CliError::local("a message was closed twice"))
+    }
+}
+
+impl Drop for Incoming {
+    fn drop(&mut self) {
+        if let Some(p) = self.tmp.take() {
+            let _ = fs::remove_file(p);
+        }
+    }
+}
+
+/// A time for file systems (none before 1970).
+fn system_time(t: DateTime<FixedOffset>) -> Option<std::time::SystemTime> {
+    u64::try_from(t.timestamp())
+        .ok()
+        .map(|s| std::time::UNIX_EPOCH + std::time::Duration::from_secs(s))
+}
+
+/// Turns a message's bytes as they arrive into the bytes stored: CRLF line
+/// ends become LF (Maildir, mbox) and, for an mbox, lines matching
+/// `>*From ` get one more `>` (mboxrd). State carries across pieces, so a
+/// CR LF or a `From ` split between two pieces is seen whole; at most five
+/// bytes are held back.
+#[derive(Debug, Default)]
+struct Filter {
+    /// Convert CRLF to LF.
+    to_lf: bool,
+    /// Quote `From ` lines.
+    quote_from: bool,
+    /// A CR was seen and the next byte decides whether it is kept.
+    pending_cr: bool,
+    /// After the leading `>`s of a line, bytes that may begin `From `.
+    head: Vec<u8>,
+    /// At the start of a line (after any leading `>`s) and undecided.
+    deciding: bool,
+}
+
+impl Filter {
+    /// A filter for `format`.
+    fn new(format: Format) -> Filter {
+        Filter {
+            to_lf: format != Format::Eml,
+            quote_from: format == Format::Mbox,
+            deciding: true,
+            ..Filter::default()
+        }
+    }
+
+    /// Filters the next piece into `out`.
+    fn push(&mut self, input: &[u8], out: &mut Vec<u8>) {
+        if !self.to_lf && !self.quote_from {
+            out.extend_from_slice(input);
+            return;
+        }
+        for &b in input {
+            if self.pending_cr {
+                self.pending_cr = false;
+                if b == b'\n' {
+                    self.emit(b'\n', out);
+                    continue;
+                }
+                self.emit(b'\r', out);
+            }
+            if b == b'\r' && self.to_lf {
+                self.pending_cr = true;
+                continue;
+            }
+            self.emit(b, out);
+        }
+    }
+
+    /// Writes what is held back, at the end of the message.
+    fn finish(&mut self, out: &mut Vec<u8>) {
+        if std::mem::take(&mut self.pending_cr) {
+            self.emit(b'\r', out);
+        }
+        out.append(&mut self.head);
+    }
+
+    /// One byte of a line.
+    fn emit(&mut self, c: u8, out: &mut Vec<u8>) {
+        const FROM: &[u8] = b"From ";
+        if !self.quote_from || !self.deciding {
+            out.push(c);
+            if c == b'\n' {
+                self.deciding = true;
+            }
+            return;
+        }
+        if self.head.is_empty() && c == b'>' {
+            // `>>From ` and `>` + `>From ` are the same bytes: the quoting
+            // `>` can go after the ones already there.
+            out.push(c);
+            return;
+        }
+        self.head.push(c);
+        if self.head == FROM {
+            out.push(b'>');
+            out.append(&mut self.head);
+            self.deciding = false;
+        } else if !FROM.starts_with(&self.head) {
+            out.append(&mut self.head);
+            self.deciding = c == b'\n';
+        }
+    }
 }
 
 /// An output directory opened for one mailbox.
@@ -69,6 +236,8 @@ pub struct Output {
     present: HashSet<u64>,
     mbox: Option<(PathBuf, File)>,
     host: String,
+    /// Temporary files made so far (for their names).
+    counter: u64,
     /// The highest UID saved so far.
     pub last_uid: u64,
     /// Bytes of an interrupted run cut off an mbox when it was opened.
@@ -157,6 +326,7 @@ impl Output {
             present: HashSet::new(),
             mbox: None,
             host: hostname(),
+            counter: 0,
             last_uid,
             truncated: 0,
         };
@@ -166,7 +336,7 @@ impl Output {
                     let p = dir.join(sub);
                     fs::create_dir_all(&p).map_err(|e| io_err("create", &p, e))?;
                 }
-                out.remove_stale(&dir.join("tmp"), "imap-fetch.")?;
+                out.remove_stale(&dir.join("tmp"), TEMP_PREFIX)?;
                 let marker = format!(".V{uidvalidity}U");
                 for sub in ["cur", "new"] {
                     out.scan(&dir.join(sub), |name| {
@@ -176,10 +346,11 @@ impl Output {
                 }
             }
             Format::Eml => {
-                out.remove_stale(dir, ".imap-fetch.")?;
+                out.remove_stale(dir, &format!(".{TEMP_PREFIX}"))?;
                 out.scan(dir, |name| name.strip_suffix(".eml")?.parse().ok())?;
             }
             Format::Mbox => {
+                out.remove_stale(dir, &format!(".{TEMP_PREFIX}"))?;
                 let path = dir.join(format!("{}.mbox", file_name(mailbox)));
                 let file = OpenOptions::new()
                     .create(true)
@@ -231,11 +402,14 @@ impl Output {
         }
     }
 
-    /// Removes temporary files an interrupted run left in `dir`.
+    /// Removes temporary files an interrupted run left in `dir` (never the
+    /// state file).
     fn remove_stale(&self, dir: &Path, prefix: &str) -> CliResult<()> {
         let entries = fs::read_dir(dir).map_err(|e| io_err("read", dir, e))?;
         for e in entries.flatten() {
-            if e.file_name().to_string_lossy().starts_with(prefix) {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(prefix) && name != STATE_FILE {
                 let _ = fs::remove_file(e.path());
             }
         }
@@ -253,14 +427,60 @@ impl Output {
         Ok(())
     }
 
-    /// Saves one message; false when it was already there.
-    pub fn write(&mut self, msg: &Message) -> CliResult<bool> {
+    /// True when the message with this UID is already saved (Maildir and
+    /// `.eml` files, after a run interrupted between saving it and
+    /// recording it).
+    pub fn has(&self, uid: u64) -> bool {
+        match self.format {
+            Format::Maildir => self.present.contains(&uid),
+            Format::Eml => {
+                self.present.contains(&uid) || self.dir.join(format!("{uid}.eml")).exists()
+            }
+            Format::Mbox => false,
+        }
+    }
+
+    /// Starts receiving a message into a new temporary file.
+    pub fn begin(&mut self) -> CliResult<Incoming> {
+        self.counter += 1;
+        let name = format!("{TEMP_PREFIX}{}.{}", std::process::id(), self.counter);
+        let tmp = match self.format {
+            Format::Maildir => self.dir.join("tmp").join(name),
+            Format::Eml | Format::Mbox => self.dir.join(format!(".{name}")),
+        };
+        let file = File::create(&tmp).map_err(|e| io_err("create", &tmp, e))?;
+        Ok(Incoming {
+            tmp: Some(tmp),
+            file: BufWriter::with_capacity(64 * 1024, file),
+            filter: Filter::new(self.format),
+            scratch: Vec::new(),
+            last: None,
+            received: 0,
+        })
+    }
+
+    /// Saves a message received whole into `incoming`: renames its file into
+    /// place (Maildir, `.eml`) or appends it to the mbox. False (and the
+    /// file removed) when the message was already there.
+    pub fn finish(&mut self, incoming: Incoming, info: &MessageInfo) -> CliResult<bool> {
+        if self.has(info.uid) {
+            drop(incoming);
+            return Ok(false);
+        }
+        let last = incoming.last;
+        let tmp = incoming.close(info.date)?;
+        let result = self.place(&tmp, last, info);
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result
+    }
+
+    /// Puts a complete temporary file where it belongs.
+    fn place(&mut self, tmp: &Path, last: Option<u8>, info: &MessageInfo) -> CliResult<bool> {
         match self.format {
             Format::Maildir => {
-                if self.present.contains(&msg.uid) {
-                    return Ok(false);
-                }
-                let secs = msg
+                let secs = info
                     .date
                     .map(|d| d.timestamp())
                     .unwrap_or_else(|| Utc::now().timestamp())
@@ -268,40 +488,57 @@ impl Output {
                 let name = format!(
                     "{secs}.V{}U{}.{}:2,{}",
                     self.uidvalidity,
-                    msg.uid,
+                    info.uid,
                     self.host,
-                    maildir_flags(&msg.flags)
+                    maildir_flags(&info.flags)
                 );
-                let tmp = self.dir.join("tmp").join(format!(
-                    "imap-fetch.{}.{}",
-                    msg.uid,
-                    std::process::id()
-                ));
                 let dest = self.dir.join("cur").join(name);
-                write_then_rename(&tmp, &dest, &to_lf(&msg.body), msg.date)?;
-                self.present.insert(msg.uid);
-                Ok(true)
+                fs::rename(tmp, &dest).map_err(|e| io_err("write", &dest, e))?;
+                self.present.insert(info.uid);
             }
             Format::Eml => {
-                let dest = self.dir.join(format!("{}.eml", msg.uid));
-                if self.present.contains(&msg.uid) || dest.exists() {
-                    return Ok(false);
-                }
-                let tmp = self.dir.join(format!(".imap-fetch.{}.tmp", msg.uid));
-                write_then_rename(&tmp, &dest, &msg.body, msg.date)?;
-                self.present.insert(msg.uid);
-                Ok(true)
+                let dest = self.dir.join(format!("{}.eml", info.uid));
+                fs::rename(tmp, &dest).map_err(|e| io_err("write", &dest, e))?;
+                self.present.insert(info.uid);
             }
             Format::Mbox => {
                 let Some((path, file)) = self.mbox.as_mut() else {
                     return Ok(false);
                 };
-                let entry = mbox_entry(msg);
-                file.write_all(&entry)
-                    .map_err(|e| io_err("write", path, e))?;
-                Ok(true)
+                let when = info
+                    .date
+                    .map(|d| d.with_timezone(&Utc))
+                    .unwrap_or_else(Utc::now);
+                let from_line = format!(
+                    "From MAILER-DAEMON {}\n",
+                    when.format("%a %b %e %H:%M:%S %Y")
+                );
+                let ending: &[u8] = match last {
+                    None | Some(b'\n') => b"\n",
+                    Some(_) => b"\n\n",
+                };
+                let copied = (|| {
+                    let mut src = File::open(tmp)?;
+                    file.write_all(from_line.as_bytes())?;
+                    io::copy(&mut src, file)?;
+                    file.write_all(ending)
+                })();
+                copied.map_err(|e| io_err("write", path, e))?;
+                let _ = fs::remove_file(tmp);
             }
         }
+        Ok(true)
+    }
+
+    /// Saves a message whose bytes are all at hand (a small one the server
+    /// sent without a literal); false when it was already there.
+    pub fn write(&mut self, info: &MessageInfo, body: &[u8]) -> CliResult<bool> {
+        if self.has(info.uid) {
+            return Ok(false);
+        }
+        let mut incoming = self.begin()?;
+        incoming.write(body)?;
+        self.finish(incoming, info)
     }
 
     /// Records that everything up to `last_uid` is saved (after a batch).
@@ -331,28 +568,16 @@ impl Output {
         let mut text = serde_json::to_vec_pretty(&Value::Object(self.state.clone()))
             .map_err(|e| CliError::local(format!("cannot encode the state: {e}")))?;
         text.push(b'\n');
-        write_then_rename(&tmp, &path, &text, None).map(|_| ())
+        write_then_rename(&tmp, &path, &text)
     }
 }
 
 /// Writes `data` to `tmp`, then renames it to `dest` (never over an
 /// existing file's content half-written).
-fn write_then_rename(
-    tmp: &Path,
-    dest: &Path,
-    data: &[u8],
-    mtime: Option<DateTime<FixedOffset>>,
-) -> CliResult<()> {
+fn write_then_rename(tmp: &Path, dest: &Path, data: &[u8]) -> CliResult<()> {
     let result = (|| {
         let mut f = File::create(tmp)?;
         f.write_all(data)?;
-        if let Some(t) = mtime.and_then(|t| {
-            u64::try_from(t.timestamp())
-                .ok()
-                .map(|s| std::time::UNIX_EPOCH + std::time::Duration::from_secs(s))
-        }) {
-            let _ = f.set_modified(t);
-        }
         drop(f);
         fs::rename(tmp, dest)
     })();
@@ -378,52 +603,6 @@ fn maildir_flags(flags: &[String]) -> String {
     letters.sort_unstable();
     letters.dedup();
     letters.into_iter().collect()
-}
-
-/// CRLF line ends to LF (Maildir and mbox hold Unix text).
-fn to_lf(body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len());
-    let mut i = 0;
-    while i < body.len() {
-        if body[i] == b'\r' && body.get(i + 1) == Some(&b'\n') {
-            i += 1;
-            continue;
-        }
-        out.push(body[i]);
-        i += 1;
-    }
-    out
-}
-
-/// One mboxrd entry: the `From ` line, the message with `>`-quoting of
-/// `From ` lines, and a blank line.
-fn mbox_entry(msg: &Message) -> Vec<u8> {
-    let when = msg
-        .date
-        .map(|d| d.with_timezone(&Utc))
-        .unwrap_or_else(Utc::now);
-    let mut out = format!(
-        "From MAILER-DAEMON {}\n",
-        when.format("%a %b %e %H:%M:%S %Y")
-    )
-    .into_bytes();
-    let body = to_lf(&msg.body);
-    for line in body.split_inclusive(|&b| b == b'\n') {
-        let quoted = line
-            .iter()
-            .skip_while(|&&b| b == b'>')
-            .take(5)
-            .eq(b"From ".iter());
-        if quoted {
-            out.push(b'>');
-        }
-        out.extend_from_slice(line);
-    }
-    if !out.ends_with(b"\n") {
-        out.push(b'\n');
-    }
-    out.push(b'\n');
-    out
 }
 
 /// A mailbox name usable as a file name.
@@ -457,12 +636,11 @@ fn hostname() -> String {
 mod tests {
     use super::*;
 
-    fn msg(uid: u64, body: &str) -> Message {
-        Message {
+    fn info(uid: u64) -> MessageInfo {
+        MessageInfo {
             uid,
             flags: vec!["\\Seen".into(), "\\Answered".into(), "$X".into()],
             date: DateTime::parse_from_rfc3339("2024-01-02T03:04:05+01:00").ok(),
-            body: bytes::Bytes::from(body.to_string()),
         }
     }
 
@@ -472,18 +650,45 @@ mod tests {
         d
     }
 
+    /// `input` through a filter for `format`, cut into pieces of `step`.
+    fn filtered(format: Format, input: &[u8], step: usize) -> String {
+        let mut f = Filter::new(format);
+        let mut out = Vec::new();
+        for piece in input.chunks(step) {
+            f.push(piece, &mut out);
+        }
+        f.finish(&mut out);
+        String::from_utf8(out).unwrap()
+    }
+
     #[test]
-    fn mbox_entries_quote_from_lines() {
-        let e = mbox_entry(&msg(1, "Subject: x\r\n\r\nFrom here\r\n>From there\r\nend"));
-        assert_eq!(
-            String::from_utf8(e).unwrap(),
-            "From MAILER-DAEMON Tue Jan  2 02:04:05 2024\nSubject: x\n\n>From here\n>>From there\nend\n\n"
-        );
+    fn filters_work_across_any_split() {
+        let input = b"From: a\r\n\r\nFrom here\r\n>From there\r\n>>From x\r\nFro\r\n\
+            >Fr\r\nlone\rcr\r\nFrom\r\nend\r";
+        for step in 1..=input.len() {
+            assert_eq!(
+                filtered(Format::Mbox, input, step),
+                "From: a\n\n>From here\n>>From there\n>>>From x\nFro\n>Fr\nlone\rcr\nFrom\nend\r",
+                "step {step}"
+            );
+            assert_eq!(
+                filtered(Format::Maildir, input, step),
+                String::from_utf8_lossy(input).replace("\r\n", "\n"),
+                "step {step}"
+            );
+            assert_eq!(
+                filtered(Format::Eml, input, step).as_bytes(),
+                input,
+                "step {step}"
+            );
+        }
+        assert_eq!(filtered(Format::Mbox, b"From ", 1), ">From ");
+        assert_eq!(filtered(Format::Mbox, b"", 1), "");
     }
 
     #[test]
     fn maildir_flag_letters() {
-        assert_eq!(maildir_flags(&msg(1, "").flags), "RS");
+        assert_eq!(maildir_flags(&info(1).flags), "RS");
         assert_eq!(
             maildir_flags(&["\\Deleted".into(), "\\Draft".into(), "\\Flagged".into()]),
             "DFT"
@@ -502,16 +707,27 @@ mod tests {
     fn maildir_state_and_uidvalidity() {
         let dir = temp_dir("maildir");
         let mut o = Output::open(&dir, Format::Maildir, "INBOX", 7, "ALL").unwrap();
-        assert!(o.write(&msg(3, "a\r\nb\r\n")).unwrap());
-        assert!(!o.write(&msg(3, "again")).unwrap());
+        let mut incoming = o.begin().unwrap();
+        incoming.write(b"a\r").unwrap();
+        incoming.write(b"\nb\r\n").unwrap();
+        assert_eq!(files(&dir.join("tmp")).len(), 1, "written as it arrives");
+        assert!(o.finish(incoming, &info(3)).unwrap());
+        assert!(!o.write(&info(3), b"again").unwrap());
+        assert!(o.has(3) && !o.has(4));
+        // A message abandoned half-way leaves nothing.
+        let mut incoming = o.begin().unwrap();
+        incoming.write(b"half").unwrap();
+        drop(incoming);
+        assert!(files(&dir.join("tmp")).is_empty());
         o.commit(3).unwrap();
-        let names: Vec<String> = fs::read_dir(dir.join("cur"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
+        let names = files(&dir.join("cur"));
         assert_eq!(names.len(), 1);
         assert!(names[0].starts_with("1704161045.V7U3."), "{}", names[0]);
         assert!(names[0].ends_with(":2,RS"), "{}", names[0]);
+        assert_eq!(
+            fs::read(dir.join("cur").join(&names[0])).unwrap(),
+            b"a\nb\n"
+        );
         let o = Output::open(&dir, Format::Maildir, "INBOX", 7, "ALL").unwrap();
         assert_eq!(o.last_uid, 3);
         let e = Output::open(&dir, Format::Maildir, "INBOX", 8, "ALL")
@@ -525,21 +741,58 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
     }
 
+    fn files(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
     #[test]
-    fn mbox_tail_of_an_interrupted_run_is_cut() {
+    fn eml_files_keep_exact_bytes_and_the_state_file() {
+        let dir = temp_dir("eml");
+        let o = Output::open(&dir, Format::Eml, "INBOX", 1, "ALL").unwrap();
+        o.save().unwrap();
+        // A temporary file left by an interrupted run goes; the state stays.
+        fs::write(dir.join(".imap-fetch.1.1"), b"half").unwrap();
+        let mut o = Output::open(&dir, Format::Eml, "INBOX", 1, "ALL").unwrap();
+        assert_eq!(files(&dir), [".imap-fetch.json"]);
+        assert!(o.write(&info(5), b"a\r\nFrom b\r\n").unwrap());
+        assert!(!o.write(&info(5), b"again").unwrap());
+        assert_eq!(fs::read(dir.join("5.eml")).unwrap(), b"a\r\nFrom b\r\n");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn mbox_entries_and_the_tail_of_an_interrupted_run() {
         let dir = temp_dir("mbox");
         let mut o = Output::open(&dir, Format::Mbox, "INBOX", 1, "ALL").unwrap();
-        o.write(&msg(1, "one\r\n")).unwrap();
+        let mut incoming = o.begin().unwrap();
+        for piece in [
+            &b"Subject: x\r\n\r\nFr"[..],
+            b"om here\r",
+            b"\n>From there\r\nend",
+        ] {
+            incoming.write(piece).unwrap();
+        }
+        assert!(o.finish(incoming, &info(1)).unwrap());
         o.commit(1).unwrap();
         let path = o.location();
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "From MAILER-DAEMON Tue Jan  2 02:04:05 2024\nSubject: x\n\n>From here\n>>From there\nend\n\n"
+        );
         let good = fs::metadata(&path).unwrap().len();
-        o.write(&msg(2, "two, never committed\r\n")).unwrap();
+        o.write(&info(2), b"two, never committed\r\n").unwrap();
         drop(o);
         assert!(fs::metadata(&path).unwrap().len() > good);
         let o = Output::open(&dir, Format::Mbox, "INBOX", 1, "ALL").unwrap();
         assert_eq!(o.last_uid, 1);
         assert!(o.truncated > 0);
         assert_eq!(fs::metadata(&path).unwrap().len(), good);
+        assert_eq!(files(&dir), [".imap-fetch.json", "INBOX.mbox"]);
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -783,7 +783,10 @@ fn starttls_not_offered_or_refused() {
     let err = m.starttls(None).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Abort);
     assert!(err.message().contains("TLS not supported"), "{err}");
-    assert_eq!(m.login("user", "pass").unwrap_err().kind(), ErrorKind::Abort);
+    assert_eq!(
+        m.login("user", "pass").unwrap_err().kind(),
+        ErrorKind::Abort
+    );
     drop(m);
     server.finish();
 

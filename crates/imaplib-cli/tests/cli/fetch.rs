@@ -223,6 +223,11 @@ fn fetch_refuses_to_mix_mailboxes_after_a_uidvalidity_change() {
         fs::read(out.join(".imap-fetch.json")).unwrap(),
         before_state
     );
+
+    // A mailbox the server does not have: NO, one line, status 5.
+    let run = imap(["fetch", "Nope", "--out", &dir, "--stream", &cmd]).run();
+    run.expect(5);
+    run.one_error_line("cannot open Nope");
 }
 
 #[test]
@@ -304,4 +309,88 @@ fn fetch_over_starttls_and_implicit_tls() {
     .run();
     run.expect(0);
     assert_eq!(files(&out.0), [".imap-fetch.json", "1.eml", "2.eml"]);
+}
+
+/// The messages `tests/fetch_server.py` serves (see there).
+fn scripted_body(subject: &str, size: usize) -> Vec<u8> {
+    let mut out = format!("From: a@example.org\r\nSubject: {subject}\r\n\r\n").into_bytes();
+    while out.len() < size {
+        out.extend_from_slice(b"The quick brown fox jumps over the lazy dog. 0123456789\r\n");
+    }
+    out.truncate(size);
+    out
+}
+
+/// `python3 tests/fetch_server.py ARGS...` as a `--stream` command.
+fn scripted_server(args: &str) -> String {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fetch_server.py");
+    format!("exec python3 '{}' {args}", script.display())
+}
+
+#[test]
+fn fetch_streams_each_message_to_its_file_as_it_arrives() {
+    let out = TempDir::new("streamed");
+    let dir = out.0.display().to_string();
+    // The server sends the second half of the big message only once the
+    // first half is in a file in tmp/ (else it says BYE).
+    std::fs::create_dir_all(out.join("tmp")).unwrap();
+    let cmd = scripted_server(&format!("'{}'", out.join("tmp").display()));
+    let run = imap(["fetch", "INBOX", "--out", &dir, "--stream", &cmd]).run();
+    run.expect(0);
+    assert!(
+        run.out()
+            .starts_with("INBOX: 3 new messages, 401.0 KiB saved in"),
+        "{}",
+        run.out()
+    );
+    assert!(
+        run.out().contains("; 1 deleted meanwhile; last UID 4"),
+        "{}",
+        run.out()
+    );
+    assert!(files(&out.join("tmp")).is_empty());
+    let cur = files(&out.join("cur"));
+    assert_eq!(cur.len(), 3, "{cur:?}");
+    let find = |uid: u32| {
+        let marker = format!(".V42U{uid}.");
+        let name = cur
+            .iter()
+            .find(|n| n.contains(&marker))
+            .unwrap_or_else(|| panic!("no UID {uid} in {cur:?}"));
+        (name.clone(), fs::read(out.join("cur").join(name)).unwrap())
+    };
+    // UID, FLAGS and INTERNALDATE came after the literal; a flag update
+    // between the responses is not taken for the message's flags.
+    let (name, data) = find(1);
+    assert!(
+        name.starts_with("837596665.") && name.ends_with(":2,S"),
+        "{name}"
+    );
+    assert_eq!(data, lf(&scripted_body("big", 400 * 1024)));
+    let (name, data) = find(2);
+    assert!(name.ends_with(":2,"), "{name}");
+    assert_eq!(data, b"Subject: tiny");
+    // INTERNALDATE as a literal of its own.
+    let (name, data) = find(4);
+    assert!(
+        name.starts_with("1704161045.") && name.ends_with(":2,R"),
+        "{name}"
+    );
+    assert_eq!(data, lf(&scripted_body("fourth", 1000)));
+    assert_eq!(state(&out)["mailboxes"]["INBOX"]["last_uid"], 4);
+
+    // To stdout: streamed messages as they arrive, the others after them.
+    let run = imap(["fetch", "INBOX", "--stream", &scripted_server("")]).run();
+    run.expect(0);
+    let mut expected = b"Message 1\n".to_vec();
+    expected.extend(scripted_body("big", 400 * 1024));
+    expected.extend(b"\nMessage 4\n");
+    expected.extend(scripted_body("fourth", 1000));
+    expected.extend(b"\nMessage 2\nSubject: tiny\n");
+    assert!(run.stdout == expected, "{}", run.out());
+    assert!(
+        run.stderr.starts_with("INBOX: 3 messages"),
+        "{}",
+        run.stderr
+    );
 }
