@@ -66,6 +66,10 @@ pub fn response(resp: &Response) -> (Value, Option<String>) {
             ),
             Some(reason.to_string()),
         ),
+        other => (
+            object("unknown", [("debug", Value::String(format!("{other:?}")))]),
+            None,
+        ),
     }
 }
 
@@ -208,6 +212,10 @@ pub fn response_code(code: &ResponseCode) -> Value {
         ResponseCode::Other { name, args } => {
             put("args", bytes(args));
             name.as_str()
+        }
+        other => {
+            put("debug", Value::String(format!("{other:?}")));
+            "UNKNOWN"
         }
     };
     let mut out = Map::new();
@@ -358,6 +366,7 @@ fn list_entry(kind: &str, l: &ListEntry) -> Value {
             ListExtended::ChildInfo(c) => json!({"tag": "CHILDINFO", "value": strings(c)}),
             ListExtended::OldName(m) => json!({"tag": "OLDNAME", "value": mailbox(m)}),
             ListExtended::Other { tag, raw } => json!({"tag": tag, "raw": bytes(raw)}),
+            other => json!({"tag": "UNKNOWN", "debug": format!("{other:?}")}),
         })
         .collect();
     object(
@@ -391,6 +400,7 @@ fn status(s: &MailboxStatus) -> Value {
             StatusItem::HighestModSeq(n) => ("HIGHESTMODSEQ", json!(n)),
             StatusItem::AppendLimit(n) => ("APPENDLIMIT", json!(n)),
             StatusItem::Other { name, raw } => (name.as_str(), json!({ "raw": bytes(raw) })),
+            other => ("UNKNOWN", Value::String(format!("{other:?}"))),
         };
         items.insert(name.to_string(), value);
     }
@@ -592,6 +602,7 @@ pub fn fetch_item(i: &FetchItem) -> Value {
         FetchItem::Undecodable { name, raw, reason } => {
             json!({"name": name, "raw": bytes(raw), "error": reason})
         }
+        other => item("UNKNOWN", Value::String(format!("{other:?}")), []),
     }
 }
 

@@ -143,6 +143,43 @@ pub fn authenticate(mechanism: &str) -> Command {
         .interactive()
 }
 
+/// AUTHENTICATE mechanism initial-response (RFC 4959 SASL-IR): the
+/// initial response is sent base64 encoded on the command line (`=` when
+/// it is empty) and hidden in traces; `None` sends no initial response, as
+/// [`authenticate`]. Use only when the server announced `SASL-IR`.
+pub fn authenticate_ir(mechanism: &str, initial: Option<&[u8]>) -> Command {
+    let mut cmd = authenticate(mechanism);
+    if let Some(data) = initial {
+        let encoded = if data.is_empty() {
+            b"=".to_vec()
+        } else {
+            base64_standard(data)
+        };
+        cmd = cmd.arg(Arg::SecretAtom(Bytes::from(encoded)));
+    }
+    cmd
+}
+
+/// Standard base64 with padding (RFC 4648 §4), as SASL uses.
+fn base64_standard(data: &[u8]) -> Vec<u8> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::with_capacity(data.len().div_ceil(3) * 4);
+    for group in data.chunks(3) {
+        let n = group
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &b)| acc | (u32::from(b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= group.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]);
+            } else {
+                out.push(b'=');
+            }
+        }
+    }
+    out
+}
+
 /// CAPABILITY.
 pub fn capability() -> Command {
     Command::new("CAPABILITY").finish(Finish::Capability)
@@ -492,6 +529,30 @@ mod tests {
         assert_eq!(&normalize_crlf(b"a\nb\rc\r\nd")[..], b"a\r\nb\r\nc\r\nd");
         assert_eq!(&normalize_crlf(b"\r")[..], b"\r\n");
         assert_eq!(&normalize_crlf(b"")[..], b"");
+    }
+
+    #[test]
+    fn authenticate_with_initial_response() {
+        assert_eq!(base64_standard(b""), b"");
+        assert_eq!(base64_standard(b"f"), b"Zg==");
+        assert_eq!(base64_standard(b"fo"), b"Zm8=");
+        assert_eq!(base64_standard(b"foo"), b"Zm9v");
+        assert_eq!(base64_standard(b"foobar"), b"Zm9vYmFy");
+        assert_eq!(base64_standard(b"\0user\0pass"), b"AHVzZXIAcGFzcw==");
+        let cmd = authenticate_ir("plain", Some(b"\0user\0pass"));
+        assert_eq!(cmd.name, "AUTHENTICATE");
+        assert_eq!(
+            cmd.args,
+            vec![
+                raw("PLAIN"),
+                Arg::SecretAtom(Bytes::from_static(b"AHVzZXIAcGFzcw=="))
+            ]
+        );
+        assert!(cmd.interactive);
+        assert_eq!(cmd.finish, Finish::Authenticate);
+        let empty = authenticate_ir("EXTERNAL", Some(b""));
+        assert_eq!(empty.args[1], Arg::SecretAtom(Bytes::from_static(b"=")));
+        assert_eq!(authenticate_ir("LOGIN", None).args, vec![raw("LOGIN")]);
     }
 
     #[test]

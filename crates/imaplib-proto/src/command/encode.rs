@@ -30,6 +30,11 @@ pub enum Arg {
     /// A secret (LOGIN's password): always quoted or a literal, never an
     /// atom and never passed through; shown as `***` in traces.
     Secret(Bytes),
+    /// A secret sent inline exactly as given, never quoted: the SASL-IR
+    /// initial response of AUTHENTICATE (RFC 4959: base64, or `=` for an
+    /// empty one). Refused unless it is non-empty and every byte is an
+    /// ATOM-CHAR; shown as `***` in traces.
+    SecretAtom(Bytes),
     /// An expression passed as the caller wrote it (sequence sets, search
     /// criteria, fetch item lists, flag lists, status item lists). CR, LF and
     /// NUL are refused. A single word with 8-bit bytes is sent as a literal;
@@ -54,6 +59,7 @@ impl std::fmt::Debug for Arg {
             Arg::Mailbox(b) => write!(f, "Mailbox({:?})", Printable(b)),
             Arg::Pattern(b) => write!(f, "Pattern({:?})", Printable(b)),
             Arg::Secret(_) => f.write_str("Secret(***)"),
+            Arg::SecretAtom(_) => f.write_str("SecretAtom(***)"),
             Arg::Raw(b) => write!(f, "Raw({:?})", Printable(b)),
             Arg::Literal(b) => write!(f, "Literal({} bytes)", b.len()),
             Arg::Utf8Literal(b) => write!(f, "Utf8Literal({} bytes)", b.len()),
@@ -177,6 +183,17 @@ impl Encoder {
                     self.literal(v, false, true);
                     Ok(())
                 }
+            }
+            Arg::SecretAtom(v) => {
+                if v.is_empty() || !v.iter().all(|&b| is_astring_char(b, false)) {
+                    // The secret itself is not repeated in the error.
+                    return Err(ProtoError::msg(
+                        ProtoErrorKind::BadArgument,
+                        "an inline secret (SASL initial response) must be a non-empty atom",
+                    ));
+                }
+                self.hidden(v, "***");
+                Ok(())
             }
             Arg::Raw(v) => self.raw_expr(v),
             Arg::Literal(v) => {
@@ -485,6 +502,19 @@ mod tests {
         ] {
             let err = enc(std::slice::from_ref(&arg), o).unwrap_err();
             assert_eq!(err.kind(), ProtoErrorKind::BadArgument, "{arg:?}");
+        }
+    }
+
+    #[test]
+    fn secret_atoms_are_inline_and_hidden() {
+        let o = EncodeOptions::default();
+        let chunks = enc(&[Arg::SecretAtom(s("AHVzZXIAcGFzcw=="))], o).unwrap();
+        assert_eq!(&chunks[0].bytes[..], b" AHVzZXIAcGFzcw==\r\n");
+        assert_eq!(chunks[0].trace, " ***\r\n");
+        assert_eq!(format!("{:?}", Arg::SecretAtom(s("x"))), "SecretAtom(***)");
+        for bad in ["", "a b", "\"x\"", "a\r\n", "(x)", "caf\u{e9}"] {
+            let err = enc(&[Arg::SecretAtom(s(bad))], o).unwrap_err();
+            assert!(!err.message().contains(bad) || bad.is_empty());
         }
     }
 

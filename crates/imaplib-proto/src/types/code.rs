@@ -10,6 +10,7 @@ use crate::response::Code;
 /// arguments do not decode, are [`ResponseCode::Other`] with the raw
 /// arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ResponseCode {
     /// `ALERT`: the text must be shown to the user.
     Alert,

@@ -88,6 +88,7 @@ impl Fetch {
 
 /// One FETCH item.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FetchItem {
     /// `FLAGS (...)`.
     Flags(Vec<String>),

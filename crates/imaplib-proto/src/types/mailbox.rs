@@ -54,6 +54,7 @@ pub struct ListEntry {
 
 /// RFC 5258 extended LIST data.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ListExtended {
     /// `CHILDINFO (...)`.
     ChildInfo(Vec<String>),
@@ -143,6 +144,7 @@ pub(crate) fn list_entry(r: &mut Reader<'_>) -> DResult<ListEntry> {
 
 /// One STATUS attribute (RFC 3501 §6.3.10 and extensions).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum StatusItem {
     /// `MESSAGES`
     Messages(u32),

@@ -198,6 +198,7 @@ fn decode_after_name(
 
 /// The typed form of one response.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Typed {
     /// A continuation request and its text.
     Continuation(Bytes),
@@ -240,7 +241,11 @@ pub fn decode_response(resp: &Response) -> Typed {
             code: code(),
             text: resp.text_after_code(),
         },
-        Kind::Untagged { name, status, .. } => {
+        Kind::Untagged {
+            name,
+            status,
+            number,
+        } => {
             if let Some(status) = status {
                 return Typed::Untagged(Untagged::Condition {
                     status: *status,
@@ -248,9 +253,6 @@ pub fn decode_response(resp: &Response) -> Typed {
                     text: resp.text_after_code(),
                 });
             }
-            let Kind::Untagged { number, .. } = resp.kind() else {
-                unreachable!("matched above")
-            };
             let number = match number.as_deref().map(parse_u32) {
                 None => None,
                 Some(Some(n)) => Some(n),
