@@ -3,7 +3,7 @@
 //! TCP, TLS (tokio-rustls, same verification rules) and a child process.
 //!
 //! Both clients drive the same sans-IO [`Session`]; the plain imaplib
-//! methods come from one shared list ([`crate::methods`]), so a command is
+//! methods come from one shared list (`methods.rs`), so a command is
 //! defined once. What differs is only how bytes move.
 //!
 //! **Cancellation.** Dropping a method's future mid-flight cannot leave the
