@@ -124,6 +124,16 @@ impl Transport {
         }
     }
 
+    /// The RFC 9266 `tls-exporter` channel binding of a TLS 1.3 transport
+    /// (see [`crate::sasl`]); `None` otherwise.
+    fn tls_exporter(&self) -> Option<Vec<u8>> {
+        match self {
+            Transport::Tls(s) => crate::sasl::tls_exporter(s.get_ref().1),
+            Transport::Deflate(d) => d.0.tls_exporter(),
+            _ => None,
+        }
+    }
+
     async fn shutdown(&mut self) {
         match std::mem::replace(self, Transport::Closed) {
             Transport::Tcp(mut s) => {
@@ -555,6 +565,55 @@ impl AsyncImap4 {
         .await;
         self.busy = false;
         self.after_auth(result?).await
+    }
+
+    /// AUTHENTICATE with a SASL mechanism, as
+    /// [`crate::Imap4::authenticate_sasl`].
+    pub async fn authenticate_sasl(
+        &mut self,
+        mech: &mut dyn crate::sasl::Mechanism,
+    ) -> Result<Reply> {
+        self.begin()?;
+        let result = async {
+            let sasl_ir = self.session.has_capability("SASL-IR");
+            let (mut exchange, cmd) = crate::sasl::Exchange::start(mech, sasl_ir)?;
+            let tag = self.session.command(cmd)?;
+            self.flush().await?;
+            loop {
+                if let Some(result) = self.session.take_reply(&tag) {
+                    return exchange.complete(result).map_err(|e| self.fail(e));
+                }
+                match self.session.poll_event()? {
+                    Some(Event::Continuation { tag: t, text }) if t == tag => {
+                        let line = exchange.respond(&text);
+                        self.session.continue_with(&tag, &line, true)?;
+                        self.flush().await?;
+                    }
+                    Some(_) => {}
+                    None => self.fill().await?,
+                }
+            }
+        }
+        .await;
+        self.busy = false;
+        self.after_auth(result?).await
+    }
+
+    /// The `tls-exporter` channel-binding data, as
+    /// [`crate::Imap4::channel_binding`].
+    pub fn channel_binding(&self) -> Option<Vec<u8>> {
+        self.transport.tls_exporter()
+    }
+
+    /// Logs in with the strongest way both sides offer, as
+    /// [`crate::Imap4::login_auto`].
+    pub async fn login_auto(&mut self, user: &str, password: &str) -> Result<Reply> {
+        let binding = self.transport.tls_exporter();
+        let tls = self.tls_active;
+        match crate::sasl::choose_login(&self.session, tls, binding, user, password)? {
+            crate::sasl::AutoLogin::Sasl(mut mech) => self.authenticate_sasl(mech.as_mut()).await,
+            crate::sasl::AutoLogin::Login => self.login(user, password).await,
+        }
     }
 
     /// ENABLE, as [`crate::Imap4::enable`].
@@ -1108,6 +1167,31 @@ impl AsyncImap4 {
         .await;
         self.busy = false;
         result
+    }
+
+    /// Appends several messages: one MULTIAPPEND when the server announces
+    /// it, else one APPEND each, as [`crate::Imap4::append_many`].
+    pub async fn append_many(
+        &mut self,
+        mailbox: Option<&str>,
+        messages: &[(Option<&str>, Option<DateInput>, &[u8])],
+    ) -> Result<Reply> {
+        let dates = crate::streaming::append_dates(messages)?;
+        if self.has_capability("MULTIAPPEND") {
+            let utf8 = self.session.utf8_enabled();
+            let cmd = crate::streaming::multiappend_command(mailbox, messages, &dates, utf8);
+            return self.run_command(cmd).await;
+        }
+        let mut last = None;
+        for (flags, date, message) in messages {
+            let reply = self.append(mailbox, *flags, date.clone(), message).await?;
+            let ok = reply.is_ok();
+            last = Some(reply);
+            if !ok {
+                break;
+            }
+        }
+        Ok(last.expect("at least one message"))
     }
 
     /// Sends `commands` with up to `window` in flight, handing each reply to

@@ -490,6 +490,10 @@ impl Imap4 {
         self.run(cmd)
     }
 
+    pub(crate) fn set_protocol_version_to(&mut self, version: &str) {
+        self.protocol_version = version.to_string();
+    }
+
     pub(crate) fn timeout(&self) -> Option<Duration> {
         self.options.timeout
     }
@@ -576,6 +580,41 @@ impl Imap4 {
         }
     }
 
+    /// AUTHENTICATE with a SASL mechanism ([`crate::sasl`]), its initial
+    /// response on the command line when the server announces SASL-IR (RFC
+    /// 4959). A mechanism error cancels the exchange with `*` and raises
+    /// `error`, as does a refusal; an OK the mechanism cannot verify (SCRAM
+    /// without a valid server signature) raises `abort`. Capabilities are
+    /// refreshed afterwards, as after [`Imap4::login`].
+    pub fn authenticate_sasl(&mut self, mech: &mut dyn crate::sasl::Mechanism) -> Result<Reply> {
+        let sasl_ir = self.session.has_capability("SASL-IR");
+        let (mut exchange, cmd) = crate::sasl::Exchange::start(mech, sasl_ir)?;
+        let tag = self.send_command(cmd)?;
+        loop {
+            if let Some(result) = self.session.take_reply(&tag) {
+                let reply = exchange.complete(result).map_err(|e| self.fail(e))?;
+                return self.after_auth(reply);
+            }
+            match self.session.poll_event() {
+                Ok(Some(Event::Continuation { tag: t, text })) if t == tag => {
+                    let line = exchange.respond(&text);
+                    self.session.continue_with(&tag, &line, true)?;
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => self.fill()?,
+                Err(e) => return Err(e.into()),
+            }
+            self.flush()?;
+        }
+    }
+
+    /// The RFC 9266 `tls-exporter` channel-binding data of this connection,
+    /// for SCRAM-SHA-256-PLUS ([`crate::sasl::Scram::sha256_plus`]); `None`
+    /// unless it runs over TLS 1.3.
+    pub fn channel_binding(&self) -> Option<Vec<u8>> {
+        self.transport.tls_exporter()
+    }
+
     /// ENABLE capability (RFC 5161). Raises `error` when the server lacks
     /// ENABLE. Enabling UTF8=ACCEPT switches to UTF-8 mode.
     pub fn enable(&mut self, capability: &str) -> Result<Reply> {
@@ -627,6 +666,21 @@ impl Imap4 {
     pub fn login(&mut self, user: impl AsRef<[u8]>, password: impl AsRef<[u8]>) -> Result<Reply> {
         let reply = self.run(build::login(user.as_ref(), password.as_ref()))?;
         self.after_auth(reply)
+    }
+
+    /// Logs in with the strongest way both sides offer: SCRAM-SHA-256-PLUS
+    /// (over TLS 1.3) > SCRAM-SHA-256 > SCRAM-SHA-1 > AUTHENTICATE PLAIN
+    /// (over TLS, or when the server does not say LOGINDISABLED) > LOGIN
+    /// (unless LOGINDISABLED). Raises `error`, sending nothing, when the only
+    /// ways left would send the password in cleartext to a server that says
+    /// LOGINDISABLED. A refusal is not retried with a weaker mechanism.
+    pub fn login_auto(&mut self, user: &str, password: &str) -> Result<Reply> {
+        let binding = self.transport.tls_exporter();
+        let tls = self.tls_active;
+        match crate::sasl::choose_login(&self.session, tls, binding, user, password)? {
+            crate::sasl::AutoLogin::Sasl(mut mech) => self.authenticate_sasl(mech.as_mut()),
+            crate::sasl::AutoLogin::Login => self.login(user, password),
+        }
     }
 
     /// AUTHENTICATE CRAM-MD5 (RFC 2195) with `user` and `password`.

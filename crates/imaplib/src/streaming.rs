@@ -136,31 +136,13 @@ impl Imap4 {
         mailbox: Option<&str>,
         messages: &[(Option<&str>, Option<DateInput>, &[u8])],
     ) -> Result<Reply> {
-        let mut dates = Vec::with_capacity(messages.len());
-        for (_, date, _) in messages {
-            dates.push(match date {
-                Some(d) => Some(time_to_internaldate(d.clone()).map_err(Error::error)?),
-                None => None,
-            });
-        }
-        if messages.is_empty() {
-            return Err(Error::error("append_many: no message"));
-        }
+        let dates = append_dates(messages)?;
         if self.has_capability("MULTIAPPEND") {
-            let list: Vec<build::AppendMessage<'_>> = messages
-                .iter()
-                .zip(&dates)
-                .map(|((flags, _, message), date)| build::AppendMessage {
-                    flags: flags.map(str::as_bytes),
-                    date_time: date.as_deref().map(str::as_bytes),
-                    message,
-                })
-                .collect();
             let utf8 = self.utf8_enabled();
-            return self.run_command(build::multiappend(mailbox.map(str::as_bytes), &list, utf8));
+            return self.run_command(multiappend_command(mailbox, messages, &dates, utf8));
         }
         let mut last = None;
-        for ((flags, date, message), _) in messages.iter().zip(&dates) {
+        for (flags, date, message) in messages {
             let reply = self.append(mailbox, *flags, date.clone(), message)?;
             let ok = reply.is_ok();
             last = Some(reply);
@@ -261,4 +243,41 @@ fn copy_exact(
         progress(len - left);
     }
     Ok(())
+}
+
+/// The INTERNALDATEs of an `append_many` batch; refuses an empty batch.
+pub(crate) fn append_dates(
+    messages: &[(Option<&str>, Option<DateInput>, &[u8])],
+) -> Result<Vec<Option<String>>> {
+    if messages.is_empty() {
+        return Err(Error::error("append_many: no message"));
+    }
+    messages
+        .iter()
+        .map(|(_, date, _)| match date {
+            Some(d) => time_to_internaldate(d.clone())
+                .map(Some)
+                .map_err(Error::error),
+            None => Ok(None),
+        })
+        .collect()
+}
+
+/// The one MULTIAPPEND command for an `append_many` batch.
+pub(crate) fn multiappend_command(
+    mailbox: Option<&str>,
+    messages: &[(Option<&str>, Option<DateInput>, &[u8])],
+    dates: &[Option<String>],
+    utf8: bool,
+) -> Command {
+    let list: Vec<build::AppendMessage<'_>> = messages
+        .iter()
+        .zip(dates)
+        .map(|((flags, _, message), date)| build::AppendMessage {
+            flags: flags.map(str::as_bytes),
+            date_time: date.as_deref().map(str::as_bytes),
+            message,
+        })
+        .collect();
+    build::multiappend(mailbox.map(str::as_bytes), &list, utf8)
 }

@@ -271,6 +271,16 @@ impl Transport {
         }
     }
 
+    /// The RFC 9266 `tls-exporter` channel binding of a TLS 1.3 transport
+    /// (see [`crate::sasl`]); `None` otherwise.
+    pub(crate) fn tls_exporter(&self) -> Option<Vec<u8>> {
+        match self {
+            Transport::Tls(s) => crate::sasl::tls_exporter(&s.conn),
+            Transport::Deflate(d) => d.inner.tls_exporter(),
+            _ => None,
+        }
+    }
+
     pub(crate) fn set_read_timeout(&mut self, t: Option<Duration>) -> io::Result<()> {
         match self {
             Transport::Tcp(s) => s.set_read_timeout(t),

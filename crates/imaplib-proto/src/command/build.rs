@@ -520,6 +520,203 @@ where
     cmd
 }
 
+/// ID (RFC 2971) with the client's fields (`None`: `ID NIL`).
+pub fn id(fields: Option<&[(&str, &str)]>) -> Command {
+    let arg = match fields {
+        None => Arg::Raw(Bytes::from_static(b"NIL")),
+        Some(f) => {
+            let mut out = Vec::from(&b"("[..]);
+            for (i, (k, v)) in f.iter().enumerate() {
+                if i > 0 {
+                    out.push(b' ');
+                }
+                quote_into(&mut out, k.as_bytes());
+                out.push(b' ');
+                quote_into(&mut out, v.as_bytes());
+            }
+            out.push(b')');
+            Arg::Raw(Bytes::from(out))
+        }
+    };
+    Command::new("ID").arg(arg).finish(untagged("ID"))
+}
+
+/// Writes `v` as a quoted string (CR, LF and NUL are dropped: ID values
+/// are informational).
+fn quote_into(out: &mut Vec<u8>, v: &[u8]) {
+    out.push(b'"');
+    for &c in v {
+        match c {
+            b'\r' | b'\n' | 0 => {}
+            b'"' | b'\\' => {
+                out.push(b'\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out.push(b'"');
+}
+
+/// UID EXPUNGE set (RFC 4315): expunges only these UIDs.
+pub fn uid_expunge(uid_set: &[u8]) -> Command {
+    let mut cmd = uid("EXPUNGE", [uid_set]);
+    cmd.finish = untagged("EXPUNGE");
+    cmd
+}
+
+/// SELECT or EXAMINE with CONDSTORE (RFC 7162 §3.1.8).
+pub fn select_condstore(mailbox_name: &[u8], readonly: bool) -> Command {
+    select(mailbox_name, readonly).arg(raw("(CONDSTORE)"))
+}
+
+/// SELECT or EXAMINE with QRESYNC (RFC 7162 §3.2.5): the UIDVALIDITY and
+/// HIGHESTMODSEQ the client knows, and optionally the UIDs it knows.
+pub fn select_qresync(
+    mailbox_name: &[u8],
+    readonly: bool,
+    uid_validity: u32,
+    modseq: u64,
+    known_uids: Option<&str>,
+) -> Command {
+    let params = match known_uids {
+        Some(u) => format!("(QRESYNC ({uid_validity} {modseq} {u}))"),
+        None => format!("(QRESYNC ({uid_validity} {modseq}))"),
+    };
+    select(mailbox_name, readonly).arg(Arg::Raw(Bytes::from(params)))
+}
+
+/// UID FETCH set items (CHANGEDSINCE modseq [VANISHED]) (RFC 7162).
+pub fn uid_fetch_changed_since(
+    uid_set: &[u8],
+    items: &[u8],
+    modseq: u64,
+    vanished: bool,
+) -> Command {
+    let modifier = if vanished {
+        format!("(CHANGEDSINCE {modseq} VANISHED)")
+    } else {
+        format!("(CHANGEDSINCE {modseq})")
+    };
+    uid("FETCH", [uid_set, items, modifier.as_bytes()])
+}
+
+/// UID STORE set (UNCHANGEDSINCE modseq) command flags (RFC 7162 §3.1.3).
+pub fn uid_store_unchanged_since(
+    uid_set: &[u8],
+    modseq: u64,
+    command: &[u8],
+    flags: &[u8],
+) -> Command {
+    let modifier = format!("(UNCHANGEDSINCE {modseq})");
+    uid(
+        "STORE",
+        [
+            uid_set,
+            modifier.as_bytes(),
+            command,
+            &paren_list(flags)[..],
+        ],
+    )
+}
+
+/// LIST with selection options, several patterns and return options
+/// (RFC 5258, RFC 5819 LIST-STATUS, RFC 6154 SPECIAL-USE), e.g. selection
+/// `["SPECIAL-USE"]`, return `["SPECIAL-USE", "STATUS (MESSAGES UNSEEN)"]`.
+pub fn list_extended(
+    selection: &[&str],
+    reference: &[u8],
+    patterns: &[&[u8]],
+    returns: &[&str],
+) -> Command {
+    let mut cmd = Command::new("LIST");
+    if !selection.is_empty() {
+        cmd = cmd.arg(Arg::Raw(Bytes::from(format!("({})", selection.join(" ")))));
+    }
+    cmd = cmd.arg(mailbox(reference));
+    if patterns.len() == 1 {
+        cmd = cmd.arg(Arg::Pattern(b(patterns[0])));
+    } else {
+        // Several patterns: a parenthesised list of patterns.
+        let mut enc = Vec::from(&b"("[..]);
+        for (i, p) in patterns.iter().enumerate() {
+            if i > 0 {
+                enc.push(b' ');
+            }
+            quote_into(&mut enc, p);
+        }
+        enc.push(b')');
+        cmd = cmd.arg(Arg::Raw(Bytes::from(enc)));
+    }
+    if !returns.is_empty() {
+        cmd = cmd.arg(Arg::Raw(Bytes::from(format!(
+            "RETURN ({})",
+            returns.join(" ")
+        ))));
+    }
+    cmd.finish(untagged("LIST"))
+}
+
+/// GETMETADATA mailbox (entries) (RFC 5464), with optional options such
+/// as `MAXSIZE 1024` or `DEPTH infinity`.
+pub fn getmetadata(mailbox_name: &[u8], entries: &[&str], options: Option<&str>) -> Command {
+    let mut cmd = Command::new("GETMETADATA");
+    if let Some(o) = options {
+        cmd = cmd.arg(Arg::Raw(Bytes::from(format!("({o})"))));
+    }
+    cmd = cmd.arg(mailbox(mailbox_name));
+    let mut list = Vec::from(&b"("[..]);
+    for (i, e) in entries.iter().enumerate() {
+        if i > 0 {
+            list.push(b' ');
+        }
+        quote_into(&mut list, e.as_bytes());
+    }
+    list.push(b')');
+    cmd.arg(Arg::Raw(Bytes::from(list)))
+        .finish(untagged("METADATA"))
+}
+
+/// SETMETADATA mailbox (entry value ...) (RFC 5464); a `None` value
+/// removes the entry. Values go as literals when they need to.
+pub fn setmetadata(mailbox_name: &[u8], entries: &[(&str, Option<&[u8]>)]) -> Command {
+    let mut cmd = Command::new("SETMETADATA").arg(mailbox(mailbox_name));
+    // The list is built from separate arguments so that values can be
+    // literals.
+    let mut args: Vec<Arg> = Vec::new();
+    for (entry, value) in entries {
+        args.push(Arg::String(b(entry)));
+        args.push(match value {
+            Some(v) => Arg::String(b(v)),
+            None => Arg::Raw(Bytes::from_static(b"NIL")),
+        });
+    }
+    cmd.args.push(Arg::ListStart);
+    cmd.args.extend(args);
+    cmd.args.push(Arg::ListEnd);
+    cmd
+}
+
+/// LISTRIGHTS mailbox identifier (RFC 4314).
+pub fn listrights(mailbox_name: &[u8], identifier: &[u8]) -> Command {
+    Command::new("LISTRIGHTS")
+        .arg(mailbox(mailbox_name))
+        .arg(string(identifier))
+        .finish(untagged("LISTRIGHTS"))
+}
+
+/// ENABLE with several capabilities.
+pub fn enable_many(capabilities: &[&str]) -> Command {
+    let utf8 = capabilities
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case("UTF8=ACCEPT"));
+    let mut cmd = Command::new("ENABLE");
+    for c in capabilities {
+        cmd = cmd.arg(raw(c));
+    }
+    cmd.finish(Finish::Enable { utf8 })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -45,6 +45,11 @@ pub enum Arg {
     Literal(Bytes),
     /// RFC 6855 `UTF8 (~{N}...)` append data.
     Utf8Literal(Bytes),
+    /// Opens a parenthesised list: ` (` with no space before the next
+    /// argument.
+    ListStart,
+    /// Closes a parenthesised list: `)` with no space before it.
+    ListEnd,
     /// A literal of this many bytes that the client supplies from a
     /// stream when the chunk comes up ([`Chunk::external`]); used to APPEND
     /// from a `Read` without holding the message in memory.
@@ -64,6 +69,8 @@ impl std::fmt::Debug for Arg {
             Arg::Literal(b) => write!(f, "Literal({} bytes)", b.len()),
             Arg::Utf8Literal(b) => write!(f, "Utf8Literal({} bytes)", b.len()),
             Arg::ExternalLiteral(n) => write!(f, "ExternalLiteral({n} bytes)"),
+            Arg::ListStart => f.write_str("ListStart"),
+            Arg::ListEnd => f.write_str("ListEnd"),
         }
     }
 }
@@ -123,6 +130,8 @@ pub(crate) struct Encoder {
     chunks: Vec<Chunk>,
     cur: Vec<u8>,
     trace: String,
+    /// The previous argument opened a list: no space before the next one.
+    glue: bool,
 }
 
 impl Encoder {
@@ -132,6 +141,7 @@ impl Encoder {
             chunks: Vec::new(),
             cur: Vec::with_capacity(64),
             trace: String::new(),
+            glue: false,
         }
     }
 
@@ -148,8 +158,22 @@ impl Encoder {
 
     /// Appends one argument, preceded by a space.
     pub(crate) fn arg(&mut self, arg: &Arg) -> Result<(), ProtoError> {
-        self.raw(b" ");
         match arg {
+            Arg::ListEnd => {
+                self.glue = false;
+                self.raw(b")");
+                return Ok(());
+            }
+            _ if self.glue => self.glue = false,
+            _ => self.raw(b" "),
+        }
+        match arg {
+            Arg::ListStart => {
+                self.raw(b"(");
+                self.glue = true;
+                Ok(())
+            }
+            Arg::ListEnd => Ok(()),
             Arg::String(v) => self.astring(v, false, true),
             Arg::Mailbox(v) | Arg::Pattern(v) => {
                 let wildcards = matches!(arg, Arg::Pattern(_));
@@ -509,12 +533,13 @@ mod tests {
     fn secret_atoms_are_inline_and_hidden() {
         let o = EncodeOptions::default();
         let chunks = enc(&[Arg::SecretAtom(s("AHVzZXIAcGFzcw=="))], o).unwrap();
-        assert_eq!(&chunks[0].bytes[..], b" AHVzZXIAcGFzcw==\r\n");
-        assert_eq!(chunks[0].trace, " ***\r\n");
+        assert_eq!(&chunks[0].bytes[..], b"A1 CMD AHVzZXIAcGFzcw==\r\n");
+        assert_eq!(chunks[0].trace, "A1 CMD ***");
         assert_eq!(format!("{:?}", Arg::SecretAtom(s("x"))), "SecretAtom(***)");
         for bad in ["", "a b", "\"x\"", "a\r\n", "(x)", "caf\u{e9}"] {
             let err = enc(&[Arg::SecretAtom(s(bad))], o).unwrap_err();
-            assert!(!err.message().contains(bad) || bad.is_empty());
+            assert_eq!(err.kind(), ProtoErrorKind::BadArgument);
+            assert!(bad.is_empty() || !err.message().contains(bad));
         }
     }
 

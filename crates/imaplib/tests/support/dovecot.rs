@@ -207,7 +207,7 @@ impl Dovecot {
 
     /// The test users as `(name, password)`: `("alice", "alicepw")` and
     /// `("bob", "bobpw")`. Every mechanism in `auth_mechanisms` (PLAIN,
-    /// LOGIN, CRAM-MD5) works for them.
+    /// LOGIN, CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256) works for them.
     pub fn users() -> &'static [(&'static str, &'static str)] {
         USERS
     }
@@ -703,7 +703,7 @@ fn daemon_config(dir: &Path, unique: &str, ids: &ServerIds, imap: u16, imaps: u1
          ssl_key = <{d}/certs/server.key\n\
          ssl_min_protocol = TLSv1.2\n\
          disable_plaintext_auth = no\n\
-         auth_mechanisms = plain login cram-md5\n\
+         auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256\n\
          auth_failure_delay = 0 secs\n\
          passdb {{\n\
          \x20 driver = passwd-file\n\

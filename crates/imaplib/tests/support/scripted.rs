@@ -479,6 +479,18 @@ impl Peer {
         let _ = self.tcp.shutdown(Shutdown::Both);
     }
 
+    /// The server side's TLS exporter output (RFC 5705 / RFC 8446 §7.5)
+    /// for `label`, no context, `len` bytes; `None` without TLS.
+    pub fn tls_exporter(&self, label: &[u8], len: usize) -> Option<Vec<u8>> {
+        match self.reader.get_ref() {
+            Stream::Tls(s) => s
+                .conn
+                .export_keying_material(vec![0u8; len], label, None)
+                .ok(),
+            Stream::Tcp(_) => None,
+        }
+    }
+
     /// True once the connection runs over TLS.
     pub fn is_tls(&self) -> bool {
         matches!(self.reader.get_ref(), Stream::Tls(_))

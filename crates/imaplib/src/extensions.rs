@@ -1,0 +1,502 @@
+//! Typed methods for the modern extensions (IMAP4rev2, ID, MOVE, UIDPLUS,
+//! CONDSTORE / QRESYNC, LIST-EXTENDED / LIST-STATUS / SPECIAL-USE,
+//! METADATA, LISTRIGHTS), each checking the capability it needs and, where
+//! a safe one exists, falling back when the server lacks it.
+//!
+//! The commands are built by [`imaplib_proto::command::build`] and their
+//! replies decoded by the helpers here, so the async client shares them.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use imaplib_proto::command::build;
+use imaplib_proto::types::{
+    decode_data, Fetch, ListEntry, ListRights, MailboxStatus, Metadata, Pairs, ResponseCode,
+    SequenceSet, Untagged, Vanished,
+};
+use imaplib_proto::{Data, Reply, Status};
+
+use crate::client::Imap4;
+use crate::error::{Error, Result};
+use crate::typed::{decode_reply, reply_code, SelectInfo};
+
+/// What a MOVE (or its fallback) did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MoveResult {
+    /// `COPYUID`: destination UIDVALIDITY, source UIDs, destination UIDs.
+    pub copy_uid: Option<(u32, SequenceSet, SequenceSet)>,
+    /// True when MOVE was missing and COPY + STORE + UID EXPUNGE was used.
+    pub fallback: bool,
+}
+
+/// What changed in a mailbox since a saved state (see [`Imap4::resync`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resync {
+    /// The mailbox's state now.
+    pub info: SelectInfo,
+    /// The saved UIDVALIDITY no longer holds: every UID is new and the
+    /// caller must forget what it had.
+    pub uid_validity_changed: bool,
+    /// Messages whose flags changed or that are new (UID, FLAGS, MODSEQ).
+    pub changed: Vec<Fetch>,
+    /// UIDs expunged since (QRESYNC), when the server could tell.
+    pub vanished: Option<SequenceSet>,
+}
+
+/// One LIST entry with the STATUS that LIST-STATUS returned for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListWithStatus {
+    /// The LIST entry.
+    pub entry: ListEntry,
+    /// Its STATUS, when asked for and the mailbox is selectable.
+    pub status: Option<MailboxStatus>,
+}
+
+/// RFC 6154 special uses, in the order [`Imap4::special_use_mailboxes`]
+/// reports them.
+pub const SPECIAL_USES: [&str; 7] = [
+    "\\All",
+    "\\Archive",
+    "\\Drafts",
+    "\\Flagged",
+    "\\Junk",
+    "\\Sent",
+    "\\Trash",
+];
+
+pub(crate) fn copy_uid_of(
+    reply: &Reply,
+    untagged: &HashMap<String, Vec<Data>>,
+) -> Option<(u32, SequenceSet, SequenceSet)> {
+    // In the tagged OK (COPY) or in an untagged OK before the EXPUNGEs (MOVE).
+    let from_tagged = match reply_code(reply) {
+        Some(ResponseCode::CopyUid {
+            uid_validity,
+            source,
+            dest,
+        }) => Some((uid_validity, source, dest)),
+        _ => None,
+    };
+    from_tagged.or_else(|| {
+        let args = untagged.get("COPYUID")?.last()?.as_bytes()?.clone();
+        match ResponseCode::decode(&imaplib_proto::Code {
+            name: "COPYUID".into(),
+            args,
+        }) {
+            ResponseCode::CopyUid {
+                uid_validity,
+                source,
+                dest,
+            } => Some((uid_validity, source, dest)),
+            _ => None,
+        }
+    })
+}
+
+pub(crate) fn list_with_status(
+    reply: &Reply,
+    untagged_status: Vec<Data>,
+) -> Result<Vec<ListWithStatus>> {
+    let entries = crate::typed::list_entries(decode_reply(reply, "LIST")?);
+    let mut statuses: HashMap<Bytes, MailboxStatus> = HashMap::new();
+    for s in decode_data("STATUS", &untagged_status)
+        .into_iter()
+        .flatten()
+    {
+        if let Untagged::Status(s) = s {
+            statuses.insert(s.mailbox.raw.clone(), s);
+        }
+    }
+    Ok(entries
+        .into_iter()
+        .map(|entry| {
+            let status = statuses.remove(&entry.mailbox.raw);
+            ListWithStatus { entry, status }
+        })
+        .collect())
+}
+
+pub(crate) fn vanished_of(items: Vec<Data>) -> Option<SequenceSet> {
+    let mut all: Vec<u32> = Vec::new();
+    let mut any = false;
+    for v in decode_data("VANISHED", &items).into_iter().flatten() {
+        if let Untagged::Vanished(Vanished { uids, .. }) = v {
+            any = true;
+            all.extend(uids.iter_numbers().take(10_000_000));
+        }
+    }
+    if !any {
+        return None;
+    }
+    all.sort_unstable();
+    all.dedup();
+    Some(SequenceSet::from_numbers(all))
+}
+
+impl Imap4 {
+    /// ENABLE IMAP4rev2 (RFC 9051) when the server offers it; afterwards
+    /// [`Imap4::protocol_version`] reports `IMAP4REV2`. Returns false when
+    /// the server does not offer it.
+    pub fn enable_imap4rev2(&mut self) -> Result<bool> {
+        if !self.has_capability("IMAP4REV2") {
+            return Ok(false);
+        }
+        let reply = self.enable("IMAP4rev2")?;
+        let enabled = self
+            .response("ENABLED")
+            .1
+            .iter()
+            .filter_map(Data::as_bytes)
+            .any(|b| {
+                String::from_utf8_lossy(b)
+                    .to_ascii_uppercase()
+                    .contains("IMAP4REV2")
+            });
+        if reply.is_ok() && enabled {
+            self.set_protocol_version_to("IMAP4REV2");
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// ID (RFC 2971): sends the client's fields and returns the server's,
+    /// typed (`None` when it sends `ID NIL`). Raises `error` without ID.
+    pub fn id(&mut self, fields: Option<&[(&str, &str)]>) -> Result<Option<Pairs>> {
+        if !self.has_capability("ID") {
+            return Err(Error::error("Server does not support ID"));
+        }
+        let items = decode_reply(&self.run_command(build::id(fields))?, "ID")?;
+        Ok(items
+            .into_iter()
+            .find_map(|u| match u {
+                Untagged::Id(p) => Some(p),
+                _ => None,
+            })
+            .flatten())
+    }
+
+    /// UID EXPUNGE set (RFC 4315): expunges exactly these UIDs. Raises
+    /// `error` without UIDPLUS (a plain EXPUNGE would remove others too).
+    pub fn uid_expunge(&mut self, uid_set: impl AsRef<[u8]>) -> Result<Reply> {
+        if !self.has_capability("UIDPLUS") && !self.has_capability("IMAP4REV2") {
+            return Err(Error::error("Server does not support UIDPLUS"));
+        }
+        self.run_command(build::uid_expunge(uid_set.as_ref()))
+    }
+
+    /// COPY by UID with the COPYUID result (RFC 4315).
+    pub fn uid_copy_typed(
+        &mut self,
+        uid_set: impl AsRef<[u8]>,
+        mailbox: impl AsRef<[u8]>,
+    ) -> Result<Option<(u32, SequenceSet, SequenceSet)>> {
+        let reply = self.uid("COPY", [uid_set.as_ref(), mailbox.as_ref()])?;
+        if reply.typ != Status::Ok {
+            return Err(Error::error(format!("UID COPY refused: {:?}", reply.data)));
+        }
+        Ok(copy_uid_of(&reply, self.untagged_responses()))
+    }
+
+    /// Moves messages by UID (RFC 6851): UID MOVE when the server has MOVE;
+    /// otherwise, with UIDPLUS, UID COPY + UID STORE \Deleted + UID EXPUNGE
+    /// of exactly those UIDs. Refuses (raises `error`, nothing sent) when
+    /// neither is safe: a plain EXPUNGE could remove other messages.
+    pub fn uid_move_typed(
+        &mut self,
+        uid_set: impl AsRef<[u8]>,
+        mailbox: impl AsRef<[u8]>,
+    ) -> Result<MoveResult> {
+        let set = uid_set.as_ref();
+        if self.has_capability("MOVE") || self.has_capability("IMAP4REV2") {
+            self.response("COPYUID");
+            let reply = self.uid("MOVE", [set, mailbox.as_ref()])?;
+            if reply.typ != Status::Ok {
+                return Err(Error::error(format!("UID MOVE refused: {:?}", reply.data)));
+            }
+            let copy_uid = copy_uid_of(&reply, self.untagged_responses());
+            self.response("COPYUID");
+            return Ok(MoveResult {
+                copy_uid,
+                fallback: false,
+            });
+        }
+        if !self.has_capability("UIDPLUS") {
+            return Err(Error::error(
+                "Server has neither MOVE nor UIDPLUS: moving would need an EXPUNGE that can remove other messages",
+            ));
+        }
+        let copy_uid = self.uid_copy_typed(set, mailbox)?;
+        let reply = self.uid("STORE", [set, b"+FLAGS.SILENT", b"(\\Deleted)"])?;
+        if reply.typ != Status::Ok {
+            return Err(Error::error(format!("UID STORE refused: {:?}", reply.data)));
+        }
+        let reply = self.uid_expunge(set)?;
+        if reply.typ != Status::Ok {
+            return Err(Error::error(format!(
+                "UID EXPUNGE refused: {:?}",
+                reply.data
+            )));
+        }
+        Ok(MoveResult {
+            copy_uid,
+            fallback: true,
+        })
+    }
+
+    /// SELECT (or EXAMINE) with CONDSTORE (RFC 7162): the result carries
+    /// HIGHESTMODSEQ (or NOMODSEQ).
+    pub fn select_condstore(
+        &mut self,
+        mailbox: impl AsRef<[u8]>,
+        readonly: bool,
+    ) -> Result<SelectInfo> {
+        if !self.has_capability("CONDSTORE") {
+            return Err(Error::error("Server does not support CONDSTORE"));
+        }
+        let reply = self.run_command(build::select_condstore(mailbox.as_ref(), readonly))?;
+        crate::typed::select_info(&reply, self.untagged_responses(), readonly)
+    }
+
+    /// UID FETCH of the messages changed since `modseq` (RFC 7162), with
+    /// the expunged UIDs (VANISHED) when QRESYNC is enabled and `vanished`.
+    pub fn uid_fetch_changed_since(
+        &mut self,
+        uid_set: impl AsRef<[u8]>,
+        items: impl AsRef<[u8]>,
+        modseq: u64,
+        vanished: bool,
+    ) -> Result<(Vec<Fetch>, Option<SequenceSet>)> {
+        self.response("VANISHED");
+        let reply = self.run_command(build::uid_fetch_changed_since(
+            uid_set.as_ref(),
+            items.as_ref(),
+            modseq,
+            vanished,
+        ))?;
+        let fetched = crate::typed::fetches(decode_reply(&reply, "FETCH")?);
+        let gone = vanished_of(self.response("VANISHED").1);
+        Ok((fetched, gone))
+    }
+
+    /// UID STORE with UNCHANGEDSINCE (RFC 7162): the FETCH results and the
+    /// UIDs that were not stored because they changed (MODIFIED).
+    pub fn uid_store_unchanged_since(
+        &mut self,
+        uid_set: impl AsRef<[u8]>,
+        modseq: u64,
+        command: impl AsRef<[u8]>,
+        flags: impl AsRef<[u8]>,
+    ) -> Result<(Vec<Fetch>, Option<SequenceSet>)> {
+        let cmd = build::uid_store_unchanged_since(
+            uid_set.as_ref(),
+            modseq,
+            command.as_ref(),
+            flags.as_ref(),
+        );
+        self.response("MODIFIED");
+        let reply = self.run_command(cmd)?;
+        // The code comes with the tagged OK, which imaplib keeps by name.
+        let modified = self
+            .response("MODIFIED")
+            .1
+            .last()
+            .and_then(Data::as_bytes)
+            .and_then(|b| SequenceSet::parse(b).ok());
+        Ok((
+            crate::typed::fetches(decode_reply(&reply, "FETCH")?),
+            modified,
+        ))
+    }
+
+    /// Resynchronises a mailbox from a saved UIDVALIDITY and HIGHESTMODSEQ
+    /// (RFC 7162): with QRESYNC (enabled here if needed) one SELECT returns
+    /// the changes and the expunged UIDs; with CONDSTORE only, a SELECT and
+    /// a FETCH CHANGEDSINCE return the changes (expunges then need a UID
+    /// SEARCH by the caller). A changed UIDVALIDITY is reported and nothing
+    /// else is trusted.
+    pub fn resync(
+        &mut self,
+        mailbox: impl AsRef<[u8]>,
+        saved_uid_validity: u32,
+        saved_modseq: u64,
+    ) -> Result<Resync> {
+        let mailbox = mailbox.as_ref();
+        if self.has_capability("QRESYNC") {
+            if self.state() != imaplib_proto::State::Selected {
+                let _ = self.enable("QRESYNC")?;
+            } else {
+                self.unselect()?;
+                let _ = self.enable("QRESYNC")?;
+            }
+            let reply = self.run_command(build::select_qresync(
+                mailbox,
+                false,
+                saved_uid_validity,
+                saved_modseq,
+                None,
+            ))?;
+            let info = crate::typed::select_info(&reply, self.untagged_responses(), false)?;
+            let changed_validity = info.uid_validity != Some(saved_uid_validity);
+            let ur = self.untagged_responses();
+            let changed = if changed_validity {
+                Vec::new()
+            } else {
+                crate::typed::fetches(
+                    decode_data(
+                        "FETCH",
+                        ur.get("FETCH").map(Vec::as_slice).unwrap_or_default(),
+                    )
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+                )
+            };
+            let vanished = if changed_validity {
+                None
+            } else {
+                vanished_of(ur.get("VANISHED").cloned().unwrap_or_default())
+            };
+            return Ok(Resync {
+                info,
+                uid_validity_changed: changed_validity,
+                changed,
+                vanished,
+            });
+        }
+        let info = self.select_condstore(mailbox, false)?;
+        if info.uid_validity != Some(saved_uid_validity) {
+            return Ok(Resync {
+                info,
+                uid_validity_changed: true,
+                changed: Vec::new(),
+                vanished: None,
+            });
+        }
+        let (changed, _) =
+            self.uid_fetch_changed_since("1:*", "(UID FLAGS)", saved_modseq, false)?;
+        Ok(Resync {
+            info,
+            uid_validity_changed: false,
+            changed,
+            vanished: None,
+        })
+    }
+
+    /// LIST with selection and return options (RFC 5258), STATUS in the
+    /// same round trip with LIST-STATUS (RFC 5819). Raises `error` if the
+    /// server lacks LIST-EXTENDED (or LIST-STATUS when a STATUS is asked).
+    pub fn list_extended(
+        &mut self,
+        selection: &[&str],
+        reference: &str,
+        patterns: &[&str],
+        returns: &[&str],
+    ) -> Result<Vec<ListWithStatus>> {
+        if !self.has_capability("LIST-EXTENDED") && !self.has_capability("IMAP4REV2") {
+            return Err(Error::error("Server does not support LIST-EXTENDED"));
+        }
+        if returns
+            .iter()
+            .any(|r| r.to_ascii_uppercase().starts_with("STATUS"))
+            && !self.has_capability("LIST-STATUS")
+        {
+            return Err(Error::error("Server does not support LIST-STATUS"));
+        }
+        let patterns: Vec<&[u8]> = patterns.iter().map(|p| p.as_bytes()).collect();
+        self.response("STATUS");
+        let reply = self.run_command(build::list_extended(
+            selection,
+            reference.as_bytes(),
+            &patterns,
+            returns,
+        ))?;
+        let statuses = self.response("STATUS").1;
+        list_with_status(&reply, statuses)
+    }
+
+    /// The mailboxes with an RFC 6154 special use, by use (`\Sent` ->
+    /// mailbox). Uses `LIST (SPECIAL-USE)` when the server announces
+    /// SPECIAL-USE, else the attributes of a plain LIST.
+    pub fn special_use_mailboxes(&mut self) -> Result<HashMap<String, ListEntry>> {
+        let entries = if self.has_capability("SPECIAL-USE") && self.has_capability("LIST-EXTENDED")
+        {
+            self.list_extended(&["SPECIAL-USE"], "", &["*"], &[])?
+                .into_iter()
+                .map(|l| l.entry)
+                .collect()
+        } else {
+            self.list_typed(None, None)?
+        };
+        let mut out = HashMap::new();
+        for e in entries {
+            if let Some(u) = e.special_use() {
+                let key = SPECIAL_USES
+                    .iter()
+                    .find(|s| s.eq_ignore_ascii_case(u))
+                    .map_or_else(|| u.to_string(), |s| s.to_string());
+                out.entry(key).or_insert(e);
+            }
+        }
+        Ok(out)
+    }
+
+    /// GETMETADATA (RFC 5464), typed. Raises `error` without METADATA.
+    pub fn getmetadata(
+        &mut self,
+        mailbox: impl AsRef<[u8]>,
+        entries: &[&str],
+        options: Option<&str>,
+    ) -> Result<Metadata> {
+        if !self.has_capability("METADATA") && !self.has_capability("METADATA-SERVER") {
+            return Err(Error::error("Server does not support METADATA"));
+        }
+        let items = decode_reply(
+            &self.run_command(build::getmetadata(mailbox.as_ref(), entries, options))?,
+            "METADATA",
+        )?;
+        let mut merged: Option<Metadata> = None;
+        for u in items {
+            if let Untagged::Metadata(m) = u {
+                match &mut merged {
+                    Some(all) => all.entries.extend(m.entries),
+                    None => merged = Some(m),
+                }
+            }
+        }
+        merged.ok_or_else(|| Error::error("no METADATA response"))
+    }
+
+    /// SETMETADATA (RFC 5464); `None` removes an entry.
+    pub fn setmetadata(
+        &mut self,
+        mailbox: impl AsRef<[u8]>,
+        entries: &[(&str, Option<&[u8]>)],
+    ) -> Result<Reply> {
+        if !self.has_capability("METADATA") && !self.has_capability("METADATA-SERVER") {
+            return Err(Error::error("Server does not support METADATA"));
+        }
+        self.run_command(build::setmetadata(mailbox.as_ref(), entries))
+    }
+
+    /// LISTRIGHTS (RFC 4314), typed.
+    pub fn listrights(
+        &mut self,
+        mailbox: impl AsRef<[u8]>,
+        identifier: impl AsRef<[u8]>,
+    ) -> Result<ListRights> {
+        if !self.has_capability("ACL") {
+            return Err(Error::error("Server does not support ACL"));
+        }
+        let items = decode_reply(
+            &self.run_command(build::listrights(mailbox.as_ref(), identifier.as_ref()))?,
+            "LISTRIGHTS",
+        )?;
+        items
+            .into_iter()
+            .find_map(|u| match u {
+                Untagged::ListRights(l) => Some(l),
+                _ => None,
+            })
+            .ok_or_else(|| Error::error("no LISTRIGHTS response"))
+    }
+}
