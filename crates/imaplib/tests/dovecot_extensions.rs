@@ -63,6 +63,14 @@ fn id_uidplus_move_and_copy() {
         (src.to_string(), dst.to_string()),
         ("3".to_string(), "3".to_string())
     );
+    // SEARCHRES: the result saved as `$` and used by the next command.
+    let saved = m.esearch(true, "SAVE", ["UID", "4:5"]).unwrap();
+    assert!(
+        saved.all.is_none() && saved.count.is_none(),
+        "SAVE alone returns nothing"
+    );
+    let reply = m.uid("FETCH", ["$", "(UID)"]).unwrap();
+    assert_eq!(reply.data.len(), 2, "{reply:?}");
     // UID EXPUNGE removes exactly the UIDs given, even with others \Deleted.
     m.store("1:2", "+FLAGS.SILENT", "(\\Deleted)").unwrap();
     let reply = m.uid_expunge("1").unwrap();
