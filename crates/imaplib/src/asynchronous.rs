@@ -32,6 +32,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout};
 
 use crate::client::{Options, IMAP4_PORT, IMAP4_SSL_PORT};
 use crate::error::{Error, Result};
+use crate::extensions as ext;
 use crate::idle::{IdleEnd, IdleOptions, IdleOutcome, IdleStop};
 use crate::streaming::Streamed;
 use crate::tls::TlsConfig;
@@ -1638,5 +1639,295 @@ impl AsyncImap4 {
             ProtoErrorKind::Unexpected,
             "connection closed",
         ));
+    }
+
+    // ----- modern extensions (see `Imap4` for each method's contract) -----------------
+
+    /// ENABLE IMAP4rev2 when offered, as [`crate::Imap4::enable_imap4rev2`].
+    pub async fn enable_imap4rev2(&mut self) -> Result<bool> {
+        if !self.has_capability("IMAP4REV2") {
+            return Ok(false);
+        }
+        let reply = self.enable("IMAP4rev2").await?;
+        let enabled = ext::enabled_includes(&self.response("ENABLED").1, "IMAP4REV2");
+        if reply.is_ok() && enabled {
+            self.protocol_version = "IMAP4REV2".to_string();
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// ID, as [`crate::Imap4::id`].
+    pub async fn id(
+        &mut self,
+        fields: Option<&[(&str, &str)]>,
+    ) -> Result<Option<imaplib_proto::types::Pairs>> {
+        if !self.has_capability("ID") {
+            return Err(Error::error("Server does not support ID"));
+        }
+        Ok(ext::one_id(self.typed(build::id(fields), "ID").await?))
+    }
+
+    /// UID EXPUNGE, as [`crate::Imap4::uid_expunge`].
+    pub async fn uid_expunge(&mut self, uid_set: impl AsRef<[u8]>) -> Result<Reply> {
+        if !self.has_capability("UIDPLUS") && !self.has_capability("IMAP4REV2") {
+            return Err(Error::error("Server does not support UIDPLUS"));
+        }
+        self.run_command(build::uid_expunge(uid_set.as_ref())).await
+    }
+
+    /// UID COPY with COPYUID, as [`crate::Imap4::uid_copy_typed`].
+    pub async fn uid_copy_typed(
+        &mut self,
+        uid_set: impl AsRef<[u8]>,
+        mailbox: impl AsRef<[u8]>,
+    ) -> Result<
+        Option<(
+            u32,
+            imaplib_proto::types::SequenceSet,
+            imaplib_proto::types::SequenceSet,
+        )>,
+    > {
+        let reply = self
+            .uid("COPY", [uid_set.as_ref(), mailbox.as_ref()])
+            .await?;
+        if reply.typ != Status::Ok {
+            return Err(Error::error(format!("UID COPY refused: {:?}", reply.data)));
+        }
+        Ok(ext::copy_uid_of(&reply, self.session.untagged_responses()))
+    }
+
+    /// MOVE by UID with a safe fallback, as [`crate::Imap4::uid_move_typed`].
+    pub async fn uid_move_typed(
+        &mut self,
+        uid_set: impl AsRef<[u8]>,
+        mailbox: impl AsRef<[u8]>,
+    ) -> Result<crate::MoveResult> {
+        let set = uid_set.as_ref();
+        if self.has_capability("MOVE") || self.has_capability("IMAP4REV2") {
+            self.response("COPYUID");
+            let reply = self.uid("MOVE", [set, mailbox.as_ref()]).await?;
+            if reply.typ != Status::Ok {
+                return Err(Error::error(format!("UID MOVE refused: {:?}", reply.data)));
+            }
+            let copy_uid = ext::copy_uid_of(&reply, self.session.untagged_responses());
+            self.response("COPYUID");
+            return Ok(crate::MoveResult {
+                copy_uid,
+                fallback: false,
+            });
+        }
+        if !self.has_capability("UIDPLUS") {
+            return Err(Error::error(
+                "Server has neither MOVE nor UIDPLUS: moving would need an EXPUNGE that can remove other messages",
+            ));
+        }
+        let copy_uid = self.uid_copy_typed(set, mailbox).await?;
+        let reply = self
+            .uid("STORE", [set, b"+FLAGS.SILENT", b"(\\Deleted)"])
+            .await?;
+        if reply.typ != Status::Ok {
+            return Err(Error::error(format!("UID STORE refused: {:?}", reply.data)));
+        }
+        let reply = self.uid_expunge(set).await?;
+        if reply.typ != Status::Ok {
+            return Err(Error::error(format!(
+                "UID EXPUNGE refused: {:?}",
+                reply.data
+            )));
+        }
+        Ok(crate::MoveResult {
+            copy_uid,
+            fallback: true,
+        })
+    }
+
+    /// SELECT with CONDSTORE, as [`crate::Imap4::select_condstore`].
+    pub async fn select_condstore(
+        &mut self,
+        mailbox: impl AsRef<[u8]>,
+        readonly: bool,
+    ) -> Result<SelectInfo> {
+        if !self.has_capability("CONDSTORE") {
+            return Err(Error::error("Server does not support CONDSTORE"));
+        }
+        let reply = self
+            .run_command(build::select_condstore(mailbox.as_ref(), readonly))
+            .await?;
+        crate::typed::select_info(&reply, self.session.untagged_responses(), readonly)
+    }
+
+    /// UID FETCH CHANGEDSINCE, as [`crate::Imap4::uid_fetch_changed_since`].
+    pub async fn uid_fetch_changed_since(
+        &mut self,
+        uid_set: impl AsRef<[u8]>,
+        items: impl AsRef<[u8]>,
+        modseq: u64,
+        vanished: bool,
+    ) -> Result<(Vec<Fetch>, Option<imaplib_proto::types::SequenceSet>)> {
+        self.response("VANISHED");
+        let cmd =
+            build::uid_fetch_changed_since(uid_set.as_ref(), items.as_ref(), modseq, vanished);
+        let fetched = crate::typed::fetches(self.typed(cmd, "FETCH").await?);
+        Ok((fetched, ext::vanished_of(self.response("VANISHED").1)))
+    }
+
+    /// UID STORE UNCHANGEDSINCE, as [`crate::Imap4::uid_store_unchanged_since`].
+    pub async fn uid_store_unchanged_since(
+        &mut self,
+        uid_set: impl AsRef<[u8]>,
+        modseq: u64,
+        command: impl AsRef<[u8]>,
+        flags: impl AsRef<[u8]>,
+    ) -> Result<(Vec<Fetch>, Option<imaplib_proto::types::SequenceSet>)> {
+        let cmd = build::uid_store_unchanged_since(
+            uid_set.as_ref(),
+            modseq,
+            command.as_ref(),
+            flags.as_ref(),
+        );
+        self.response("MODIFIED");
+        let fetched = crate::typed::fetches(self.typed(cmd, "FETCH").await?);
+        Ok((fetched, ext::modified_of(&self.response("MODIFIED").1)))
+    }
+
+    /// Resynchronises from a saved state, as [`crate::Imap4::resync`].
+    pub async fn resync(
+        &mut self,
+        mailbox: impl AsRef<[u8]>,
+        saved_uid_validity: u32,
+        saved_modseq: u64,
+    ) -> Result<crate::Resync> {
+        let mailbox = mailbox.as_ref();
+        if self.has_capability("QRESYNC") {
+            if self.state() == State::Selected {
+                self.unselect().await?;
+            }
+            self.enable("QRESYNC").await?;
+            let cmd = build::select_qresync(mailbox, false, saved_uid_validity, saved_modseq, None);
+            let reply = self.run_command(cmd).await?;
+            return ext::qresync_result(
+                &reply,
+                self.session.untagged_responses(),
+                saved_uid_validity,
+            );
+        }
+        let info = self.select_condstore(mailbox, false).await?;
+        if info.uid_validity != Some(saved_uid_validity) {
+            return Ok(crate::Resync {
+                info,
+                uid_validity_changed: true,
+                changed: Vec::new(),
+                vanished: None,
+            });
+        }
+        let (changed, _) = self
+            .uid_fetch_changed_since("1:*", "(UID FLAGS)", saved_modseq, false)
+            .await?;
+        Ok(crate::Resync {
+            info,
+            uid_validity_changed: false,
+            changed,
+            vanished: None,
+        })
+    }
+
+    /// LIST-EXTENDED / LIST-STATUS, as [`crate::Imap4::list_extended`].
+    pub async fn list_extended(
+        &mut self,
+        selection: &[&str],
+        reference: &str,
+        patterns: &[&str],
+        returns: &[&str],
+    ) -> Result<Vec<crate::ListWithStatus>> {
+        if !self.has_capability("LIST-EXTENDED") && !self.has_capability("IMAP4REV2") {
+            return Err(Error::error("Server does not support LIST-EXTENDED"));
+        }
+        if returns
+            .iter()
+            .any(|r| r.to_ascii_uppercase().starts_with("STATUS"))
+            && !self.has_capability("LIST-STATUS")
+        {
+            return Err(Error::error("Server does not support LIST-STATUS"));
+        }
+        let patterns: Vec<&[u8]> = patterns.iter().map(|p| p.as_bytes()).collect();
+        self.response("STATUS");
+        let reply = self
+            .run_command(build::list_extended(
+                selection,
+                reference.as_bytes(),
+                &patterns,
+                returns,
+            ))
+            .await?;
+        let statuses = self.response("STATUS").1;
+        ext::list_with_status(&reply, statuses)
+    }
+
+    /// Special-use mailboxes, as [`crate::Imap4::special_use_mailboxes`].
+    pub async fn special_use_mailboxes(
+        &mut self,
+    ) -> Result<std::collections::HashMap<String, ListEntry>> {
+        let entries = if self.has_capability("SPECIAL-USE") && self.has_capability("LIST-EXTENDED")
+        {
+            self.list_extended(&["SPECIAL-USE"], "", &["*"], &[])
+                .await?
+                .into_iter()
+                .map(|l| l.entry)
+                .collect()
+        } else {
+            self.list_typed(None, None).await?
+        };
+        Ok(ext::by_special_use(entries))
+    }
+
+    /// GETMETADATA, as [`crate::Imap4::getmetadata`].
+    pub async fn getmetadata(
+        &mut self,
+        mailbox: impl AsRef<[u8]>,
+        entries: &[&str],
+        options: Option<&str>,
+    ) -> Result<imaplib_proto::types::Metadata> {
+        if !self.has_capability("METADATA") && !self.has_capability("METADATA-SERVER") {
+            return Err(Error::error("Server does not support METADATA"));
+        }
+        ext::merge_metadata(
+            self.typed(
+                build::getmetadata(mailbox.as_ref(), entries, options),
+                "METADATA",
+            )
+            .await?,
+        )
+    }
+
+    /// SETMETADATA, as [`crate::Imap4::setmetadata`].
+    pub async fn setmetadata(
+        &mut self,
+        mailbox: impl AsRef<[u8]>,
+        entries: &[(&str, Option<&[u8]>)],
+    ) -> Result<Reply> {
+        if !self.has_capability("METADATA") && !self.has_capability("METADATA-SERVER") {
+            return Err(Error::error("Server does not support METADATA"));
+        }
+        self.run_command(build::setmetadata(mailbox.as_ref(), entries))
+            .await
+    }
+
+    /// LISTRIGHTS, as [`crate::Imap4::listrights`].
+    pub async fn listrights(
+        &mut self,
+        mailbox: impl AsRef<[u8]>,
+        identifier: impl AsRef<[u8]>,
+    ) -> Result<imaplib_proto::types::ListRights> {
+        if !self.has_capability("ACL") {
+            return Err(Error::error("Server does not support ACL"));
+        }
+        ext::one_listrights(
+            self.typed(
+                build::listrights(mailbox.as_ref(), identifier.as_ref()),
+                "LISTRIGHTS",
+            )
+            .await?,
+        )
     }
 }

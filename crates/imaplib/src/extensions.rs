@@ -133,6 +133,102 @@ pub(crate) fn vanished_of(items: Vec<Data>) -> Option<SequenceSet> {
     Some(SequenceSet::from_numbers(all))
 }
 
+pub(crate) fn by_special_use(entries: Vec<ListEntry>) -> HashMap<String, ListEntry> {
+    let mut out = HashMap::new();
+    for e in entries {
+        if let Some(u) = e.special_use() {
+            let key = SPECIAL_USES
+                .iter()
+                .find(|s| s.eq_ignore_ascii_case(u))
+                .map_or_else(|| u.to_string(), |s| s.to_string());
+            out.entry(key).or_insert(e);
+        }
+    }
+    out
+}
+
+pub(crate) fn merge_metadata(items: Vec<Untagged>) -> Result<Metadata> {
+    let mut merged: Option<Metadata> = None;
+    for u in items {
+        if let Untagged::Metadata(m) = u {
+            match &mut merged {
+                Some(all) => all.entries.extend(m.entries),
+                None => merged = Some(m),
+            }
+        }
+    }
+    merged.ok_or_else(|| Error::error("no METADATA response"))
+}
+
+pub(crate) fn one_listrights(items: Vec<Untagged>) -> Result<ListRights> {
+    items
+        .into_iter()
+        .find_map(|u| match u {
+            Untagged::ListRights(l) => Some(l),
+            _ => None,
+        })
+        .ok_or_else(|| Error::error("no LISTRIGHTS response"))
+}
+
+pub(crate) fn one_id(items: Vec<Untagged>) -> Option<Pairs> {
+    items
+        .into_iter()
+        .find_map(|u| match u {
+            Untagged::Id(p) => Some(p),
+            _ => None,
+        })
+        .flatten()
+}
+
+pub(crate) fn enabled_includes(items: &[Data], what: &str) -> bool {
+    items.iter().filter_map(Data::as_bytes).any(|b| {
+        String::from_utf8_lossy(b)
+            .to_ascii_uppercase()
+            .contains(what)
+    })
+}
+
+pub(crate) fn modified_of(items: &[Data]) -> Option<SequenceSet> {
+    items
+        .last()
+        .and_then(Data::as_bytes)
+        .and_then(|b| SequenceSet::parse(b).ok())
+}
+
+/// What a QRESYNC SELECT reported, from its reply and untagged data.
+pub(crate) fn qresync_result(
+    reply: &Reply,
+    ur: &HashMap<String, Vec<Data>>,
+    saved_uid_validity: u32,
+) -> Result<Resync> {
+    let info = crate::typed::select_info(reply, ur, false)?;
+    let changed_validity = info.uid_validity != Some(saved_uid_validity);
+    if changed_validity {
+        return Ok(Resync {
+            info,
+            uid_validity_changed: true,
+            changed: Vec::new(),
+            vanished: None,
+        });
+    }
+    let changed = crate::typed::fetches(
+        decode_data(
+            "FETCH",
+            ur.get("FETCH").map(Vec::as_slice).unwrap_or_default(),
+        )
+        .into_iter()
+        .flatten()
+        .collect(),
+    );
+    let vanished = vanished_of(ur.get("VANISHED").cloned().unwrap_or_default());
+    Ok(Resync {
+        info,
+        uid_validity_changed: false,
+        changed,
+        vanished,
+    })
+}
+
 impl Imap4 {
     /// ENABLE IMAP4rev2 (RFC 9051) when the server offers it; afterwards
     /// [`Imap4::protocol_version`] reports `IMAP4REV2`. Returns false when
@@ -142,16 +238,7 @@ impl Imap4 {
             return Ok(false);
         }
         let reply = self.enable("IMAP4rev2")?;
-        let enabled = self
-            .response("ENABLED")
-            .1
-            .iter()
-            .filter_map(Data::as_bytes)
-            .any(|b| {
-                String::from_utf8_lossy(b)
-                    .to_ascii_uppercase()
-                    .contains("IMAP4REV2")
-            });
+        let enabled = enabled_includes(&self.response("ENABLED").1, "IMAP4REV2");
         if reply.is_ok() && enabled {
             self.set_protocol_version_to("IMAP4REV2");
             return Ok(true);
@@ -166,13 +253,7 @@ impl Imap4 {
             return Err(Error::error("Server does not support ID"));
         }
         let items = decode_reply(&self.run_command(build::id(fields))?, "ID")?;
-        Ok(items
-            .into_iter()
-            .find_map(|u| match u {
-                Untagged::Id(p) => Some(p),
-                _ => None,
-            })
-            .flatten())
+        Ok(one_id(items))
     }
 
     /// UID EXPUNGE set (RFC 4315): expunges exactly these UIDs. Raises
@@ -296,12 +377,7 @@ impl Imap4 {
         self.response("MODIFIED");
         let reply = self.run_command(cmd)?;
         // The code comes with the tagged OK, which imaplib keeps by name.
-        let modified = self
-            .response("MODIFIED")
-            .1
-            .last()
-            .and_then(Data::as_bytes)
-            .and_then(|b| SequenceSet::parse(b).ok());
+        let modified = modified_of(&self.response("MODIFIED").1);
         Ok((
             crate::typed::fetches(decode_reply(&reply, "FETCH")?),
             modified,
@@ -335,33 +411,7 @@ impl Imap4 {
                 saved_modseq,
                 None,
             ))?;
-            let info = crate::typed::select_info(&reply, self.untagged_responses(), false)?;
-            let changed_validity = info.uid_validity != Some(saved_uid_validity);
-            let ur = self.untagged_responses();
-            let changed = if changed_validity {
-                Vec::new()
-            } else {
-                crate::typed::fetches(
-                    decode_data(
-                        "FETCH",
-                        ur.get("FETCH").map(Vec::as_slice).unwrap_or_default(),
-                    )
-                    .into_iter()
-                    .flatten()
-                    .collect(),
-                )
-            };
-            let vanished = if changed_validity {
-                None
-            } else {
-                vanished_of(ur.get("VANISHED").cloned().unwrap_or_default())
-            };
-            return Ok(Resync {
-                info,
-                uid_validity_changed: changed_validity,
-                changed,
-                vanished,
-            });
+            return qresync_result(&reply, self.untagged_responses(), saved_uid_validity);
         }
         let info = self.select_condstore(mailbox, false)?;
         if info.uid_validity != Some(saved_uid_validity) {
@@ -427,17 +477,7 @@ impl Imap4 {
         } else {
             self.list_typed(None, None)?
         };
-        let mut out = HashMap::new();
-        for e in entries {
-            if let Some(u) = e.special_use() {
-                let key = SPECIAL_USES
-                    .iter()
-                    .find(|s| s.eq_ignore_ascii_case(u))
-                    .map_or_else(|| u.to_string(), |s| s.to_string());
-                out.entry(key).or_insert(e);
-            }
-        }
-        Ok(out)
+        Ok(by_special_use(entries))
     }
 
     /// GETMETADATA (RFC 5464), typed. Raises `error` without METADATA.
@@ -454,16 +494,7 @@ impl Imap4 {
             &self.run_command(build::getmetadata(mailbox.as_ref(), entries, options))?,
             "METADATA",
         )?;
-        let mut merged: Option<Metadata> = None;
-        for u in items {
-            if let Untagged::Metadata(m) = u {
-                match &mut merged {
-                    Some(all) => all.entries.extend(m.entries),
-                    None => merged = Some(m),
-                }
-            }
-        }
-        merged.ok_or_else(|| Error::error("no METADATA response"))
+        merge_metadata(items)
     }
 
     /// SETMETADATA (RFC 5464); `None` removes an entry.
@@ -491,12 +522,6 @@ impl Imap4 {
             &self.run_command(build::listrights(mailbox.as_ref(), identifier.as_ref()))?,
             "LISTRIGHTS",
         )?;
-        items
-            .into_iter()
-            .find_map(|u| match u {
-                Untagged::ListRights(l) => Some(l),
-                _ => None,
-            })
-            .ok_or_else(|| Error::error("no LISTRIGHTS response"))
+        one_listrights(items)
     }
 }

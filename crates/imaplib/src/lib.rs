@@ -36,7 +36,7 @@ pub mod asynchronous;
 mod client;
 pub(crate) mod compress;
 mod error;
-mod extensions;
+pub(crate) mod extensions;
 pub(crate) mod idle;
 mod methods;
 mod pipeline;

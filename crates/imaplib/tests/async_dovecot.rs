@@ -313,3 +313,58 @@ async fn compress_deflate_async() {
     assert!(m.list_typed(None, None).await.unwrap().len() >= 5);
     assert_eq!(m.logout().await.unwrap().typ, Status::Bye);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extensions_async() {
+    let server = Dovecot::start();
+    for i in 0..3 {
+        server.deliver("alice", "INBOX", &message(&format!("e{i}")));
+    }
+    let mut m = AsyncImap4::with_options("127.0.0.1", server.imap_port, options())
+        .await
+        .unwrap();
+    m.login("alice", "alicepw").await.unwrap();
+    let id = m.id(None).await.unwrap().unwrap();
+    assert!(id.iter().any(|(k, _)| k.as_ref() == b"name"));
+    assert!(!m.enable_imap4rev2().await.unwrap());
+    let uses = m.special_use_mailboxes().await.unwrap();
+    assert_eq!(
+        uses.get("\\Trash").map(|e| e.mailbox.name()),
+        Some("Trash".to_string())
+    );
+    let listed = m
+        .list_extended(&[], "", &["INBOX"], &["STATUS (MESSAGES)"])
+        .await
+        .unwrap();
+    assert_eq!(
+        listed[0].status.as_ref().and_then(|s| s.messages()),
+        Some(3)
+    );
+    m.setmetadata("INBOX", &[("/private/comment", Some(&b"hi"[..]))])
+        .await
+        .unwrap();
+    let md = m
+        .getmetadata("INBOX", &["/private/comment"], None)
+        .await
+        .unwrap();
+    assert_eq!(md.entries[0].1.as_deref(), Some(&b"hi"[..]));
+    assert_eq!(
+        m.listrights("INBOX", "bob")
+            .await
+            .unwrap()
+            .identifier
+            .as_ref(),
+        b"bob"
+    );
+
+    let info = m.select_condstore("INBOX", false).await.unwrap();
+    let (validity, modseq) = (info.uid_validity.unwrap(), info.highest_modseq.unwrap());
+    let moved = m.uid_move_typed("1", "Trash").await.unwrap();
+    assert_eq!(moved.copy_uid.unwrap().1.to_string(), "1");
+    m.uid("STORE", ["2", "+FLAGS", "(\\Seen)"]).await.unwrap();
+    let r = m.resync("INBOX", validity, modseq).await.unwrap();
+    assert!(!r.uid_validity_changed);
+    assert!(r.changed.iter().any(|f| f.uid() == Some(2)));
+    assert_eq!(r.vanished.map(|s| s.to_string()), Some("1".to_string()));
+    m.logout().await.unwrap();
+}
