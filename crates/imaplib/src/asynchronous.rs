@@ -1930,4 +1930,48 @@ impl AsyncImap4 {
             .await?,
         )
     }
+
+    /// SORT RETURN (...) (ESORT), as [`crate::Imap4::esort`].
+    pub async fn esort<I, A>(
+        &mut self,
+        uid: bool,
+        return_options: &str,
+        sort_criteria: &str,
+        charset: &str,
+        criteria: I,
+    ) -> Result<imaplib_proto::types::ESearch>
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<[u8]>,
+    {
+        if !self.has_capability("ESORT") {
+            return Err(Error::error("Server does not support ESORT"));
+        }
+        let cmd = if uid {
+            build::uid_esort(return_options, sort_criteria.as_bytes(), charset, criteria)
+        } else {
+            build::esort(return_options, sort_criteria.as_bytes(), charset, criteria)
+        };
+        let mut all = self.typed(cmd, "ESEARCH").await?;
+        Ok(crate::typed::one_esearch(all.pop(), uid))
+    }
+
+    /// APPEND binary content as a literal8, as [`crate::Imap4::append_binary`].
+    pub async fn append_binary(
+        &mut self,
+        mailbox: Option<&str>,
+        flags: Option<&str>,
+        message: impl AsRef<[u8]>,
+    ) -> Result<Reply> {
+        if !self.has_capability("BINARY") {
+            return Err(Error::error("Server does not support BINARY"));
+        }
+        let cmd = build::append_binary(
+            mailbox.map(str::as_bytes),
+            flags.map(str::as_bytes),
+            None,
+            message.as_ref(),
+        );
+        self.run_command(cmd).await
+    }
 }

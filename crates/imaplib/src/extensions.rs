@@ -524,4 +524,50 @@ impl Imap4 {
         )?;
         one_listrights(items)
     }
+
+    /// SORT RETURN (...) (RFC 5267 ESORT): MIN / MAX / COUNT / ALL of the
+    /// sorted result, typed as ESEARCH; `uid` for UID SORT. Raises `error`
+    /// without ESORT.
+    pub fn esort<I, A>(
+        &mut self,
+        uid: bool,
+        return_options: &str,
+        sort_criteria: &str,
+        charset: &str,
+        criteria: I,
+    ) -> Result<imaplib_proto::types::ESearch>
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<[u8]>,
+    {
+        if !self.has_capability("ESORT") {
+            return Err(Error::error("Server does not support ESORT"));
+        }
+        let cmd = if uid {
+            build::uid_esort(return_options, sort_criteria.as_bytes(), charset, criteria)
+        } else {
+            build::esort(return_options, sort_criteria.as_bytes(), charset, criteria)
+        };
+        let mut all = decode_reply(&self.run_command(cmd)?, "ESEARCH")?;
+        Ok(crate::typed::one_esearch(all.pop(), uid))
+    }
+
+    /// APPEND binary content as a literal8 (RFC 3516 BINARY): any bytes,
+    /// NUL included, sent as they are. Raises `error` without BINARY.
+    pub fn append_binary(
+        &mut self,
+        mailbox: Option<&str>,
+        flags: Option<&str>,
+        message: impl AsRef<[u8]>,
+    ) -> Result<Reply> {
+        if !self.has_capability("BINARY") {
+            return Err(Error::error("Server does not support BINARY"));
+        }
+        self.run_command(build::append_binary(
+            mailbox.map(str::as_bytes),
+            flags.map(str::as_bytes),
+            None,
+            message.as_ref(),
+        ))
+    }
 }

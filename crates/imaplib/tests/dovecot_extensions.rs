@@ -276,3 +276,52 @@ fn imap4rev2_is_enabled_when_offered() {
     m.logout().unwrap();
     server.finish();
 }
+
+#[test]
+fn esort_and_binary_append() {
+    let server = Dovecot::start();
+    for (i, subject) in ["b", "c", "a"].iter().enumerate() {
+        server.deliver(
+            "alice",
+            "INBOX",
+            format!("Subject: {subject}\r\nMessage-ID: <s{i}@x>\r\n\r\nx\r\n").as_bytes(),
+        );
+    }
+    let mut m = login(&server);
+    m.select("INBOX", false).unwrap();
+    let e = m
+        .esort(false, "MIN MAX COUNT ALL", "SUBJECT", "UTF-8", ["ALL"])
+        .unwrap();
+    assert_eq!(e.count, Some(3));
+    assert_eq!(
+        e.all.map(|s| s.to_string()),
+        Some("3,1:2".to_string()),
+        "sorted by subject: a, b, c"
+    );
+    let e = m
+        .esort(true, "COUNT", "(REVERSE SUBJECT)", "UTF-8", ["ALL"])
+        .unwrap();
+    assert!(e.uid);
+    assert_eq!(e.count, Some(3));
+
+    // Binary content (NUL and a bare CR) goes as a literal8, unchanged.
+    let mut message = b"Subject: bin\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n".to_vec();
+    message.extend_from_slice(b"\x00\x01\x02 raw\r bytes\xff\r\n");
+    let reply = m.append_binary(None, None, &message).unwrap();
+    assert_eq!(reply.typ, Status::Ok, "{reply:?}");
+    let f = m
+        .fetch_typed("4", "(BINARY.PEEK[1] BINARY.SIZE[1])")
+        .unwrap();
+    assert_eq!(
+        f[0].body().map(|b| b.to_vec()),
+        Some(b"\x00\x01\x02 raw\r bytes\xff\r\n".to_vec())
+    );
+    assert!(
+        f[0].items
+            .iter()
+            .any(|i| matches!(i, imaplib::types::FetchItem::BinarySize { size: 17, .. })),
+        "{:?}",
+        f[0]
+    );
+    m.logout().unwrap();
+}

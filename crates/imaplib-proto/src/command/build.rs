@@ -520,6 +520,72 @@ where
     cmd
 }
 
+/// APPEND of binary content as a literal8 `~{N}` (RFC 3516): sent as is,
+/// NUL and bare line ends included.
+pub fn append_binary(
+    mailbox_name: Option<&[u8]>,
+    flags: Option<&[u8]>,
+    date_time: Option<&[u8]>,
+    message: &[u8],
+) -> Command {
+    let mbox = match mailbox_name {
+        Some(m) if !m.is_empty() => m,
+        _ => b"INBOX",
+    };
+    let mut cmd = Command::new("APPEND").arg(mailbox(mbox));
+    if let Some(f) = flags.filter(|f| !f.is_empty()) {
+        cmd = cmd.arg(Arg::Raw(paren_list(f)));
+    }
+    if let Some(d) = date_time.filter(|d| !d.is_empty()) {
+        cmd = cmd.arg(raw(d));
+    }
+    cmd.arg(Arg::Literal8(b(message)))
+}
+
+/// SORT RETURN (options) (criteria) charset search... (RFC 5267 ESORT):
+/// the result comes as ESEARCH.
+pub fn esort<I, A>(
+    return_options: &str,
+    sort_criteria: &[u8],
+    charset: &str,
+    criteria: I,
+) -> Command
+where
+    I: IntoIterator<Item = A>,
+    A: AsRef<[u8]>,
+{
+    let mut cmd = Command::new("SORT")
+        .arg(Arg::Raw(Bytes::from(format!("RETURN ({return_options})"))))
+        .arg(Arg::Raw(paren_list(sort_criteria)))
+        .arg(string(charset));
+    for c in criteria {
+        cmd = cmd.arg(raw(c));
+    }
+    cmd.finish(untagged("ESEARCH"))
+}
+
+/// UID SORT RETURN (...) (ESORT) by UID.
+pub fn uid_esort<I, A>(
+    return_options: &str,
+    sort_criteria: &[u8],
+    charset: &str,
+    criteria: I,
+) -> Command
+where
+    I: IntoIterator<Item = A>,
+    A: AsRef<[u8]>,
+{
+    let mut args: Vec<Bytes> = vec![
+        Bytes::from(format!("RETURN ({return_options})")),
+        paren_list(sort_criteria),
+        b(charset),
+    ];
+    args.extend(criteria.into_iter().map(b));
+    let mut cmd = uid("SORT", args);
+    cmd.finish = untagged("ESEARCH");
+    cmd
+}
+
 /// ID (RFC 2971) with the client's fields (`None`: `ID NIL`).
 pub fn id(fields: Option<&[(&str, &str)]>) -> Command {
     let arg = match fields {

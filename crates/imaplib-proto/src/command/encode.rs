@@ -45,6 +45,9 @@ pub enum Arg {
     Literal(Bytes),
     /// RFC 6855 `UTF8 (~{N}...)` append data.
     Utf8Literal(Bytes),
+    /// A literal8 `~{N}` (RFC 3516 BINARY): may hold any byte, NUL
+    /// included.
+    Literal8(Bytes),
     /// Opens a parenthesised list: ` (` with no space before the next
     /// argument.
     ListStart,
@@ -68,6 +71,7 @@ impl std::fmt::Debug for Arg {
             Arg::Raw(b) => write!(f, "Raw({:?})", Printable(b)),
             Arg::Literal(b) => write!(f, "Literal({} bytes)", b.len()),
             Arg::Utf8Literal(b) => write!(f, "Utf8Literal({} bytes)", b.len()),
+            Arg::Literal8(b) => write!(f, "Literal8({} bytes)", b.len()),
             Arg::ExternalLiteral(n) => write!(f, "ExternalLiteral({n} bytes)"),
             Arg::ListStart => f.write_str("ListStart"),
             Arg::ListEnd => f.write_str("ListEnd"),
@@ -223,6 +227,10 @@ impl Encoder {
             Arg::Literal(v) => {
                 check_no_nul(v, "a literal")?;
                 self.literal(v, false, false);
+                Ok(())
+            }
+            Arg::Literal8(v) => {
+                self.literal(v, true, false);
                 Ok(())
             }
             Arg::Utf8Literal(v) => {
