@@ -652,7 +652,7 @@ pub fn select_qresync(
     select(mailbox_name, readonly).arg(Arg::Raw(Bytes::from(params)))
 }
 
-/// UID FETCH set items (CHANGEDSINCE modseq [VANISHED]) (RFC 7162).
+/// UID FETCH set items (CHANGEDSINCE modseq \[VANISHED\]) (RFC 7162).
 pub fn uid_fetch_changed_since(
     uid_set: &[u8],
     items: &[u8],
