@@ -1244,6 +1244,16 @@ impl Session {
     }
 
     fn trace_in(&self, frame: &Frame) {
+        // Formatting costs more than decoding: only when someone listens.
+        let debug = self.cfg.debug >= 4;
+        let enabled = if debug {
+            tracing::enabled!(target: "imaplib::protocol", tracing::Level::DEBUG)
+        } else {
+            tracing::enabled!(target: "imaplib::protocol", tracing::Level::TRACE)
+        };
+        if !enabled {
+            return;
+        }
         let mut shown = format!("{:?}", Printable(frame.first_line()));
         if frame.literal_count() > 0 {
             shown.push_str(&format!(
@@ -1252,7 +1262,7 @@ impl Session {
                 frame.len()
             ));
         }
-        if self.cfg.debug >= 4 {
+        if debug {
             tracing::debug!(target: "imaplib::protocol", "< {}", shown);
         } else {
             tracing::trace!(target: "imaplib::protocol", "< {}", shown);

@@ -436,23 +436,44 @@ fn skip_item_tail(r: &mut Reader<'_>) -> bool {
     true
 }
 
+/// Longest item name matched without allocating (`RFC822.HEADER`,
+/// `BODYSTRUCTURE`... are 13 bytes).
+const MAX_KNOWN_NAME: usize = 16;
+
 fn decode_item(r: &mut Reader<'_>) -> DResult<FetchItem> {
-    let name_raw = r.item_name()?;
-    let name = String::from_utf8_lossy(&name_raw).to_ascii_uppercase();
-    Ok(match name.as_str() {
-        "FLAGS" => FetchItem::Flags(flag_list(r)?),
-        "UID" => FetchItem::Uid(r.number32()?),
-        "INTERNALDATE" => {
-            let s = r.string()?;
-            FetchItem::InternalDate(crate::date::parse_internaldate(&s).ok_or_else(|| {
-                DecodeError::new(format!("invalid INTERNALDATE {:?}", crate::Printable(&s)))
-            })?)
+    let name_raw = r.item_name_slice()?;
+    // Upper-cased on the stack: known names cost no allocation.
+    let mut upper = [0u8; MAX_KNOWN_NAME];
+    let key: &[u8] = match upper.get_mut(..name_raw.len()) {
+        Some(buf) => {
+            buf.copy_from_slice(name_raw);
+            buf.make_ascii_uppercase();
+            buf
         }
-        "RFC822.SIZE" => FetchItem::Rfc822Size(r.number()?),
-        "ENVELOPE" => FetchItem::Envelope(Box::new(envelope(r)?)),
-        "BODYSTRUCTURE" => FetchItem::BodyStructure(Box::new(body(r, true)?)),
-        "BODY" if r.peek() != Some(b'[') => FetchItem::Body(Box::new(body(r, false)?)),
-        "BODY" => {
+        None => b"",
+    };
+    Ok(match key {
+        b"FLAGS" => FetchItem::Flags(flag_list(r)?),
+        b"UID" => FetchItem::Uid(r.number32()?),
+        b"INTERNALDATE" => {
+            let invalid = |s: &[u8]| {
+                DecodeError::new(format!("invalid INTERNALDATE {:?}", crate::Printable(s)))
+            };
+            // Borrowed when it can be: the date needs no copy of its own.
+            let date = match r.simple_string_slice() {
+                Some(s) => crate::date::parse_internaldate(s).ok_or_else(|| invalid(s)),
+                None => {
+                    let s = r.string()?;
+                    crate::date::parse_internaldate(&s).ok_or_else(|| invalid(&s))
+                }
+            };
+            FetchItem::InternalDate(date?)
+        }
+        b"RFC822.SIZE" => FetchItem::Rfc822Size(r.number()?),
+        b"ENVELOPE" => FetchItem::Envelope(Box::new(envelope(r)?)),
+        b"BODYSTRUCTURE" => FetchItem::BodyStructure(Box::new(body(r, true)?)),
+        b"BODY" if r.peek() != Some(b'[') => FetchItem::Body(Box::new(body(r, false)?)),
+        b"BODY" => {
             let section = section(r)?;
             let origin = origin(r)?;
             FetchItem::BodySection {
@@ -461,7 +482,7 @@ fn decode_item(r: &mut Reader<'_>) -> DResult<FetchItem> {
                 data: r.nstring()?,
             }
         }
-        "BINARY" => {
+        b"BINARY" => {
             let section = binary_section(r)?;
             let origin = origin(r)?;
             FetchItem::BinarySection {
@@ -470,26 +491,26 @@ fn decode_item(r: &mut Reader<'_>) -> DResult<FetchItem> {
                 data: r.nstring()?,
             }
         }
-        "BINARY.SIZE" => FetchItem::BinarySize {
+        b"BINARY.SIZE" => FetchItem::BinarySize {
             section: binary_section(r)?,
             size: r.number()?,
         },
-        "RFC822" => FetchItem::Rfc822(r.nstring()?),
-        "RFC822.HEADER" => FetchItem::Rfc822Header(r.nstring()?),
-        "RFC822.TEXT" => FetchItem::Rfc822Text(r.nstring()?),
-        "MODSEQ" => {
+        b"RFC822" => FetchItem::Rfc822(r.nstring()?),
+        b"RFC822.HEADER" => FetchItem::Rfc822Header(r.nstring()?),
+        b"RFC822.TEXT" => FetchItem::Rfc822Text(r.nstring()?),
+        b"MODSEQ" => {
             r.expect(b'(')?;
             let v = r.number()?;
             r.expect(b')')?;
             FetchItem::ModSeq(v)
         }
-        "EMAILID" => {
+        b"EMAILID" => {
             r.expect(b'(')?;
             let v = r.atom()?;
             r.expect(b')')?;
             FetchItem::EmailId(v)
         }
-        "THREADID" => {
+        b"THREADID" => {
             if r.keyword("NIL") {
                 FetchItem::ThreadId(None)
             } else {
@@ -499,17 +520,17 @@ fn decode_item(r: &mut Reader<'_>) -> DResult<FetchItem> {
                 FetchItem::ThreadId(Some(v))
             }
         }
-        "SAVEDATE" => match r.nstring()? {
+        b"SAVEDATE" => match r.nstring()? {
             None => FetchItem::SaveDate(None),
             Some(s) => FetchItem::SaveDate(Some(
                 crate::date::parse_internaldate(&s)
                     .ok_or_else(|| DecodeError::new("invalid SAVEDATE"))?,
             )),
         },
-        "PREVIEW" => FetchItem::Preview(r.nstring()?),
-        "X-GM-MSGID" => FetchItem::GmailMessageId(r.number()?),
-        "X-GM-THRID" => FetchItem::GmailThreadId(r.number()?),
-        "X-GM-LABELS" => {
+        b"PREVIEW" => FetchItem::Preview(r.nstring()?),
+        b"X-GM-MSGID" => FetchItem::GmailMessageId(r.number()?),
+        b"X-GM-THRID" => FetchItem::GmailThreadId(r.number()?),
+        b"X-GM-LABELS" => {
             let mut labels = Vec::new();
             r.list(|r| {
                 labels.push(r.string()?);
@@ -518,6 +539,7 @@ fn decode_item(r: &mut Reader<'_>) -> DResult<FetchItem> {
             FetchItem::GmailLabels(labels)
         }
         _ => {
+            let name = String::from_utf8_lossy(name_raw).to_ascii_uppercase();
             r.skip_spaces();
             let mark = r.mark();
             if !skip_item_tail(r) {
@@ -536,8 +558,8 @@ fn decode_item(r: &mut Reader<'_>) -> DResult<FetchItem> {
 pub(crate) fn flag_list(r: &mut Reader<'_>) -> DResult<Vec<String>> {
     let mut flags = Vec::new();
     r.list(|r| {
-        let f = r.atom()?;
-        flags.push(String::from_utf8_lossy(&f).into_owned());
+        let f = r.atom_slice()?;
+        flags.push(String::from_utf8_lossy(f).into_owned());
         Ok(())
     })?;
     Ok(flags)
@@ -789,9 +811,11 @@ fn single(r: &mut Reader<'_>, extensible: bool) -> DResult<BodyStructure> {
     p.description = nstring_or_list_as_string(r)?;
     p.encoding = nstring_or_list_as_string(r)?;
     p.size = number_tolerant(r)?;
-    let ty = p.media_type.to_ascii_uppercase();
-    let sub = p.media_subtype.to_ascii_uppercase();
-    if ty == b"MESSAGE" && (sub == b"RFC822" || sub == b"GLOBAL") {
+    let ty = &p.media_type;
+    let sub = &p.media_subtype;
+    if ty.eq_ignore_ascii_case(b"MESSAGE")
+        && (sub.eq_ignore_ascii_case(b"RFC822") || sub.eq_ignore_ascii_case(b"GLOBAL"))
+    {
         r.skip_spaces();
         if r.peek() == Some(b'(') {
             let env = envelope(r)?;
@@ -799,7 +823,7 @@ fn single(r: &mut Reader<'_>, extensible: bool) -> DResult<BodyStructure> {
             p.lines = Some(number_tolerant(r)?);
             p.message = Some((Box::new(env), Box::new(inner)));
         }
-    } else if ty == b"TEXT" {
+    } else if ty.eq_ignore_ascii_case(b"TEXT") {
         r.skip_spaces();
         if !matches!(r.peek(), Some(b')') | None) {
             p.lines = Some(number_tolerant(r)?);

@@ -141,7 +141,15 @@ fn decode_after_name(
             .map(str::to_string)
             .collect()
     };
-    if let Some(status) = Status::from_bytes(name.as_bytes()) {
+    // Only a short name starting like OK, NO, BAD, PREAUTH or BYE needs the
+    // (allocating) status look-up.
+    let status = match name.as_bytes().first() {
+        Some(b'O' | b'o' | b'N' | b'n' | b'B' | b'b' | b'P' | b'p') if name.len() <= 7 => {
+            Status::from_bytes(name.as_bytes())
+        }
+        _ => None,
+    };
+    if let Some(status) = status {
         let (code, text) = decode_condition_text(&segments.joined());
         return Ok(Untagged::Condition { status, code, text });
     }

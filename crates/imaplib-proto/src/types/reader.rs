@@ -52,12 +52,11 @@ impl Segments {
     pub fn from_frame(frame: &Frame, skip: usize) -> Segments {
         let mut parts = Vec::with_capacity(frame.line_count() * 2 - 1);
         for i in 0..frame.line_count() {
-            let line = frame.line(i);
-            parts.push(if i == 0 {
-                line.slice(skip.min(line.len())..)
-            } else {
-                line
-            });
+            let mut range = frame.line_range(i);
+            if i == 0 {
+                range.start = (range.start + skip).min(range.end);
+            }
+            parts.push(frame.raw().slice(range));
             if i < frame.literal_count() {
                 parts.push(frame.literal(i));
             }
@@ -99,6 +98,7 @@ impl Segments {
             seg: 0,
             pos: 0,
             depth: 0,
+            cur: self.parts.first().map_or(&[][..], |p| &p[..]),
         }
     }
 
@@ -126,25 +126,88 @@ pub struct Reader<'a> {
     seg: usize,
     pos: usize,
     depth: usize,
+    /// `parts[seg]` as a slice, so that looking at the next bytes costs no
+    /// index check and no reference count.
+    cur: &'a [u8],
+}
+
+/// Position of the first `"` or `\\` in `haystack` (the bytes that end or
+/// escape a quoted string), eight bytes at a time: a byte of `w ^ c` is
+/// zero exactly where `w` holds `c`, and the borrow trick flags the lowest
+/// such byte exactly.
+fn find_quote_or_backslash(haystack: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const QUOTES: u64 = ONES * b'"' as u64;
+    const BACKSLASHES: u64 = ONES * b'\\' as u64;
+    let mut chunks = haystack.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let (q, b) = (w ^ QUOTES, w ^ BACKSLASHES);
+        let found = (q.wrapping_sub(ONES) & !q | b.wrapping_sub(ONES) & !b) & HIGHS;
+        if found != 0 {
+            return Some(base + (found.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\')
+        .map(|i| base + i)
 }
 
 /// Bytes that end an atom in the tolerant reader.
 fn ends_atom(b: u8) -> bool {
-    matches!(b, b' ' | b'(' | b')' | b'"' | b'{' | b'\r' | b'\n') || b < 0x20 || b == 0x7f
+    STOPS[usize::from(b)] & ENDS_ATOM != 0
 }
+
+/// [`STOPS`] bit: the byte ends an atom.
+const ENDS_ATOM: u8 = 1;
+/// [`STOPS`] bit: the byte ends a FETCH item name.
+const ENDS_NAME: u8 = 2;
+
+/// What each byte ends, looked up instead of compared (atoms and names
+/// are scanned a byte at a time).
+static STOPS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if matches!(c, b' ' | b'(' | b')' | b'"' | b'{' | b'\r' | b'\n') || c < 0x20 || c == 0x7f {
+            t[b] = ENDS_ATOM | ENDS_NAME;
+        } else if matches!(c, b'[' | b']' | b'<') {
+            t[b] = ENDS_NAME;
+        }
+        b += 1;
+    }
+    t
+};
 
 impl<'a> Reader<'a> {
     fn text(&self) -> &'a Bytes {
         &self.parts[self.seg]
     }
 
+    #[inline]
     fn rest(&self) -> &'a [u8] {
-        &self.text()[self.pos.min(self.text().len())..]
+        self.cur.get(self.pos..).unwrap_or_default()
+    }
+
+    /// Moves to segment `seg`, at its start.
+    fn enter_segment(&mut self, seg: usize) {
+        self.seg = seg;
+        self.pos = 0;
+        self.cur = self.parts.get(seg).map_or(&[][..], |p| &p[..]);
     }
 
     /// The next byte, without consuming it.
+    #[inline]
     pub fn peek(&self) -> Option<u8> {
-        self.rest().first().copied()
+        self.cur.get(self.pos).copied()
     }
 
     /// True at the very end of the response.
@@ -153,8 +216,9 @@ impl<'a> Reader<'a> {
     }
 
     /// Skips any spaces.
+    #[inline]
     pub fn skip_spaces(&mut self) {
-        while self.peek() == Some(b' ') {
+        while self.cur.get(self.pos) == Some(&b' ') {
             self.pos += 1;
         }
     }
@@ -196,31 +260,67 @@ impl<'a> Reader<'a> {
     /// Reads an atom-like word (anything up to a space, parenthesis, quote
     /// or brace); `]` and `[` are part of it.
     pub fn atom(&mut self) -> DResult<Bytes> {
+        let start = self.atom_len()?;
+        Ok(self.text().slice(start..self.pos))
+    }
+
+    /// [`Reader::atom`] without the reference-counted copy: the atom's
+    /// bytes borrowed from the response.
+    pub(crate) fn atom_slice(&mut self) -> DResult<&'a [u8]> {
+        let start = self.atom_len()?;
+        Ok(&self.cur[start..self.pos])
+    }
+
+    /// Skips spaces and an atom; returns where the atom starts.
+    fn atom_len(&mut self) -> DResult<usize> {
         self.skip_spaces();
         let rest = self.rest();
-        let len = rest.iter().take_while(|&&b| !ends_atom(b)).count();
+        let len = rest
+            .iter()
+            .position(|&b| ends_atom(b))
+            .unwrap_or(rest.len());
         if len == 0 {
             return Err(self.error("expected an atom"));
         }
         let start = self.pos;
         self.pos += len;
-        Ok(self.text().slice(start..start + len))
+        Ok(start)
+    }
+
+    /// True (and consumed) if NIL comes next, followed by a delimiter.
+    fn eat_nil(&mut self) -> bool {
+        let rest = self.rest();
+        if rest.len() >= 3
+            && rest[..3].eq_ignore_ascii_case(b"NIL")
+            && rest.get(3).is_none_or(|&b| ends_atom(b))
+        {
+            self.pos += 3;
+            true
+        } else {
+            false
+        }
     }
 
     /// Reads a word that stops also at `[` and `]` (FETCH item names).
     pub fn item_name(&mut self) -> DResult<Bytes> {
+        let name = self.item_name_slice()?;
+        let end = self.pos;
+        Ok(self.text().slice(end - name.len()..end))
+    }
+
+    /// [`Reader::item_name`], borrowed from the response.
+    pub(crate) fn item_name_slice(&mut self) -> DResult<&'a [u8]> {
         self.skip_spaces();
         let rest = self.rest();
         let len = rest
             .iter()
-            .take_while(|&&b| !ends_atom(b) && b != b'[' && b != b']' && b != b'<')
-            .count();
+            .position(|&b| STOPS[usize::from(b)] & ENDS_NAME != 0)
+            .unwrap_or(rest.len());
         if len == 0 {
             return Err(self.error("expected a name"));
         }
-        let start = self.pos;
         self.pos += len;
-        Ok(self.text().slice(start..start + len))
+        Ok(&rest[..len])
     }
 
     /// Reads raw bytes up to (not including) `stop`, within the current text.
@@ -287,28 +387,21 @@ impl<'a> Reader<'a> {
 
     /// Moves to the very end of the response.
     pub fn skip_to_end(&mut self) {
-        self.seg = self.parts.len() - 1;
-        self.pos = self.parts[self.seg].len();
+        self.enter_segment(self.parts.len() - 1);
+        self.pos = self.cur.len();
         self.depth = 0;
     }
 
     /// Reads NIL, a quoted string or a literal; an atom is accepted too.
     pub fn nstring(&mut self) -> DResult<Option<Bytes>> {
         self.skip_spaces();
-        if self.at_literal() {
-            return self.literal().map(Some);
-        }
         match self.peek() {
+            // Quoted strings first: by far the most common.
             Some(b'"') => self.quoted().map(Some),
+            _ if self.at_literal() => self.literal().map(Some),
             Some(b'(') | Some(b')') | None => Err(self.error("expected a string or NIL")),
-            Some(_) => {
-                let a = self.atom()?;
-                if a.eq_ignore_ascii_case(b"NIL") {
-                    Ok(None)
-                } else {
-                    Ok(Some(a))
-                }
-            }
+            Some(_) if self.eat_nil() => Ok(None),
+            Some(_) => self.atom().map(Some),
         }
     }
 
@@ -329,18 +422,44 @@ impl<'a> Reader<'a> {
         self.string()
     }
 
+    /// A quoted string or an atom, borrowed when it holds no escape (for
+    /// values that are parsed further, such as dates); `None` for
+    /// anything else, which [`Reader::string`] then reads.
+    pub(crate) fn simple_string_slice(&mut self) -> Option<&'a [u8]> {
+        self.skip_spaces();
+        let rest = self.rest();
+        match rest.first() {
+            Some(b'"') => {
+                let end = find_quote_or_backslash(&rest[1..])? + 1;
+                if rest[end] != b'"' {
+                    return None;
+                }
+                self.pos += end + 1;
+                Some(&rest[1..end])
+            }
+            Some(b'{') | Some(b'~') | None => None,
+            Some(_) => self.atom_slice().ok(),
+        }
+    }
+
     fn quoted(&mut self) -> DResult<Bytes> {
         let rest = self.rest();
         debug_assert_eq!(rest.first(), Some(&b'"'));
         let mut i = 1;
         let mut escaped = false;
         while i < rest.len() {
+            // Most strings hold no backslash: jump to the next quote or
+            // backslash at once.
+            match find_quote_or_backslash(&rest[i..]) {
+                Some(k) => i += k,
+                None => break,
+            }
             match rest[i] {
                 b'\\' => {
                     escaped = true;
                     i += 2;
                 }
-                b'"' => {
+                _ => {
                     let start = self.pos + 1;
                     let inner = self.text().slice(start..start + i - 1);
                     self.pos += i + 1;
@@ -358,7 +477,6 @@ impl<'a> Reader<'a> {
                     }
                     return Ok(Bytes::from(out));
                 }
-                _ => i += 1,
             }
         }
         Err(self.error("unterminated quoted string"))
@@ -378,8 +496,7 @@ impl<'a> Reader<'a> {
             return Err(self.error("literal announcement not at the end of a line"));
         }
         let lit = self.parts[self.seg + 1].clone();
-        self.seg += 2;
-        self.pos = 0;
+        self.enter_segment(self.seg + 2);
         Ok(lit)
     }
 
@@ -565,6 +682,35 @@ mod tests {
         assert_eq!(&r.string().unwrap()[..], b"y");
         r.expect(b')').unwrap();
         assert!(r.at_end());
+    }
+
+    #[test]
+    fn quote_search_finds_the_first_quote_or_backslash() {
+        for len in 0..30 {
+            for at in 0..=len {
+                for c in [b'"', b'\\'] {
+                    let mut h = vec![b'a'; len];
+                    if at < len {
+                        h[at] = c;
+                        if at + 2 < len {
+                            h[at + 2] = b'"';
+                        }
+                        if at > 0 {
+                            h[at - 1] = c + 1;
+                        }
+                    }
+                    let want = h.iter().position(|&b| b == b'"' || b == b'\\');
+                    assert_eq!(find_quote_or_backslash(&h), want, "len {len} at {at}");
+                }
+            }
+        }
+        let s = seg(b"\"a\\\\b\\\"c\" \"plain quoted string, long enough\"");
+        let mut r = s.reader();
+        assert_eq!(&r.string().unwrap()[..], b"a\\b\"c");
+        assert_eq!(
+            &r.string().unwrap()[..],
+            b"plain quoted string, long enough"
+        );
     }
 
     #[test]

@@ -1,0 +1,380 @@
+//! Side-by-side benchmarks of imaplib against the other IMAP clients and
+//! parsers (issue 7). `scripts/bench-compare.sh` builds and runs this;
+//! `benches/README.md` explains the table it prints.
+//!
+//! ```text
+//! imaplib-compare [all|decode|replay|memory|dovecot]...   benchmarks, then one table
+//! imaplib-compare child ...                               internal: one client measurement
+//! ```
+
+#[path = "../../../crates/imaplib/tests/support/dovecot.rs"]
+#[allow(dead_code, clippy::all)]
+mod dovecot;
+
+mod clients;
+mod decode;
+mod inputs;
+mod replay;
+mod table;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clients::{Job, Outcome};
+use table::{median, Row, Table};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("child") {
+        clients::child_main(&args[1..]);
+        return;
+    }
+    if args.first().map(String::as_str) == Some("serve") {
+        // `serve`: the replay servers alone (for profiling a client).
+        let certs = certs();
+        let responses = replay_responses();
+        let plain = replay::start(responses.clone(), None);
+        let tls = replay::start(responses, Some(certs.server.clone()));
+        println!("plain {plain} tls {tls} ca {}", certs.ca_file.display());
+        loop {
+            std::thread::park();
+        }
+    }
+    if args.first().map(String::as_str) == Some("profile") {
+        // `profile a|b|c SECONDS`: our decoder alone, in a loop, for perf.
+        decode::profile(&args[1], args[2].parse().unwrap());
+        return;
+    }
+    let mut what: Vec<&str> = args.iter().map(String::as_str).collect();
+    if what.is_empty() || what == ["all"] {
+        what = vec!["decode", "replay", "memory", "dovecot"];
+    }
+    let reps: usize = std::env::var("BENCH_REPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    println!("{}", machine());
+    let mut table = Table::default();
+    for w in what {
+        let start = Instant::now();
+        eprintln!("== {w} (load average {})", loadavg());
+        match w {
+            "decode" => decode::run(&mut table, Duration::from_secs(3)),
+            "replay" => replay_bench(&mut table, reps),
+            "memory" => memory_bench(&mut table),
+            "dovecot" => dovecot_bench(&mut table, reps.min(3)),
+            other => panic!("unknown benchmark {other}"),
+        }
+        eprintln!(
+            "== {w} done in {:.0} s (load average {})",
+            start.elapsed().as_secs_f64(),
+            loadavg()
+        );
+    }
+    println!("\n{}", table.markdown());
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The machine, as `/proc` tells it.
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
+        .unwrap_or_default();
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let mem = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .map(|m| m.trim().to_string())
+        .unwrap_or_default();
+    format!(
+        "machine: {model}, {} logical CPUs, {mem} memory, load average {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        loadavg()
+    )
+}
+
+/// One client of an end-to-end workload and what its ratio compares with.
+struct Client {
+    key: &'static str,
+    label: &'static str,
+    /// The row of ours this one is compared with.
+    reference: &'static str,
+}
+
+const OURS: Client = Client {
+    key: "ours",
+    label: "ours, blocking `fetch` (imaplib data)",
+    reference: "ours",
+};
+const OURS_TYPED: Client = Client {
+    key: "ours-typed",
+    label: "ours, blocking `fetch_typed` (typed)",
+    reference: "ours-typed",
+};
+const OURS_ASYNC: Client = Client {
+    key: "ours-async",
+    label: "ours, async `fetch` (imaplib data)",
+    reference: "ours",
+};
+const OURS_ASYNC_TYPED: Client = Client {
+    key: "ours-async-typed",
+    label: "ours, async `fetch_typed` (typed)",
+    reference: "ours-typed",
+};
+const PYTHON: Client = Client {
+    key: "python",
+    label: "Python 3.11 imaplib (imaplib data)",
+    reference: "ours",
+};
+const IMAP_CRATE: Client = Client {
+    key: "imap",
+    label: "imap 3.0.0-alpha.15 (typed)",
+    reference: "ours-typed",
+};
+const RAW: Client = Client {
+    key: "raw",
+    label: "raw socket reader (lower bound)",
+    reference: "ours",
+};
+
+const ALL_CLIENTS: [Client; 7] = [
+    OURS,
+    OURS_TYPED,
+    OURS_ASYNC,
+    OURS_ASYNC_TYPED,
+    PYTHON,
+    IMAP_CRATE,
+    RAW,
+];
+
+/// Runs `clients` on one workload and adds a row each.
+#[allow(clippy::too_many_arguments)]
+fn end_to_end(
+    table: &mut Table,
+    section: &str,
+    workload: &str,
+    clients: &[Client],
+    port: u16,
+    ca_file: Option<&Path>,
+    (user, password): (&str, &str),
+    (set, items): (&str, &str),
+    reps: usize,
+) {
+    let mut results: HashMap<&str, (f64, Outcome)> = HashMap::new();
+    for c in clients {
+        let job = Job {
+            client: c.key.into(),
+            port,
+            ca_file: ca_file.map(Path::to_path_buf),
+            user: user.into(),
+            password: password.into(),
+            uid: false,
+            set: set.into(),
+            items: items.into(),
+            reps,
+        };
+        let outcome = job.run();
+        let t = median(&mut outcome.times.clone());
+        results.insert(c.key, (t, outcome));
+    }
+    let wire = results.get("raw").map_or(0, |r| r.1.bytes);
+    let expected = results.get("ours").map(|r| (r.1.bytes, r.1.messages));
+    for c in clients {
+        let (t, o) = &results[c.key];
+        let reference = results.get(c.reference).map(|r| r.0);
+        let mut note = format!("peak RSS {:.1} MB", o.hwm_kb as f64 / 1024.0);
+        if c.key != "raw" {
+            if let Some((bytes, messages)) = expected {
+                // Typed results carry no bytes for items without literals.
+                let typed = c.reference == "ours-typed";
+                let got = (
+                    if typed && o.bytes == 0 {
+                        bytes
+                    } else {
+                        o.bytes
+                    },
+                    o.messages,
+                );
+                if got != (bytes, messages) {
+                    note.push_str(&format!(
+                        "; got {} bytes in {} messages (ours {bytes} in {messages})",
+                        o.bytes, o.messages
+                    ));
+                }
+            }
+        }
+        table.push(Row {
+            section: section.into(),
+            workload: workload.into(),
+            client: c.label.into(),
+            figure: format!("{:.3} s, {:.0} MB/s", t, wire as f64 / 1e6 / t),
+            note,
+            ratio: reference.map(|r| t / r),
+        });
+    }
+}
+
+/// The responses the replay server serves.
+fn replay_responses() -> replay::Responses {
+    let mut map = HashMap::new();
+    map.insert(
+        "(RFC822)".to_string(),
+        Arc::new(inputs::literal_fetches(replay::EXISTS, 10_000, "RFC822")),
+    );
+    map.insert(
+        inputs::ENVELOPE_ITEMS.to_string(),
+        Arc::new(inputs::envelopes(replay::EXISTS)),
+    );
+    let big = Arc::new(inputs::body_literals(1, 200_000_000));
+    map.insert("(BODY.PEEK[])".to_string(), big.clone());
+    map.insert("(BODY[])".to_string(), big);
+    Arc::new(map)
+}
+
+fn certs() -> replay::Certs {
+    replay::Certs::make(&Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-certs"))
+}
+
+/// Benchmark 2: end to end against the replay server, plain TCP and TLS.
+fn replay_bench(table: &mut Table, reps: usize) {
+    let responses = replay_responses();
+    let certs = certs();
+    let plain = replay::start(responses.clone(), None);
+    let tls = replay::start(responses, Some(certs.server.clone()));
+    for (transport, port, ca) in [
+        ("plain TCP", plain, None),
+        ("TLS", tls, Some(certs.ca_file.as_path())),
+    ] {
+        for (what, items) in [
+            ("`FETCH 1:* (RFC822)`, 10,000 × 10 KB", "(RFC822)"),
+            (
+                "`FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE)`, 10,000 messages",
+                inputs::ENVELOPE_ITEMS,
+            ),
+        ] {
+            end_to_end(
+                table,
+                "2 replay server",
+                &format!("{what}, {transport}"),
+                &ALL_CLIENTS,
+                port,
+                ca,
+                ("alice", "alicepw"),
+                ("1:*", items),
+                reps,
+            );
+        }
+    }
+}
+
+/// Benchmark 4 (the streamed message): one 200 MB message from the replay
+/// server over plain TCP; the figure is the client's peak RSS.
+fn memory_bench(table: &mut Table) {
+    let responses = replay_responses();
+    let port = replay::start(responses, None);
+    let clients: [(&str, &str); 5] = [
+        ("ours-stream", "ours, `uid_fetch_to` into a sink (streamed)"),
+        ("ours", "ours, `uid(\"FETCH\")` (held in memory)"),
+        ("python", "Python 3.11 imaplib"),
+        ("imap", "imap 3.0.0-alpha.15"),
+        ("raw", "raw socket reader (lower bound)"),
+    ];
+    let mut results = Vec::new();
+    for (key, label) in clients {
+        let job = Job {
+            client: key.into(),
+            port,
+            ca_file: None,
+            user: "alice".into(),
+            password: "alicepw".into(),
+            uid: true,
+            set: "1".into(),
+            items: "(BODY.PEEK[])".into(),
+            reps: 2,
+        };
+        let o = job.run();
+        results.push((label, median(&mut o.times.clone()), o));
+    }
+    let ours_rss = results[0].2.hwm_kb as f64;
+    for (label, t, o) in results {
+        table.push(Row {
+            section: "4 memory".into(),
+            workload: "one 200 MB message, `UID FETCH 1 (BODY.PEEK[])`, replay server, plain TCP"
+                .into(),
+            client: label.into(),
+            figure: format!("peak RSS {:.1} MB", o.hwm_kb as f64 / 1024.0),
+            note: format!("{t:.3} s, {} literal bytes", o.bytes),
+            ratio: Some(o.hwm_kb as f64 / ours_rss),
+        });
+    }
+}
+
+/// Benchmark 3: end to end against Dovecot over TLS, 10,000 messages.
+fn dovecot_bench(table: &mut Table, reps: usize) {
+    let count: usize = std::env::var("BENCH_DOVECOT_MESSAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let server = dovecot::Dovecot::start();
+    let t = Instant::now();
+    let mut total = 0;
+    for i in 1..=count {
+        let m = inputs::dovecot_message(i);
+        total += m.len();
+        server.deliver("alice", "INBOX", &m);
+    }
+    eprintln!(
+        "delivered {count} messages ({:.1} MB) in {:.1} s",
+        total as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
+    let clients = [OURS, OURS_TYPED, OURS_ASYNC, PYTHON, IMAP_CRATE, RAW];
+    for (what, items) in [
+        ("`FETCH 1:* (RFC822)`", "(RFC822)"),
+        (
+            "`FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE)`",
+            inputs::ENVELOPE_ITEMS,
+        ),
+    ] {
+        // Warm Dovecot's index and cache for these items.
+        Job {
+            client: "raw".into(),
+            port: server.imaps_port,
+            ca_file: Some(server.ca_file.clone()),
+            user: "alice".into(),
+            password: "alicepw".into(),
+            uid: false,
+            set: "1:*".into(),
+            items: items.into(),
+            reps: 1,
+        }
+        .run();
+        end_to_end(
+            table,
+            "3 Dovecot",
+            &format!(
+                "{what}, {count} messages ({:.0} MB), TLS",
+                total as f64 / 1e6
+            ),
+            &clients,
+            server.imaps_port,
+            Some(&server.ca_file),
+            ("alice", "alicepw"),
+            ("1:*", items),
+            reps,
+        );
+    }
+}
