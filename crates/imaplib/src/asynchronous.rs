@@ -338,13 +338,8 @@ impl AsyncImap4 {
     }
 
     fn set_protocol_version(&mut self) -> Result<()> {
-        for version in ["IMAP4REV1", "IMAP4REV2", "IMAP4"] {
-            if self.session.has_capability(version) {
-                self.protocol_version = version.to_string();
-                return Ok(());
-            }
-        }
-        Err(Error::error("server not IMAP4 compliant"))
+        self.protocol_version = crate::client::protocol_version_of(&self.session)?;
+        Ok(())
     }
 
     // ----- attributes ----------------------------------------------------------
@@ -392,13 +387,7 @@ impl AsyncImap4 {
     // ----- plumbing ---------------------------------------------------------------
 
     fn fail(&mut self, err: Error) -> Error {
-        if err.is_abort() {
-            self.session.set_broken(ProtoError::msg(
-                ProtoErrorKind::Unexpected,
-                err.message().to_string(),
-            ));
-        }
-        err
+        crate::client::mark_broken(&mut self.session, err)
     }
 
     /// Marks the client busy; a client still busy from a dropped future is

@@ -124,6 +124,27 @@ enum ConnectionKind {
     Custom,
 }
 
+/// imaplib's `PROTOCOL_VERSION` from the capabilities: the first of
+/// IMAP4REV1, IMAP4REV2, IMAP4 announced, or imaplib's error.
+pub(crate) fn protocol_version_of(session: &Session) -> Result<String> {
+    ["IMAP4REV1", "IMAP4REV2", "IMAP4"]
+        .into_iter()
+        .find(|v| session.has_capability(v))
+        .map(str::to_string)
+        .ok_or_else(|| Error::error("server not IMAP4 compliant"))
+}
+
+/// An `abort` leaves the session unusable: later calls get an error too.
+pub(crate) fn mark_broken(session: &mut Session, err: Error) -> Error {
+    if err.is_abort() {
+        session.set_broken(ProtoError::msg(
+            ProtoErrorKind::Unexpected,
+            err.message().to_string(),
+        ));
+    }
+    err
+}
+
 pub(crate) fn tag_seed() -> u32 {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -279,13 +300,8 @@ impl Imap4 {
     }
 
     fn set_protocol_version(&mut self) -> Result<()> {
-        for version in ["IMAP4REV1", "IMAP4REV2", "IMAP4"] {
-            if self.session.has_capability(version) {
-                self.protocol_version = version.to_string();
-                return Ok(());
-            }
-        }
-        Err(Error::error("server not IMAP4 compliant"))
+        self.protocol_version = protocol_version_of(&self.session)?;
+        Ok(())
     }
 
     // ----- attributes --------------------------------------------------------
