@@ -1933,14 +1933,8 @@ impl AsyncImap4 {
         I: IntoIterator<Item = A>,
         A: AsRef<[u8]>,
     {
-        if !self.has_capability("ESORT") {
-            return Err(Error::error("Server does not support ESORT"));
-        }
-        let cmd = if uid {
-            build::uid_esort(return_options, sort_criteria.as_bytes(), charset, criteria)
-        } else {
-            build::esort(return_options, sort_criteria.as_bytes(), charset, criteria)
-        };
+        let caps = self.session.capabilities();
+        let cmd = ext::esort_command(caps, uid, return_options, sort_criteria, charset, criteria)?;
         let mut all = self.typed(cmd, "ESEARCH").await?;
         Ok(crate::typed::one_esearch(all.pop(), uid))
     }

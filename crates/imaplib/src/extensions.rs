@@ -133,6 +133,30 @@ pub(crate) fn vanished_of(items: Vec<Data>) -> Option<SequenceSet> {
     Some(SequenceSet::from_numbers(all))
 }
 
+/// The ESORT command (SORT or UID SORT with RETURN), after checking the
+/// server announces ESORT.
+pub(crate) fn esort_command<I, A>(
+    caps: &[String],
+    uid: bool,
+    return_options: &str,
+    sort_criteria: &str,
+    charset: &str,
+    criteria: I,
+) -> Result<imaplib_proto::Command>
+where
+    I: IntoIterator<Item = A>,
+    A: AsRef<[u8]>,
+{
+    if !caps.iter().any(|c| c == "ESORT") {
+        return Err(Error::error("Server does not support ESORT"));
+    }
+    Ok(if uid {
+        build::uid_esort(return_options, sort_criteria.as_bytes(), charset, criteria)
+    } else {
+        build::esort(return_options, sort_criteria.as_bytes(), charset, criteria)
+    })
+}
+
 pub(crate) fn by_special_use(entries: Vec<ListEntry>) -> HashMap<String, ListEntry> {
     let mut out = HashMap::new();
     for e in entries {
@@ -540,14 +564,14 @@ impl Imap4 {
         I: IntoIterator<Item = A>,
         A: AsRef<[u8]>,
     {
-        if !self.has_capability("ESORT") {
-            return Err(Error::error("Server does not support ESORT"));
-        }
-        let cmd = if uid {
-            build::uid_esort(return_options, sort_criteria.as_bytes(), charset, criteria)
-        } else {
-            build::esort(return_options, sort_criteria.as_bytes(), charset, criteria)
-        };
+        let cmd = esort_command(
+            self.capabilities(),
+            uid,
+            return_options,
+            sort_criteria,
+            charset,
+            criteria,
+        )?;
         let mut all = decode_reply(&self.run_command(cmd)?, "ESEARCH")?;
         Ok(crate::typed::one_esearch(all.pop(), uid))
     }
