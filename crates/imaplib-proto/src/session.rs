@@ -369,10 +369,27 @@ impl Session {
     /// `response(code)` and `_untagged_response`).
     pub fn pop_untagged(&mut self, name: &str) -> Option<Vec<Data>> {
         let items = self.untagged.remove(&name.to_ascii_uppercase())?;
+        self.release_weight(&items);
+        Some(items)
+    }
+
+    /// What held items cost against `max_untagged_bytes`: their bytes and
+    /// the bookkeeping overhead each was charged when stored.
+    fn held_weight(items: &[Data]) -> usize {
+        items.iter().map(|d| d.weight() + ITEM_OVERHEAD).sum()
+    }
+
+    /// Gives back what `items` were charged when they were stored.
+    fn release_weight(&mut self, items: &[Data]) {
         self.untagged_weight = self
             .untagged_weight
-            .saturating_sub(items.iter().map(Data::weight).sum::<usize>());
-        Some(items)
+            .saturating_sub(Self::held_weight(items));
+    }
+
+    /// Bytes (and bookkeeping) of untagged data held now, counted against
+    /// [`SessionConfig::max_untagged_bytes`].
+    pub fn held_untagged_bytes(&self) -> usize {
+        self.untagged_weight
     }
 
     /// Forgets every stored untagged response.
@@ -415,11 +432,7 @@ impl Session {
         match &mut self.idle_capture {
             Some(q) => {
                 let out: Vec<_> = q.drain(..).collect();
-                let weight: usize = out
-                    .iter()
-                    .flat_map(|(_, d)| d.iter())
-                    .map(Data::weight)
-                    .sum();
+                let weight: usize = out.iter().map(|(_, d)| Self::held_weight(d)).sum();
                 self.untagged_weight = self.untagged_weight.saturating_sub(weight);
                 out
             }
@@ -908,8 +921,7 @@ impl Session {
         }
         if let Some(q) = &mut self.idle_capture {
             if status != Some(Status::Bye) {
-                let weight: usize = items.iter().map(|d| d.weight() + ITEM_OVERHEAD).sum();
-                self.untagged_weight += weight;
+                self.untagged_weight += Self::held_weight(&items);
                 q.push_back((name.to_string(), items));
                 if self.untagged_weight > self.cfg.max_untagged_bytes {
                     return Err(ProtoError::msg(
@@ -1431,6 +1443,42 @@ mod tests {
             ProtoErrorKind::TooMuchData
         );
         assert!(s.command(build::noop()).is_err(), "the session is broken");
+    }
+
+    #[test]
+    fn handing_data_back_releases_its_whole_charge() {
+        // Each stored item is charged its bytes plus bookkeeping; taking it
+        // back must release both, or a long-lived session would drift into
+        // "too much data" after enough commands.
+        let mut s = Session::new(SessionConfig {
+            max_untagged_bytes: 4000,
+            ..SessionConfig::default()
+        });
+        s.feed(b"* PREAUTH [CAPABILITY IMAP4rev1 IDLE] hi\r\n");
+        s.poll_event().unwrap();
+        let t = s.command(build::select(b"INBOX", false)).unwrap();
+        events(
+            &mut s,
+            format!("* 3 EXISTS\r\n{t} OK [READ-WRITE] done\r\n").as_bytes(),
+        );
+        s.take_reply(&t).unwrap().unwrap();
+        s.clear_untagged();
+        for round in 0..200 {
+            let t = s.command(build::fetch(b"1:3", b"(FLAGS)")).unwrap();
+            let input = format!(
+                "* 1 FETCH (FLAGS ())\r\n* 2 FETCH (FLAGS ())\r\n* 3 FETCH (FLAGS ())\r\n{t} OK\r\n"
+            );
+            events(&mut s, input.as_bytes());
+            let reply = s.take_reply(&t).unwrap().unwrap();
+            assert_eq!(reply.data.len(), 3, "round {round}");
+            assert_eq!(s.held_untagged_bytes(), 0, "round {round}");
+        }
+        s.start_capture();
+        events(&mut s, b"* 4 EXISTS\r\n* 1 RECENT\r\n");
+        assert!(s.held_untagged_bytes() > 0);
+        assert_eq!(s.take_captured().len(), 2);
+        assert_eq!(s.held_untagged_bytes(), 0);
+        s.stop_capture();
     }
 
     #[test]
