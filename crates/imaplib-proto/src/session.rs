@@ -964,7 +964,10 @@ impl Session {
         };
         match name {
             "EXISTS" | "RECENT" | "FLAGS" | "VANISHED" | "BYE" => true,
-            "FETCH" | "EXPUNGE" => !claimed(name),
+            // NOTIFY (RFC 5465) reports other mailboxes this way.
+            "FETCH" | "EXPUNGE" | "LIST" | "METADATA" => !claimed(name),
+            // LIST-STATUS answers a LIST with STATUS responses too.
+            "STATUS" => !claimed(name) && !claimed("LIST"),
             "OK" | "NO" | "BAD" => resp.code().is_some_and(|c| c.name == "ALERT"),
             _ => false,
         }
@@ -972,7 +975,8 @@ impl Session {
 
     /// Starts (or stops) keeping unsolicited responses (EXISTS, EXPUNGE,
     /// FETCH flag updates outside a FETCH/STORE, VANISHED, RECENT, FLAGS,
-    /// ALERT, BYE) in arrival order for [`Session::take_unsolicited`]. They
+    /// ALERT, BYE, and the STATUS, LIST and METADATA that NOTIFY sends
+    /// outside the commands asking for them) in arrival order for [`Session::take_unsolicited`]. They
     /// stay in `untagged_responses` too, as imaplib keeps them.
     pub fn set_unsolicited(&mut self, enabled: bool) {
         self.events_enabled = enabled;
@@ -1092,6 +1096,64 @@ impl Session {
         Ok(Event::Completed { tag: f.tag })
     }
 
+    /// IMAP4rev2 servers answer SEARCH with ESEARCH (RFC 9051 §7.3.4):
+    /// the ESEARCH tagged with this command becomes the SEARCH data
+    /// imaplib callers expect (`1 2 3`, with `(MODSEQ n)` when present).
+    /// The expansion is bounded by `max_untagged_bytes`, since a few bytes
+    /// of sequence set can name billions of messages.
+    fn search_from_esearch(&mut self, tag: &str) -> Result<Option<Vec<Data>>, ProtoError> {
+        let Some(items) = self.untagged.get("ESEARCH") else {
+            return Ok(None);
+        };
+        let decoded = crate::types::decode_data("ESEARCH", items);
+        if decoded.len() != items.len() {
+            return Ok(None);
+        }
+        let Some(pos) = decoded.iter().position(|d| {
+            matches!(d, Ok(crate::types::Untagged::ESearch(e))
+                if e.tag.as_deref() == Some(tag.as_bytes()))
+        }) else {
+            return Ok(None);
+        };
+        let Some(Ok(crate::types::Untagged::ESearch(e))) = decoded.into_iter().nth(pos) else {
+            return Ok(None);
+        };
+        let mut text = String::new();
+        if let Some(all) = &e.all {
+            // Each number costs at most 11 bytes ("4294967295 ").
+            let count = all.count(u32::MAX);
+            if count.saturating_mul(11) > self.cfg.max_untagged_bytes as u64 {
+                return Err(ProtoError::msg(
+                    ProtoErrorKind::TooMuchData,
+                    format!(
+                        "ESEARCH result names {count} messages; too many to expand into SEARCH data"
+                    ),
+                ));
+            }
+            for (i, n) in all.iter_numbers().enumerate() {
+                if i > 0 {
+                    text.push(' ');
+                }
+                text.push_str(&n.to_string());
+            }
+        }
+        if let Some(m) = e.modseq {
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            text.push_str(&format!("(MODSEQ {m})"));
+        }
+        if let Some(list) = self.untagged.get_mut("ESEARCH") {
+            let item = list.remove(pos);
+            let charge = Self::held_weight(std::slice::from_ref(&item));
+            self.untagged_weight = self.untagged_weight.saturating_sub(charge);
+            if list.is_empty() {
+                self.untagged.remove("ESEARCH");
+            }
+        }
+        Ok(Some(vec![Data::Line(Bytes::from(text))]))
+    }
+
     /// Builds a command's result, as the tail of each imaplib method does,
     /// and applies its state change.
     fn finish(
@@ -1120,7 +1182,13 @@ impl Session {
                 if status == Status::No {
                     return reply(status, data);
                 }
-                let items = self.pop_untagged(name).unwrap_or_else(|| vec![Data::None]);
+                let items = match self.pop_untagged(name) {
+                    Some(items) => items,
+                    None if name == "SEARCH" => self
+                        .search_from_esearch(&f.tag)?
+                        .unwrap_or_else(|| vec![Data::None]),
+                    None => vec![Data::None],
+                };
                 reply(status, items)
             }
             Finish::Capability => {
@@ -1479,6 +1547,39 @@ mod tests {
         assert_eq!(s.take_captured().len(), 2);
         assert_eq!(s.held_untagged_bytes(), 0);
         s.stop_capture();
+    }
+
+    #[test]
+    fn esearch_answer_to_search_becomes_search_data() {
+        let mut s = greeted(b"* PREAUTH [CAPABILITY IMAP4rev2] hi\r\n");
+        let t = s.command(build::select(b"INBOX", false)).unwrap();
+        events(&mut s, format!("{t} OK [READ-WRITE] done\r\n").as_bytes());
+        s.take_reply(&t).unwrap().unwrap();
+
+        let t = s.command(build::search(None, ["UNSEEN"])).unwrap();
+        let other = "* ESEARCH (TAG \"zz\") ALL 9";
+        let input = format!("{other}\r\n* ESEARCH (TAG \"{t}\") ALL 2:4,7 MODSEQ 12\r\n{t} OK\r\n");
+        events(&mut s, input.as_bytes());
+        let reply = s.take_reply(&t).unwrap().unwrap();
+        assert_eq!(reply.data, vec![Data::from("2 3 4 7 (MODSEQ 12)")]);
+        // Someone else's ESEARCH stays where it was.
+        assert_eq!(s.untagged_responses()["ESEARCH"].len(), 1);
+
+        // No match: an ESEARCH with only the tag, as `* SEARCH` would be.
+        let t = s.command(build::uid("SEARCH", ["DELETED"])).unwrap();
+        let input = format!("* ESEARCH (TAG \"{t}\") UID\r\n{t} OK\r\n");
+        events(&mut s, input.as_bytes());
+        assert_eq!(
+            s.take_reply(&t).unwrap().unwrap().data,
+            vec![Data::from("")]
+        );
+
+        // A tiny set naming billions of messages is refused, not expanded.
+        let t = s.command(build::search(None, ["ALL"])).unwrap();
+        let input = format!("* ESEARCH (TAG \"{t}\") ALL 1:4294967295\r\n{t} OK\r\n");
+        events(&mut s, input.as_bytes());
+        let err = s.take_reply(&t).unwrap().unwrap_err();
+        assert_eq!(err.kind(), ProtoErrorKind::TooMuchData);
     }
 
     #[test]

@@ -866,6 +866,8 @@ impl AsyncImap4 {
     // ----- typed methods ------------------------------------------------------------
 
     async fn typed(&mut self, cmd: Command, name: &str) -> Result<Vec<Untagged>> {
+        // As the blocking client: only data that arrived while it ran.
+        self.session.pop_untagged(name);
         let reply = self.run_command(cmd).await?;
         crate::typed::decode_reply(&reply, name)
     }
@@ -927,7 +929,7 @@ impl AsyncImap4 {
         let items = self
             .typed(build::status(mailbox.as_ref(), names.as_ref()), "STATUS")
             .await?;
-        crate::typed::one_status(items)
+        crate::typed::one_status(items, mailbox.as_ref())
     }
 
     /// SEARCH, typed.
@@ -1841,6 +1843,7 @@ impl AsyncImap4 {
         }
         let patterns: Vec<&[u8]> = patterns.iter().map(|p| p.as_bytes()).collect();
         self.response("STATUS");
+        self.response("LIST");
         let reply = self
             .run_command(build::list_extended(
                 selection,
@@ -1956,5 +1959,85 @@ impl AsyncImap4 {
             message.as_ref(),
         );
         self.run_command(cmd).await
+    }
+    /// APPEND with CATENATE (RFC 4469), as [`crate::Imap4::append_catenate`].
+    pub async fn append_catenate(
+        &mut self,
+        mailbox: Option<&str>,
+        flags: Option<&str>,
+        date_time: Option<&str>,
+        parts: &[build::CatenatePart<'_>],
+    ) -> Result<Option<(u32, imaplib_proto::types::SequenceSet)>> {
+        let cmd = ext::catenate_command(self.capabilities(), mailbox, flags, date_time, parts)?;
+        crate::typed::append_uid(&self.run_command(cmd).await?)
+    }
+
+    /// UID FETCH with PARTIAL (RFC 9394), as [`crate::Imap4::uid_fetch_partial`].
+    pub async fn uid_fetch_partial(
+        &mut self,
+        uid_set: impl AsRef<[u8]>,
+        items: impl AsRef<[u8]>,
+        range: imaplib_proto::types::PartialRange,
+    ) -> Result<Vec<imaplib_proto::types::Fetch>> {
+        let cmd = ext::partial_fetch_command(
+            self.capabilities(),
+            uid_set.as_ref(),
+            items.as_ref(),
+            range,
+        )?;
+        Ok(crate::typed::fetches(self.typed(cmd, "FETCH").await?))
+    }
+
+    /// One page of SEARCH results (RFC 9394), as [`crate::Imap4::search_partial`].
+    pub async fn search_partial<I, A>(
+        &mut self,
+        uid: bool,
+        range: imaplib_proto::types::PartialRange,
+        criteria: I,
+    ) -> Result<imaplib_proto::types::ESearch>
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<[u8]>,
+    {
+        if !self.has_capability("PARTIAL") {
+            return Err(Error::error("Server does not support PARTIAL"));
+        }
+        self.esearch(uid, &format!("PARTIAL {range} COUNT"), criteria)
+            .await
+    }
+
+    /// The resources SETQUOTA may set, as [`crate::Imap4::quota_resources`].
+    pub fn quota_resources(&self) -> Vec<String> {
+        ext::quota_resources_of(self.capabilities())
+    }
+
+    /// SETQUOTA (RFC 9208), as [`crate::Imap4::setquota_typed`].
+    pub async fn setquota_typed(
+        &mut self,
+        root: impl AsRef<[u8]>,
+        limits: &[(&str, u64)],
+    ) -> Result<Vec<imaplib_proto::types::Quota>> {
+        let cmd = ext::setquota_command(self.capabilities(), root.as_ref(), limits)?;
+        Ok(crate::typed::quotas(self.typed(cmd, "QUOTA").await?))
+    }
+
+    /// NOTIFY SET (RFC 5465), as [`crate::Imap4::notify_set`].
+    pub async fn notify_set(
+        &mut self,
+        status: bool,
+        groups: &[build::NotifyGroup],
+    ) -> Result<Reply> {
+        let cmd = ext::notify_command(self.capabilities(), status, groups)?;
+        let reply = self.run_command(cmd).await?;
+        crate::typed::require_ok(&reply)?;
+        Ok(reply)
+    }
+
+    /// NOTIFY NONE, as [`crate::Imap4::notify_none`].
+    pub async fn notify_none(&mut self) -> Result<Reply> {
+        if !self.has_capability("NOTIFY") {
+            return Err(Error::error("Server does not support NOTIFY"));
+        }
+        self.run_command(build::notify_none()).await
     }
 }

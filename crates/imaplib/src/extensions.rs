@@ -9,10 +9,10 @@
 use std::collections::HashMap;
 
 use bytes::Bytes;
-use imaplib_proto::command::build;
+use imaplib_proto::command::build::{self, CatenatePart, NotifyGroup};
 use imaplib_proto::types::{
-    decode_data, Fetch, ListEntry, ListRights, MailboxStatus, Metadata, Pairs, ResponseCode,
-    SequenceSet, Untagged, Vanished,
+    decode_data, ESearch, Fetch, ListEntry, ListRights, MailboxStatus, Metadata, Pairs,
+    PartialRange, Quota, ResponseCode, SequenceSet, Untagged, Vanished,
 };
 use imaplib_proto::{Data, Reply, Status};
 
@@ -253,6 +253,99 @@ pub(crate) fn qresync_result(
     })
 }
 
+fn require_cap(caps: &[String], any_of: &[&str], what: &str) -> Result<()> {
+    if any_of.iter().any(|c| caps.iter().any(|have| have == c)) {
+        Ok(())
+    } else {
+        Err(Error::error(format!("Server does not support {what}")))
+    }
+}
+
+/// APPEND ... CATENATE (RFC 4469), after checking the capability and that
+/// there is something to put together.
+pub(crate) fn catenate_command(
+    caps: &[String],
+    mailbox: Option<&str>,
+    flags: Option<&str>,
+    date_time: Option<&str>,
+    parts: &[CatenatePart<'_>],
+) -> Result<imaplib_proto::Command> {
+    require_cap(caps, &["CATENATE"], "CATENATE")?;
+    if parts.is_empty() {
+        return Err(Error::error("CATENATE needs at least one part"));
+    }
+    Ok(build::append_catenate(
+        mailbox.map(str::as_bytes),
+        flags.map(str::as_bytes),
+        date_time.map(str::as_bytes),
+        parts,
+    ))
+}
+
+/// UID FETCH ... (PARTIAL range) (RFC 9394), after checking PARTIAL.
+pub(crate) fn partial_fetch_command(
+    caps: &[String],
+    uid_set: &[u8],
+    items: &[u8],
+    range: PartialRange,
+) -> Result<imaplib_proto::Command> {
+    require_cap(caps, &["PARTIAL"], "PARTIAL")?;
+    Ok(build::uid_fetch_partial(uid_set, items, range))
+}
+
+/// The resources a server lets SETQUOTA set (RFC 9208 `QUOTA=RES-*`),
+/// upper case. Empty for an RFC 2087 server, which names none.
+pub(crate) fn quota_resources_of(caps: &[String]) -> Vec<String> {
+    caps.iter()
+        .filter_map(|c| c.strip_prefix("QUOTA=RES-"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// SETQUOTA (RFC 9208), after checking QUOTA and, when the server lists
+/// its resources, that each one set is among them.
+pub(crate) fn setquota_command(
+    caps: &[String],
+    root: &[u8],
+    limits: &[(&str, u64)],
+) -> Result<imaplib_proto::Command> {
+    require_cap(caps, &["QUOTA"], "QUOTA")?;
+    let known = quota_resources_of(caps);
+    if !known.is_empty() {
+        if let Some((bad, _)) = limits
+            .iter()
+            .find(|(r, _)| !known.iter().any(|k| k.eq_ignore_ascii_case(r)))
+        {
+            return Err(Error::error(format!(
+                "Server does not support the quota resource {bad} (it announces {})",
+                known.join(", ")
+            )));
+        }
+    }
+    if let Some((bad, _)) = limits
+        .iter()
+        .find(|(r, _)| r.is_empty() || !r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+    {
+        return Err(Error::error(format!("invalid quota resource name {bad:?}")));
+    }
+    Ok(build::setquota_resources(root, limits))
+}
+
+/// NOTIFY SET (RFC 5465), after checking NOTIFY.
+pub(crate) fn notify_command(
+    caps: &[String],
+    status: bool,
+    groups: &[NotifyGroup],
+) -> Result<imaplib_proto::Command> {
+    require_cap(caps, &["NOTIFY"], "NOTIFY")?;
+    if groups.is_empty() {
+        return Err(Error::error(
+            "NOTIFY SET needs at least one event group (use notify_none to stop)",
+        ));
+    }
+    Ok(build::notify_set(status, groups))
+}
+
 impl Imap4 {
     /// ENABLE IMAP4rev2 (RFC 9051) when the server offers it; afterwards
     /// [`Imap4::protocol_version`] reports `IMAP4REV2`. Returns false when
@@ -276,7 +369,7 @@ impl Imap4 {
         if !self.has_capability("ID") {
             return Err(Error::error("Server does not support ID"));
         }
-        let items = decode_reply(&self.run_command(build::id(fields))?, "ID")?;
+        let items = self.typed_data(build::id(fields), "ID")?;
         Ok(one_id(items))
     }
 
@@ -372,6 +465,7 @@ impl Imap4 {
         vanished: bool,
     ) -> Result<(Vec<Fetch>, Option<SequenceSet>)> {
         self.response("VANISHED");
+        self.response("FETCH");
         let reply = self.run_command(build::uid_fetch_changed_since(
             uid_set.as_ref(),
             items.as_ref(),
@@ -399,6 +493,7 @@ impl Imap4 {
             flags.as_ref(),
         );
         self.response("MODIFIED");
+        self.response("FETCH");
         let reply = self.run_command(cmd)?;
         // The code comes with the tagged OK, which imaplib keeps by name.
         let modified = modified_of(&self.response("MODIFIED").1);
@@ -478,6 +573,7 @@ impl Imap4 {
         }
         let patterns: Vec<&[u8]> = patterns.iter().map(|p| p.as_bytes()).collect();
         self.response("STATUS");
+        self.response("LIST");
         let reply = self.run_command(build::list_extended(
             selection,
             reference.as_bytes(),
@@ -514,8 +610,8 @@ impl Imap4 {
         if !self.has_capability("METADATA") && !self.has_capability("METADATA-SERVER") {
             return Err(Error::error("Server does not support METADATA"));
         }
-        let items = decode_reply(
-            &self.run_command(build::getmetadata(mailbox.as_ref(), entries, options))?,
+        let items = self.typed_data(
+            build::getmetadata(mailbox.as_ref(), entries, options),
             "METADATA",
         )?;
         merge_metadata(items)
@@ -542,8 +638,8 @@ impl Imap4 {
         if !self.has_capability("ACL") {
             return Err(Error::error("Server does not support ACL"));
         }
-        let items = decode_reply(
-            &self.run_command(build::listrights(mailbox.as_ref(), identifier.as_ref()))?,
+        let items = self.typed_data(
+            build::listrights(mailbox.as_ref(), identifier.as_ref()),
             "LISTRIGHTS",
         )?;
         one_listrights(items)
@@ -572,7 +668,7 @@ impl Imap4 {
             charset,
             criteria,
         )?;
-        let mut all = decode_reply(&self.run_command(cmd)?, "ESEARCH")?;
+        let mut all = self.typed_data(cmd, "ESEARCH")?;
         Ok(crate::typed::one_esearch(all.pop(), uid))
     }
 
@@ -593,5 +689,92 @@ impl Imap4 {
             None,
             message.as_ref(),
         ))
+    }
+    /// APPEND with CATENATE (RFC 4469): the server builds the message from
+    /// text parts and IMAP URLs of messages or parts it already holds
+    /// (forwarding an attachment without downloading it). Returns the
+    /// APPENDUID when the server sends one; a refusal (for instance
+    /// `NO [BADURL ...]`) raises `error` with the server's text. Raises
+    /// `error` without CATENATE.
+    pub fn append_catenate(
+        &mut self,
+        mailbox: Option<&str>,
+        flags: Option<&str>,
+        date_time: Option<&str>,
+        parts: &[CatenatePart<'_>],
+    ) -> Result<Option<(u32, SequenceSet)>> {
+        let cmd = catenate_command(self.capabilities(), mailbox, flags, date_time, parts)?;
+        crate::typed::append_uid(&self.run_command(cmd)?)
+    }
+
+    /// UID FETCH of only the messages at positions `range` among those
+    /// `uid_set` names (RFC 9394 PARTIAL), e.g. the newest 50 with
+    /// `PartialRange::last(1, 50)`. Raises `error` without PARTIAL.
+    pub fn uid_fetch_partial(
+        &mut self,
+        uid_set: impl AsRef<[u8]>,
+        items: impl AsRef<[u8]>,
+        range: PartialRange,
+    ) -> Result<Vec<Fetch>> {
+        let cmd =
+            partial_fetch_command(self.capabilities(), uid_set.as_ref(), items.as_ref(), range)?;
+        Ok(crate::typed::fetches(self.typed_data(cmd, "FETCH")?))
+    }
+
+    /// One page of SEARCH results (RFC 9394 PARTIAL): `SEARCH RETURN
+    /// (PARTIAL range COUNT)`, so the total comes along. The page is in
+    /// [`ESearch::partial_result`]. Raises `error` without PARTIAL.
+    pub fn search_partial<I, A>(
+        &mut self,
+        uid: bool,
+        range: PartialRange,
+        criteria: I,
+    ) -> Result<ESearch>
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<[u8]>,
+    {
+        require_cap(self.capabilities(), &["PARTIAL"], "PARTIAL")?;
+        self.esearch(uid, &format!("PARTIAL {range} COUNT"), criteria)
+    }
+
+    /// The resources SETQUOTA may set here (RFC 9208 `QUOTA=RES-*`), e.g.
+    /// `["STORAGE", "MESSAGE"]`; empty on an RFC 2087 server.
+    pub fn quota_resources(&self) -> Vec<String> {
+        quota_resources_of(self.capabilities())
+    }
+
+    /// SETQUOTA root (resource limit ...) (RFC 9208, RFC 2087), typed: the
+    /// QUOTA the server reports afterwards. Resource names are checked
+    /// against the ones the server announces. Raises `error` without QUOTA
+    /// or when refused.
+    pub fn setquota_typed(
+        &mut self,
+        root: impl AsRef<[u8]>,
+        limits: &[(&str, u64)],
+    ) -> Result<Vec<Quota>> {
+        let cmd = setquota_command(self.capabilities(), root.as_ref(), limits)?;
+        Ok(crate::typed::quotas(self.typed_data(cmd, "QUOTA")?))
+    }
+
+    /// NOTIFY SET (RFC 5465): from now on the server reports the chosen
+    /// events as they happen, also for mailboxes other than the selected
+    /// one (as STATUS, LIST and METADATA responses). They arrive as typed
+    /// events through [`Imap4::idle_with`], or through
+    /// [`Imap4::take_events`] after any command when events are on
+    /// ([`Imap4::set_events`]). With `status`, the server first sends a
+    /// STATUS for every watched mailbox. Raises `error` without NOTIFY or
+    /// when refused (`NO [BADEVENT ...]` names the events it lacks).
+    pub fn notify_set(&mut self, status: bool, groups: &[NotifyGroup]) -> Result<Reply> {
+        let cmd = notify_command(self.capabilities(), status, groups)?;
+        let reply = self.run_command(cmd)?;
+        crate::typed::require_ok(&reply)?;
+        Ok(reply)
+    }
+
+    /// NOTIFY NONE: no more notifications. Raises `error` without NOTIFY.
+    pub fn notify_none(&mut self) -> Result<Reply> {
+        require_cap(self.capabilities(), &["NOTIFY"], "NOTIFY")?;
+        self.run_command(build::notify_none())
     }
 }

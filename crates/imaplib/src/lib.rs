@@ -57,6 +57,7 @@ pub use tls::TlsConfig;
 pub use typed::{reply_code, SelectInfo};
 
 pub use imaplib_proto;
+pub use imaplib_proto::command::build::{CatenatePart, NotifyEvent, NotifyFilter, NotifyGroup};
 pub use imaplib_proto::date::{internaldate_to_tuple, time_to_internaldate, DateInput};
 pub use imaplib_proto::types;
 pub use imaplib_proto::{int_to_ap, parse_flags, Data, Limits, Reply, State, Status};

@@ -57,7 +57,7 @@ fn refused(reply: &Reply) -> Error {
     Error::error(format!("server refused: {} {text}", reply.typ))
 }
 
-fn require_ok(reply: &Reply) -> Result<()> {
+pub(crate) fn require_ok(reply: &Reply) -> Result<()> {
     if reply.typ == Status::Ok {
         Ok(())
     } else {
@@ -125,8 +125,12 @@ pub(crate) fn select_info(
 
 impl Imap4 {
     /// Runs an imaplib-shaped command and decodes the untagged data it
-    /// returned under `name`.
-    fn typed_data(&mut self, cmd: Command, name: &str) -> Result<Vec<Untagged>> {
+    /// returned under `name`. Data of that name held from before (an
+    /// unsolicited FETCH, a STATUS sent by NOTIFY...) is dropped first, so
+    /// a typed result holds only what arrived while its command ran; such
+    /// data reaches [`Imap4::take_events`] when events are on.
+    pub(crate) fn typed_data(&mut self, cmd: Command, name: &str) -> Result<Vec<Untagged>> {
+        self.session.pop_untagged(name);
         let reply = self.run_command(cmd)?;
         decode_reply(&reply, name)
     }
@@ -212,7 +216,7 @@ impl Imap4 {
         names: impl AsRef<[u8]>,
     ) -> Result<MailboxStatus> {
         let cmd = build::status(mailbox.as_ref(), names.as_ref());
-        one_status(self.typed_data(cmd, "STATUS")?)
+        one_status(self.typed_data(cmd, "STATUS")?, mailbox.as_ref())
     }
 
     /// SEARCH, typed (criteria as for [`Imap4::search`]).
@@ -371,13 +375,27 @@ pub(crate) fn list_entries(items: Vec<Untagged>) -> Vec<ListEntry> {
         .collect()
 }
 
-pub(crate) fn one_status(items: Vec<Untagged>) -> Result<MailboxStatus> {
-    items
+/// The STATUS of `mailbox` among the STATUS responses held: others may be
+/// there too (NOTIFY sends them unasked), so the one naming the mailbox
+/// asked for wins, the latest if several do.
+pub(crate) fn one_status(items: Vec<Untagged>, mailbox: &[u8]) -> Result<MailboxStatus> {
+    let all: Vec<MailboxStatus> = items
         .into_iter()
-        .find_map(|u| match u {
+        .filter_map(|u| match u {
             Untagged::Status(s) => Some(s),
             _ => None,
         })
+        .collect();
+    let asked = String::from_utf8_lossy(mailbox);
+    let asked = asked.trim_matches('"');
+    let matches = |s: &MailboxStatus| {
+        s.mailbox.raw.as_ref() == asked.as_bytes()
+            || s.mailbox.name() == asked
+            || (asked.eq_ignore_ascii_case("INBOX") && s.mailbox.name() == "INBOX")
+    };
+    let wanted = all.iter().rposition(matches).or(all.len().checked_sub(1));
+    wanted
+        .and_then(|i| all.into_iter().nth(i))
         .ok_or_else(|| Error::error("no STATUS response"))
 }
 
@@ -404,6 +422,14 @@ where
 {
     if !caps.iter().any(|c| c == "ESEARCH" || c == "IMAP4REV2") {
         return Err(Error::error("Server does not support ESEARCH"));
+    }
+    if return_options
+        .to_ascii_uppercase()
+        .split_whitespace()
+        .any(|o| o == "PARTIAL")
+        && !caps.iter().any(|c| c == "PARTIAL" || c == "CONTEXT=SEARCH")
+    {
+        return Err(Error::error("Server does not support PARTIAL"));
     }
     let mut args: Vec<Bytes> = vec![
         Bytes::from_static(b"RETURN"),

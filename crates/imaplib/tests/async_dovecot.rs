@@ -366,5 +366,47 @@ async fn extensions_async() {
     assert!(!r.uid_validity_changed);
     assert!(r.changed.iter().any(|f| f.uid() == Some(2)));
     assert_eq!(r.vanished.map(|s| s.to_string()), Some("1".to_string()));
+
+    // CATENATE and NOTIFY (Dovecot has both); PARTIAL and SETQUOTA are
+    // refused up front (Dovecot 2.3 lacks PARTIAL; QUOTA=RES-* unannounced
+    // means any resource may be tried, and Dovecot refuses it).
+    let url = format!("/INBOX;UIDVALIDITY={validity}/;UID=2/;SECTION=TEXT");
+    let (_, uids) = m
+        .append_catenate(
+            None,
+            None,
+            None,
+            &[
+                imaplib::CatenatePart::Text(b"Subject: again\r\n\r\n"),
+                imaplib::CatenatePart::Url(&url),
+            ],
+        )
+        .await
+        .unwrap()
+        .expect("APPENDUID");
+    let f = m
+        .uid_fetch_typed(uids.to_string(), "(BODY.PEEK[])")
+        .await
+        .unwrap();
+    let body = f
+        .iter()
+        .find_map(|f| f.body())
+        .unwrap_or_else(|| panic!("{f:?}"));
+    assert!(body.starts_with(b"Subject: again\r\n\r\n"), "{body:?}");
+    assert!(body.len() > 20, "the server's part follows: {body:?}");
+    m.notify_set(
+        false,
+        &[imaplib::NotifyGroup {
+            filter: imaplib::NotifyFilter::Personal,
+            events: vec![imaplib::NotifyEvent::MailboxName],
+        }],
+    )
+    .await
+    .unwrap();
+    m.notify_none().await.unwrap();
+    let range = imaplib::types::PartialRange::first(1, 10).unwrap();
+    assert!(m.search_partial(false, range, ["ALL"]).await.is_err());
+    assert!(m.uid_fetch_partial("1:*", "(FLAGS)", range).await.is_err());
+    assert!(m.setquota_typed("", &[("STORAGE", 100)]).await.is_err());
     m.logout().await.unwrap();
 }

@@ -5,17 +5,20 @@ mod support;
 
 use std::time::Duration;
 
-use imaplib::{Imap4, Options, Status};
+use imaplib::types::{PartialRange, Typed, Untagged};
+use imaplib::{CatenatePart, NotifyEvent, NotifyFilter, NotifyGroup};
+use imaplib::{IdleOptions, Imap4, Options, Status, TlsConfig};
 use support::dovecot::Dovecot;
 use support::scripted::Scripted;
 
+/// Every extension here is exercised over implicit TLS, as a real client
+/// would use it.
 fn login(server: &Dovecot) -> Imap4 {
-    let mut m = Imap4::with_options(
-        "127.0.0.1",
-        server.imap_port,
-        Options::with_timeout(Duration::from_secs(20)),
-    )
-    .unwrap();
+    let options = Options {
+        tls: TlsConfig::new().ca_file(&server.ca_file),
+        ..Options::with_timeout(Duration::from_secs(20))
+    };
+    let mut m = Imap4::ssl_with_options("localhost", server.imaps_port, options).unwrap();
     m.login("alice", "alicepw").unwrap();
     m
 }
@@ -324,4 +327,273 @@ fn esort_and_binary_append() {
         f[0]
     );
     m.logout().unwrap();
+}
+
+#[test]
+fn catenate_builds_a_message_from_server_parts() {
+    let server = Dovecot::start();
+    server.deliver(
+        "alice",
+        "INBOX",
+        b"Subject: original\r\nMessage-ID: <o@x>\r\n\r\nthe original body\r\n",
+    );
+    let mut m = login(&server);
+    let info = m.select_typed("INBOX", false).unwrap();
+    let validity = info.uid_validity.unwrap();
+    let url = format!("/INBOX;UIDVALIDITY={validity}/;UID=1/;SECTION=TEXT");
+    let (dest_validity, uids) = m
+        .append_catenate(
+            Some("INBOX"),
+            Some("\\Seen"),
+            None,
+            &[
+                CatenatePart::Text(b"Subject: forwarded\r\n\r\n"),
+                CatenatePart::Url(&url),
+                CatenatePart::Text(b"-- \r\nsent from the server's copy\r\n"),
+            ],
+        )
+        .unwrap()
+        .expect("APPENDUID");
+    assert_eq!(dest_validity, validity);
+    let uid = uids.to_string();
+    let f = m.uid_fetch_typed(&uid, "(FLAGS BODY.PEEK[])").unwrap();
+    assert_eq!(
+        f[0].body().map(|b| b.to_vec()),
+        Some(
+            b"Subject: forwarded\r\n\r\nthe original body\r\n-- \r\nsent from the server's copy\r\n"
+                .to_vec()
+        )
+    );
+    assert!(f[0].flags().unwrap().iter().any(|f| f == "\\Seen"));
+
+    // A URL naming nothing: refused with the server's BADURL, nothing added.
+    let bad = format!("/INBOX;UIDVALIDITY={validity}/;UID=999/;SECTION=TEXT");
+    let err = m
+        .append_catenate(None, None, None, &[CatenatePart::Url(&bad)])
+        .unwrap_err();
+    assert!(err.message().contains("BADURL"), "{err}");
+    assert_eq!(m.select_typed("INBOX", false).unwrap().exists, 2);
+    assert!(m.append_catenate(None, None, None, &[]).is_err());
+    m.logout().unwrap();
+}
+
+#[test]
+fn notify_reports_other_mailboxes_as_typed_events() {
+    let server = Dovecot::start();
+    let mut other = login(&server);
+    other.create("Lists").unwrap();
+
+    let mut m = login(&server);
+    m.select("INBOX", false).unwrap();
+    m.notify_set(
+        false,
+        &[
+            NotifyGroup {
+                filter: NotifyFilter::Selected,
+                events: vec![
+                    NotifyEvent::MessageNew(Some("UID FLAGS".into())),
+                    NotifyEvent::MessageExpunge,
+                    NotifyEvent::FlagChange,
+                ],
+            },
+            NotifyGroup {
+                filter: NotifyFilter::Personal,
+                events: vec![
+                    NotifyEvent::MessageNew(None),
+                    NotifyEvent::MessageExpunge,
+                    NotifyEvent::MailboxName,
+                ],
+            },
+        ],
+    )
+    .unwrap();
+
+    let actor = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        other.create("Fresh").unwrap();
+        other.append(Some("Lists"), None, None, msg(1)).unwrap();
+        other.append(Some("INBOX"), None, None, msg(2)).unwrap();
+        other.logout().unwrap();
+    });
+    let mut created = false;
+    let mut lists_status = None;
+    let mut inbox_new = None;
+    let options = IdleOptions {
+        duration: Some(Duration::from_secs(15)),
+        ..IdleOptions::default()
+    };
+    m.idle_with(&options, None, |ev| {
+        if let Typed::Untagged(u) = ev {
+            match u {
+                Untagged::List(l) if l.mailbox.name() == "Fresh" => created = true,
+                Untagged::Status(s) if s.mailbox.name() == "Lists" => {
+                    lists_status = s.messages().or(lists_status)
+                }
+                Untagged::Fetch(f) if f.uid().is_some() => inbox_new = f.uid(),
+                _ => {}
+            }
+        }
+        created && lists_status.is_some() && inbox_new.is_some()
+    })
+    .unwrap();
+    actor.join().unwrap();
+    assert!(created, "LIST for the new mailbox");
+    assert_eq!(lists_status, Some(1), "STATUS of the other mailbox");
+    assert_eq!(
+        inbox_new,
+        Some(1),
+        "FETCH (UID FLAGS) of the new INBOX message"
+    );
+    m.notify_none().unwrap();
+    m.logout().unwrap();
+}
+
+/// An IMAP4rev2 server answers SEARCH with ESEARCH; PARTIAL pages; SETQUOTA
+/// with RFC 9208 resources; NOTIFY events outside IDLE.
+#[test]
+fn imap4rev2_search_partial_setquota_and_notify_events() {
+    let server = Scripted::start(|p| {
+        p.line_out(
+            "* PREAUTH [CAPABILITY IMAP4rev2 ENABLE PARTIAL QUOTA QUOTA=RES-STORAGE \
+             QUOTA=RES-MESSAGE NOTIFY] hi",
+        );
+        let cmd = p.expect_line("ENABLE IMAP4rev2");
+        p.line_out("* ENABLED IMAP4rev2");
+        p.tagged(&cmd, "OK enabled");
+        let cmd = p.expect("SELECT");
+        p.line_out("* 9 EXISTS");
+        p.tagged(&cmd, "OK [READ-WRITE] done");
+        let cmd = p.expect_line("SEARCH UNSEEN");
+        p.send(format!("* ESEARCH (TAG \"{}\") ALL 2:3,7\r\n", cmd.tag));
+        p.tagged(&cmd, "OK searched");
+        let cmd = p.expect_line("UID SEARCH DELETED");
+        p.send(format!("* ESEARCH (TAG \"{}\") UID\r\n", cmd.tag));
+        p.tagged(&cmd, "OK searched");
+        let cmd = p.expect_line("UID SEARCH RETURN (PARTIAL -1:-2 COUNT) ALL");
+        p.send(format!(
+            "* ESEARCH (TAG \"{}\") UID COUNT 9 PARTIAL (-1:-2 20,23)\r\n",
+            cmd.tag
+        ));
+        p.tagged(&cmd, "OK searched");
+        let cmd = p.expect_line("UID FETCH 1:* (FLAGS) (PARTIAL -1:-2)");
+        p.line_out("* 8 FETCH (UID 20 FLAGS ())");
+        p.line_out("* 9 FETCH (UID 23 FLAGS (\\Seen))");
+        p.tagged(&cmd, "OK fetched");
+        let cmd = p.expect_line("SETQUOTA \"\" (STORAGE 1024 MESSAGE 500)");
+        p.line_out("* QUOTA \"\" (STORAGE 10 1024 MESSAGE 9 500)");
+        p.tagged(&cmd, "OK set");
+        let cmd = p.expect_line("NOTIFY SET (personal (MessageNew MailboxName))");
+        p.tagged(&cmd, "OK notifying");
+        let cmd = p.expect("NOOP");
+        p.line_out("* STATUS Lists (MESSAGES 4 UIDNEXT 5)");
+        p.line_out("* LIST () \"/\" Fresh");
+        p.tagged(&cmd, "OK");
+        let cmd = p.expect_line("STATUS INBOX (MESSAGES)");
+        p.line_out("* STATUS INBOX (MESSAGES 9)");
+        p.tagged(&cmd, "OK");
+        let cmd = p.expect_line("NOTIFY NONE");
+        p.tagged(&cmd, "OK");
+        p.logout();
+    });
+    let mut m = Imap4::with_options(
+        "127.0.0.1",
+        server.port(),
+        Options::with_timeout(Duration::from_secs(5)),
+    )
+    .unwrap();
+    assert!(m.enable_imap4rev2().unwrap());
+    m.select("INBOX", false).unwrap();
+    // imaplib's shape and the typed one, from the ESEARCH answer.
+    let reply = m.search(None, ["UNSEEN"]).unwrap();
+    assert_eq!(reply.data, vec![imaplib::Data::from("2 3 7")]);
+    assert_eq!(
+        m.uid_search_typed(["DELETED"]).unwrap().ids,
+        Vec::<u32>::new()
+    );
+
+    let page = m
+        .search_partial(true, PartialRange::last(1, 2).unwrap(), ["ALL"])
+        .unwrap();
+    assert_eq!(page.count, Some(9));
+    let (range, set) = page.partial_result().unwrap();
+    assert_eq!(range, PartialRange::last(1, 2).unwrap());
+    assert_eq!(set.unwrap().to_string(), "20,23");
+    let f = m
+        .uid_fetch_partial("1:*", "(FLAGS)", PartialRange::last(1, 2).unwrap())
+        .unwrap();
+    assert_eq!(
+        f.iter().map(|f| f.uid()).collect::<Vec<_>>(),
+        vec![Some(20), Some(23)]
+    );
+
+    assert_eq!(m.quota_resources(), vec!["STORAGE", "MESSAGE"]);
+    let err = m.setquota_typed("", &[("MAILBOX", 10)]).unwrap_err();
+    assert!(err.message().contains("MAILBOX"), "{err}");
+    let q = m
+        .setquota_typed("", &[("storage", 1024), ("MESSAGE", 500)])
+        .unwrap();
+    assert_eq!(q[0].resources[1].name, "MESSAGE");
+    assert_eq!((q[0].resources[1].usage, q[0].resources[1].limit), (9, 500));
+
+    m.set_events(true);
+    m.notify_set(
+        false,
+        &[NotifyGroup {
+            filter: NotifyFilter::Personal,
+            events: vec![NotifyEvent::MessageNew(None), NotifyEvent::MailboxName],
+        }],
+    )
+    .unwrap();
+    m.noop().unwrap();
+    let events: Vec<Untagged> = m
+        .take_events()
+        .into_iter()
+        .filter_map(|t| match t {
+            Typed::Untagged(u) => Some(u),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        matches!(&events[..], [Untagged::Status(s), Untagged::List(l)]
+            if s.mailbox.name() == "Lists" && s.messages() == Some(4) && l.mailbox.name() == "Fresh"),
+        "{events:?}"
+    );
+    // A STATUS the client asked for is its result, not an event.
+    assert_eq!(
+        m.status_typed("INBOX", "(MESSAGES)").unwrap().messages(),
+        Some(9)
+    );
+    assert!(m.take_events().is_empty());
+    m.notify_none().unwrap();
+    m.logout().unwrap();
+    server.finish();
+
+    // Without the capabilities: refused before anything is sent.
+    let server = Scripted::start(|p| {
+        p.line_out("* PREAUTH [CAPABILITY IMAP4rev1 ESEARCH] hi");
+        let cmd = p.expect("SELECT");
+        p.tagged(&cmd, "OK [READ-WRITE] done");
+        p.logout();
+    });
+    let mut m = Imap4::with_options(
+        "127.0.0.1",
+        server.port(),
+        Options::with_timeout(Duration::from_secs(5)),
+    )
+    .unwrap();
+    m.select("INBOX", false).unwrap();
+    let range = PartialRange::first(1, 10).unwrap();
+    for err in [
+        m.search_partial(false, range, ["ALL"]).unwrap_err(),
+        m.esearch(false, "PARTIAL 1:10", ["ALL"]).unwrap_err(),
+        m.uid_fetch_partial("1:*", "(FLAGS)", range).unwrap_err(),
+        m.setquota_typed("", &[("STORAGE", 1)]).unwrap_err(),
+        m.notify_none().unwrap_err(),
+        m.append_catenate(None, None, None, &[CatenatePart::Text(b"x")])
+            .unwrap_err(),
+    ] {
+        assert!(err.message().contains("does not support"), "{err}");
+    }
+    m.logout().unwrap();
+    server.finish();
 }

@@ -5,16 +5,16 @@ mod support;
 use std::time::Duration;
 
 use imaplib::types::{BodyStructure, FetchItem, Typed, Untagged};
-use imaplib::{Imap4, Options};
+use imaplib::{Imap4, Options, TlsConfig};
 use support::dovecot::Dovecot;
 
+/// Over implicit TLS, as a real client would connect.
 fn login(server: &Dovecot, user: &str, pass: &str) -> Imap4 {
-    let mut m = Imap4::with_options(
-        "127.0.0.1",
-        server.imap_port,
-        Options::with_timeout(Duration::from_secs(20)),
-    )
-    .unwrap();
+    let options = Options {
+        tls: TlsConfig::new().ca_file(&server.ca_file),
+        ..Options::with_timeout(Duration::from_secs(20))
+    };
+    let mut m = Imap4::ssl_with_options("localhost", server.imaps_port, options).unwrap();
     m.login(user, pass).unwrap();
     m
 }

@@ -9,6 +9,7 @@
 use bytes::Bytes;
 
 use super::{is_enclosed, Arg, Command, Finish};
+use crate::types::PartialRange;
 
 fn b(v: impl AsRef<[u8]>) -> Bytes {
     Bytes::copy_from_slice(v.as_ref())
@@ -781,6 +782,211 @@ pub fn enable_many(capabilities: &[&str]) -> Command {
         cmd = cmd.arg(raw(c));
     }
     cmd.finish(Finish::Enable { utf8 })
+}
+
+/// One part of a CATENATE append (RFC 4469): literal text, or an IMAP
+/// URL naming a message or part already on the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatenatePart<'a> {
+    /// Text sent as a literal; bare CR or LF become CRLF.
+    Text(&'a [u8]),
+    /// An IMAP URL (RFC 5092), e.g.
+    /// `/INBOX;UIDVALIDITY=7/;UID=20/;SECTION=TEXT`.
+    Url(&'a str),
+}
+
+/// APPEND mailbox \[flags\] \[date\] CATENATE (parts) (RFC 4469): the new
+/// message is put together by the server from text and existing messages
+/// or parts, which need not travel through the client.
+pub fn append_catenate(
+    mailbox_name: Option<&[u8]>,
+    flags: Option<&[u8]>,
+    date_time: Option<&[u8]>,
+    parts: &[CatenatePart<'_>],
+) -> Command {
+    let mbox = match mailbox_name {
+        Some(m) if !m.is_empty() => m,
+        _ => b"INBOX",
+    };
+    let mut cmd = Command::new("APPEND").arg(mailbox(mbox));
+    if let Some(f) = flags.filter(|f| !f.is_empty()) {
+        cmd = cmd.arg(Arg::Raw(paren_list(f)));
+    }
+    if let Some(d) = date_time.filter(|d| !d.is_empty()) {
+        cmd = cmd.arg(raw(d));
+    }
+    cmd = cmd.arg(raw("CATENATE"));
+    cmd.args.push(Arg::ListStart);
+    for part in parts {
+        match part {
+            CatenatePart::Text(t) => {
+                cmd.args.push(raw("TEXT"));
+                cmd.args.push(Arg::Literal(normalize_crlf(t)));
+            }
+            CatenatePart::Url(u) => {
+                cmd.args.push(raw("URL"));
+                cmd.args.push(string(u));
+            }
+        }
+    }
+    cmd.args.push(Arg::ListEnd);
+    cmd
+}
+
+/// UID FETCH set items (PARTIAL range) (RFC 9394): only the messages at
+/// those positions among the ones the set names.
+pub fn uid_fetch_partial(uid_set: &[u8], items: &[u8], range: PartialRange) -> Command {
+    let modifier = format!("(PARTIAL {range})");
+    uid("FETCH", [uid_set, items, modifier.as_bytes()])
+}
+
+/// SETQUOTA root (resource limit ...) (RFC 9208 / RFC 2087); an empty
+/// list removes every limit of the root.
+pub fn setquota_resources(root: &[u8], limits: &[(&str, u64)]) -> Command {
+    let list: Vec<String> = limits
+        .iter()
+        .map(|(name, limit)| format!("{} {limit}", name.to_ascii_uppercase()))
+        .collect();
+    Command::new("SETQUOTA")
+        .arg(string(root))
+        .arg(Arg::Raw(Bytes::from(format!("({})", list.join(" ")))))
+        .finish(untagged("QUOTA"))
+}
+
+/// Which mailboxes a NOTIFY event group watches (RFC 5465 §6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NotifyFilter {
+    /// The selected mailbox, events sent at once (`selected`).
+    Selected,
+    /// The selected mailbox, expunges held until a command allows them
+    /// (`selected-delayed`).
+    SelectedDelayed,
+    /// Every mailbox where new mail is delivered (`inboxes`).
+    Inboxes,
+    /// Every mailbox in the user's personal namespaces (`personal`).
+    Personal,
+    /// Every subscribed mailbox (`subscribed`).
+    Subscribed,
+    /// These mailboxes and all below them (`subtree`).
+    Subtree(Vec<String>),
+    /// Exactly these mailboxes (`mailboxes`).
+    Mailboxes(Vec<String>),
+}
+
+/// An event NOTIFY can report (RFC 5465 §5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NotifyEvent {
+    /// New messages; in the selected mailbox, with these FETCH items
+    /// (e.g. `"UID FLAGS"`) sent along, when given.
+    MessageNew(Option<String>),
+    /// Messages expunged.
+    MessageExpunge,
+    /// Flags changed.
+    FlagChange,
+    /// Annotations changed.
+    AnnotationChange,
+    /// Mailboxes created, deleted or renamed (sent as LIST).
+    MailboxName,
+    /// Subscriptions changed (sent as LIST).
+    SubscriptionChange,
+    /// Mailbox metadata changed (sent as METADATA).
+    MailboxMetadataChange,
+    /// Server metadata changed (sent as METADATA).
+    ServerMetadataChange,
+}
+
+/// One NOTIFY event group: the mailboxes and the events wanted from them
+/// (no events: `NONE`, nothing from those mailboxes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyGroup {
+    /// The mailboxes.
+    pub filter: NotifyFilter,
+    /// The events.
+    pub events: Vec<NotifyEvent>,
+}
+
+/// NOTIFY SET \[STATUS\] groups... (RFC 5465): unsolicited responses for
+/// the chosen events from then on; with `status`, a STATUS for each
+/// watched mailbox first.
+pub fn notify_set(status: bool, groups: &[NotifyGroup]) -> Command {
+    let mut cmd = Command::new("NOTIFY").arg(raw("SET"));
+    if status {
+        cmd = cmd.arg(raw("STATUS"));
+    }
+    for g in groups {
+        cmd.args.push(Arg::ListStart);
+        let names = match &g.filter {
+            NotifyFilter::Selected => {
+                cmd.args.push(raw("selected"));
+                None
+            }
+            NotifyFilter::SelectedDelayed => {
+                cmd.args.push(raw("selected-delayed"));
+                None
+            }
+            NotifyFilter::Inboxes => {
+                cmd.args.push(raw("inboxes"));
+                None
+            }
+            NotifyFilter::Personal => {
+                cmd.args.push(raw("personal"));
+                None
+            }
+            NotifyFilter::Subscribed => {
+                cmd.args.push(raw("subscribed"));
+                None
+            }
+            NotifyFilter::Subtree(names) => {
+                cmd.args.push(raw("subtree"));
+                Some(names)
+            }
+            NotifyFilter::Mailboxes(names) => {
+                cmd.args.push(raw("mailboxes"));
+                Some(names)
+            }
+        };
+        if let Some(names) = names {
+            cmd.args.push(Arg::ListStart);
+            for n in names {
+                cmd.args.push(mailbox(n));
+            }
+            cmd.args.push(Arg::ListEnd);
+        }
+        if g.events.is_empty() {
+            cmd.args.push(raw("NONE"));
+        } else {
+            cmd.args.push(Arg::ListStart);
+            for e in &g.events {
+                match e {
+                    NotifyEvent::MessageNew(items) => {
+                        cmd.args.push(raw("MessageNew"));
+                        if let Some(items) = items.as_deref().filter(|i| !i.is_empty()) {
+                            cmd.args.push(Arg::Raw(paren_list(items.as_bytes())));
+                        }
+                    }
+                    NotifyEvent::MessageExpunge => cmd.args.push(raw("MessageExpunge")),
+                    NotifyEvent::FlagChange => cmd.args.push(raw("FlagChange")),
+                    NotifyEvent::AnnotationChange => cmd.args.push(raw("AnnotationChange")),
+                    NotifyEvent::MailboxName => cmd.args.push(raw("MailboxName")),
+                    NotifyEvent::SubscriptionChange => cmd.args.push(raw("SubscriptionChange")),
+                    NotifyEvent::MailboxMetadataChange => {
+                        cmd.args.push(raw("MailboxMetadataChange"))
+                    }
+                    NotifyEvent::ServerMetadataChange => cmd.args.push(raw("ServerMetadataChange")),
+                }
+            }
+            cmd.args.push(Arg::ListEnd);
+        }
+        cmd.args.push(Arg::ListEnd);
+    }
+    cmd
+}
+
+/// NOTIFY NONE (RFC 5465): no more notifications.
+pub fn notify_none() -> Command {
+    Command::new("NOTIFY").arg(raw("NONE"))
 }
 
 #[cfg(test)]

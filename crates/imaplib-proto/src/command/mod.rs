@@ -149,6 +149,7 @@ pub fn allowed_states(name: &str) -> Option<&'static [State]> {
         "MOVE" => SEL,
         "NAMESPACE" => AUTH_SEL,
         "NOOP" => ANY,
+        "NOTIFY" => AUTH_SEL,
         "PARTIAL" => SEL,
         "PROXYAUTH" => AUTH,
         "RENAME" => AUTH_SEL,

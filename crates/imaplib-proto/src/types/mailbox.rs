@@ -6,7 +6,7 @@
 use bytes::Bytes;
 
 use super::reader::{DResult, DecodeError, Reader};
-use super::seqset::SequenceSet;
+use super::seqset::{PartialRange, SequenceSet};
 
 /// A mailbox name as the server sent it. The raw bytes are its identity
 /// (send them back as they are); [`Mailbox::name`] decodes modified UTF-7
@@ -317,6 +317,16 @@ pub struct ESearch {
     pub modseq: Option<u64>,
     /// Anything else, raw.
     pub other: Vec<(String, Bytes)>,
+}
+
+impl ESearch {
+    /// The PARTIAL result (RFC 9394): the range it answers and the
+    /// numbers in it (`None` when the range held no results). `None`
+    /// when there is no PARTIAL result or its range does not parse.
+    pub fn partial_result(&self) -> Option<(PartialRange, Option<&SequenceSet>)> {
+        let (range, set) = self.partial.as_ref()?;
+        Some((PartialRange::parse(range).ok()?, set.as_ref()))
+    }
 }
 
 fn seqset_value(r: &mut Reader<'_>) -> DResult<SequenceSet> {

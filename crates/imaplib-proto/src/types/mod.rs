@@ -27,7 +27,7 @@ pub use mailbox::{
     ThreadNode, Vanished,
 };
 pub use reader::{DecodeError, Reader, Segments, MAX_DEPTH};
-pub use seqset::{SeqBound, SeqRange, SeqSetError, SequenceSet};
+pub use seqset::{PartialRange, SeqBound, SeqRange, SeqSetError, SequenceSet};
 
 use bytes::Bytes;
 

@@ -203,6 +203,97 @@ impl FromStr for SequenceSet {
     }
 }
 
+/// A PARTIAL range (RFC 9394): which results of a SEARCH or FETCH to
+/// return, counted from the first result (`1:100`) or, with `from_end`,
+/// from the last one (`-1:-100` is the last hundred).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PartialRange {
+    /// Counted from the end (negative on the wire).
+    pub from_end: bool,
+    /// The lower position (1 is the first, or with `from_end` the last,
+    /// result).
+    pub low: u32,
+    /// The higher position, at least `low`.
+    pub high: u32,
+}
+
+impl PartialRange {
+    /// Positions `low..=high` counted from the first result (either order
+    /// accepted; zero refused).
+    pub fn first(low: u32, high: u32) -> Result<PartialRange, SeqSetError> {
+        Self::make(false, low, high)
+    }
+
+    /// Positions `low..=high` counted back from the last result.
+    pub fn last(low: u32, high: u32) -> Result<PartialRange, SeqSetError> {
+        Self::make(true, low, high)
+    }
+
+    /// Page `index` (0-based) of `size` results, from the start or, with
+    /// `from_end`, from the end. `None` when `size` is 0 or the page lies
+    /// beyond the 32-bit positions IMAP can name.
+    pub fn page(index: u32, size: u32, from_end: bool) -> Option<PartialRange> {
+        let low = u64::from(index) * u64::from(size) + 1;
+        let high = low + u64::from(size) - 1;
+        if size == 0 || high > u64::from(u32::MAX) {
+            return None;
+        }
+        Some(PartialRange {
+            from_end,
+            low: low as u32,
+            high: high as u32,
+        })
+    }
+
+    fn make(from_end: bool, a: u32, b: u32) -> Result<PartialRange, SeqSetError> {
+        if a == 0 || b == 0 {
+            return Err(SeqSetError("a PARTIAL position starts at 1".into()));
+        }
+        Ok(PartialRange {
+            from_end,
+            low: a.min(b),
+            high: a.max(b),
+        })
+    }
+
+    /// Parses `1:100` or `-1:-100`.
+    pub fn parse(s: &[u8]) -> Result<PartialRange, SeqSetError> {
+        let bad = || SeqSetError(String::from_utf8_lossy(s).into_owned());
+        let mut ends = s.splitn(2, |&b| b == b':');
+        let (a, b) = (ends.next().ok_or_else(bad)?, ends.next().ok_or_else(bad)?);
+        let from_end = a.first() == Some(&b'-');
+        if from_end != (b.first() == Some(&b'-')) {
+            return Err(bad());
+        }
+        let skip = usize::from(from_end);
+        let number = |v: &[u8]| match bound(&v[skip..]) {
+            Ok(SeqBound::Num(n)) => Ok(n),
+            _ => Err(bad()),
+        };
+        Self::make(from_end, number(a)?, number(b)?)
+    }
+
+    /// How many positions the range covers.
+    pub fn len(&self) -> u32 {
+        self.high - self.low + 1
+    }
+
+    /// Always false: a range covers at least one position.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+}
+
+impl fmt::Display for PartialRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.from_end {
+            write!(f, "-{}:-{}", self.low, self.high)
+        } else {
+            write!(f, "{}:{}", self.low, self.high)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,5 +343,38 @@ mod tests {
             SequenceSet::from_numbers([1, 2, 3, 5, 7, 8]).to_string(),
             "1:3,5,7:8"
         );
+    }
+
+    #[test]
+    fn partial_ranges() {
+        let r = PartialRange::parse(b"-1:-100").unwrap();
+        assert_eq!((r.from_end, r.low, r.high, r.len()), (true, 1, 100, 100));
+        assert_eq!(r.to_string(), "-1:-100");
+        assert_eq!(
+            PartialRange::parse(b"200:101").unwrap().to_string(),
+            "101:200"
+        );
+        for bad in [
+            &b"0:5"[..],
+            b"1:-5",
+            b"-1:5",
+            b"1",
+            b"a:b",
+            b"1:99999999999",
+            b"",
+        ] {
+            assert!(PartialRange::parse(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            PartialRange::page(2, 50, false).unwrap().to_string(),
+            "101:150"
+        );
+        assert_eq!(
+            PartialRange::page(0, 10, true).unwrap().to_string(),
+            "-1:-10"
+        );
+        assert!(PartialRange::page(0, 0, false).is_none());
+        assert!(PartialRange::page(u32::MAX, 2, false).is_none());
+        assert!(PartialRange::first(0, 3).is_err());
     }
 }
