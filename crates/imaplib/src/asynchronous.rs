@@ -1435,18 +1435,10 @@ impl AsyncImap4 {
         directory: Option<&str>,
         pattern: Option<&str>,
     ) -> Result<Vec<ListEntry>> {
-        let cmd = build::lsub(
-            directory.unwrap_or("\"\"").as_bytes(),
-            pattern.unwrap_or("*").as_bytes(),
-        );
-        let items = self.typed(cmd, "LSUB").await?;
-        Ok(items
-            .into_iter()
-            .filter_map(|u| match u {
-                Untagged::Lsub(l) | Untagged::List(l) => Some(l),
-                _ => None,
-            })
-            .collect())
+        let (cmd, name) = crate::typed::lsub_command(self.capabilities(), directory, pattern);
+        Ok(crate::typed::subscribed_entries(
+            self.typed(cmd, name).await?,
+        ))
     }
 
     /// SEARCH RETURN (...) (ESEARCH), as [`crate::Imap4::esearch`].

@@ -189,24 +189,15 @@ impl Imap4 {
         Ok(list_entries(self.typed_data(cmd, "LIST")?))
     }
 
-    /// LSUB, typed.
+    /// LSUB, typed. On a server that speaks only IMAP4rev2, which has no
+    /// LSUB, sends `LIST (SUBSCRIBED)` instead (RFC 9051 §6.3.9).
     pub fn lsub_typed(
         &mut self,
         directory: Option<&str>,
         pattern: Option<&str>,
     ) -> Result<Vec<ListEntry>> {
-        let cmd = build::lsub(
-            directory.unwrap_or("\"\"").as_bytes(),
-            pattern.unwrap_or("*").as_bytes(),
-        );
-        Ok(self
-            .typed_data(cmd, "LSUB")?
-            .into_iter()
-            .filter_map(|u| match u {
-                Untagged::Lsub(l) | Untagged::List(l) => Some(l),
-                _ => None,
-            })
-            .collect())
+        let (cmd, name) = lsub_command(self.capabilities(), directory, pattern);
+        Ok(subscribed_entries(self.typed_data(cmd, name)?))
     }
 
     /// STATUS, typed.
@@ -370,6 +361,43 @@ pub(crate) fn list_entries(items: Vec<Untagged>) -> Vec<ListEntry> {
         .into_iter()
         .filter_map(|u| match u {
             Untagged::List(l) => Some(l),
+            _ => None,
+        })
+        .collect()
+}
+
+/// LSUB, or on an IMAP4rev2-only server (no LSUB there) `LIST
+/// (SUBSCRIBED)`; with the name its data comes under.
+pub(crate) fn lsub_command(
+    caps: &[String],
+    directory: Option<&str>,
+    pattern: Option<&str>,
+) -> (Command, &'static str) {
+    let directory = directory.unwrap_or("\"\"");
+    let pattern = pattern.unwrap_or("*");
+    let rev2_only = caps.iter().any(|c| c == "IMAP4REV2") && !caps.iter().any(|c| c == "IMAP4REV1");
+    if rev2_only {
+        let cmd = build::list_extended(
+            &["SUBSCRIBED"],
+            directory.as_bytes(),
+            &[pattern.as_bytes()],
+            &[],
+        );
+        (cmd, "LIST")
+    } else {
+        (
+            build::lsub(directory.as_bytes(), pattern.as_bytes()),
+            "LSUB",
+        )
+    }
+}
+
+/// The entries of an LSUB or `LIST (SUBSCRIBED)` answer.
+pub(crate) fn subscribed_entries(items: Vec<Untagged>) -> Vec<ListEntry> {
+    items
+        .into_iter()
+        .filter_map(|u| match u {
+            Untagged::Lsub(l) | Untagged::List(l) => Some(l),
             _ => None,
         })
         .collect()

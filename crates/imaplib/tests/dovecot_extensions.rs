@@ -460,6 +460,11 @@ fn imap4rev2_search_partial_setquota_and_notify_events() {
         let cmd = p.expect_line("ENABLE IMAP4rev2");
         p.line_out("* ENABLED IMAP4rev2");
         p.tagged(&cmd, "OK enabled");
+        // IMAP4rev2 has no LSUB.
+        let cmd = p.expect_line("LIST (SUBSCRIBED) \"\" *");
+        p.line_out("* LIST (\\Subscribed \\NonExistent) \"/\" Gone");
+        p.line_out("* LIST (\\Subscribed) \"/\" Lists (\"CHILDINFO\" (\"SUBSCRIBED\"))");
+        p.tagged(&cmd, "OK listed");
         let cmd = p.expect("SELECT");
         p.line_out("* 9 EXISTS");
         p.tagged(&cmd, "OK [READ-WRITE] done");
@@ -502,6 +507,22 @@ fn imap4rev2_search_partial_setquota_and_notify_events() {
     )
     .unwrap();
     assert!(m.enable_imap4rev2().unwrap());
+    let subscribed = m.lsub_typed(None, None).unwrap();
+    assert_eq!(
+        subscribed
+            .iter()
+            .map(|l| l.mailbox.name())
+            .collect::<Vec<_>>(),
+        vec!["Gone", "Lists"]
+    );
+    assert!(subscribed[0]
+        .attributes
+        .iter()
+        .any(|a| a == "\\NonExistent"));
+    assert!(matches!(
+        &subscribed[1].extended[..],
+        [imaplib::types::ListExtended::ChildInfo(c)] if c == &["SUBSCRIBED".to_string()]
+    ));
     m.select("INBOX", false).unwrap();
     // imaplib's shape and the typed one, from the ESEARCH answer.
     let reply = m.search(None, ["UNSEEN"]).unwrap();

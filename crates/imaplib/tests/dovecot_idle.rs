@@ -10,11 +10,23 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use imaplib::types::{Typed, Untagged};
-use imaplib::{ErrorKind, IdleEnd, IdleOptions, IdleStop, Imap4, Options};
+use imaplib::{ErrorKind, IdleEnd, IdleOptions, IdleStop, Imap4, Options, TlsConfig};
 use support::dovecot::Dovecot;
 
 fn options() -> Options {
     Options::with_timeout(Duration::from_secs(20))
+}
+
+/// Over implicit TLS, as a real client would idle.
+fn login_tls(server: &Dovecot) -> Imap4 {
+    let options = Options {
+        tls: TlsConfig::new().ca_file(&server.ca_file),
+        ..options()
+    };
+    let mut m = Imap4::ssl_with_options("localhost", server.imaps_port, options).unwrap();
+    m.login("alice", "alicepw").unwrap();
+    m.select("INBOX", false).unwrap();
+    m
 }
 
 fn login_port(port: u16) -> Imap4 {
@@ -42,7 +54,7 @@ fn append_later(port: u16, delay: Duration) -> std::thread::JoinHandle<Instant> 
 #[test]
 fn exists_arrives_within_a_second() {
     let server = Dovecot::start();
-    let mut m = login_port(server.imap_port);
+    let mut m = login_tls(&server);
     let writer = append_later(server.imap_port, Duration::from_millis(300));
     let mut seen_at = None;
     let outcome = m
@@ -261,8 +273,8 @@ fn silent_connection_is_declared_dead() {
 #[test]
 fn compress_deflate_end_to_end() {
     let server = Dovecot::start();
-    let mut m = Imap4::with_options("127.0.0.1", server.imap_port, options()).unwrap();
-    m.login("alice", "alicepw").unwrap();
+    let mut m = login_tls(&server);
+    m.unselect().unwrap();
     assert!(m.has_capability("COMPRESS=DEFLATE"));
     let reply = m.compress_deflate().unwrap();
     assert!(reply.is_ok());

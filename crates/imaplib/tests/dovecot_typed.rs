@@ -136,6 +136,17 @@ fn typed_methods() {
     assert!(e.uid);
     assert_eq!(e.count, Some(1));
     assert_eq!(m.sort_typed("(SUBJECT)", "UTF-8", ["ALL"]).unwrap(), [1, 2]);
+    // RFC 5957 DISPLAY keys: message 2 has no From, which sorts first.
+    assert!(m.has_capability("SORT=DISPLAY"));
+    assert_eq!(
+        m.sort_typed("(DISPLAYFROM)", "UTF-8", ["ALL"]).unwrap(),
+        [2, 1]
+    );
+    assert_eq!(
+        m.sort_typed("(REVERSE DISPLAYFROM)", "UTF-8", ["ALL"])
+            .unwrap(),
+        [1, 2]
+    );
     let threads = m.thread_typed("REFERENCES", "UTF-8", ["ALL"]).unwrap();
     assert_eq!(threads.len(), 2);
 
