@@ -1774,6 +1774,36 @@ impl AsyncImap4 {
         Ok((fetched, ext::modified_of(&self.response("MODIFIED").1)))
     }
 
+    /// SELECT / EXAMINE with QRESYNC parameters, as
+    /// [`crate::Imap4::select_qresync`].
+    pub async fn select_qresync(
+        &mut self,
+        mailbox: impl AsRef<[u8]>,
+        readonly: bool,
+        saved_uid_validity: u32,
+        saved_modseq: u64,
+        known_uids: Option<&str>,
+    ) -> Result<crate::Resync> {
+        let cmd = ext::qresync_command(
+            self.capabilities(),
+            mailbox.as_ref(),
+            readonly,
+            saved_uid_validity,
+            saved_modseq,
+            known_uids,
+        )?;
+        if self.state() == State::Selected {
+            self.unselect().await?;
+        }
+        crate::typed::require_ok(&self.enable("QRESYNC").await?)?;
+        let reply = self.run_command(cmd).await?;
+        ext::qresync_result(
+            &reply,
+            self.session.untagged_responses(),
+            saved_uid_validity,
+        )
+    }
+
     /// Resynchronises from a saved state, as [`crate::Imap4::resync`].
     pub async fn resync(
         &mut self,
@@ -1783,17 +1813,9 @@ impl AsyncImap4 {
     ) -> Result<crate::Resync> {
         let mailbox = mailbox.as_ref();
         if self.has_capability("QRESYNC") {
-            if self.state() == State::Selected {
-                self.unselect().await?;
-            }
-            self.enable("QRESYNC").await?;
-            let cmd = build::select_qresync(mailbox, false, saved_uid_validity, saved_modseq, None);
-            let reply = self.run_command(cmd).await?;
-            return ext::qresync_result(
-                &reply,
-                self.session.untagged_responses(),
-                saved_uid_validity,
-            );
+            return self
+                .select_qresync(mailbox, false, saved_uid_validity, saved_modseq, None)
+                .await;
         }
         let info = self.select_condstore(mailbox, false).await?;
         if info.uid_validity != Some(saved_uid_validity) {

@@ -331,6 +331,34 @@ pub(crate) fn setquota_command(
     Ok(build::setquota_resources(root, limits))
 }
 
+/// SELECT / EXAMINE with QRESYNC parameters, after checking the capability
+/// and the known-UID set.
+pub(crate) fn qresync_command(
+    caps: &[String],
+    mailbox: &[u8],
+    readonly: bool,
+    uid_validity: u32,
+    modseq: u64,
+    known_uids: Option<&str>,
+) -> Result<imaplib_proto::Command> {
+    require_cap(caps, &["QRESYNC"], "QRESYNC")?;
+    if let Some(k) = known_uids {
+        SequenceSet::parse(k.as_bytes()).map_err(|e| Error::error(format!("known UIDs: {e}")))?;
+    }
+    if uid_validity == 0 || modseq == 0 {
+        return Err(Error::error(
+            "QRESYNC needs the saved UIDVALIDITY and a non-zero HIGHESTMODSEQ",
+        ));
+    }
+    Ok(build::select_qresync(
+        mailbox,
+        readonly,
+        uid_validity,
+        modseq,
+        known_uids,
+    ))
+}
+
 /// NOTIFY SET (RFC 5465), after checking NOTIFY.
 pub(crate) fn notify_command(
     caps: &[String],
@@ -503,6 +531,36 @@ impl Imap4 {
         ))
     }
 
+    /// SELECT (or EXAMINE) with QRESYNC parameters (RFC 7162 §3.2.5): the
+    /// saved UIDVALIDITY and HIGHESTMODSEQ and, optionally, the UIDs the
+    /// caller knows (`known_uids`, a UID set), so that VANISHED names only
+    /// those. ENABLEs QRESYNC first (closing a selected mailbox to do so,
+    /// as ENABLE needs the authenticated state). Raises `error` without
+    /// QRESYNC or for a malformed UID set.
+    pub fn select_qresync(
+        &mut self,
+        mailbox: impl AsRef<[u8]>,
+        readonly: bool,
+        saved_uid_validity: u32,
+        saved_modseq: u64,
+        known_uids: Option<&str>,
+    ) -> Result<Resync> {
+        let cmd = qresync_command(
+            self.capabilities(),
+            mailbox.as_ref(),
+            readonly,
+            saved_uid_validity,
+            saved_modseq,
+            known_uids,
+        )?;
+        if self.state() == imaplib_proto::State::Selected {
+            self.unselect()?;
+        }
+        crate::typed::require_ok(&self.enable("QRESYNC")?)?;
+        let reply = self.run_command(cmd)?;
+        qresync_result(&reply, self.untagged_responses(), saved_uid_validity)
+    }
+
     /// Resynchronises a mailbox from a saved UIDVALIDITY and HIGHESTMODSEQ
     /// (RFC 7162): with QRESYNC (enabled here if needed) one SELECT returns
     /// the changes and the expunged UIDs; with CONDSTORE only, a SELECT and
@@ -517,20 +575,7 @@ impl Imap4 {
     ) -> Result<Resync> {
         let mailbox = mailbox.as_ref();
         if self.has_capability("QRESYNC") {
-            if self.state() != imaplib_proto::State::Selected {
-                let _ = self.enable("QRESYNC")?;
-            } else {
-                self.unselect()?;
-                let _ = self.enable("QRESYNC")?;
-            }
-            let reply = self.run_command(build::select_qresync(
-                mailbox,
-                false,
-                saved_uid_validity,
-                saved_modseq,
-                None,
-            ))?;
-            return qresync_result(&reply, self.untagged_responses(), saved_uid_validity);
+            return self.select_qresync(mailbox, false, saved_uid_validity, saved_modseq, None);
         }
         let info = self.select_condstore(mailbox, false)?;
         if info.uid_validity != Some(saved_uid_validity) {

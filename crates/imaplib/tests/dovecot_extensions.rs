@@ -139,6 +139,17 @@ fn condstore_and_qresync() {
         .unwrap();
     assert!(r.uid_validity_changed);
     assert!(r.changed.is_empty());
+    // With the UIDs the caller knows, VANISHED names only those gone
+    // among them (UID 1 was expunged; 7 never existed).
+    let r = m
+        .select_qresync("INBOX", true, validity, modseq, Some("1:3,7"))
+        .unwrap();
+    assert!(r.info.read_only);
+    let vanished = r.vanished.map(|s| s.to_string()).unwrap_or_default();
+    assert!(vanished.starts_with('1'), "{vanished}");
+    assert!(m
+        .select_qresync("INBOX", false, validity, modseq, Some("1\r\nX"))
+        .is_err());
     m.logout().unwrap();
     m2.logout().unwrap();
 }
