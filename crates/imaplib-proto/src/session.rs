@@ -314,6 +314,14 @@ impl Session {
         self.framer.set_limits(framer_limits(&self.cfg));
     }
 
+    /// Changes the most bytes of untagged data held (see
+    /// [`SessionConfig::max_untagged_bytes`]); data held already is kept,
+    /// and counts against the new bound.
+    pub fn set_max_untagged_bytes(&mut self, max: usize) {
+        self.cfg.max_untagged_bytes = max;
+        self.framer.set_limits(framer_limits(&self.cfg));
+    }
+
     /// imaplib's debug level.
     pub fn debug(&self) -> u8 {
         self.cfg.debug

@@ -454,14 +454,56 @@ impl AsyncImap4 {
         }
     }
 
+    /// Changes the line and literal limits.
+    pub fn set_limits(&mut self, limits: imaplib_proto::Limits) {
+        self.options.limits = limits;
+        self.session.set_limits(limits);
+    }
+
+    /// Changes the most bytes of untagged data held between commands.
+    pub fn set_max_untagged_bytes(&mut self, max: usize) {
+        self.options.max_untagged_bytes = max;
+        self.session.set_max_untagged_bytes(max);
+    }
+
+    /// Changes the timeout of each read.
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) {
+        self.options.timeout = timeout;
+    }
+
+    /// Changes the bound on one command's duration
+    /// ([`Options::command_timeout`]).
+    pub fn set_command_timeout(&mut self, timeout: Option<Duration>) {
+        self.options.command_timeout = timeout;
+    }
+
+    /// Reads until the command with `tag` completes, within
+    /// [`Options::command_timeout`] when set.
     async fn wait(&mut self, tag: &str) -> Result<Reply> {
+        let deadline = self
+            .options
+            .command_timeout
+            .map(|t| (tokio::time::Instant::now() + t, t));
         loop {
             if let Some(result) = self.session.take_reply(tag) {
                 return result.map_err(Error::from);
             }
-            match self.session.poll_event()? {
-                Some(_) => {}
-                None => self.fill().await?,
+            if self.session.poll_event()?.is_some() {
+                continue;
+            }
+            let Some((end, total)) = deadline else {
+                self.fill().await?;
+                continue;
+            };
+            let left = end.saturating_duration_since(tokio::time::Instant::now());
+            let wait = self.options.timeout.map_or(left, |t| t.min(left));
+            if left.is_zero() || !self.read_once(Some(wait)).await? {
+                let err = if tokio::time::Instant::now() >= end {
+                    crate::client::command_timed_out(total)
+                } else {
+                    Error::abort("socket error: timed out waiting for the server")
+                };
+                return Err(self.fail(err));
             }
         }
     }

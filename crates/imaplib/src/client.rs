@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -17,6 +17,13 @@ use imaplib_proto::{
 use crate::error::{Error, Result};
 use crate::tls::TlsConfig;
 use crate::transport::{ChildStream, Connection, Transport};
+
+/// The `abort` of a command that outlived [`Options::command_timeout`].
+pub(crate) fn command_timed_out(total: Duration) -> Error {
+    Error::abort(format!(
+        "socket error: the command did not complete within {total:?} (command_timeout)"
+    ))
+}
 
 /// imaplib's `IMAP4_PORT`.
 pub const IMAP4_PORT: u16 = 143;
@@ -32,6 +39,13 @@ pub struct Options {
     pub timeout: Option<Duration>,
     /// Timeout of establishing the TCP connection; defaults to `timeout`.
     pub connect_timeout: Option<Duration>,
+    /// Longest time one command may take from being sent to its
+    /// completion, however the server trickles its bytes (`timeout` bounds
+    /// each read only, so a server sending a byte just before every
+    /// timeout could hold a command forever). Past it the command ends
+    /// with `abort` and the connection is unusable. `None` (the default):
+    /// no bound. Not applied to IDLE, which has its own deadline.
+    pub command_timeout: Option<Duration>,
     /// Line and literal size limits.
     pub limits: Limits,
     /// Most bytes of untagged data held between commands.
@@ -48,6 +62,7 @@ impl Default for Options {
         Options {
             timeout: None,
             connect_timeout: None,
+            command_timeout: None,
             limits: cfg.limits,
             max_untagged_bytes: cfg.max_untagged_bytes,
             debug: 0,
@@ -392,6 +407,19 @@ impl Imap4 {
         self.session.set_limits(limits);
     }
 
+    /// Changes the most bytes of untagged data held between commands
+    /// ([`Options::max_untagged_bytes`]).
+    pub fn set_max_untagged_bytes(&mut self, max: usize) {
+        self.options.max_untagged_bytes = max;
+        self.session.set_max_untagged_bytes(max);
+    }
+
+    /// Changes the bound on one command's duration
+    /// ([`Options::command_timeout`]).
+    pub fn set_command_timeout(&mut self, timeout: Option<Duration>) {
+        self.options.command_timeout = timeout;
+    }
+
     /// Changes the read/write timeout.
     pub fn set_timeout(&mut self, timeout: Option<Duration>) -> Result<()> {
         self.options.timeout = timeout;
@@ -479,15 +507,46 @@ impl Imap4 {
         Ok(tag)
     }
 
-    /// Reads until the command with `tag` completes.
+    /// Reads until the command with `tag` completes, within
+    /// [`Options::command_timeout`] when set.
     pub(crate) fn wait(&mut self, tag: &str) -> Result<Reply> {
+        let Some(total) = self.options.command_timeout else {
+            return self.wait_until(tag, None);
+        };
+        let result = self.wait_until(tag, Some((Instant::now() + total, total)));
+        // Each read's timeout was shortened to fit the deadline.
+        let _ = self.transport.set_read_timeout(self.options.timeout);
+        result
+    }
+
+    fn wait_until(&mut self, tag: &str, deadline: Option<(Instant, Duration)>) -> Result<Reply> {
         loop {
             if let Some(result) = self.session.take_reply(tag) {
                 return result.map_err(Error::from);
             }
             match self.session.poll_event() {
                 Ok(Some(_)) => {}
-                Ok(None) => self.fill()?,
+                Ok(None) => {
+                    if let Some((end, total)) = deadline {
+                        let left = end.saturating_duration_since(Instant::now());
+                        if left.is_zero() {
+                            return Err(self.fail(command_timed_out(total)));
+                        }
+                        let wait = self.options.timeout.map_or(left, |t| t.min(left));
+                        self.transport
+                            .set_read_timeout(Some(wait))
+                            .map_err(|e| Error::io("setting the timeout", e))?;
+                        if let Err(e) = self.fill() {
+                            return Err(if Instant::now() >= end {
+                                command_timed_out(total)
+                            } else {
+                                e
+                            });
+                        }
+                    } else {
+                        self.fill()?
+                    }
+                }
                 Err(e) => return Err(e.into()),
             }
             self.flush()?;

@@ -807,6 +807,97 @@ fn literal_trickled_one_byte_at_a_time_arrives_whole() {
 }
 
 #[test]
+fn untagged_bound_can_be_lowered_after_connecting() {
+    let server = Scripted::start(|p| {
+        p.line_out(PREAUTH_GREETING);
+        let cmd = p.expect("NOOP");
+        p.line_out(&format!("* 1 FETCH (FLAGS ({}))", "\\x ".repeat(100)));
+        p.tagged(&cmd, "OK");
+        let cmd = p.expect("NOOP");
+        for i in 0..50 {
+            p.line_out(&format!("* {i} FETCH (FLAGS ({}))", "\\x ".repeat(100)));
+        }
+        p.tagged(&cmd, "OK");
+        let _ = p.read_to_end();
+    });
+    let mut m = connect(&server);
+    m.noop().unwrap();
+    m.set_max_untagged_bytes(4_000);
+    let err = m.noop().unwrap_err();
+    assert!(err.is_abort(), "{err}");
+    assert!(err.message().contains("untagged"), "{err}");
+    drop(m);
+    server.finish();
+}
+
+/// A server that answers FETCH one byte every 50 ms, forever: each read
+/// succeeds within the read timeout, so only a bound on the whole command
+/// ends it.
+fn trickling_server() -> Scripted {
+    Scripted::start(|p| {
+        serve_selected(p);
+        let cmd = p.expect("FETCH");
+        let _ = cmd;
+        p.send(b"* 1 FETCH (BODY[] {100000000}\r\n");
+        while p.try_send(b"x").is_ok() {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    })
+}
+
+#[test]
+fn command_timeout_bounds_a_trickling_response() {
+    let server = trickling_server();
+    let mut m = connect_with(
+        &server,
+        Options {
+            command_timeout: Some(Duration::from_millis(700)),
+            ..options_with_timeout(Duration::from_secs(2))
+        },
+    );
+    select_inbox(&mut m);
+    let start = Instant::now();
+    let err = m.fetch("1", "(BODY[])").unwrap_err();
+    let took = start.elapsed();
+    assert_eq!(err.kind(), ErrorKind::Abort, "{err}");
+    assert!(err.message().contains("command_timeout"), "{err}");
+    assert!(
+        took >= Duration::from_millis(650) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    assert!(m.noop().is_err(), "the connection is unusable afterwards");
+    drop(m);
+    server.finish();
+}
+
+#[tokio::test]
+async fn command_timeout_bounds_a_trickling_response_async() {
+    let server = trickling_server();
+    let mut m = imaplib::AsyncImap4::with_options(
+        "127.0.0.1",
+        server.port(),
+        Options {
+            command_timeout: Some(Duration::from_millis(700)),
+            ..options_with_timeout(Duration::from_secs(2))
+        },
+    )
+    .await
+    .unwrap();
+    m.select("INBOX", false).await.unwrap();
+    let start = Instant::now();
+    let err = m.fetch("1", "(BODY[])").await.unwrap_err();
+    let took = start.elapsed();
+    assert_eq!(err.kind(), ErrorKind::Abort, "{err}");
+    assert!(err.message().contains("command_timeout"), "{err}");
+    assert!(
+        took >= Duration::from_millis(650) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    drop(m);
+    server.finish();
+}
+
+#[test]
 fn literal_fed_byte_by_byte_takes_linear_time_and_memory_as_received() {
     // In process, on the sans-IO session the client runs: a literal
     // announced as 8 GiB (the limit raised to allow it) arrives one byte per
