@@ -651,7 +651,7 @@ impl AsyncImap4 {
     /// ENABLE, as [`crate::Imap4::enable`].
     pub async fn enable(&mut self, capability: &str) -> Result<Reply> {
         if !self.session.has_capability("ENABLE") {
-            return Err(Error::error("Server does not support ENABLE"));
+            return Err(Error::missing_capability("ENABLE"));
         }
         self.run_command(build::enable(capability)).await
     }
@@ -744,7 +744,7 @@ impl AsyncImap4 {
     /// COMPRESS DEFLATE (RFC 4978), as [`crate::Imap4::compress_deflate`].
     pub async fn compress_deflate(&mut self) -> Result<Reply> {
         if !self.has_capability("COMPRESS=DEFLATE") {
-            return Err(Error::error("Server does not support COMPRESS=DEFLATE"));
+            return Err(Error::missing_capability("COMPRESS=DEFLATE"));
         }
         if matches!(self.transport, Transport::Deflate(_)) {
             return Err(Error::error("compression is already active"));
@@ -836,7 +836,7 @@ impl AsyncImap4 {
         F: FnMut(&Typed) -> bool,
     {
         if !self.session.has_capability("IDLE") {
-            return Err(Error::error("Server does not support IDLE"));
+            return Err(Error::missing_capability("IDLE"));
         }
         self.begin()?;
         self.session.start_capture();
@@ -1334,7 +1334,7 @@ impl AsyncImap4 {
         F: FnMut(&Typed) -> bool,
     {
         if !self.session.has_capability("IDLE") {
-            return Err(Error::error("Server does not support IDLE"));
+            return Err(Error::missing_capability("IDLE"));
         }
         self.begin()?;
         self.session.start_capture();
@@ -1688,7 +1688,7 @@ impl AsyncImap4 {
         fields: Option<&[(&str, &str)]>,
     ) -> Result<Option<imaplib_proto::types::Pairs>> {
         if !self.has_capability("ID") {
-            return Err(Error::error("Server does not support ID"));
+            return Err(Error::missing_capability("ID"));
         }
         Ok(ext::one_id(self.typed(build::id(fields), "ID").await?))
     }
@@ -1696,7 +1696,7 @@ impl AsyncImap4 {
     /// UID EXPUNGE, as [`crate::Imap4::uid_expunge`].
     pub async fn uid_expunge(&mut self, uid_set: impl AsRef<[u8]>) -> Result<Reply> {
         if !self.has_capability("UIDPLUS") && !self.has_capability("IMAP4REV2") {
-            return Err(Error::error("Server does not support UIDPLUS"));
+            return Err(Error::missing_capability("UIDPLUS"));
         }
         self.run_command(build::uid_expunge(uid_set.as_ref())).await
     }
@@ -1774,7 +1774,7 @@ impl AsyncImap4 {
         readonly: bool,
     ) -> Result<SelectInfo> {
         if !self.has_capability("CONDSTORE") {
-            return Err(Error::error("Server does not support CONDSTORE"));
+            return Err(Error::missing_capability("CONDSTORE"));
         }
         let reply = self
             .run_command(build::select_condstore(mailbox.as_ref(), readonly))
@@ -1888,14 +1888,14 @@ impl AsyncImap4 {
         returns: &[&str],
     ) -> Result<Vec<crate::ListWithStatus>> {
         if !self.has_capability("LIST-EXTENDED") && !self.has_capability("IMAP4REV2") {
-            return Err(Error::error("Server does not support LIST-EXTENDED"));
+            return Err(Error::missing_capability("LIST-EXTENDED"));
         }
         if returns
             .iter()
             .any(|r| r.to_ascii_uppercase().starts_with("STATUS"))
             && !self.has_capability("LIST-STATUS")
         {
-            return Err(Error::error("Server does not support LIST-STATUS"));
+            return Err(Error::missing_capability("LIST-STATUS"));
         }
         let patterns: Vec<&[u8]> = patterns.iter().map(|p| p.as_bytes()).collect();
         self.response("STATUS");
@@ -1937,7 +1937,7 @@ impl AsyncImap4 {
         options: Option<&str>,
     ) -> Result<imaplib_proto::types::Metadata> {
         if !self.has_capability("METADATA") && !self.has_capability("METADATA-SERVER") {
-            return Err(Error::error("Server does not support METADATA"));
+            return Err(Error::missing_capability("METADATA"));
         }
         ext::merge_metadata(
             self.typed(
@@ -1955,7 +1955,7 @@ impl AsyncImap4 {
         entries: &[(&str, Option<&[u8]>)],
     ) -> Result<Reply> {
         if !self.has_capability("METADATA") && !self.has_capability("METADATA-SERVER") {
-            return Err(Error::error("Server does not support METADATA"));
+            return Err(Error::missing_capability("METADATA"));
         }
         self.run_command(build::setmetadata(mailbox.as_ref(), entries))
             .await
@@ -1968,7 +1968,7 @@ impl AsyncImap4 {
         identifier: impl AsRef<[u8]>,
     ) -> Result<imaplib_proto::types::ListRights> {
         if !self.has_capability("ACL") {
-            return Err(Error::error("Server does not support ACL"));
+            return Err(Error::missing_capability("ACL"));
         }
         ext::one_listrights(
             self.typed(
@@ -2006,7 +2006,7 @@ impl AsyncImap4 {
         message: impl AsRef<[u8]>,
     ) -> Result<Reply> {
         if !self.has_capability("BINARY") {
-            return Err(Error::error("Server does not support BINARY"));
+            return Err(Error::missing_capability("BINARY"));
         }
         let cmd = build::append_binary(
             mailbox.map(str::as_bytes),
@@ -2056,7 +2056,7 @@ impl AsyncImap4 {
         A: AsRef<[u8]>,
     {
         if !self.has_capability("PARTIAL") {
-            return Err(Error::error("Server does not support PARTIAL"));
+            return Err(Error::missing_capability("PARTIAL"));
         }
         self.esearch(uid, &format!("PARTIAL {range} COUNT"), criteria)
             .await
@@ -2092,7 +2092,7 @@ impl AsyncImap4 {
     /// NOTIFY NONE, as [`crate::Imap4::notify_none`].
     pub async fn notify_none(&mut self) -> Result<Reply> {
         if !self.has_capability("NOTIFY") {
-            return Err(Error::error("Server does not support NOTIFY"));
+            return Err(Error::missing_capability("NOTIFY"));
         }
         self.run_command(build::notify_none()).await
     }

@@ -694,7 +694,7 @@ impl Imap4 {
     /// ENABLE. Enabling UTF8=ACCEPT switches to UTF-8 mode.
     pub fn enable(&mut self, capability: &str) -> Result<Reply> {
         if !self.session.has_capability("ENABLE") {
-            return Err(Error::error("Server does not support ENABLE"));
+            return Err(Error::missing_capability("ENABLE"));
         }
         self.run(build::enable(capability))
     }

@@ -164,9 +164,7 @@ impl crate::client::Imap4 {
     /// offer COMPRESS=DEFLATE or compression is already on.
     pub fn compress_deflate(&mut self) -> crate::Result<imaplib_proto::Reply> {
         if !self.has_capability("COMPRESS=DEFLATE") {
-            return Err(crate::Error::error(
-                "Server does not support COMPRESS=DEFLATE",
-            ));
+            return Err(crate::Error::missing_capability("COMPRESS=DEFLATE"));
         }
         if matches!(self.transport, Transport::Deflate(_)) {
             return Err(crate::Error::error("compression is already active"));

@@ -49,6 +49,19 @@ impl Error {
         Self::new(ErrorKind::Error, message)
     }
 
+    /// An `error` raised before anything is sent because the server does
+    /// not announce `capability` ([`ProtoErrorKind::MissingCapability`]).
+    pub fn missing_capability(capability: &str) -> Self {
+        Self::error(format!("Server does not support {capability}"))
+            .with_detail(ProtoErrorKind::MissingCapability)
+    }
+
+    /// The same error, classified by `detail`.
+    pub fn with_detail(mut self, detail: ProtoErrorKind) -> Self {
+        self.detail = Some(detail);
+        self
+    }
+
     /// imaplib's `abort`.
     pub fn abort(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Abort, message)

@@ -148,7 +148,7 @@ where
     A: AsRef<[u8]>,
 {
     if !caps.iter().any(|c| c == "ESORT") {
-        return Err(Error::error("Server does not support ESORT"));
+        return Err(Error::missing_capability("ESORT"));
     }
     Ok(if uid {
         build::uid_esort(return_options, sort_criteria.as_bytes(), charset, criteria)
@@ -257,7 +257,7 @@ fn require_cap(caps: &[String], any_of: &[&str], what: &str) -> Result<()> {
     if any_of.iter().any(|c| caps.iter().any(|have| have == c)) {
         Ok(())
     } else {
-        Err(Error::error(format!("Server does not support {what}")))
+        Err(Error::missing_capability(what))
     }
 }
 
@@ -395,7 +395,7 @@ impl Imap4 {
     /// typed (`None` when it sends `ID NIL`). Raises `error` without ID.
     pub fn id(&mut self, fields: Option<&[(&str, &str)]>) -> Result<Option<Pairs>> {
         if !self.has_capability("ID") {
-            return Err(Error::error("Server does not support ID"));
+            return Err(Error::missing_capability("ID"));
         }
         let items = self.typed_data(build::id(fields), "ID")?;
         Ok(one_id(items))
@@ -405,7 +405,7 @@ impl Imap4 {
     /// `error` without UIDPLUS (a plain EXPUNGE would remove others too).
     pub fn uid_expunge(&mut self, uid_set: impl AsRef<[u8]>) -> Result<Reply> {
         if !self.has_capability("UIDPLUS") && !self.has_capability("IMAP4REV2") {
-            return Err(Error::error("Server does not support UIDPLUS"));
+            return Err(Error::missing_capability("UIDPLUS"));
         }
         self.run_command(build::uid_expunge(uid_set.as_ref()))
     }
@@ -477,7 +477,7 @@ impl Imap4 {
         readonly: bool,
     ) -> Result<SelectInfo> {
         if !self.has_capability("CONDSTORE") {
-            return Err(Error::error("Server does not support CONDSTORE"));
+            return Err(Error::missing_capability("CONDSTORE"));
         }
         let reply = self.run_command(build::select_condstore(mailbox.as_ref(), readonly))?;
         crate::typed::select_info(&reply, self.untagged_responses(), readonly)
@@ -607,14 +607,14 @@ impl Imap4 {
         returns: &[&str],
     ) -> Result<Vec<ListWithStatus>> {
         if !self.has_capability("LIST-EXTENDED") && !self.has_capability("IMAP4REV2") {
-            return Err(Error::error("Server does not support LIST-EXTENDED"));
+            return Err(Error::missing_capability("LIST-EXTENDED"));
         }
         if returns
             .iter()
             .any(|r| r.to_ascii_uppercase().starts_with("STATUS"))
             && !self.has_capability("LIST-STATUS")
         {
-            return Err(Error::error("Server does not support LIST-STATUS"));
+            return Err(Error::missing_capability("LIST-STATUS"));
         }
         let patterns: Vec<&[u8]> = patterns.iter().map(|p| p.as_bytes()).collect();
         self.response("STATUS");
@@ -653,7 +653,7 @@ impl Imap4 {
         options: Option<&str>,
     ) -> Result<Metadata> {
         if !self.has_capability("METADATA") && !self.has_capability("METADATA-SERVER") {
-            return Err(Error::error("Server does not support METADATA"));
+            return Err(Error::missing_capability("METADATA"));
         }
         let items = self.typed_data(
             build::getmetadata(mailbox.as_ref(), entries, options),
@@ -669,7 +669,7 @@ impl Imap4 {
         entries: &[(&str, Option<&[u8]>)],
     ) -> Result<Reply> {
         if !self.has_capability("METADATA") && !self.has_capability("METADATA-SERVER") {
-            return Err(Error::error("Server does not support METADATA"));
+            return Err(Error::missing_capability("METADATA"));
         }
         self.run_command(build::setmetadata(mailbox.as_ref(), entries))
     }
@@ -681,7 +681,7 @@ impl Imap4 {
         identifier: impl AsRef<[u8]>,
     ) -> Result<ListRights> {
         if !self.has_capability("ACL") {
-            return Err(Error::error("Server does not support ACL"));
+            return Err(Error::missing_capability("ACL"));
         }
         let items = self.typed_data(
             build::listrights(mailbox.as_ref(), identifier.as_ref()),
@@ -726,7 +726,7 @@ impl Imap4 {
         message: impl AsRef<[u8]>,
     ) -> Result<Reply> {
         if !self.has_capability("BINARY") {
-            return Err(Error::error("Server does not support BINARY"));
+            return Err(Error::missing_capability("BINARY"));
         }
         self.run_command(build::append_binary(
             mailbox.map(str::as_bytes),

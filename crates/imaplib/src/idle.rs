@@ -130,7 +130,7 @@ impl Imap4 {
         on_response: &mut dyn FnMut(&str, &[Data]) -> Result<bool>,
     ) -> Result<IdleOutcome> {
         if !self.session.has_capability("IDLE") {
-            return Err(Error::error("Server does not support IDLE"));
+            return Err(Error::missing_capability("IDLE"));
         }
         let deadline = options.duration.map(|d| Instant::now() + d);
         let mut reissued = 0;

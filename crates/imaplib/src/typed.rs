@@ -2,6 +2,11 @@
 //! their results decoded into Rust types ([`imaplib_proto::types`]). A `NO`
 //! is an `error` here (the imaplib methods return it as `typ`); the
 //! imaplib-shaped methods stay unchanged beside these.
+//!
+//! Their errors say why through [`crate::Error::detail`]: `CommandFailed`
+//! when the server refused (NO), `Parse` when its answer did not decode,
+//! `MissingCapability` when the server lacks the extension and nothing was
+//! sent.
 
 use bytes::Bytes;
 use imaplib_proto::command::build;
@@ -45,6 +50,7 @@ pub struct SelectInfo {
 /// response: the data stays available through the imaplib-shaped method.
 fn decode_error(what: &str, e: DecodeError) -> Error {
     Error::error(format!("cannot decode the {what} response: {e}"))
+        .with_detail(imaplib_proto::ProtoErrorKind::Parse)
 }
 
 fn refused(reply: &Reply) -> Error {
@@ -55,6 +61,7 @@ fn refused(reply: &Reply) -> Error {
         .map(|b| String::from_utf8_lossy(b).into_owned())
         .unwrap_or_default();
     Error::error(format!("server refused: {} {text}", reply.typ))
+        .with_detail(imaplib_proto::ProtoErrorKind::CommandFailed)
 }
 
 pub(crate) fn require_ok(reply: &Reply) -> Result<()> {
@@ -449,7 +456,7 @@ where
     A: AsRef<[u8]>,
 {
     if !caps.iter().any(|c| c == "ESEARCH" || c == "IMAP4REV2") {
-        return Err(Error::error("Server does not support ESEARCH"));
+        return Err(Error::missing_capability("ESEARCH"));
     }
     if return_options
         .to_ascii_uppercase()
@@ -457,7 +464,7 @@ where
         .any(|o| o == "PARTIAL")
         && !caps.iter().any(|c| c == "PARTIAL" || c == "CONTEXT=SEARCH")
     {
-        return Err(Error::error("Server does not support PARTIAL"));
+        return Err(Error::missing_capability("PARTIAL"));
     }
     let mut args: Vec<Bytes> = vec![
         Bytes::from_static(b"RETURN"),

@@ -383,6 +383,11 @@ fn catenate_builds_a_message_from_server_parts() {
         .append_catenate(None, None, None, &[CatenatePart::Url(&bad)])
         .unwrap_err();
     assert!(err.message().contains("BADURL"), "{err}");
+    assert_eq!(
+        err.detail(),
+        Some(imaplib::imaplib_proto::ProtoErrorKind::CommandFailed),
+        "a refusal, told apart from a decoding failure"
+    );
     assert_eq!(m.select_typed("INBOX", false).unwrap().exists, 2);
     assert!(m.append_catenate(None, None, None, &[]).is_err());
     m.logout().unwrap();
@@ -625,6 +630,10 @@ fn imap4rev2_search_partial_setquota_and_notify_events() {
             .unwrap_err(),
     ] {
         assert!(err.message().contains("does not support"), "{err}");
+        assert_eq!(
+            err.detail(),
+            Some(imaplib::imaplib_proto::ProtoErrorKind::MissingCapability)
+        );
     }
     m.logout().unwrap();
     server.finish();
