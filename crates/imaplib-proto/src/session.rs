@@ -208,6 +208,10 @@ pub struct Session {
     unparsed_count: u64,
     events_enabled: bool,
     unsolicited: VecDeque<Response>,
+    /// Untagged responses of this name are kept whole, in arrival order,
+    /// for [`Session::take_responses`] instead of being stored.
+    response_capture: Option<String>,
+    captured: VecDeque<Response>,
     /// The caller asked for TLS (STARTTLS) and it is not established yet:
     /// nothing but LOGOUT may be sent.
     tls_required: bool,
@@ -247,6 +251,8 @@ impl Session {
             unparsed_count: 0,
             events_enabled: false,
             unsolicited: VecDeque::new(),
+            response_capture: None,
+            captured: VecDeque::new(),
             tls_required: false,
             fed: 0,
         }
@@ -923,6 +929,19 @@ impl Session {
         name: &str,
         status: Option<Status>,
     ) -> Result<Option<Event>, ProtoError> {
+        if self.idle_capture.is_none() && self.response_capture.as_deref() == Some(name) {
+            self.untagged_weight += resp.frame().len() + ITEM_OVERHEAD;
+            self.captured.push_back(resp.clone());
+            if self.untagged_weight > self.cfg.max_untagged_bytes {
+                return Err(ProtoError::msg(
+                    ProtoErrorKind::TooMuchData,
+                    "too many captured responses not taken",
+                ));
+            }
+            return Ok(Some(Event::Untagged {
+                name: name.to_string(),
+            }));
+        }
         let items = resp.imaplib_items();
         if name == "CAPABILITY" {
             self.set_capabilities(&resp.text());
@@ -991,6 +1010,28 @@ impl Session {
         if !enabled {
             self.take_unsolicited();
         }
+    }
+
+    /// Keeps untagged responses named `name` (e.g. `FETCH`) whole, in
+    /// arrival order, for [`Session::take_responses`], instead of storing
+    /// them as imaplib data; `None` stops (anything not taken is dropped).
+    /// This lets a caller decode a large result response by response, in
+    /// bounded memory. What is held still counts against
+    /// `max_untagged_bytes`. Not applied while IDLE data is captured.
+    pub fn capture_responses(&mut self, name: Option<&str>) {
+        self.response_capture = name.map(str::to_ascii_uppercase);
+        if name.is_none() {
+            self.take_responses();
+        }
+    }
+
+    /// Takes the responses kept by [`Session::capture_responses`], oldest
+    /// first.
+    pub fn take_responses(&mut self) -> Vec<Response> {
+        let out: Vec<Response> = self.captured.drain(..).collect();
+        let weight: usize = out.iter().map(|r| r.frame().len() + ITEM_OVERHEAD).sum();
+        self.untagged_weight = self.untagged_weight.saturating_sub(weight);
+        out
     }
 
     /// Takes the unsolicited responses kept so far, oldest first.

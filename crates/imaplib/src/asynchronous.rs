@@ -480,15 +480,27 @@ impl AsyncImap4 {
     /// Reads until the command with `tag` completes, within
     /// [`Options::command_timeout`] when set.
     async fn wait(&mut self, tag: &str) -> Result<Reply> {
+        self.wait_with(tag, &mut |_| {}).await
+    }
+
+    /// [`AsyncImap4::wait`], calling `each` after every response that
+    /// arrives (to take what [`Session::capture_responses`] kept).
+    async fn wait_with(
+        &mut self,
+        tag: &str,
+        each: &mut (dyn FnMut(&mut Session) + Send),
+    ) -> Result<Reply> {
         let deadline = self
             .options
             .command_timeout
             .map(|t| (tokio::time::Instant::now() + t, t));
         loop {
             if let Some(result) = self.session.take_reply(tag) {
+                each(&mut self.session);
                 return result.map_err(Error::from);
             }
             if self.session.poll_event()?.is_some() {
+                each(&mut self.session);
                 continue;
             }
             let Some((end, total)) = deadline else {
@@ -1780,6 +1792,62 @@ impl AsyncImap4 {
             .run_command(build::select_condstore(mailbox.as_ref(), readonly))
             .await?;
         crate::typed::select_info(&reply, self.session.untagged_responses(), readonly)
+    }
+
+    /// FETCH handing each message over as it arrives, as
+    /// [`crate::Imap4::fetch_each`].
+    pub async fn fetch_each<F>(
+        &mut self,
+        message_set: impl AsRef<[u8]>,
+        message_parts: impl AsRef<[u8]>,
+        each: F,
+    ) -> Result<usize>
+    where
+        F: FnMut(std::result::Result<Fetch, imaplib_proto::types::DecodeError>) + Send,
+    {
+        let cmd = build::fetch(message_set.as_ref(), message_parts.as_ref());
+        self.fetch_each_command(cmd, each).await
+    }
+
+    /// UID FETCH handing each message over as it arrives, as
+    /// [`crate::Imap4::uid_fetch_each`].
+    pub async fn uid_fetch_each<F>(
+        &mut self,
+        uid_set: impl AsRef<[u8]>,
+        message_parts: impl AsRef<[u8]>,
+        each: F,
+    ) -> Result<usize>
+    where
+        F: FnMut(std::result::Result<Fetch, imaplib_proto::types::DecodeError>) + Send,
+    {
+        let cmd = build::uid("FETCH", [uid_set.as_ref(), message_parts.as_ref()]);
+        self.fetch_each_command(cmd, each).await
+    }
+
+    async fn fetch_each_command<F>(&mut self, cmd: Command, mut each: F) -> Result<usize>
+    where
+        F: FnMut(std::result::Result<Fetch, imaplib_proto::types::DecodeError>) + Send,
+    {
+        self.begin()?;
+        self.session.pop_untagged("FETCH");
+        self.session.capture_responses(Some("FETCH"));
+        let mut count = 0;
+        let result = async {
+            let tag = self.session.command(cmd)?;
+            self.flush().await?;
+            self.wait_with(&tag, &mut |session| {
+                for resp in session.take_responses() {
+                    count += 1;
+                    each(crate::typed::fetch_of(&resp));
+                }
+            })
+            .await
+        }
+        .await;
+        self.session.capture_responses(None);
+        self.busy = false;
+        crate::typed::require_ok(&result?)?;
+        Ok(count)
     }
 
     /// UID FETCH CHANGEDSINCE, as [`crate::Imap4::uid_fetch_changed_since`].

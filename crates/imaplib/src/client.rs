@@ -510,22 +510,38 @@ impl Imap4 {
     /// Reads until the command with `tag` completes, within
     /// [`Options::command_timeout`] when set.
     pub(crate) fn wait(&mut self, tag: &str) -> Result<Reply> {
+        self.wait_with(tag, &mut |_| Ok(()))
+    }
+
+    /// [`Imap4::wait`], calling `each` after every response that arrives
+    /// (to take what [`Session::capture_responses`] kept).
+    pub(crate) fn wait_with(
+        &mut self,
+        tag: &str,
+        each: &mut dyn FnMut(&mut Session) -> Result<()>,
+    ) -> Result<Reply> {
         let Some(total) = self.options.command_timeout else {
-            return self.wait_until(tag, None);
+            return self.wait_until(tag, None, each);
         };
-        let result = self.wait_until(tag, Some((Instant::now() + total, total)));
+        let result = self.wait_until(tag, Some((Instant::now() + total, total)), each);
         // Each read's timeout was shortened to fit the deadline.
         let _ = self.transport.set_read_timeout(self.options.timeout);
         result
     }
 
-    fn wait_until(&mut self, tag: &str, deadline: Option<(Instant, Duration)>) -> Result<Reply> {
+    fn wait_until(
+        &mut self,
+        tag: &str,
+        deadline: Option<(Instant, Duration)>,
+        each: &mut dyn FnMut(&mut Session) -> Result<()>,
+    ) -> Result<Reply> {
         loop {
             if let Some(result) = self.session.take_reply(tag) {
+                each(&mut self.session)?;
                 return result.map_err(Error::from);
             }
             match self.session.poll_event() {
-                Ok(Some(_)) => {}
+                Ok(Some(_)) => each(&mut self.session)?,
                 Ok(None) => {
                     if let Some((end, total)) = deadline {
                         let left = end.saturating_duration_since(Instant::now());

@@ -162,6 +162,63 @@ impl Imap4 {
         Ok(fetches(self.typed_data(cmd, "FETCH")?))
     }
 
+    /// FETCH, handing each message to `each` as it arrives, typed, instead
+    /// of collecting them: memory stays bounded by one response however
+    /// many messages match, and nothing waits for the end of the command.
+    /// A response that does not decode at all is handed over as its
+    /// [`DecodeError`] (an undecodable item inside a FETCH is kept raw in
+    /// the [`Fetch`]). Unsolicited FETCH responses (flag changes) arriving
+    /// meanwhile are handed over too. Returns how many responses were
+    /// handed over; a `NO` raises `error` after the ones that came.
+    pub fn fetch_each<F>(
+        &mut self,
+        message_set: impl AsRef<[u8]>,
+        message_parts: impl AsRef<[u8]>,
+        each: F,
+    ) -> Result<usize>
+    where
+        F: FnMut(std::result::Result<Fetch, DecodeError>),
+    {
+        let cmd = build::fetch(message_set.as_ref(), message_parts.as_ref());
+        self.fetch_each_command(cmd, each)
+    }
+
+    /// UID FETCH, handing each message over as it arrives (see
+    /// [`Imap4::fetch_each`]).
+    pub fn uid_fetch_each<F>(
+        &mut self,
+        uid_set: impl AsRef<[u8]>,
+        message_parts: impl AsRef<[u8]>,
+        each: F,
+    ) -> Result<usize>
+    where
+        F: FnMut(std::result::Result<Fetch, DecodeError>),
+    {
+        let cmd = build::uid("FETCH", [uid_set.as_ref(), message_parts.as_ref()]);
+        self.fetch_each_command(cmd, each)
+    }
+
+    fn fetch_each_command<F>(&mut self, cmd: Command, mut each: F) -> Result<usize>
+    where
+        F: FnMut(std::result::Result<Fetch, DecodeError>),
+    {
+        self.session.pop_untagged("FETCH");
+        self.session.capture_responses(Some("FETCH"));
+        let mut count = 0;
+        let result = self.send_command(cmd).and_then(|tag| {
+            self.wait_with(&tag, &mut |session| {
+                for resp in session.take_responses() {
+                    count += 1;
+                    each(fetch_of(&resp));
+                }
+                Ok(())
+            })
+        });
+        self.session.capture_responses(None);
+        require_ok(&result?)?;
+        Ok(count)
+    }
+
     /// UID FETCH with each message's items typed.
     pub fn uid_fetch_typed(
         &mut self,
@@ -408,6 +465,17 @@ pub(crate) fn subscribed_entries(items: Vec<Untagged>) -> Vec<ListEntry> {
             _ => None,
         })
         .collect()
+}
+
+/// One captured FETCH response, typed.
+pub(crate) fn fetch_of(resp: &imaplib_proto::Response) -> std::result::Result<Fetch, DecodeError> {
+    match decode_response(resp) {
+        Typed::Untagged(Untagged::Fetch(f)) => Ok(f),
+        Typed::Undecodable { error, .. } => Err(error),
+        other => Err(DecodeError {
+            reason: format!("not a FETCH response: {other:?}"),
+        }),
+    }
 }
 
 /// The STATUS of `mailbox` among the STATUS responses held: others may be

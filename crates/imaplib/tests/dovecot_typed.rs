@@ -244,3 +244,49 @@ fn multiappend_is_atomic_and_reports_all_uids() {
     assert_eq!((st.messages(), st.unseen()), (Some(3), Some(2)));
     m.logout().unwrap();
 }
+
+#[test]
+fn fetch_each_decodes_message_by_message_in_bounded_memory() {
+    let server = Dovecot::start();
+    for i in 1..=300 {
+        let body = format!("line of message {i}\r\n").repeat(20);
+        server.deliver(
+            "alice",
+            "INBOX",
+            format!("Subject: each {i}\r\nMessage-ID: <each{i}@x>\r\n\r\n{body}").as_bytes(),
+        );
+    }
+    let mut m = login(&server, "alice", "alicepw");
+    m.select("INBOX", true).unwrap();
+    // Less than the whole answer (300 x ~500 bytes) may be held at once.
+    m.set_max_untagged_bytes(32 * 1024);
+    let err = m
+        .fetch_typed("1:*", "(UID ENVELOPE BODY.PEEK[])")
+        .unwrap_err();
+    assert!(
+        err.is_abort(),
+        "collecting everything exceeds the bound: {err}"
+    );
+
+    let mut m = login(&server, "alice", "alicepw");
+    m.select("INBOX", true).unwrap();
+    m.set_max_untagged_bytes(32 * 1024);
+    let mut seen = Vec::new();
+    let n = m
+        .uid_fetch_each("1:*", "(UID ENVELOPE BODY.PEEK[])", |f| {
+            let f = f.expect("decodes");
+            let subject = f.envelope().unwrap().subject.clone().unwrap();
+            assert_eq!(
+                subject.as_ref(),
+                format!("each {}", f.uid().unwrap()).as_bytes()
+            );
+            assert!(f.body().unwrap().ends_with(b"\r\n"));
+            seen.push(f.uid().unwrap());
+        })
+        .unwrap();
+    assert_eq!(n, 300);
+    assert_eq!(seen, (1..=300).collect::<Vec<u32>>());
+    // The client is usable afterwards, and FETCH results go back to normal.
+    assert_eq!(m.fetch_typed("2", "(UID)").unwrap()[0].uid(), Some(2));
+    m.logout().unwrap();
+}

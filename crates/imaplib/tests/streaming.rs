@@ -284,3 +284,66 @@ fn append_many_without_multiappend_sends_one_append_each() {
     m.logout().unwrap();
     server.finish();
 }
+
+/// What `fetch_each` hands over: every response in order, an undecodable
+/// one as its error, a flag change that arrives meanwhile; a NO after.
+fn fetch_each_script(p: &mut support::scripted::Peer) {
+    selected(p, "");
+    let cmd = p.expect_line("FETCH 1:3 (UID FLAGS)");
+    p.line_out("* 1 FETCH (UID 10 FLAGS (\\Seen))");
+    p.line_out("* 2 FETCH garbage");
+    p.line_out("* 3 FETCH (UID 12 FLAGS ())");
+    p.line_out("* 1 FETCH (FLAGS (\\Seen \\Flagged))");
+    p.tagged(&cmd, "NO Some messages could not be fetched");
+    let cmd = p.expect_line("NOOP");
+    p.tagged(&cmd, "OK");
+    p.logout();
+}
+
+fn check_fetch_each(
+    got: Vec<Result<imaplib::types::Fetch, imaplib::types::DecodeError>>,
+    result: imaplib::Result<usize>,
+) {
+    let err = result.unwrap_err();
+    assert!(err.message().contains("could not be fetched"), "{err}");
+    assert_eq!(got.len(), 4, "{got:?}");
+    assert_eq!(got[0].as_ref().unwrap().uid(), Some(10));
+    assert!(got[1].is_err(), "{:?}", got[1]);
+    assert_eq!(got[2].as_ref().unwrap().uid(), Some(12));
+    let change = got[3].as_ref().unwrap();
+    assert_eq!((change.seq, change.uid()), (1, None));
+    assert_eq!(change.flags().unwrap().len(), 2);
+}
+
+#[test]
+fn fetch_each_hands_over_every_response() {
+    let server = Scripted::start(fetch_each_script);
+    let mut m = connect(&server);
+    m.select("INBOX", false).unwrap();
+    let mut got = Vec::new();
+    let result = m.fetch_each("1:3", "(UID FLAGS)", |f| got.push(f));
+    check_fetch_each(got, result);
+    assert_eq!(m.noop().unwrap().typ, Status::Ok);
+    assert!(!m.untagged_responses().contains_key("FETCH"));
+    m.logout().unwrap();
+    server.finish();
+}
+
+#[tokio::test]
+async fn fetch_each_hands_over_every_response_async() {
+    let server = Scripted::start(fetch_each_script);
+    let mut m = imaplib::AsyncImap4::with_options(
+        "127.0.0.1",
+        server.port(),
+        Options::with_timeout(Duration::from_secs(5)),
+    )
+    .await
+    .unwrap();
+    m.select("INBOX", false).await.unwrap();
+    let mut got = Vec::new();
+    let result = m.fetch_each("1:3", "(UID FLAGS)", |f| got.push(f)).await;
+    check_fetch_each(got, result);
+    assert_eq!(m.noop().await.unwrap().typ, Status::Ok);
+    m.logout().await.unwrap();
+    server.finish();
+}
