@@ -2,8 +2,8 @@
 //! commands in flight, the session never panics; once it reports a fatal
 //! error it stays broken and sends nothing more.
 //!
-//! Input: one byte of options (greeting, chunk sizes), then the server's
-//! bytes.
+//! Input: one byte of options (greeting, FETCH capture, chunk sizes),
+//! then the server's bytes.
 
 #![no_main]
 
@@ -27,6 +27,10 @@ fuzz_target!(|data: &[u8]| {
     // Recorded transcripts start after the greeting; give them one.
     if options & 1 == 0 {
         s.feed(b"* PREAUTH [CAPABILITY IMAP4rev1 IDLE LITERAL+] hi\r\n");
+    }
+    // FETCH kept whole for the caller (fetch_each) instead of stored.
+    if options & 2 != 0 {
+        s.capture_responses(Some("FETCH"));
     }
     let mut state = u32::from(options) | 1;
     let mut pos = 0;
@@ -76,6 +80,11 @@ fuzz_target!(|data: &[u8]| {
                 let _ = s.command(cmd);
             }
             while s.poll_transmit().is_some() {}
+        }
+        if state & 4 == 0 {
+            for resp in s.take_responses() {
+                let _ = imaplib_proto::types::decode_response(&resp);
+            }
         }
         for name in ["FETCH", "EXISTS", "OK", "CAPABILITY", "SEARCH"] {
             if state & 3 == 0 {
