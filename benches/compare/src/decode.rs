@@ -1,11 +1,13 @@
 //! Benchmark 1: decoder throughput in-process, no I/O. Each decoder turns
 //! the same bytes into typed values: ours (framer + parser + typed
-//! decoder), imap-proto 0.17 and imap-codec 2.x.
+//! decoder), ours again with the borrowed FETCH view (framer + view, every
+//! decoded value read), imap-proto 0.17 and imap-codec 2.x.
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use imap_codec::decode::Decoder as _;
+use imaplib_proto::types::view::{BodyPart, ExtensionView, FetchView, Params, StrView};
 use imaplib_proto::types::{decode_response, Typed, Untagged};
 use imaplib_proto::{Framer, Limits, Response};
 
@@ -43,6 +45,108 @@ pub fn ours(input: &[u8]) -> Count {
         }
     }
     n
+}
+
+/// Ours, borrowed: the framer fed in socket-sized reads; each FETCH
+/// response checked whole by [`FetchView`] and every value the peers
+/// produce read from it (flags, dates, sizes, every envelope string and
+/// address, every body part with its parameters and extension data); any
+/// other response parsed and typed as in [`ours`].
+pub fn ours_view(input: &[u8]) -> Count {
+    let mut framer = Framer::new(Limits {
+        max_literal: 1 << 30,
+        ..Limits::default()
+    });
+    let mut n = Count::default();
+    for piece in input.chunks(CHUNK) {
+        framer.feed(piece);
+        while let Some(frame) = framer.next_frame().expect("framable input") {
+            match FetchView::from_frame(&frame) {
+                Some(Ok(view)) => {
+                    black_box(touch(&view));
+                    if view.has_undecodable() {
+                        n.failed += 1;
+                    } else {
+                        n.ok += 1;
+                    }
+                }
+                Some(Err(e)) => {
+                    black_box(e);
+                    n.failed += 1;
+                }
+                None => {
+                    let typed = decode_response(&Response::parse(frame));
+                    match &typed {
+                        Typed::Undecodable { .. } | Typed::Unparsed { .. } => n.failed += 1,
+                        _ => n.ok += 1,
+                    }
+                    black_box(typed);
+                }
+            }
+        }
+    }
+    n
+}
+
+/// Reads every value of a FETCH view, as the peers' decoders produce them
+/// (strings unescaped, flags as text); returns a checksum.
+fn touch(v: &FetchView<'_>) -> usize {
+    fn s(x: StrView<'_>) -> usize {
+        black_box(x.as_bytes()).len()
+    }
+    fn o(x: Option<StrView<'_>>) -> usize {
+        x.map_or(0, s)
+    }
+    fn params(p: Params<'_>) -> usize {
+        p.map(|(k, v)| s(k) + s(v)).sum()
+    }
+    fn ext(e: ExtensionView<'_>) -> usize {
+        let mut n = 0;
+        if let Some((value, p)) = e.disposition() {
+            n += s(value) + params(p);
+        }
+        n += e.language().map(s).sum::<usize>();
+        n += o(e.location());
+        n + e.extra().map(s).sum::<usize>()
+    }
+    fn body(b: BodyPart<'_>) -> usize {
+        match b {
+            BodyPart::Single(p) => {
+                let mut n = s(p.media_type) + s(p.media_subtype) + params(p.params());
+                n += o(p.id) + o(p.description) + o(p.encoding) + o(p.md5);
+                n += p.size as usize + p.lines.unwrap_or(0) as usize;
+                if let Some((e, inner)) = p.message() {
+                    n += o(e.subject()) + body(inner.read());
+                }
+                n + ext(p.extension())
+            }
+            BodyPart::Multipart(m) => {
+                let mut n = s(m.media_subtype) + params(m.params()) + ext(m.extension());
+                for part in m.parts() {
+                    n += body(part);
+                }
+                n
+            }
+        }
+    }
+    let mut n = v.seq() as usize + v.uid().unwrap_or(0) as usize;
+    if let Some(flags) = v.flags() {
+        n += flags.iter().map(|f| black_box(f).len()).sum::<usize>();
+    }
+    n += v.internal_date().map_or(0, |d| d.timestamp() as usize);
+    n += v.rfc822_size().unwrap_or(0) as usize;
+    if let Some(e) = v.envelope() {
+        n += o(e.date()) + o(e.subject()) + o(e.in_reply_to()) + o(e.message_id());
+        for list in [e.from(), e.sender(), e.reply_to(), e.to(), e.cc(), e.bcc()] {
+            for a in list {
+                n += o(a.name) + o(a.adl) + o(a.mailbox) + o(a.host);
+            }
+        }
+    }
+    if let Some(b) = v.body_structure() {
+        n += body(b);
+    }
+    n + v.body().map_or(0, s)
 }
 
 /// Skips past the next line feed (how a stream reader resynchronises after
@@ -129,8 +233,33 @@ pub fn per_frame_success(input: &[u8]) -> (usize, usize, usize) {
     (frames, proto, icodec)
 }
 
-/// Runs our decoder on input `which` (a, b or c) for `secs` seconds.
-pub fn profile(which: &str, secs: f64) {
+/// The framer and the response parser alone, no typed decoding: the floor
+/// under every typed decoder of ours.
+pub fn frames_only(input: &[u8]) -> Count {
+    let mut framer = Framer::new(Limits {
+        max_literal: 1 << 30,
+        ..Limits::default()
+    });
+    let mut n = Count::default();
+    for piece in input.chunks(CHUNK) {
+        framer.feed(piece);
+        while let Some(frame) = framer.next_frame().expect("framable input") {
+            black_box(Response::parse(frame));
+            n.ok += 1;
+        }
+    }
+    n
+}
+
+/// Runs one of our decoders (`variant`: owned, view or frames) on input
+/// `which` (a, b or c) for `secs` seconds.
+pub fn profile(which: &str, secs: f64, variant: &str) {
+    let decoder: fn(&[u8]) -> Count = match variant {
+        "owned" => ours,
+        "view" => ours_view,
+        "frames" => frames_only,
+        other => panic!("unknown decoder {other}: owned, view or frames"),
+    };
     let input = match which {
         "a" => inputs::corpus(),
         "b" => {
@@ -153,7 +282,7 @@ pub fn profile(which: &str, secs: f64) {
     let start = std::time::Instant::now();
     let mut n = 0;
     while n < passes && (secs < 0.0 || start.elapsed().as_secs_f64() < secs) {
-        black_box(ours(&input));
+        black_box(decoder(&input));
         n += 1;
     }
     eprintln!(
@@ -194,7 +323,9 @@ pub fn run(table: &mut Table, budget: Duration) {
             input.len()
         );
         let ours_count = ours(input);
+        let view_count = ours_view(input);
         let (t_ours, _) = measure(budget, || ours(input));
+        let (t_view, _) = measure(budget, || ours_view(input));
         let (t_proto, _) = measure(budget, || imap_proto(input));
         let (t_codec, _) = measure(budget, || imap_codec(input));
         let mb = input.len() as f64 / 1e6;
@@ -211,7 +342,23 @@ pub fn run(table: &mut Table, budget: Duration) {
             t_ours,
             ours_count.ok,
         ));
-        table.push(row("imap-proto 0.17".into(), t_proto, proto_ok));
-        table.push(row("imap-codec 2.0.0-alpha.10".into(), t_codec, codec_ok));
+        table.push(row(
+            "ours, borrowed view (framer + FetchView, values read)".into(),
+            t_view,
+            view_count.ok,
+        ));
+        // The peers' time against the view's as well.
+        let against_view = |mut r: Row, t: f64| {
+            r.note = format!("{}; {:.2}× the view's time", r.note, t / t_view);
+            r
+        };
+        table.push(against_view(
+            row("imap-proto 0.17".into(), t_proto, proto_ok),
+            t_proto,
+        ));
+        table.push(against_view(
+            row("imap-codec 2.0.0-alpha.10".into(), t_codec, codec_ok),
+            t_codec,
+        ));
     }
 }

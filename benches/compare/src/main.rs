@@ -43,8 +43,10 @@ fn main() {
         }
     }
     if args.first().map(String::as_str) == Some("profile") {
-        // `profile a|b|c SECONDS`: our decoder alone, in a loop, for perf.
-        decode::profile(&args[1], args[2].parse().unwrap());
+        // `profile a|b|c SECONDS [owned|view|frames]`: one decoder of ours
+        // alone, in a loop, for perf.
+        let variant = args.get(3).map_or("owned", String::as_str);
+        decode::profile(&args[1], args[2].parse().unwrap(), variant);
         return;
     }
     let mut what: Vec<&str> = args.iter().map(String::as_str).collect();

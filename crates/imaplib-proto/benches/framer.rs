@@ -129,6 +129,27 @@ fn decode_typed(input: &[u8], chunk: usize) -> usize {
     n
 }
 
+/// The same through the borrowed view: each FETCH response checked whole
+/// by `FetchView`, its envelope's addresses and its body parts read.
+fn decode_view(input: &[u8], chunk: usize) -> usize {
+    use imaplib_proto::types::view::FetchView;
+    let mut framer = Framer::new(Limits::default());
+    let mut n = 0;
+    for piece in input.chunks(chunk) {
+        framer.feed(piece);
+        while let Some(frame) = framer.next_frame().expect("valid input") {
+            if let Some(Ok(v)) = FetchView::from_frame(&frame) {
+                if let (Some(e), Some(b)) = (v.envelope(), v.body_structure()) {
+                    let addresses = e.from().chain(e.to()).chain(e.cc()).count();
+                    let parts = b.parts().count();
+                    n += usize::from(addresses > 0 || parts > 0);
+                }
+            }
+        }
+    }
+    n
+}
+
 fn bench(c: &mut Criterion) {
     let corpus = corpus();
     let mut g = c.benchmark_group("framer+parser");
@@ -152,6 +173,10 @@ fn bench(c: &mut Criterion) {
     g.sample_size(20);
     g.bench_function("envelope+bodystructure-10k/responses", |b| {
         b.iter(|| decode_typed(&envelopes, 64 * 1024))
+    });
+    assert_eq!(decode_view(&envelopes, 64 * 1024), 10_000);
+    g.bench_function("envelope+bodystructure-10k/view-responses", |b| {
+        b.iter(|| decode_view(&envelopes, 64 * 1024))
     });
     g.throughput(Throughput::Bytes(envelopes.len() as u64));
     g.bench_function("envelope+bodystructure-10k/bytes", |b| {

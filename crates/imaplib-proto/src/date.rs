@@ -23,6 +23,9 @@ pub fn parse_internaldate(s: &[u8]) -> Option<DateTime<FixedOffset>> {
     let s = s.strip_prefix(b"\"").unwrap_or(s);
     let s = s.strip_suffix(b"\"").unwrap_or(s);
     let s = s.strip_prefix(b" ").unwrap_or(s);
+    if let Some(date) = parse_usual_layout(s) {
+        return date;
+    }
     let mut parts = s.split(|&b| b == b' ').filter(|p| !p.is_empty());
     let date = parts.next()?;
     let time = parts.next()?;
@@ -56,6 +59,46 @@ pub fn parse_internaldate(s: &[u8]) -> Option<DateTime<FixedOffset>> {
     let offset = FixedOffset::east_opt(sign * (zh * 3600 + zm * 60))?;
     let naive = NaiveDate::from_ymd_opt(year as i32, month, day)?.and_hms_opt(h, m, sec)?;
     offset.from_local_datetime(&naive).single()
+}
+
+/// The usual layout, `DD-Mon-YYYY HH:MM:SS +ZZZZ` (or a one-digit day),
+/// read at fixed positions. `None` if `s` is laid out otherwise (the
+/// general reader then decides); otherwise what the general reader gives.
+fn parse_usual_layout(s: &[u8]) -> Option<Option<DateTime<FixedOffset>>> {
+    let day_len = s.len().checked_sub(24).filter(|&n| n == 1 || n == 2)?;
+    let (day, t) = s.split_at(day_len);
+    let two = |i: usize| -> Option<u32> {
+        let (a, b) = (t[i], t[i + 1]);
+        (a.is_ascii_digit() && b.is_ascii_digit())
+            .then(|| u32::from(a - b'0') * 10 + u32::from(b - b'0'))
+    };
+    let sign = match t[19] {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    if t[0] != b'-' || t[4] != b'-' || t[9] != b' ' || t[12] != b':' || t[15] != b':' {
+        return None;
+    }
+    if t[18] != b' ' {
+        return None;
+    }
+    let day = digits(day)?;
+    let year = two(5)? * 100 + two(7)?;
+    let (h, m, sec) = (two(10)?, two(13)?, two(16)?);
+    let (zh, zm) = (two(20)? as i32, two(22)? as i32);
+    let month = MONTHS
+        .iter()
+        .position(|m| m.as_bytes().eq_ignore_ascii_case(&t[1..4]));
+    let Some(month) = month else {
+        return Some(None);
+    };
+    let date = FixedOffset::east_opt(sign * (zh * 3600 + zm * 60)).and_then(|offset| {
+        let naive =
+            NaiveDate::from_ymd_opt(year as i32, month as u32 + 1, day)?.and_hms_opt(h, m, sec)?;
+        offset.from_local_datetime(&naive).single()
+    });
+    Some(date)
 }
 
 /// imaplib's `Internaldate2tuple`: finds `INTERNALDATE "..."` in a FETCH
@@ -176,6 +219,47 @@ mod tests {
         assert!(parse_internaldate(b"01-Foo-2000 00:00:00 +0000").is_none());
         assert!(parse_internaldate(b"01-Jan-2000 00:00 +0000").is_none());
         assert!(parse_internaldate(b"01-Jan-2000 00:00:00 0000").is_none());
+    }
+
+    #[test]
+    fn usual_layout_reads_as_the_general_reader_does() {
+        let general = |s: &[u8]| {
+            // The general reader alone: the same text with a doubled
+            // space is never in the usual layout.
+            let mut spaced = s.to_vec();
+            if let Some(i) = spaced.iter().position(|&b| b == b' ') {
+                spaced.insert(i, b' ');
+            }
+            parse_internaldate(&spaced)
+        };
+        for s in [
+            &b"17-Jul-1996 02:44:25 -0700"[..],
+            b"7-Jul-1996 02:44:25 +0000",
+            b"07-jUL-1996 23:59:59 +2359",
+            b"31-Feb-2024 10:00:00 +0100",
+            b"29-Feb-2024 10:00:00 +0100",
+            b"01-Xyz-2024 10:00:00 +0100",
+            b"01-Jan-2024 24:00:00 +0100",
+            b"01-Jan-2024 10:60:00 +0100",
+            b"01-Jan-2024 10:00:60 +0100",
+            b"01-Jan-2024 10:00:00 +2400",
+            b"01-Jan-2024 10:00:00 +0060",
+            b"00-Jan-2024 10:00:00 +0100",
+            b"01-Jan-0000 10:00:00 +0100",
+            b"01-Jan-9999 23:59:59 -2359",
+            b"01-J n-2024 10:00:00 +0100",
+            b"01-J-n-2024 10:00:00 +0100",
+        ] {
+            assert!(parse_usual_layout(s).is_some(), "{s:?}");
+            assert_eq!(parse_internaldate(s), general(s), "{s:?}");
+        }
+        for s in [
+            &b"1a-Jan-2024 10:00:00 +0100"[..],
+            b"01-Jan-2024 10:00:00 *0100",
+        ] {
+            assert_eq!(parse_usual_layout(s), None);
+            assert_eq!(parse_internaldate(s), None);
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod fetch;
 mod mailbox;
 mod reader;
 mod seqset;
+pub mod view;
 
 pub use code::{ResponseCode, RFC5530_CODES};
 pub use fetch::{

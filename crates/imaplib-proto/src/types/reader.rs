@@ -135,7 +135,7 @@ pub struct Reader<'a> {
 /// escape a quoted string), eight bytes at a time: a byte of `w ^ c` is
 /// zero exactly where `w` holds `c`, and the borrow trick flags the lowest
 /// such byte exactly.
-fn find_quote_or_backslash(haystack: &[u8]) -> Option<usize> {
+pub(crate) fn find_quote_or_backslash(haystack: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     const QUOTES: u64 = ONES * b'"' as u64;
@@ -161,18 +161,18 @@ fn find_quote_or_backslash(haystack: &[u8]) -> Option<usize> {
 }
 
 /// Bytes that end an atom in the tolerant reader.
-fn ends_atom(b: u8) -> bool {
+pub(crate) fn ends_atom(b: u8) -> bool {
     STOPS[usize::from(b)] & ENDS_ATOM != 0
 }
 
 /// [`STOPS`] bit: the byte ends an atom.
 const ENDS_ATOM: u8 = 1;
 /// [`STOPS`] bit: the byte ends a FETCH item name.
-const ENDS_NAME: u8 = 2;
+pub(crate) const ENDS_NAME: u8 = 2;
 
 /// What each byte ends, looked up instead of compared (atoms and names
 /// are scanned a byte at a time).
-static STOPS: [u8; 256] = {
+pub(crate) static STOPS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut b = 0;
     while b < 256 {

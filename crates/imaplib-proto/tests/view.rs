@@ -1,0 +1,515 @@
+//! The borrowed FETCH view against the owned decoder: on every FETCH
+//! response of the recorded corpus, on generated responses, on mutated
+//! copies of both and on hostile input, the view accepts exactly what the
+//! owned decoder accepts, and its owned form is exactly the owned
+//! decoder's result (reasons of undecodable items included).
+
+use std::path::{Path, PathBuf};
+
+use imaplib_proto::types::view::{BodyPart, FetchView, ItemView, StrForm, StrView};
+use imaplib_proto::types::{decode_response, Fetch, FetchItem, Typed, Untagged, MAX_DEPTH};
+use imaplib_proto::{Frame, Framer, Limits, Response};
+
+fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/mailkit")
+}
+
+fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            files(&p, out);
+        } else if p.extension().is_some_and(|e| e == "txt") {
+            out.push(p);
+        }
+    }
+}
+
+/// Every frame of a byte stream (stops at the first framing error).
+fn frames(bytes: &[u8]) -> Vec<Frame> {
+    let mut framer = Framer::new(Limits::default());
+    framer.feed(bytes);
+    let mut out = Vec::new();
+    while let Ok(Some(frame)) = framer.next_frame() {
+        out.push(frame);
+    }
+    out
+}
+
+/// What the view and the owned decoder made of one frame.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    NotFetch,
+    Fetch(Fetch),
+    Error(String),
+}
+
+fn owned(frame: &Frame) -> Outcome {
+    match decode_response(&Response::parse(frame.clone())) {
+        Typed::Untagged(Untagged::Fetch(f)) => Outcome::Fetch(f),
+        Typed::Undecodable { name, error } if name == "FETCH" => Outcome::Error(error.reason),
+        _ => Outcome::NotFetch,
+    }
+}
+
+fn viewed(frame: &Frame) -> Outcome {
+    let outcome = |v: Option<Result<FetchView<'_>, _>>| match v {
+        None => Outcome::NotFetch,
+        Some(Ok(v)) => {
+            check_accessors(&v);
+            Outcome::Fetch(v.to_fetch())
+        }
+        Some(Err(e)) => Outcome::Error(imaplib_proto::types::DecodeError::to_string(&e)),
+    };
+    let from_frame = outcome(FetchView::from_frame(frame));
+    let resp = Response::parse(frame.clone());
+    let from_response = outcome(FetchView::from_response(&resp));
+    assert_eq!(
+        from_frame, from_response,
+        "from_frame and from_response differ"
+    );
+    from_frame
+}
+
+/// The view's accessors agree with the owned accessors of its owned form.
+fn check_accessors(v: &FetchView<'_>) {
+    let f = v.to_fetch();
+    assert_eq!(v.uid(), f.uid());
+    assert_eq!(v.internal_date(), f.internal_date());
+    assert_eq!(v.has_undecodable(), f.has_undecodable());
+    assert_eq!(v.item_count(), f.items.len());
+    let flags: Option<Vec<String>> = v
+        .flags()
+        .map(|f| f.iter().map(|s| s.into_owned()).collect());
+    assert_eq!(flags.as_deref(), f.flags());
+    assert_eq!(v.envelope().map(|e| e.to_envelope()).as_ref(), f.envelope());
+    assert_eq!(
+        v.body_structure().map(|b| b.to_body_structure()).as_ref(),
+        f.body_structure()
+    );
+    assert_eq!(
+        v.body().map(|b| b.as_bytes().into_owned()),
+        f.body().map(|b| b.to_vec())
+    );
+    let size = f.items.iter().find_map(|i| match i {
+        FetchItem::Rfc822Size(n) => Some(*n),
+        _ => None,
+    });
+    assert_eq!(v.rfc822_size(), size);
+    let modseq = f.items.iter().find_map(|i| match i {
+        FetchItem::ModSeq(n) => Some(*n),
+        _ => None,
+    });
+    assert_eq!(v.modseq(), modseq);
+    // Walking every part never fails on an accepted response.
+    if let Some(b) = v.body_structure() {
+        walk(b, 0);
+    }
+}
+
+fn walk(b: BodyPart<'_>, depth: usize) -> usize {
+    assert!(depth <= MAX_DEPTH);
+    let mut n = 1;
+    for p in b.parts() {
+        n += walk(p, depth + 1);
+    }
+    if let BodyPart::Single(s) = b {
+        if let Some((_, inner)) = s.message() {
+            n += walk(inner.read(), depth + 1);
+        }
+    }
+    n
+}
+
+/// Compares the view with the owned decoder on one frame; returns true if
+/// it was a FETCH response.
+fn compare(frame: &Frame, what: &dyn std::fmt::Display) -> bool {
+    let want = owned(frame);
+    let got = viewed(frame);
+    assert_eq!(
+        got, want,
+        "{what}: view and owned decoder differ on {frame:?}"
+    );
+    want != Outcome::NotFetch
+}
+
+#[test]
+fn every_corpus_fetch_response_gives_what_the_owned_decoder_gives() {
+    let mut list = Vec::new();
+    files(&corpus_dir(), &mut list);
+    assert!(list.len() > 100, "corpus looks incomplete");
+    let (mut fetches, mut with_literals) = (0, 0);
+    for path in &list {
+        let bytes = std::fs::read(path).unwrap();
+        for frame in frames(&bytes) {
+            if compare(&frame, &path.display()) {
+                fetches += 1;
+                with_literals += usize::from(frame.literal_count() > 0);
+            }
+        }
+    }
+    println!("{fetches} FETCH responses, {with_literals} with literals");
+    assert!(
+        fetches > 100,
+        "only {fetches} FETCH responses in the corpus"
+    );
+    assert!(with_literals > 10);
+}
+
+/// The untagged responses of benchmark (b): UID FLAGS INTERNALDATE
+/// RFC822.SIZE ENVELOPE BODYSTRUCTURE for `n` messages.
+fn envelopes(n: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for i in 1..=n {
+        let body = if i % 3 == 0 {
+            "((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"quoted-printable\" 1543 38 NIL NIL NIL NIL)\
+(\"application\" \"pdf\" (\"name\" \"report.pdf\") NIL NIL \"base64\" 81234 NIL (\"attachment\" (\"filename\" \"report.pdf\")) NIL NIL) \
+\"mixed\" (\"boundary\" \"----=_Part_12_34\") NIL NIL NIL)"
+        } else {
+            "(\"text\" \"plain\" (\"charset\" \"us-ascii\" \"format\" \"flowed\") NIL NIL \"7bit\" 2345 52 NIL NIL NIL NIL)"
+        };
+        out.extend_from_slice(
+            format!(
+                "* {i} FETCH (UID {uid} FLAGS (\\Seen $NotJunk) INTERNALDATE \"{d:02}-Nov-2026 10:{m:02}:00 +0100\" \
+RFC822.SIZE {size} ENVELOPE (\"Thu, {d:02} Nov 2026 10:{m:02}:00 +0100\" \"Re: quarterly numbers, part {i}\" \
+((\"Alice Example\" NIL \"alice\" \"example.org\")) ((\"Alice Example\" NIL \"alice\" \"example.org\")) \
+((\"Alice Example\" NIL \"alice\" \"example.org\")) ((\"Bob\" NIL \"bob\" \"example.net\")(NIL NIL \"carol\" \"example.com\")) \
+NIL NIL \"<prev-{i}@example.org>\" \"<msg-{i}@example.org>\") BODYSTRUCTURE {body})\r\n",
+                uid = i + 1000,
+                d = 1 + i % 28,
+                m = i % 60,
+                size = 3000 + i % 5000,
+            )
+            .as_bytes(),
+        );
+    }
+    out
+}
+
+#[test]
+fn generated_envelope_responses_agree_and_read_in_place() {
+    let bytes = envelopes(300);
+    let all = frames(&bytes);
+    assert_eq!(all.len(), 300);
+    for (i, frame) in all.iter().enumerate() {
+        assert!(compare(frame, &"generated"));
+        let v = FetchView::from_frame(frame).unwrap().unwrap();
+        let i = i + 1;
+        assert_eq!(v.seq() as usize, i);
+        assert_eq!(v.uid(), Some(i as u32 + 1000));
+        let flags: Vec<_> = v.flags().unwrap().iter_raw().collect();
+        assert_eq!(flags, [&b"\\Seen"[..], b"$NotJunk"]);
+        let env = v.envelope().unwrap();
+        assert_eq!(
+            env.subject().unwrap().as_bytes(),
+            format!("Re: quarterly numbers, part {i}").as_bytes()
+        );
+        let to: Vec<_> = env.to().collect();
+        assert_eq!(to.len(), 2);
+        assert_eq!(to[1].name, None);
+        assert_eq!(to[1].mailbox.unwrap().raw(), b"carol");
+        assert!(env.cc().next().is_none());
+        let body = v.body_structure().unwrap();
+        assert_eq!(body.is_multipart(), i % 3 == 0);
+        if let BodyPart::Multipart(m) = body {
+            assert_eq!(m.media_subtype.raw(), b"mixed");
+            let parts: Vec<_> = m.parts().collect();
+            assert_eq!(parts.len(), 2);
+            let BodyPart::Single(pdf) = parts[1] else {
+                panic!("not a single part")
+            };
+            assert_eq!(pdf.size, 81234);
+            let (disposition, mut params) = pdf.extension().disposition().unwrap();
+            assert_eq!(disposition.raw(), b"attachment");
+            let (k, v) = params.next().unwrap();
+            assert_eq!((k.raw(), v.raw()), (&b"filename"[..], &b"report.pdf"[..]));
+        }
+    }
+}
+
+#[test]
+fn literals_and_escapes_read_in_place() {
+    let input = b"* 7 FETCH (UID 9 ENVELOPE (NIL {12}\r\nhello\r\nworld ((\"A \\\"Q\\\" B\" NIL \"a\" \"x.org\")) NIL NIL NIL NIL NIL NIL \"<id>\") BODY[HEADER.FIELDS (SUBJECT {4}\r\nDATE)] {5}\r\nabcde BODY[1]<0> \"q\\\\b\")\r\n";
+    let frame = Frame::parse_one(input).unwrap();
+    assert!(compare(&frame, &"literals"));
+    let v = FetchView::from_frame(&frame).unwrap().unwrap();
+    let env = v.envelope().unwrap();
+    let subject = env.subject().unwrap();
+    assert_eq!(subject.form(), StrForm::Literal);
+    assert_eq!(subject.raw(), b"hello\r\nworld");
+    let from = env.from().next().unwrap();
+    let name = from.name.unwrap();
+    assert!(name.has_escapes());
+    assert_eq!(&name.as_bytes()[..], b"A \"Q\" B");
+    assert!(name.eq_ignore_ascii_case(b"a \"q\" b"));
+    assert_eq!(env.message_id().unwrap().raw(), b"<id>");
+    assert_eq!(v.body().unwrap().raw(), b"abcde");
+    let items: Vec<_> = v.items().collect();
+    assert_eq!(items.len(), 4);
+    let ItemView::BodySection { section, data, .. } = items[2].1 else {
+        panic!("not a body section")
+    };
+    assert_eq!(data.unwrap().raw(), b"abcde");
+    assert_eq!(
+        section.to_section().text,
+        Some(imaplib_proto::types::SectionText::HeaderFields(vec![
+            "SUBJECT".into(),
+            "DATE".into()
+        ]))
+    );
+    let ItemView::BodySection {
+        section,
+        origin,
+        data,
+    } = items[3].1
+    else {
+        panic!("not a body section")
+    };
+    assert_eq!(section.part().iter().collect::<Vec<_>>(), [1]);
+    assert_eq!(origin, Some(0));
+    assert_eq!(&data.unwrap().as_bytes()[..], b"q\\b");
+    assert_eq!(data.unwrap().bytes().collect::<Vec<_>>(), b"q\\b");
+}
+
+#[test]
+fn from_line_reads_a_line_without_literals() {
+    let v = FetchView::from_line(3, b"(UID 5 FLAGS (\\Seen) X-UNKNOWN (a (b) \"c\"))").unwrap();
+    assert_eq!(v.seq(), 3);
+    assert_eq!(v.uid(), Some(5));
+    let items: Vec<_> = v.items().collect();
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[2].0, b"X-UNKNOWN");
+    let ItemView::Other { raw } = items[2].1 else {
+        panic!("not kept raw")
+    };
+    assert_eq!(raw.as_received(), b"(a (b) \"c\")");
+    assert!(FetchView::from_line(3, b"UID 5").is_err());
+}
+
+#[test]
+fn hostile_input_is_refused_as_the_owned_decoder_refuses_it() {
+    let mut cases: Vec<Vec<u8>> = Vec::new();
+    // Nesting far deeper than the bound, in every place a list can go.
+    for depth in [
+        MAX_DEPTH - 2,
+        MAX_DEPTH - 1,
+        MAX_DEPTH,
+        MAX_DEPTH + 1,
+        100_000,
+    ] {
+        let open = "(".repeat(depth);
+        let close = ")".repeat(depth);
+        for item in [
+            "BODYSTRUCTURE ",
+            "BODY ",
+            "X-OTHER ",
+            "ENVELOPE ",
+            "FLAGS ",
+            "BODY[] ",
+        ] {
+            cases.push(format!("* 1 FETCH ({item}{open}{close} UID 4)\r\n").into_bytes());
+        }
+        let nested_bodies = format!(
+            "* 1 FETCH (BODYSTRUCTURE {} \"mixed\"{} UID 4)\r\n",
+            "(".repeat(depth),
+            " \"mixed\")".repeat(depth)
+        );
+        cases.push(nested_bodies.into_bytes());
+        cases.push(format!("* 1 FETCH {open}{close}\r\n").into_bytes());
+    }
+    // Huge numbers.
+    for n in [
+        "4294967295",
+        "4294967296",
+        "18446744073709551615",
+        "18446744073709551616",
+        "99999999999999999999999",
+    ] {
+        cases.push(format!("* {n} FETCH (UID 1)\r\n").into_bytes());
+        cases.push(
+            format!("* 1 FETCH (UID {n} RFC822.SIZE {n} MODSEQ ({n}) BINARY.SIZE[1] {n})\r\n")
+                .into_bytes(),
+        );
+        cases.push(format!("* 1 FETCH (BODY[1]<{n}> NIL BODYSTRUCTURE (\"text\" \"plain\" NIL NIL NIL \"7bit\" {n} {n}))\r\n").into_bytes());
+    }
+    cases.push(b"* 0 FETCH (UID 1)\r\n".to_vec());
+    cases.push(b"* FETCH (UID 1)\r\n".to_vec());
+    cases.push(b"* 1 FETCH UID 1\r\n".to_vec());
+    cases.push(b"* 1 FETCH\r\n".to_vec());
+    cases.push(b"* 1 FETCH (\r\n".to_vec());
+    cases.push(b"* 1 fetch (uid 1 flags (\\seen) body[] {0}\r\n)\r\n".to_vec());
+    // Truncation of a complete response at every byte.
+    let full = envelopes(3).split(|&b| b == b'\n').nth(2).unwrap().to_vec();
+    for cut in 0..full.len() {
+        let mut t = full[..cut].to_vec();
+        t.extend_from_slice(b"\r\n");
+        cases.push(t);
+    }
+    for case in &cases {
+        let Ok(frame) = Frame::parse_one(case) else {
+            continue;
+        };
+        compare(&frame, &"hostile");
+    }
+}
+
+/// A small deterministic generator (xorshift).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+const PIECES: &[&[u8]] = &[
+    b"(",
+    b")",
+    b"\"",
+    b"\\",
+    b" ",
+    b"NIL",
+    b"[",
+    b"]",
+    b"<",
+    b">",
+    b"{3}\r\nabc",
+    b"~{2}\r\nxy",
+    b"{0}\r\n",
+    b"0",
+    b"9",
+    b"\r\n",
+    b"\t",
+    b"\x00",
+    b"\xff",
+    b"BODY",
+    b"message",
+    b"rfc822",
+    b"TEXT",
+    b"(\"a\" \"b\")",
+    b"12345678901234567890123",
+    b"HEADER.FIELDS",
+    b".",
+    b"~",
+    b"}",
+];
+
+/// Mutates `input`: a few insertions, deletions, replacements and
+/// duplications.
+fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
+    let mut out = input.to_vec();
+    for _ in 0..1 + rng.below(4) {
+        let at = rng.below(out.len() + 1);
+        match rng.below(5) {
+            0 => {
+                let piece = PIECES[rng.below(PIECES.len())];
+                out.splice(at..at, piece.iter().copied());
+            }
+            1 if at < out.len() => {
+                let len = 1 + rng.below(8).min(out.len() - at - 1);
+                out.drain(at..at + len);
+            }
+            2 if at < out.len() => {
+                let piece = PIECES[rng.below(PIECES.len())];
+                out.splice(at..at + 1, piece.iter().copied());
+            }
+            3 if at < out.len() => {
+                let len = rng.below(40).min(out.len() - at);
+                let copy = out[at..at + len].to_vec();
+                let to = rng.below(out.len() + 1);
+                out.splice(to..to, copy);
+            }
+            _ => {
+                out.truncate(at);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn mutated_responses_agree() {
+    let mut seeds: Vec<Vec<u8>> = Vec::new();
+    let mut list = Vec::new();
+    files(&corpus_dir(), &mut list);
+    for path in &list {
+        let bytes = std::fs::read(path).unwrap();
+        for frame in frames(&bytes) {
+            if owned(&frame) != Outcome::NotFetch && frame.len() < 4000 {
+                seeds.push(frame.raw().to_vec());
+            }
+        }
+    }
+    for line in envelopes(6).split_inclusive(|&b| b == b'\n') {
+        seeds.push(line.to_vec());
+    }
+    seeds.push(b"* 7 FETCH (UID 9 ENVELOPE (NIL {12}\r\nhello\r\nworld ((\"A \\\"Q\\\" B\" NIL \"a\" \"x.org\")) NIL NIL NIL NIL NIL NIL \"<id>\") BODY[HEADER.FIELDS (SUBJECT {4}\r\nDATE)] {5}\r\nabcde BODY[1]<0> \"q\\\\b\")\r\n".to_vec());
+    seeds.push(b"* 2 FETCH (BODYSTRUCTURE (\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 300 (NIL \"s\" NIL NIL NIL NIL NIL NIL NIL NIL) (\"text\" \"plain\" NIL NIL NIL \"7bit\" 10 1) 12 NIL (\"inline\" NIL) (\"en\" NIL \"de\") \"loc\" (x [y z]) {2}\r\nab) X-GM-LABELS (\\Inbox \"a b\") THREADID (T1) EMAILID (M1) SAVEDATE NIL PREVIEW \"p\" BINARY[1.2]<5> ~{3}\r\nxyz BINARY.SIZE[3] 9)\r\n".to_vec());
+    assert!(seeds.len() > 100);
+    let rounds: usize = std::env::var("VIEW_MUTATION_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let (mut compared, mut fetches, mut undecodable, mut refused) = (0, 0, 0, 0);
+    for round in 0..rounds {
+        let seed = &seeds[rng.below(seeds.len())];
+        let mut input = mutate(&mut rng, seed);
+        if !input.ends_with(b"\n") {
+            input.extend_from_slice(b"\r\n");
+        }
+        let Ok(frame) = Frame::parse_one(&input) else {
+            continue;
+        };
+        compared += 1;
+        if compare(&frame, &format!("round {round}")) {
+            fetches += 1;
+            match owned(&frame) {
+                Outcome::Fetch(f) if f.has_undecodable() => undecodable += 1,
+                Outcome::Error(_) => refused += 1,
+                _ => {}
+            }
+        }
+    }
+    println!(
+        "{compared} mutated responses compared, {fetches} FETCH, \
+         {undecodable} with undecodable items, {refused} refused"
+    );
+    assert!(fetches > rounds / 4);
+    assert!(undecodable > rounds / 20);
+    assert!(refused > 0);
+}
+
+#[test]
+fn str_view_forms() {
+    let v = FetchView::from_line(1, b"(RFC822 \"a\\\\b\" PREVIEW atom BODY[] NIL)").unwrap();
+    let items: Vec<_> = v.items().collect();
+    let ItemView::Rfc822(Some(s)) = items[0].1 else {
+        panic!()
+    };
+    assert_eq!(s.form(), StrForm::Quoted);
+    assert_eq!(s.raw(), b"a\\\\b");
+    assert_eq!(&s.as_bytes()[..], b"a\\b");
+    assert_eq!(s.to_str_lossy(), "a\\b");
+    let ItemView::Preview(Some(p)) = items[1].1 else {
+        panic!()
+    };
+    assert_eq!(p.form(), StrForm::Atom);
+    assert!(matches!(
+        items[2].1,
+        ItemView::BodySection { data: None, .. }
+    ));
+    assert_eq!(v.body(), Some(s));
+    assert!(StrView::EMPTY.is_empty());
+}
