@@ -1824,10 +1824,62 @@ impl AsyncImap4 {
         self.fetch_each_command(cmd, each).await
     }
 
+    /// FETCH with borrowed views, as [`crate::Imap4::fetch_each_view`].
+    pub async fn fetch_each_view<F>(
+        &mut self,
+        message_set: impl AsRef<[u8]>,
+        message_parts: impl AsRef<[u8]>,
+        mut each: F,
+    ) -> Result<usize>
+    where
+        F: FnMut(
+                std::result::Result<
+                    imaplib_proto::types::view::FetchView<'_>,
+                    imaplib_proto::types::DecodeError,
+                >,
+            ) + Send,
+    {
+        let cmd = build::fetch(message_set.as_ref(), message_parts.as_ref());
+        self.each_response(cmd, &mut |resp| each(crate::typed::view_of(resp)))
+            .await
+    }
+
+    /// UID FETCH with borrowed views, as
+    /// [`crate::Imap4::uid_fetch_each_view`].
+    pub async fn uid_fetch_each_view<F>(
+        &mut self,
+        uid_set: impl AsRef<[u8]>,
+        message_parts: impl AsRef<[u8]>,
+        mut each: F,
+    ) -> Result<usize>
+    where
+        F: FnMut(
+                std::result::Result<
+                    imaplib_proto::types::view::FetchView<'_>,
+                    imaplib_proto::types::DecodeError,
+                >,
+            ) + Send,
+    {
+        let cmd = build::uid("FETCH", [uid_set.as_ref(), message_parts.as_ref()]);
+        self.each_response(cmd, &mut |resp| each(crate::typed::view_of(resp)))
+            .await
+    }
+
     async fn fetch_each_command<F>(&mut self, cmd: Command, mut each: F) -> Result<usize>
     where
         F: FnMut(std::result::Result<Fetch, imaplib_proto::types::DecodeError>) + Send,
     {
+        self.each_response(cmd, &mut |resp| each(crate::typed::fetch_of(resp)))
+            .await
+    }
+
+    /// Runs a FETCH-like command, handing each FETCH response over as it
+    /// arrives instead of storing it.
+    async fn each_response(
+        &mut self,
+        cmd: Command,
+        each: &mut (dyn FnMut(&imaplib_proto::Response) + Send),
+    ) -> Result<usize> {
         self.begin()?;
         self.session.pop_untagged("FETCH");
         self.session.capture_responses(Some("FETCH"));
@@ -1838,7 +1890,7 @@ impl AsyncImap4 {
             self.wait_with(&tag, &mut |session| {
                 for resp in session.take_responses() {
                     count += 1;
-                    each(crate::typed::fetch_of(&resp));
+                    each(&resp);
                 }
             })
             .await

@@ -404,6 +404,23 @@ async fn extensions_async() {
     .await
     .unwrap();
     m.notify_none().await.unwrap();
+    // Message by message, owned and as borrowed views.
+    let mut uids = Vec::new();
+    m.uid_fetch_each("1:*", "(UID ENVELOPE)", |f| uids.push(f.unwrap().uid()))
+        .await
+        .unwrap();
+    let mut viewed = Vec::new();
+    let n = m
+        .uid_fetch_each_view("1:*", "(UID ENVELOPE)", |v| {
+            let v = v.unwrap();
+            assert!(v.envelope().is_some());
+            viewed.push(v.uid())
+        })
+        .await
+        .unwrap();
+    assert_eq!(n, uids.len());
+    assert_eq!(viewed, uids);
+    assert!(uids.len() >= 3, "{uids:?}");
     let range = imaplib::types::PartialRange::first(1, 10).unwrap();
     assert!(m.search_partial(false, range, ["ALL"]).await.is_err());
     assert!(m.uid_fetch_partial("1:*", "(FLAGS)", range).await.is_err());

@@ -286,6 +286,27 @@ fn fetch_each_decodes_message_by_message_in_bounded_memory() {
         .unwrap();
     assert_eq!(n, 300);
     assert_eq!(seen, (1..=300).collect::<Vec<u32>>());
+
+    // Borrowed views give the same messages, read in place.
+    let mut owned = Vec::new();
+    m.uid_fetch_each("1:*", "(UID FLAGS ENVELOPE BODYSTRUCTURE)", |f| {
+        owned.push(f.unwrap())
+    })
+    .unwrap();
+    let mut viewed = Vec::new();
+    let n = m
+        .uid_fetch_each_view("1:*", "(UID FLAGS ENVELOPE BODYSTRUCTURE)", |v| {
+            let v = v.expect("decodes");
+            let subject = v.envelope().unwrap().subject().unwrap();
+            assert_eq!(
+                subject.as_bytes().as_ref(),
+                format!("each {}", v.uid().unwrap()).as_bytes()
+            );
+            viewed.push(v.to_fetch());
+        })
+        .unwrap();
+    assert_eq!(n, 300);
+    assert_eq!(viewed, owned);
     // The client is usable afterwards, and FETCH results go back to normal.
     assert_eq!(m.fetch_typed("2", "(UID)").unwrap()[0].uid(), Some(2));
     m.logout().unwrap();
