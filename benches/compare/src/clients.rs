@@ -19,7 +19,8 @@ use crate::replay::client_config;
 /// What a child process is asked to do.
 #[derive(Debug, Clone)]
 pub struct Job {
-    /// `ours`, `ours-typed`, `ours-stream`, `ours-async`, `ours-async-typed`,
+    /// `ours`, `ours-typed`, `ours-each`, `ours-view`, `ours-stream`,
+    /// `ours-async`, `ours-async-typed`,
     /// `imap`, `raw` or `python`.
     pub client: String,
     pub port: u16,
@@ -152,7 +153,7 @@ pub fn child_main(args: &[String]) {
         }
     };
     match job.client.as_str() {
-        "ours" | "ours-typed" | "ours-stream" => {
+        "ours" | "ours-typed" | "ours-each" | "ours-view" | "ours-stream" => {
             let mut m = ours_connect(&job);
             timed(&mut || ours_fetch(&mut m, &job));
             let _ = m.logout();
@@ -294,6 +295,47 @@ fn ours_fetch(m: &mut Imap4, job: &Job) -> (u64, u64) {
             }
             .unwrap();
             count_typed(&f)
+        }
+        "ours-each" => {
+            let mut bytes = 0u64;
+            let mut messages = 0u64;
+            let each = |f: Result<imaplib_proto::types::Fetch, _>| {
+                let f = f.expect("decodes");
+                assert!(!f.has_undecodable(), "undecodable item: {f:?}");
+                messages += 1;
+                bytes += f.body().map_or(0, |b| b.len() as u64);
+            };
+            if job.uid {
+                m.uid_fetch_each(&job.set, &job.items, each)
+            } else {
+                m.fetch_each(&job.set, &job.items, each)
+            }
+            .unwrap();
+            (bytes, messages)
+        }
+        "ours-view" => {
+            let mut bytes = 0u64;
+            let mut messages = 0u64;
+            let each = |v: Result<imaplib_proto::types::view::FetchView<'_>, _>| {
+                let v = v.expect("decodes");
+                assert!(!v.has_undecodable());
+                messages += 1;
+                bytes += v.body().map_or(0, |b| b.as_bytes().len() as u64);
+                // What the imap crate's loop touches.
+                std::hint::black_box((
+                    v.envelope().map(|e| e.subject()),
+                    v.body_structure(),
+                    v.flags(),
+                    v.uid(),
+                ));
+            };
+            if job.uid {
+                m.uid_fetch_each_view(&job.set, &job.items, each)
+            } else {
+                m.fetch_each_view(&job.set, &job.items, each)
+            }
+            .unwrap();
+            (bytes, messages)
         }
         "ours-stream" => {
             let uid: u32 = job.set.parse().unwrap();

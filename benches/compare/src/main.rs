@@ -126,6 +126,16 @@ const OURS_TYPED: Client = Client {
     label: "ours, blocking `fetch_typed` (typed)",
     reference: "ours-typed",
 };
+const OURS_EACH: Client = Client {
+    key: "ours-each",
+    label: "ours, blocking `fetch_each` (typed, one message at a time)",
+    reference: "ours-typed",
+};
+const OURS_VIEW: Client = Client {
+    key: "ours-view",
+    label: "ours, blocking `fetch_each_view` (borrowed views)",
+    reference: "ours-typed",
+};
 const OURS_ASYNC: Client = Client {
     key: "ours-async",
     label: "ours, async `fetch` (imaplib data)",
@@ -152,9 +162,11 @@ const RAW: Client = Client {
     reference: "ours",
 };
 
-const ALL_CLIENTS: [Client; 7] = [
+const ALL_CLIENTS: [Client; 9] = [
     OURS,
     OURS_TYPED,
+    OURS_EACH,
+    OURS_VIEW,
     OURS_ASYNC,
     OURS_ASYNC_TYPED,
     PYTHON,
@@ -343,7 +355,9 @@ fn dovecot_bench(table: &mut Table, reps: usize) {
         total as f64 / 1e6,
         t.elapsed().as_secs_f64()
     );
-    let clients = [OURS, OURS_TYPED, OURS_ASYNC, PYTHON, IMAP_CRATE, RAW];
+    let clients = [
+        OURS, OURS_TYPED, OURS_EACH, OURS_VIEW, OURS_ASYNC, PYTHON, IMAP_CRATE, RAW,
+    ];
     for (what, items) in [
         ("`FETCH 1:* (RFC822)`", "(RFC822)"),
         (
