@@ -325,8 +325,11 @@ fn hostile_input_is_refused_as_the_owned_decoder_refuses_it() {
     for n in [
         "4294967295",
         "4294967296",
+        "9999999999999999999",
+        "10000000000000000000",
         "18446744073709551615",
         "18446744073709551616",
+        "0000000000000000000001",
         "99999999999999999999999",
     ] {
         cases.push(format!("* {n} FETCH (UID 1)\r\n").into_bytes());
@@ -335,6 +338,25 @@ fn hostile_input_is_refused_as_the_owned_decoder_refuses_it() {
                 .into_bytes(),
         );
         cases.push(format!("* 1 FETCH (BODY[1]<{n}> NIL BODYSTRUCTURE (\"text\" \"plain\" NIL NIL NIL \"7bit\" {n} {n}))\r\n").into_bytes());
+    }
+    // NIL in any case, NIL-like atoms, quoted strings cut at the line end.
+    for s in [
+        "NIL",
+        "nIl",
+        "NILX",
+        "NI",
+        "N",
+        "\"a\\\"b\"",
+        "\"a\\",
+        "\"abcdefghijkl",
+    ] {
+        cases.push(
+            format!("* 1 FETCH (ENVELOPE ({s} {s} (({s} {s} {s} {s})) NIL NIL NIL NIL NIL {s} {s}))\r\n")
+                .into_bytes(),
+        );
+        cases.push(
+            format!("* 1 FETCH (BODYSTRUCTURE ({s} {s} ({s} {s}) {s} {s} {s} 1))\r\n").into_bytes(),
+        );
     }
     cases.push(b"* 0 FETCH (UID 1)\r\n".to_vec());
     cases.push(b"* FETCH (UID 1)\r\n".to_vec());

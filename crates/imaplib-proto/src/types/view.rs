@@ -557,7 +557,8 @@ impl<'a> Cur<'a> {
         }
     }
 
-    #[inline]
+    #[cold]
+    #[inline(never)]
     fn fail(&self, m: Msg) -> Fail {
         Fail {
             what: What::At(m),
@@ -566,6 +567,8 @@ impl<'a> Cur<'a> {
         }
     }
 
+    #[cold]
+    #[inline(never)]
     fn fail_with(&self, what: What) -> Fail {
         Fail {
             what,
@@ -595,11 +598,14 @@ impl<'a> Cur<'a> {
         self.pos >= self.text.len() && self.line as usize >= self.src.last_line()
     }
 
-    #[inline]
+    #[inline(always)]
     fn skip_spaces(&mut self) {
-        while self.text.get(self.pos) == Some(&b' ') {
-            self.pos += 1;
+        let t = self.text;
+        let mut p = self.pos;
+        while p < t.len() && t[p] == b' ' {
+            p += 1;
         }
+        self.pos = p;
     }
 
     #[inline]
@@ -636,13 +642,20 @@ impl<'a> Cur<'a> {
         Ok(&rest[..len])
     }
 
+    #[inline(always)]
     fn eat_nil(&mut self) -> bool {
-        let rest = self.rest();
-        if rest.len() >= 3
-            && rest[..3].eq_ignore_ascii_case(b"NIL")
-            && rest.get(3).is_none_or(|&b| ends_atom(b))
+        let t = self.text;
+        let p = self.pos;
+        let Some(word) = t.get(p..p + 3) else {
+            return false;
+        };
+        // ASCII letters compared without case: bit 5 cleared.
+        if word[0] & 0xdf == b'N'
+            && word[1] & 0xdf == b'I'
+            && word[2] & 0xdf == b'L'
+            && t.get(p + 3).is_none_or(|&b| ends_atom(b))
         {
-            self.pos += 3;
+            self.pos = p + 3;
             true
         } else {
             false
@@ -692,6 +705,30 @@ impl<'a> Cur<'a> {
     #[inline]
     fn number(&mut self) -> VResult<u64> {
         self.skip_spaces();
+        let t = self.text;
+        let start = self.pos;
+        let mut p = start;
+        let mut v: u64 = 0;
+        // Up to 19 digits cannot overflow.
+        while let Some(&d) = t.get(p) {
+            let d = d.wrapping_sub(b'0');
+            if d > 9 || p - start == 19 {
+                break;
+            }
+            v = v * 10 + u64::from(d);
+            p += 1;
+        }
+        if p == start || t.get(p).is_some_and(u8::is_ascii_digit) {
+            return self.long_number();
+        }
+        self.pos = p;
+        Ok(v)
+    }
+
+    /// [`Cur::number`] for no digit or more than 19 digits.
+    #[cold]
+    #[inline(never)]
+    fn long_number(&mut self) -> VResult<u64> {
         let rest = self.rest();
         let len = rest.iter().take_while(|b| b.is_ascii_digit()).count();
         if len == 0 || len > 20 {
@@ -729,49 +766,70 @@ impl<'a> Cur<'a> {
         self.depth = 0;
     }
 
-    #[inline]
+    #[inline(always)]
     fn nstring(&mut self) -> VResult<Option<StrView<'a>>> {
         self.skip_spaces();
-        match self.peek() {
+        self.nstring_here()
+    }
+
+    /// [`Cur::nstring`], spaces already skipped.
+    #[inline(always)]
+    fn nstring_here(&mut self) -> VResult<Option<StrView<'a>>> {
+        match self.text.get(self.pos) {
             Some(b'"') => self.quoted().map(Some),
-            _ if self.at_literal() => self.literal().map(Some),
-            Some(b'(') | Some(b')') | None => Err(self.fail(Msg::ExpectedStringOrNil)),
-            Some(_) if self.eat_nil() => Ok(None),
+            Some(b'N' | b'n') if self.eat_nil() => Ok(None),
+            Some(b'{' | b'~') if self.at_literal() => self.literal().map(Some),
+            Some(b'(' | b')') | None => Err(self.fail(Msg::ExpectedStringOrNil)),
             Some(_) => self.atom().map(|a| Some(StrView::new(a, StrForm::Atom))),
         }
     }
 
     /// [`Cur::nstring`], reading nothing.
-    #[inline]
+    #[inline(always)]
     fn skip_nstring(&mut self) -> VResult<()> {
         self.skip_spaces();
-        match self.peek() {
+        self.skip_nstring_here()
+    }
+
+    /// [`Cur::skip_nstring`], spaces already skipped.
+    #[inline(always)]
+    fn skip_nstring_here(&mut self) -> VResult<()> {
+        match self.text.get(self.pos) {
             Some(b'"') => self.skip_quoted(),
-            _ if self.at_literal() => self.literal().map(|_| ()),
-            Some(b'(') | Some(b')') | None => Err(self.fail(Msg::ExpectedStringOrNil)),
-            Some(_) if self.eat_nil() => Ok(()),
+            Some(b'N' | b'n') if self.eat_nil() => Ok(()),
+            Some(b'{' | b'~') if self.at_literal() => self.literal().map(|_| ()),
+            Some(b'(' | b')') | None => Err(self.fail(Msg::ExpectedStringOrNil)),
             Some(_) => self.atom().map(|_| ()),
+        }
+    }
+
+    /// The closing quote of the quoted string opening at the cursor, and
+    /// whether the string holds a backslash.
+    #[inline(always)]
+    fn quoted_end(&self) -> Option<(usize, bool)> {
+        let t = self.text;
+        let mut i = self.pos + 1;
+        let mut escaped = false;
+        loop {
+            let k = quote_or_backslash(t, i)?;
+            if t[k] == b'"' {
+                return Some((k, escaped));
+            }
+            escaped = true;
+            i = k + 2;
         }
     }
 
     /// [`Cur::quoted`], reading nothing.
     #[inline(always)]
     fn skip_quoted(&mut self) -> VResult<()> {
-        let rest = self.rest();
-        let mut i = 1;
-        while i < rest.len() {
-            match quote_or_backslash(rest, i) {
-                Some(k) => i = k,
-                None => break,
+        match self.quoted_end() {
+            Some((end, _)) => {
+                self.pos = end + 1;
+                Ok(())
             }
-            if rest[i] == b'\\' {
-                i += 2;
-            } else {
-                self.pos += i + 1;
-                return Ok(());
-            }
+            None => Err(self.fail(Msg::UnterminatedQuoted)),
         }
-        Err(self.fail(Msg::UnterminatedQuoted))
     }
 
     fn string(&mut self) -> VResult<StrView<'a>> {
@@ -806,28 +864,19 @@ impl<'a> Cur<'a> {
 
     #[inline(always)]
     fn quoted(&mut self) -> VResult<StrView<'a>> {
-        let rest = self.rest();
-        let mut i = 1;
-        let mut escaped = false;
-        while i < rest.len() {
-            match quote_or_backslash(rest, i) {
-                Some(k) => i = k,
-                None => break,
-            }
-            if rest[i] == b'\\' {
-                escaped = true;
-                i += 2;
-            } else {
-                self.pos += i + 1;
-                return Ok(StrView {
-                    raw: &rest[1..i],
+        match self.quoted_end() {
+            Some((end, escaped)) => {
+                let raw = &self.text[self.pos + 1..end];
+                self.pos = end + 1;
+                Ok(StrView {
+                    raw,
                     form: StrForm::Quoted,
                     escaped,
                     spans_literal: false,
-                });
+                })
             }
+            None => Err(self.fail(Msg::UnterminatedQuoted)),
         }
-        Err(self.fail(Msg::UnterminatedQuoted))
     }
 
     fn literal(&mut self) -> VResult<StrView<'a>> {
@@ -1113,23 +1162,28 @@ impl<'a> FetchView<'a> {
             body_structure: None,
             body: None,
         };
-        let mut walk = Walk {
-            c,
-            done: false,
-            read: None,
-            keep_read: true,
-        };
-        while let Some(step) = walk.next_item() {
+        let mut walk = Walk { c, done: false };
+        loop {
+            // The top level of the first body structure is read straight
+            // into the view while it is checked; later ones are checked.
+            let slot = if view.body_structure.is_none() {
+                Some(&mut view.body_structure)
+            } else {
+                None
+            };
+            let Some(step) = walk.next_item_into(slot) else {
+                break;
+            };
             let (_, item) = step.map_err(|fail| DecodeError::new(fail.render(&src)))?;
             view.item_count += 1;
-            view.record(item, walk.read.take());
+            view.record(item);
         }
         Ok(view)
     }
 
-    /// Notes the first item of each kind; `read` is the top level of a
-    /// body structure item, read while it was checked.
-    fn record(&mut self, item: ItemView<'a>, read: Option<BodyPart<'a>>) {
+    /// Notes the first item of each kind (the body structure is read in
+    /// place by [`Walk::next_item_into`]).
+    fn record(&mut self, item: ItemView<'a>) {
         match item {
             ItemView::Uid(u) => {
                 self.uid.get_or_insert(u);
@@ -1148,9 +1202,6 @@ impl<'a> FetchView<'a> {
             }
             ItemView::Envelope(e) => {
                 self.envelope.get_or_insert(e);
-            }
-            ItemView::BodyStructure(_) | ItemView::Body(_) if self.body_structure.is_none() => {
-                self.body_structure = read;
             }
             ItemView::BodySection { data: Some(d), .. }
             | ItemView::BinarySection { data: Some(d), .. }
@@ -1230,8 +1281,6 @@ impl<'a> FetchView<'a> {
                     ..Cur::new(self.src, self.items)
                 },
                 done: false,
-                read: None,
-                keep_read: false,
             },
         }
     }
@@ -1272,12 +1321,6 @@ impl<'a> Iterator for Items<'a> {
 struct Walk<'a> {
     c: Cur<'a>,
     done: bool,
-    /// The top level of the last body structure item, read while it was
-    /// checked.
-    read: Option<BodyPart<'a>>,
-    /// Whether to read body structures' top level (when the view is
-    /// built) or only check them (when iterating).
-    keep_read: bool,
 }
 
 impl fmt::Debug for Walk<'_> {
@@ -1287,8 +1330,17 @@ impl fmt::Debug for Walk<'_> {
 }
 
 impl<'a> Walk<'a> {
-    #[inline]
     fn next_item(&mut self) -> Option<VResult<(&'a [u8], ItemView<'a>)>> {
+        self.next_item_into(None)
+    }
+
+    /// The next item; with `read`, the top level of a body structure item
+    /// is read into it while the item is checked.
+    #[inline(always)]
+    fn next_item_into(
+        &mut self,
+        read: Option<&mut Option<BodyPart<'a>>>,
+    ) -> Option<VResult<(&'a [u8], ItemView<'a>)>> {
         if self.done {
             return None;
         }
@@ -1315,11 +1367,6 @@ impl<'a> Walk<'a> {
         }
         let mark = c.state();
         let snapshot = *c;
-        let read = if self.keep_read {
-            Some(&mut self.read)
-        } else {
-            None
-        };
         match item(c, read) {
             Ok(found) => Some(Ok(found)),
             Err(fail) => {
@@ -2055,7 +2102,6 @@ fn addresses(c: &mut Cur<'_>) -> VResult<Option<At>> {
     }
     let at = c.state();
     c.list(|c| {
-        c.skip_spaces();
         if c.peek() != Some(b'(') {
             c.skip_value()?;
             return Ok(());
@@ -2710,7 +2756,7 @@ fn skip_params(c: &mut Cur<'_>) -> VResult<()> {
     if c.peek() != Some(b'(') {
         return c.skip_nstring();
     }
-    c.list(Cur::skip_nstring)
+    c.list(Cur::skip_nstring_here)
 }
 
 /// [`nstring_or_list`], reading nothing.
@@ -2733,7 +2779,7 @@ fn params(c: &mut Cur<'_>) -> VResult<Option<At>> {
         return Ok(None);
     }
     let at = c.state();
-    c.list(Cur::skip_nstring)?;
+    c.list(Cur::skip_nstring_here)?;
     Ok(Some(at))
 }
 
