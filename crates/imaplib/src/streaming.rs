@@ -27,6 +27,56 @@ pub enum Streamed<'a> {
     Data(&'a [u8]),
 }
 
+impl<'a> Streamed<'a> {
+    /// For [`Streamed::Start`]: the FETCH item the literal is the value of
+    /// (`BODY[]`, `BODY[HEADER.FIELDS (SUBJECT)]`, `BINARY[1]`...), as
+    /// announced, read back from the announcing line.
+    pub fn item(&self) -> Option<&'a [u8]> {
+        let Streamed::Start { line, .. } = self else {
+            return None;
+        };
+        // The line ends `ITEM {size}` (or `~{size}` for a literal8).
+        let mut end = line.iter().rposition(|&b| b == b'{')?;
+        if end > 0 && line[end - 1] == b'~' {
+            end -= 1;
+        }
+        while end > 0 && line[end - 1] == b' ' {
+            end -= 1;
+        }
+        // The item starts after the last space outside brackets.
+        let mut depth = 0usize;
+        let mut start = 0;
+        for i in (0..end).rev() {
+            match line[i] {
+                b']' => depth += 1,
+                b'[' => depth = depth.saturating_sub(1),
+                b' ' | b'(' if depth == 0 => {
+                    start = i + 1;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        (start < end).then(|| &line[start..end])
+    }
+
+    /// For the [`Streamed::Start`] of a message's first literal: the
+    /// message's sequence number (`* n FETCH`). Later literals of the same
+    /// message start on a continuation line and give `None`.
+    pub fn message_number(&self) -> Option<u32> {
+        let Streamed::Start { line, .. } = self else {
+            return None;
+        };
+        let rest = line.strip_prefix(b"* ")?;
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        let after = &rest[digits..];
+        if digits == 0 || !after.get(..7)?.eq_ignore_ascii_case(b" FETCH ") {
+            return None;
+        }
+        std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
+    }
+}
+
 impl Imap4 {
     /// FETCH (or UID FETCH when `uid`) with every literal of the FETCH
     /// responses handed to `sink` as it arrives instead of being kept in

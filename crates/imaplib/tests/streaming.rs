@@ -347,3 +347,44 @@ async fn fetch_each_hands_over_every_response_async() {
     m.logout().await.unwrap();
     server.finish();
 }
+
+#[test]
+fn streamed_literals_say_which_item_and_message_they_belong_to() {
+    let server = Scripted::start(|p| {
+        selected(p, "BINARY");
+        let cmd = p.expect("UID");
+        p.send("* 7 FETCH (UID 9 BODY[HEADER.FIELDS (SUBJECT FROM)] {4}\r\nhead BINARY[1] ~{3}\r\nbin BODY[] {2}\r\nhi)\r\n");
+        p.tagged(&cmd, "OK done");
+        p.logout();
+    });
+    let mut m = connect(&server);
+    m.select("INBOX", false).unwrap();
+    let mut starts = Vec::new();
+    m.fetch_streamed(
+        true,
+        "9",
+        "(BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)] BINARY.PEEK[1] BODY.PEEK[])",
+        |piece| {
+            if let Streamed::Start { .. } = piece {
+                starts.push((
+                    piece.message_number(),
+                    String::from_utf8_lossy(piece.item().unwrap()).into_owned(),
+                ));
+            } else {
+                assert_eq!((piece.item(), piece.message_number()), (None, None));
+            }
+            Ok(())
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        starts,
+        vec![
+            (Some(7), "BODY[HEADER.FIELDS (SUBJECT FROM)]".to_string()),
+            (None, "BINARY[1]".to_string()),
+            (None, "BODY[]".to_string()),
+        ]
+    );
+    m.logout().unwrap();
+    server.finish();
+}
