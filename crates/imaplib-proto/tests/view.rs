@@ -535,3 +535,67 @@ fn str_view_forms() {
     assert_eq!(v.body(), Some(s));
     assert!(StrView::EMPTY.is_empty());
 }
+
+/// Item names are recognised without regard to case, names of the same
+/// length and first letter are told apart, names that only look alike are
+/// kept as unknown items, and only the first item of each kind is what the
+/// accessors give, also when an earlier one of its kind failed.
+#[test]
+fn item_names_and_repeated_items() {
+    let items = [
+        "uid 7",
+        "Uid 8",
+        "UIX 9",
+        "flags (\\Seen)",
+        "FLAGZ (\\Seen)",
+        "rfc822.size 12",
+        "RFC822.SIZF 13",
+        "rfc822.text \"t\"",
+        "RFC822.HEADER \"h\"",
+        "x-gm-msgid 5",
+        "X-GM-THRID 6",
+        "X-GM-THRIE 6",
+        "x-gm-labels (\"a\" b)",
+        "body[] NIL",
+        "Body[TEXT] \"x\"",
+        "binary[1] \"b\"",
+        "Binary.Size[1] 3",
+        "modseq (4)",
+        "emailid (M1)",
+        "threadid NIL",
+        "savedate NIL",
+        "preview \"p\"",
+        "internaldate \"01-Jan-2020 00:00:00 +0000\"",
+        "INTERNALDATE \"bad\"",
+        "envelope (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)",
+        "ENVELOPE (\"d\" \"s\" ((\"n\" NIL \"m\" \"h\")) NIL NIL NIL NIL NIL NIL NIL)",
+        "bodystructure (\"text\" \"plain\" NIL NIL NIL \"7bit\" 1 1)",
+        "BODY (\"text\" \"html\" NIL NIL NIL \"7bit\" 2 2)",
+        "BODYSTRUCTUR 1",
+        "BODYSTRUCTURES 1",
+        "ENVELOPE1 NIL",
+    ];
+    // Every item alone, every pair in both orders, and all of them.
+    let mut lines: Vec<String> = Vec::new();
+    for a in items {
+        lines.push(format!("* 1 FETCH ({a})\r\n"));
+        for b in items {
+            lines.push(format!("* 2 FETCH ({a} {b})\r\n"));
+        }
+    }
+    lines.push(format!("* 3 FETCH ({})\r\n", items.join(" ")));
+    let mut rev = items;
+    rev.reverse();
+    lines.push(format!("* 4 FETCH ({})\r\n", rev.join(" ")));
+    // A failing item before a good one of the same kind.
+    lines.push("* 5 FETCH (ENVELOPE (\"d\" (( UID 1 ENVELOPE (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL))\r\n".into());
+    lines.push("* 6 FETCH (BODYSTRUCTURE (\"text\" ((( UID 1 BODY (\"text\" \"plain\" NIL NIL NIL \"7bit\" 1 1))\r\n".into());
+    let mut n = 0;
+    for line in &lines {
+        for frame in frames(line.as_bytes()) {
+            assert!(compare(&frame, &"item names"));
+            n += 1;
+        }
+    }
+    assert_eq!(n, lines.len());
+}

@@ -332,29 +332,34 @@ impl<'a> StrView<'a> {
     }
 
     /// How the string was written.
+    #[inline]
     pub fn form(&self) -> StrForm {
         self.form
     }
 
     /// The bytes as written: between the quotes with the backslashes kept,
     /// or the literal's data, or the atom, or the raw value.
+    #[inline]
     pub fn raw(&self) -> &'a [u8] {
         self.raw
     }
 
     /// True for a quoted string holding backslash escapes.
+    #[inline]
     pub fn has_escapes(&self) -> bool {
         self.escaped
     }
 
     /// True for a raw value that spans a literal (its bytes then include
     /// the line end and the literal, as received).
+    #[inline]
     pub fn spans_literal(&self) -> bool {
         self.spans_literal
     }
 
     /// The string's bytes: unescaped (a copy) if it holds escapes,
     /// borrowed otherwise.
+    #[inline]
     pub fn as_bytes(&self) -> Cow<'a, [u8]> {
         if self.escaped {
             Cow::Owned(self.bytes().collect())
@@ -364,6 +369,7 @@ impl<'a> StrView<'a> {
     }
 
     /// The string's bytes, unescaped as they are read: no copy at all.
+    #[inline]
     pub fn bytes(&self) -> Unescaped<'a> {
         Unescaped {
             rest: self.raw,
@@ -381,6 +387,7 @@ impl<'a> StrView<'a> {
     }
 
     /// True if the string is empty.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.raw.is_empty()
     }
@@ -1162,27 +1169,34 @@ impl<'a> FetchView<'a> {
             body_structure: None,
             body: None,
         };
-        let mut walk = Walk { c, done: false };
         loop {
-            // The top level of the first body structure is read straight
-            // into the view while it is checked; later ones are checked.
-            let slot = if view.body_structure.is_none() {
-                Some(&mut view.body_structure)
-            } else {
-                None
-            };
-            let Some(step) = walk.next_item_into(slot) else {
-                break;
-            };
-            let (_, item) = step.map_err(|fail| DecodeError::new(fail.render(&src)))?;
+            c.skip_spaces();
+            match c.peek() {
+                Some(b')') => break,
+                // Tolerate a missing final parenthesis.
+                None if c.at_end() => break,
+                None => {
+                    let fail = c.fail(Msg::EndOfLineInFetch);
+                    return Err(DecodeError::new(fail.render(&src)));
+                }
+                _ => {}
+            }
+            let (mark, depth) = (c.state(), c.depth);
             view.item_count += 1;
-            view.record(item);
+            if let Err(fail) = item_into(&mut c, &mut view) {
+                c = Cur {
+                    depth,
+                    ..Cur::new(src, mark)
+                };
+                recover(&mut c, mark, fail);
+                view.undecodable += 1;
+            }
         }
         Ok(view)
     }
 
-    /// Notes the first item of each kind (the body structure is read in
-    /// place by [`Walk::next_item_into`]).
+    /// Notes the first item of each kind (the items [`item_into`] reads
+    /// in place never come here).
     fn record(&mut self, item: ItemView<'a>) {
         match item {
             ItemView::Uid(u) => {
@@ -1216,58 +1230,69 @@ impl<'a> FetchView<'a> {
     }
 
     /// Message sequence number.
+    #[inline]
     pub fn seq(&self) -> u32 {
         self.seq
     }
 
     /// Number of items.
+    #[inline]
     pub fn item_count(&self) -> usize {
         self.item_count as usize
     }
 
     /// True if some item could not be decoded.
+    #[inline]
     pub fn has_undecodable(&self) -> bool {
         self.undecodable > 0
     }
 
     /// The UID, if the response carries one.
+    #[inline]
     pub fn uid(&self) -> Option<u32> {
         self.uid
     }
 
     /// The flags, if the response carries them.
+    #[inline]
     pub fn flags(&self) -> Option<FlagsView<'a>> {
         self.flags.map(|at| FlagsView { src: self.src, at })
     }
 
     /// The INTERNALDATE, if present.
+    #[inline]
     pub fn internal_date(&self) -> Option<DateTime<FixedOffset>> {
         self.internal_date
     }
 
     /// The RFC822.SIZE, if present.
+    #[inline]
     pub fn rfc822_size(&self) -> Option<u64> {
         self.rfc822_size
     }
 
     /// The MODSEQ (RFC 7162), if present.
+    #[inline]
     pub fn modseq(&self) -> Option<u64> {
         self.modseq
     }
 
     /// The ENVELOPE, if present and decoded.
+    #[inline]
     pub fn envelope(&self) -> Option<EnvelopeView<'a>> {
         self.envelope
     }
 
     /// The top level of the BODYSTRUCTURE (or BODY) structure, if present
     /// and decoded (read when the response was).
+    #[inline]
     pub fn body_structure(&self) -> Option<BodyPart<'a>> {
         self.body_structure
     }
 
     /// The data of the first body section item (`BODY[...]`,
     /// `BINARY[...]`, `RFC822`...) that is not NIL, if any.
+    #[inline]
     pub fn body(&self) -> Option<StrView<'a>> {
         self.body
     }
@@ -1331,16 +1356,6 @@ impl fmt::Debug for Walk<'_> {
 
 impl<'a> Walk<'a> {
     fn next_item(&mut self) -> Option<VResult<(&'a [u8], ItemView<'a>)>> {
-        self.next_item_into(None)
-    }
-
-    /// The next item; with `read`, the top level of a body structure item
-    /// is read into it while the item is checked.
-    #[inline(always)]
-    fn next_item_into(
-        &mut self,
-        read: Option<&mut Option<BodyPart<'a>>>,
-    ) -> Option<VResult<(&'a [u8], ItemView<'a>)>> {
         if self.done {
             return None;
         }
@@ -1365,29 +1380,37 @@ impl<'a> Walk<'a> {
             }
             _ => {}
         }
-        let mark = c.state();
-        let snapshot = *c;
-        match item(c, read) {
+        let (mark, depth) = (c.state(), c.depth);
+        match item(c) {
             Ok(found) => Some(Ok(found)),
             Err(fail) => {
-                // Recover: skip the item's name and one value, keep the
-                // raw bytes.
-                *c = snapshot;
-                let name = c.item_name().unwrap_or_default();
-                let delimited = skip_item_tail(c);
-                if !delimited || c.state() == mark {
-                    c.skip_to_end();
-                }
-                Some(Ok((
-                    name,
-                    ItemView::Undecodable {
-                        raw: c.raw_since(mark),
-                        reason: Reason { src: c.src, fail },
-                    },
-                )))
+                *c = Cur {
+                    depth,
+                    ..Cur::new(c.src, mark)
+                };
+                Some(Ok(recover(c, mark, fail)))
             }
         }
     }
+}
+
+/// After an item failed at `mark` (the cursor back there): skips the
+/// item's name and one value, and keeps the raw bytes.
+#[cold]
+#[inline(never)]
+fn recover<'a>(c: &mut Cur<'a>, mark: At, fail: Fail) -> (&'a [u8], ItemView<'a>) {
+    let name = c.item_name().unwrap_or_default();
+    let delimited = skip_item_tail(c);
+    if !delimited || c.state() == mark {
+        c.skip_to_end();
+    }
+    (
+        name,
+        ItemView::Undecodable {
+            raw: c.raw_since(mark),
+            reason: Reason { src: c.src, fail },
+        },
+    )
 }
 
 /// After an item name: skips an optional `[...]`, `<...>` and one value.
@@ -1406,54 +1429,181 @@ fn skip_item_tail(c: &mut Cur<'_>) -> bool {
     true
 }
 
-/// Longest item name matched without allocating.
-const MAX_KNOWN_NAME: usize = 16;
+/// The item names this library knows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Name {
+    Flags,
+    Uid,
+    InternalDate,
+    Rfc822Size,
+    Envelope,
+    BodyStructure,
+    Body,
+    Binary,
+    BinarySize,
+    Rfc822,
+    Rfc822Header,
+    Rfc822Text,
+    ModSeq,
+    EmailId,
+    ThreadId,
+    SaveDate,
+    Preview,
+    GmailMessageId,
+    GmailThreadId,
+    GmailLabels,
+    Other,
+}
+
+/// Which item `name` names, without regard to case: told apart by length
+/// and first letter, then compared whole.
+#[inline]
+fn name_of(name: &[u8]) -> Name {
+    let is = |w: &[u8]| same_name(name, w);
+    match (name.len(), name.first().map_or(0, |&b| b & 0xdf)) {
+        (3, b'U') if is(b"UID") => Name::Uid,
+        (4, b'B') if is(b"BODY") => Name::Body,
+        (5, b'F') if is(b"FLAGS") => Name::Flags,
+        (6, b'B') if is(b"BINARY") => Name::Binary,
+        (6, b'M') if is(b"MODSEQ") => Name::ModSeq,
+        (6, b'R') if is(b"RFC822") => Name::Rfc822,
+        (7, b'E') if is(b"EMAILID") => Name::EmailId,
+        (7, b'P') if is(b"PREVIEW") => Name::Preview,
+        (8, b'E') if is(b"ENVELOPE") => Name::Envelope,
+        (8, b'T') if is(b"THREADID") => Name::ThreadId,
+        (8, b'S') if is(b"SAVEDATE") => Name::SaveDate,
+        (10, b'X') if is(b"X-GM-MSGID") => Name::GmailMessageId,
+        (10, b'X') if is(b"X-GM-THRID") => Name::GmailThreadId,
+        (11, b'B') if is(b"BINARY.SIZE") => Name::BinarySize,
+        (11, b'R') if is(b"RFC822.SIZE") => Name::Rfc822Size,
+        (11, b'R') if is(b"RFC822.TEXT") => Name::Rfc822Text,
+        (11, b'X') if is(b"X-GM-LABELS") => Name::GmailLabels,
+        (12, b'I') if is(b"INTERNALDATE") => Name::InternalDate,
+        (13, b'B') if is(b"BODYSTRUCTURE") => Name::BodyStructure,
+        (13, b'R') if is(b"RFC822.HEADER") => Name::Rfc822Header,
+        _ => Name::Other,
+    }
+}
+
+/// `name` equals `word` (upper case, same length) without regard to the
+/// case of letters: a letter's case bit is cleared before comparing,
+/// every other byte is compared as is. No branch per byte.
+#[inline(always)]
+fn same_name(name: &[u8], word: &[u8]) -> bool {
+    if name.len() != word.len() {
+        return false;
+    }
+    let mut diff = 0u8;
+    for (&b, &w) in name.iter().zip(word) {
+        let mask = if w.is_ascii_uppercase() { 0xdf } else { 0xff };
+        diff |= (b & mask) ^ w;
+    }
+    diff == 0
+}
 
 /// One item: its name as sent and its value.
-fn item<'a>(
-    c: &mut Cur<'a>,
-    read: Option<&mut Option<BodyPart<'a>>>,
-) -> VResult<(&'a [u8], ItemView<'a>)> {
+fn item<'a>(c: &mut Cur<'a>) -> VResult<(&'a [u8], ItemView<'a>)> {
     let name = c.item_name()?;
-    let mut upper = [0u8; MAX_KNOWN_NAME];
-    let key: &[u8] = match upper.get_mut(..name.len()) {
-        Some(buf) => {
-            buf.copy_from_slice(name);
-            buf.make_ascii_uppercase();
-            buf
+    Ok((name, value(c, name_of(name))?))
+}
+
+/// One item, noted straight into `view` (the first of each kind, as
+/// [`FetchView::record`] does); the top level of the first body structure
+/// is read while it is checked.
+#[inline(always)]
+fn item_into<'a>(c: &mut Cur<'a>, view: &mut FetchView<'a>) -> VResult<()> {
+    let name = c.item_name()?;
+    match name_of(name) {
+        Name::Uid => {
+            let u = c.number32()?;
+            view.uid.get_or_insert(u);
         }
-        None => b"",
+        Name::Flags => {
+            let at = flags(c)?;
+            view.flags.get_or_insert(at);
+        }
+        Name::InternalDate => {
+            let d = internal_date(c)?;
+            view.internal_date.get_or_insert(d);
+        }
+        Name::Rfc822Size => {
+            let n = c.number()?;
+            view.rfc822_size.get_or_insert(n);
+        }
+        Name::Envelope => {
+            if view.envelope.is_none() {
+                view.envelope = Some(envelope(c)?);
+            } else {
+                envelope(c)?;
+            }
+        }
+        Name::BodyStructure => {
+            body_handle(c, true, body_slot(view))?;
+        }
+        Name::Body if c.peek() != Some(b'[') => {
+            body_handle(c, false, body_slot(view))?;
+        }
+        kind => {
+            let v = value(c, kind)?;
+            view.record(v);
+        }
+    }
+    Ok(())
+}
+
+/// Where the first body structure is read: `None` once there is one.
+#[inline(always)]
+fn body_slot<'v, 'a>(view: &'v mut FetchView<'a>) -> Option<&'v mut Option<BodyPart<'a>>> {
+    if view.body_structure.is_none() {
+        Some(&mut view.body_structure)
+    } else {
+        None
+    }
+}
+
+/// Checks a FLAGS list; its position.
+#[inline(always)]
+fn flags(c: &mut Cur<'_>) -> VResult<At> {
+    c.skip_spaces();
+    let at = c.state();
+    c.list(|c| c.atom().map(|_| ()))?;
+    Ok(at)
+}
+
+/// Reads an INTERNALDATE value.
+#[inline(always)]
+fn internal_date(c: &mut Cur<'_>) -> VResult<DateTime<FixedOffset>> {
+    c.skip_spaces();
+    let at = c.state();
+    let bad = Fail {
+        what: What::BadDate,
+        at: at.pos as usize,
+        line: at.line,
     };
-    let value = match key {
-        b"FLAGS" => {
-            c.skip_spaces();
-            let at = c.state();
-            c.list(|c| c.atom().map(|_| ()))?;
-            ItemView::Flags(FlagsView { src: c.src, at })
+    let date = match c.simple_string_slice() {
+        Some(s) => crate::date::parse_internaldate(s),
+        None => {
+            let s = c.string()?;
+            crate::date::parse_internaldate(&s.as_bytes())
         }
-        b"UID" => ItemView::Uid(c.number32()?),
-        b"INTERNALDATE" => {
-            c.skip_spaces();
-            let at = c.state();
-            let bad = Fail {
-                what: What::BadDate,
-                at: at.pos as usize,
-                line: at.line,
-            };
-            let date = match c.simple_string_slice() {
-                Some(s) => crate::date::parse_internaldate(s),
-                None => {
-                    let s = c.string()?;
-                    crate::date::parse_internaldate(&s.as_bytes())
-                }
-            };
-            ItemView::InternalDate(date.ok_or(bad)?)
-        }
-        b"RFC822.SIZE" => ItemView::Rfc822Size(c.number()?),
-        b"ENVELOPE" => ItemView::Envelope(envelope(c)?),
-        b"BODYSTRUCTURE" => ItemView::BodyStructure(body_handle(c, true, read)?),
-        b"BODY" if c.peek() != Some(b'[') => ItemView::Body(body_handle(c, false, read)?),
-        b"BODY" => {
+    };
+    date.ok_or(bad)
+}
+
+/// The value of an item of kind `kind`, its name read.
+fn value<'a>(c: &mut Cur<'a>, kind: Name) -> VResult<ItemView<'a>> {
+    Ok(match kind {
+        Name::Flags => ItemView::Flags(FlagsView {
+            src: c.src,
+            at: flags(c)?,
+        }),
+        Name::Uid => ItemView::Uid(c.number32()?),
+        Name::InternalDate => ItemView::InternalDate(internal_date(c)?),
+        Name::Rfc822Size => ItemView::Rfc822Size(c.number()?),
+        Name::Envelope => ItemView::Envelope(envelope(c)?),
+        Name::BodyStructure => ItemView::BodyStructure(body_handle(c, true, None)?),
+        Name::Body if c.peek() != Some(b'[') => ItemView::Body(body_handle(c, false, None)?),
+        Name::Body => {
             let section = section(c)?;
             let origin = origin(c)?;
             ItemView::BodySection {
@@ -1462,7 +1612,7 @@ fn item<'a>(
                 data: c.nstring()?,
             }
         }
-        b"BINARY" => {
+        Name::Binary => {
             let section = binary_section(c)?;
             let origin = origin(c)?;
             ItemView::BinarySection {
@@ -1471,26 +1621,26 @@ fn item<'a>(
                 data: c.nstring()?,
             }
         }
-        b"BINARY.SIZE" => ItemView::BinarySize {
+        Name::BinarySize => ItemView::BinarySize {
             section: binary_section(c)?,
             size: c.number()?,
         },
-        b"RFC822" => ItemView::Rfc822(c.nstring()?),
-        b"RFC822.HEADER" => ItemView::Rfc822Header(c.nstring()?),
-        b"RFC822.TEXT" => ItemView::Rfc822Text(c.nstring()?),
-        b"MODSEQ" => {
+        Name::Rfc822 => ItemView::Rfc822(c.nstring()?),
+        Name::Rfc822Header => ItemView::Rfc822Header(c.nstring()?),
+        Name::Rfc822Text => ItemView::Rfc822Text(c.nstring()?),
+        Name::ModSeq => {
             c.expect(b'(')?;
             let v = c.number()?;
             c.expect(b')')?;
             ItemView::ModSeq(v)
         }
-        b"EMAILID" => {
+        Name::EmailId => {
             c.expect(b'(')?;
             let v = c.atom()?;
             c.expect(b')')?;
             ItemView::EmailId(v)
         }
-        b"THREADID" => {
+        Name::ThreadId => {
             if c.keyword(b"NIL") {
                 ItemView::ThreadId(None)
             } else {
@@ -1500,23 +1650,23 @@ fn item<'a>(
                 ItemView::ThreadId(Some(v))
             }
         }
-        b"SAVEDATE" => match c.nstring()? {
+        Name::SaveDate => match c.nstring()? {
             None => ItemView::SaveDate(None),
             Some(s) => match crate::date::parse_internaldate(&s.as_bytes()) {
                 Some(d) => ItemView::SaveDate(Some(d)),
                 None => return Err(c.fail_with(What::BadSaveDate)),
             },
         },
-        b"PREVIEW" => ItemView::Preview(c.nstring()?),
-        b"X-GM-MSGID" => ItemView::GmailMessageId(c.number()?),
-        b"X-GM-THRID" => ItemView::GmailThreadId(c.number()?),
-        b"X-GM-LABELS" => {
+        Name::Preview => ItemView::Preview(c.nstring()?),
+        Name::GmailMessageId => ItemView::GmailMessageId(c.number()?),
+        Name::GmailThreadId => ItemView::GmailThreadId(c.number()?),
+        Name::GmailLabels => {
             c.skip_spaces();
             let at = c.state();
             c.list(|c| c.string().map(|_| ()))?;
             ItemView::GmailLabels(StringList { src: c.src, at })
         }
-        _ => {
+        Name::Other => {
             c.skip_spaces();
             let mark = c.state();
             if !skip_item_tail(c) {
@@ -1526,8 +1676,7 @@ fn item<'a>(
                 raw: c.raw_since(mark),
             }
         }
-    };
-    Ok((name, value))
+    })
 }
 
 fn origin(c: &mut Cur<'_>) -> VResult<Option<u64>> {
@@ -1887,15 +2036,18 @@ pub struct EnvelopeView<'a> {
 
 impl<'a> EnvelopeView<'a> {
     /// Date header, raw.
+    #[inline]
     pub fn date(&self) -> Option<StrView<'a>> {
         self.date
     }
 
     /// Subject header, raw (may be RFC 2047 encoded).
+    #[inline]
     pub fn subject(&self) -> Option<StrView<'a>> {
         self.subject
     }
 
+    #[inline]
     fn list(&self, i: usize) -> Addresses<'a> {
         Addresses {
             elements: match self.lists[i] {
@@ -1906,41 +2058,49 @@ impl<'a> EnvelopeView<'a> {
     }
 
     /// From addresses.
+    #[inline]
     pub fn from(&self) -> Addresses<'a> {
         self.list(0)
     }
 
     /// Sender addresses.
+    #[inline]
     pub fn sender(&self) -> Addresses<'a> {
         self.list(1)
     }
 
     /// Reply-To addresses.
+    #[inline]
     pub fn reply_to(&self) -> Addresses<'a> {
         self.list(2)
     }
 
     /// To addresses.
+    #[inline]
     pub fn to(&self) -> Addresses<'a> {
         self.list(3)
     }
 
     /// Cc addresses.
+    #[inline]
     pub fn cc(&self) -> Addresses<'a> {
         self.list(4)
     }
 
     /// Bcc addresses.
+    #[inline]
     pub fn bcc(&self) -> Addresses<'a> {
         self.list(5)
     }
 
     /// In-Reply-To header, raw.
+    #[inline]
     pub fn in_reply_to(&self) -> Option<StrView<'a>> {
         self.in_reply_to
     }
 
     /// Message-ID header, raw.
+    #[inline]
     pub fn message_id(&self) -> Option<StrView<'a>> {
         self.message_id
     }
@@ -2167,6 +2327,7 @@ impl<'a> BodyPart<'a> {
     }
 
     /// Media type (`TEXT`, `IMAGE`...; `MULTIPART` for a multipart).
+    #[inline]
     pub fn media_type(&self) -> StrView<'a> {
         match self {
             BodyPart::Single(s) => s.media_type,
@@ -2175,6 +2336,7 @@ impl<'a> BodyPart<'a> {
     }
 
     /// Media subtype.
+    #[inline]
     pub fn media_subtype(&self) -> StrView<'a> {
         match self {
             BodyPart::Single(s) => s.media_subtype,
@@ -2486,6 +2648,7 @@ impl<'a> ExtensionView<'a> {
     }
 
     /// Content-Location.
+    #[inline]
     pub fn location(&self) -> Option<StrView<'a>> {
         self.location
     }
