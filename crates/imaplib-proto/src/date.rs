@@ -67,35 +67,69 @@ pub fn parse_internaldate(s: &[u8]) -> Option<DateTime<FixedOffset>> {
 fn parse_usual_layout(s: &[u8]) -> Option<Option<DateTime<FixedOffset>>> {
     let day_len = s.len().checked_sub(24).filter(|&n| n == 1 || n == 2)?;
     let (day, t) = s.split_at(day_len);
-    let two = |i: usize| -> Option<u32> {
-        let (a, b) = (t[i], t[i + 1]);
-        (a.is_ascii_digit() && b.is_ascii_digit())
-            .then(|| u32::from(a - b'0') * 10 + u32::from(b - b'0'))
-    };
+    let t: &[u8; 24] = t.try_into().ok()?;
+    if t[0] != b'-'
+        || t[4] != b'-'
+        || t[9] != b' '
+        || t[12] != b':'
+        || t[15] != b':'
+        || t[18] != b' '
+    {
+        return None;
+    }
     let sign = match t[19] {
         b'+' => 1,
         b'-' => -1,
         _ => return None,
     };
-    if t[0] != b'-' || t[4] != b'-' || t[9] != b' ' || t[12] != b':' || t[15] != b':' {
+    // Every digit position at once: a byte minus '0' is a digit exactly
+    // when it is at most 9 (wrapping).
+    const DIGITS: [usize; 14] = [5, 6, 7, 8, 10, 11, 13, 14, 16, 17, 20, 21, 22, 23];
+    let mut d = [0u32; 24];
+    let mut bad = 0u8;
+    for i in DIGITS {
+        let v = t[i].wrapping_sub(b'0');
+        bad |= u8::from(v > 9);
+        d[i] = u32::from(v);
+    }
+    let mut day_value = 0u32;
+    for &b in day {
+        let v = b.wrapping_sub(b'0');
+        bad |= u8::from(v > 9);
+        day_value = day_value * 10 + u32::from(v);
+    }
+    if bad != 0 {
         return None;
     }
-    if t[18] != b' ' {
-        return None;
-    }
-    let day = digits(day)?;
-    let year = two(5)? * 100 + two(7)?;
-    let (h, m, sec) = (two(10)?, two(13)?, two(16)?);
-    let (zh, zm) = (two(20)? as i32, two(22)? as i32);
-    let month = MONTHS
-        .iter()
-        .position(|m| m.as_bytes().eq_ignore_ascii_case(&t[1..4]));
-    let Some(month) = month else {
-        return Some(None);
+    let two = |i: usize| d[i] * 10 + d[i + 1];
+    let year = two(5) * 100 + two(7);
+    let (h, m, sec) = (two(10), two(13), two(16));
+    let (zh, zm) = (two(20) as i32, two(22) as i32);
+    // The month name without case: ASCII letters with bit 5 set.
+    let key = [t[1] | 0x20, t[2] | 0x20, t[3] | 0x20];
+    let month = match &key {
+        b"jan" => 1,
+        b"feb" => 2,
+        b"mar" => 3,
+        b"apr" => 4,
+        b"may" => 5,
+        b"jun" => 6,
+        b"jul" => 7,
+        b"aug" => 8,
+        b"sep" => 9,
+        b"oct" => 10,
+        b"nov" => 11,
+        b"dec" => 12,
+        _ => 0,
     };
+    // A byte with bit 5 set is a lowercase letter only if it was that
+    // letter in either case.
+    if month == 0 {
+        return Some(None);
+    }
     let date = FixedOffset::east_opt(sign * (zh * 3600 + zm * 60)).and_then(|offset| {
         let naive =
-            NaiveDate::from_ymd_opt(year as i32, month as u32 + 1, day)?.and_hms_opt(h, m, sec)?;
+            NaiveDate::from_ymd_opt(year as i32, month, day_value)?.and_hms_opt(h, m, sec)?;
         offset.from_local_datetime(&naive).single()
     });
     Some(date)
@@ -249,6 +283,17 @@ mod tests {
             b"01-Jan-9999 23:59:59 -2359",
             b"01-J n-2024 10:00:00 +0100",
             b"01-J-n-2024 10:00:00 +0100",
+            b"01-JAN-2024 10:00:00 +0100",
+            b"01-De\xe3-2024 10:00:00 +0100",
+            b"01-*an-2024 10:00:00 +0100",
+            b"01-Jan-2024 10:00:00 +0099",
+            b"01-Jan-2024 10:00:00 +2359",
+            b"01-Jan-2024 10:00:00 -0000",
+            b"9-Dec-2024 10:00:00 +0100",
+            b"31-Apr-2024 10:00:00 +0100",
+            b"29-Feb-2023 10:00:00 +0100",
+            b"29-Feb-2000 10:00:00 +0100",
+            b"29-Feb-1900 10:00:00 +0100",
         ] {
             assert!(parse_usual_layout(s).is_some(), "{s:?}");
             assert_eq!(parse_internaldate(s), general(s), "{s:?}");
@@ -256,6 +301,11 @@ mod tests {
         for s in [
             &b"1a-Jan-2024 10:00:00 +0100"[..],
             b"01-Jan-2024 10:00:00 *0100",
+            b"a-Jan-2024 10:00:00 +0100",
+            b"01-Jan-2024 1\xb0:00:00 +0100",
+            b"01-Jan-2O24 10:00:00 +0100",
+            b"01-Jan-2024 10:00:00 +01:0",
+            b"01-Jan-2024 10:00:00 +/100",
         ] {
             assert_eq!(parse_usual_layout(s), None);
             assert_eq!(parse_internaldate(s), None);

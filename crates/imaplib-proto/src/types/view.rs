@@ -10,7 +10,7 @@
 //! - strings as [`StrView`], whose bytes are unescaped only when asked and
 //!   borrowed whenever the string holds no backslash;
 //! - flags, address lists, parameters and the parts of a multipart as
-//!   iterators that read the bytes again as they go;
+//!   iterators;
 //! - ENVELOPE as [`EnvelopeView`], BODY and BODYSTRUCTURE as [`BodyView`];
 //! - every item, in order, through [`FetchView::items`].
 //!
@@ -28,10 +28,12 @@
 //! response larger than 4 GiB is refused (positions are kept in 32 bits).
 //!
 //! Checking is one pass; reading is lazy: [`FetchView::body_structure`]
-//! gives the top level read during the check, while address lists,
-//! parameter lists, the parts of a multipart and the enclosed message of a
-//! MESSAGE/RFC822 part are read again from their recorded positions when
-//! iterated or asked for.
+//! gives the top level read during the check, and the check records where
+//! the fields of the first addresses of an envelope and the first
+//! elements of each parameter list lie, so that iterating them reads
+//! nothing again; longer lists, the parts of a multipart and the enclosed
+//! message of a MESSAGE/RFC822 part are read again from their recorded
+//! positions when iterated or asked for.
 //!
 //! A response is one [`Frame`]: its lines and literals lie in one buffer,
 //! so a string, a literal or a raw value is always one slice of it.
@@ -393,6 +395,7 @@ impl<'a> StrView<'a> {
     }
 
     /// Compares the unescaped bytes with `other`, ignoring ASCII case.
+    #[inline]
     pub fn eq_ignore_ascii_case(&self, other: &[u8]) -> bool {
         if !self.escaped {
             return self.raw.eq_ignore_ascii_case(other);
@@ -607,12 +610,17 @@ impl<'a> Cur<'a> {
 
     #[inline(always)]
     fn skip_spaces(&mut self) {
+        // Values are mostly one space apart: one test for none, a loop
+        // only past the first.
         let t = self.text;
         let mut p = self.pos;
-        while p < t.len() && t[p] == b' ' {
+        if t.get(p) == Some(&b' ') {
             p += 1;
+            while t.get(p) == Some(&b' ') {
+                p += 1;
+            }
+            self.pos = p;
         }
-        self.pos = p;
     }
 
     #[inline]
@@ -637,6 +645,11 @@ impl<'a> Cur<'a> {
 
     fn atom(&mut self) -> VResult<&'a [u8]> {
         self.skip_spaces();
+        self.atom_here()
+    }
+
+    /// [`Cur::atom`], spaces already skipped.
+    fn atom_here(&mut self) -> VResult<&'a [u8]> {
         let rest = self.rest();
         let len = rest
             .iter()
@@ -671,6 +684,11 @@ impl<'a> Cur<'a> {
 
     fn item_name(&mut self) -> VResult<&'a [u8]> {
         self.skip_spaces();
+        self.item_name_here()
+    }
+
+    /// [`Cur::item_name`], spaces already skipped.
+    fn item_name_here(&mut self) -> VResult<&'a [u8]> {
         let rest = self.rest();
         let len = rest
             .iter()
@@ -712,6 +730,12 @@ impl<'a> Cur<'a> {
     #[inline]
     fn number(&mut self) -> VResult<u64> {
         self.skip_spaces();
+        self.number_here()
+    }
+
+    /// [`Cur::number`], spaces already skipped.
+    #[inline]
+    fn number_here(&mut self) -> VResult<u64> {
         let t = self.text;
         let start = self.pos;
         let mut p = start;
@@ -852,8 +876,8 @@ impl<'a> Cur<'a> {
 
     /// A quoted string without escapes or an atom, borrowed; `None` for
     /// anything else (which [`Cur::string`] then reads).
+    /// Spaces already skipped.
     fn simple_string_slice(&mut self) -> Option<&'a [u8]> {
-        self.skip_spaces();
         let rest = self.rest();
         match rest.first() {
             Some(b'"') => {
@@ -918,11 +942,20 @@ impl<'a> Cur<'a> {
     /// A parenthesised list, `item` called for each element; NIL is an
     /// empty list.
     #[inline]
-    fn list<F>(&mut self, mut item: F) -> VResult<()>
+    fn list<F>(&mut self, item: F) -> VResult<()>
     where
         F: FnMut(&mut Self) -> VResult<()>,
     {
         self.skip_spaces();
+        self.list_here(item)
+    }
+
+    /// [`Cur::list`], spaces already skipped.
+    #[inline]
+    fn list_here<F>(&mut self, mut item: F) -> VResult<()>
+    where
+        F: FnMut(&mut Self) -> VResult<()>,
+    {
         if self.peek() != Some(b'(') {
             if self.keyword(b"NIL") {
                 return Ok(());
@@ -1131,7 +1164,7 @@ impl<'a> FetchView<'a> {
         Self::decode(src, seq, (first.start + offset).min(first.end))
     }
 
-    #[inline]
+    #[inline(always)]
     fn decode(src: Source<'a>, seq: u32, start: usize) -> Result<FetchView<'a>, DecodeError> {
         if src.buf.len() > MAX_VIEW_LEN {
             return Err(DecodeError::new("response too large for a view"));
@@ -1169,30 +1202,36 @@ impl<'a> FetchView<'a> {
             body_structure: None,
             body: None,
         };
+        match Self::read_items(&mut c, &mut view) {
+            Ok(()) => Ok(view),
+            Err(fail) => Err(DecodeError::new(fail.render(&src))),
+        }
+    }
+
+    /// Reads the items into `view`, up to the closing parenthesis.
+    #[inline(always)]
+    fn read_items(c: &mut Cur<'a>, view: &mut FetchView<'a>) -> VResult<()> {
+        let src = c.src;
         loop {
             c.skip_spaces();
             match c.peek() {
-                Some(b')') => break,
+                Some(b')') => return Ok(()),
                 // Tolerate a missing final parenthesis.
-                None if c.at_end() => break,
-                None => {
-                    let fail = c.fail(Msg::EndOfLineInFetch);
-                    return Err(DecodeError::new(fail.render(&src)));
-                }
+                None if c.at_end() => return Ok(()),
+                None => return Err(c.fail(Msg::EndOfLineInFetch)),
                 _ => {}
             }
             let (mark, depth) = (c.state(), c.depth);
             view.item_count += 1;
-            if let Err(fail) = item_into(&mut c, &mut view) {
-                c = Cur {
+            if let Err(fail) = item_into(c, view) {
+                *c = Cur {
                     depth,
                     ..Cur::new(src, mark)
                 };
-                recover(&mut c, mark, fail);
+                recover(c, mark, fail);
                 view.undecodable += 1;
             }
         }
-        Ok(view)
     }
 
     /// Notes the first item of each kind (the items [`item_into`] reads
@@ -1503,7 +1542,8 @@ fn same_name(name: &[u8], word: &[u8]) -> bool {
 
 /// One item: its name as sent and its value.
 fn item<'a>(c: &mut Cur<'a>) -> VResult<(&'a [u8], ItemView<'a>)> {
-    let name = c.item_name()?;
+    c.skip_spaces();
+    let name = c.item_name_here()?;
     Ok((name, value(c, name_of(name))?))
 }
 
@@ -1512,7 +1552,7 @@ fn item<'a>(c: &mut Cur<'a>) -> VResult<(&'a [u8], ItemView<'a>)> {
 /// is read while it is checked.
 #[inline(always)]
 fn item_into<'a>(c: &mut Cur<'a>, view: &mut FetchView<'a>) -> VResult<()> {
-    let name = c.item_name()?;
+    let name = c.item_name_here()?;
     match name_of(name) {
         Name::Uid => {
             let u = c.number32()?;
@@ -1566,8 +1606,44 @@ fn body_slot<'v, 'a>(view: &'v mut FetchView<'a>) -> Option<&'v mut Option<BodyP
 fn flags(c: &mut Cur<'_>) -> VResult<At> {
     c.skip_spaces();
     let at = c.state();
-    c.list(|c| c.atom().map(|_| ()))?;
+    if !simple_atoms(c) {
+        c.list_here(|c| c.atom_here().map(|_| ()))?;
+    }
     Ok(at)
+}
+
+/// The usual shape of a list of atoms, the cursor at its opening
+/// parenthesis: atoms one space apart, the closing parenthesis right
+/// after the last. Checked if so (true); false, the cursor left where it
+/// was, for any other shape or where the list would nest too deep.
+#[inline(always)]
+fn simple_atoms(c: &mut Cur<'_>) -> bool {
+    if c.depth as usize >= MAX_DEPTH || c.peek() != Some(b'(') {
+        return false;
+    }
+    let t = c.text;
+    let mut p = c.pos + 1;
+    if t.get(p) == Some(&b')') {
+        c.pos = p + 1;
+        return true;
+    }
+    loop {
+        let start = p;
+        while t.get(p).is_some_and(|&b| !ends_atom(b)) {
+            p += 1;
+        }
+        if p == start {
+            return false;
+        }
+        match t.get(p) {
+            Some(b' ') => p += 1,
+            Some(b')') => {
+                c.pos = p + 1;
+                return true;
+            }
+            _ => return false,
+        }
+    }
 }
 
 /// Reads an INTERNALDATE value.
@@ -1750,6 +1826,10 @@ fn binary_section<'a>(c: &mut Cur<'a>) -> VResult<PartNumbers<'a>> {
 }
 
 /// One FETCH item, borrowed.
+// An envelope carries the addresses recorded when it was checked, which
+// makes it the largest variant by far; boxing it would cost an allocation
+// and the `Copy` the views share.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub enum ItemView<'a> {
@@ -2032,6 +2112,82 @@ pub struct EnvelopeView<'a> {
     lists: [Option<At>; 6],
     in_reply_to: Option<StrView<'a>>,
     message_id: Option<StrView<'a>>,
+    /// The addresses recorded while checking, in order: list `i` holds
+    /// `addrs[ends[i - 1]..ends[i]]` (from 0 for the first list).
+    addrs: [Packed; RECORDED],
+    ends: [u8; 6],
+    /// Lists not recorded (bit `i` for list `i`), read again from their
+    /// position when iterated.
+    unrecorded: u8,
+}
+
+/// How many addresses an envelope records while it is checked; the lists
+/// past them are read again when iterated.
+const RECORDED: usize = 8;
+
+/// How many recorded addresses an [`Addresses`] carries (longer lists are
+/// read again, which keeps the iterator small).
+const CARRIED: usize = 3;
+
+/// An address recorded while checking: where its four fields lie.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Packed {
+    /// Offset of the address's opening parenthesis.
+    base: u32,
+    /// Each field's offset from `base` and length.
+    spans: [(u16, u16); 4],
+    /// Each field's form: 0 for NIL, else a [`StrForm`] code, plus
+    /// [`ESCAPED`] for a quoted string holding a backslash.
+    forms: [u8; 4],
+}
+
+/// Form codes of [`Packed::forms`].
+const QUOTED: u8 = 1;
+const LITERAL: u8 = 2;
+const ATOM: u8 = 3;
+const ESCAPED: u8 = 4;
+
+impl Packed {
+    /// Records `s` as field `k`; false if it lies too far to be recorded.
+    #[inline(always)]
+    fn set(&mut self, k: usize, s: Option<StrView<'_>>, buf: &[u8]) -> bool {
+        let Some(s) = s else {
+            return true;
+        };
+        let off = (s.raw.as_ptr() as usize)
+            .wrapping_sub(buf.as_ptr() as usize)
+            .wrapping_sub(self.base as usize);
+        let (Ok(off), Ok(len)) = (u16::try_from(off), u16::try_from(s.raw.len())) else {
+            return false;
+        };
+        self.spans[k] = (off, len);
+        self.forms[k] = match s.form {
+            StrForm::Quoted => QUOTED,
+            StrForm::Literal => LITERAL,
+            StrForm::Atom | StrForm::Raw => ATOM,
+        } | if s.escaped { ESCAPED } else { 0 };
+        true
+    }
+
+    /// Field `k` again.
+    #[inline(always)]
+    fn get<'a>(&self, k: usize, buf: &'a [u8]) -> Option<StrView<'a>> {
+        let code = self.forms[k];
+        let form = match code & 3 {
+            0 => return None,
+            QUOTED => StrForm::Quoted,
+            LITERAL => StrForm::Literal,
+            _ => StrForm::Atom,
+        };
+        let (off, len) = self.spans[k];
+        let start = self.base as usize + usize::from(off);
+        Some(StrView {
+            raw: buf.get(start..start + usize::from(len)).unwrap_or_default(),
+            form,
+            escaped: code & ESCAPED != 0,
+            spans_literal: false,
+        })
+    }
 }
 
 impl<'a> EnvelopeView<'a> {
@@ -2049,11 +2205,27 @@ impl<'a> EnvelopeView<'a> {
 
     #[inline]
     fn list(&self, i: usize) -> Addresses<'a> {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        let (start, end) = (usize::from(start), usize::from(self.ends[i]));
+        if self.unrecorded & (1 << i) == 0 && end - start <= CARRIED {
+            let mut addrs = [Packed::default(); CARRIED];
+            for (k, slot) in addrs.iter_mut().enumerate().take(end - start) {
+                *slot = self.addrs[start + k];
+            }
+            return Addresses {
+                from: AddressSource::Recorded {
+                    buf: self.src.buf,
+                    addrs,
+                    next: 0,
+                    end: (end - start) as u8,
+                },
+            };
+        }
         Addresses {
-            elements: match self.lists[i] {
+            from: AddressSource::Read(match self.lists[i] {
                 Some(at) => Elements::open(self.src, at),
                 None => Elements::empty(self.src),
-            },
+            }),
         }
     }
 
@@ -2123,18 +2295,52 @@ impl<'a> EnvelopeView<'a> {
     }
 }
 
-/// The addresses of one ENVELOPE field, read as they are iterated.
+/// The addresses of one ENVELOPE field, as recorded when the response
+/// was checked or read as they are iterated.
 #[derive(Clone, Debug)]
 pub struct Addresses<'a> {
-    elements: Elements<'a>,
+    from: AddressSource<'a>,
+}
+
+#[derive(Clone, Debug)]
+enum AddressSource<'a> {
+    Recorded {
+        buf: &'a [u8],
+        addrs: [Packed; CARRIED],
+        next: u8,
+        end: u8,
+    },
+    Read(Elements<'a>),
 }
 
 impl<'a> Iterator for Addresses<'a> {
     type Item = AddressView<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<AddressView<'a>> {
+        let elements = match &mut self.from {
+            AddressSource::Recorded {
+                buf,
+                addrs,
+                next,
+                end,
+            } => {
+                if *next >= *end {
+                    return None;
+                }
+                let a = addrs.get(usize::from(*next))?;
+                *next += 1;
+                return Some(AddressView {
+                    name: a.get(0, buf),
+                    adl: a.get(1, buf),
+                    mailbox: a.get(2, buf),
+                    host: a.get(3, buf),
+                });
+            }
+            AddressSource::Read(elements) => elements,
+        };
         loop {
-            let c = self.elements.next_element()?;
+            let c = elements.next_element()?;
             if c.peek() != Some(b'(') {
                 // A stray value inside the list: skipped, as the owned
                 // decoder does.
@@ -2191,28 +2397,39 @@ impl AddressView<'_> {
 
 fn envelope<'a>(c: &mut Cur<'a>) -> VResult<EnvelopeView<'a>> {
     c.skip_spaces();
-    c.expect(b'(')?;
+    if c.peek() != Some(b'(') {
+        return Err(c.fail_with(What::Expected(b'(')));
+    }
+    c.pos += 1;
     c.enter()?;
     let date = c.nstring()?;
     let subject = c.nstring()?;
-    let mut lists = [None; 6];
-    for list in &mut lists {
-        *list = addresses(c)?;
-    }
     let mut env = EnvelopeView {
         src: c.src,
         date,
         subject,
-        lists,
+        lists: [None; 6],
         in_reply_to: None,
         message_id: None,
+        addrs: [Packed::default(); RECORDED],
+        ends: [0; 6],
+        unrecorded: 0,
     };
+    let mut count = 0;
+    for i in 0..6 {
+        let (at, recorded) = record_addresses(c, &mut env.addrs, &mut count)?;
+        env.lists[i] = at;
+        env.ends[i] = count as u8;
+        if !recorded {
+            env.unrecorded |= 1 << i;
+        }
+    }
     // Some servers end the envelope early: missing trailing fields are
     // accepted.
     if !c.eat(b')') {
-        env.in_reply_to = c.nstring()?;
+        env.in_reply_to = c.nstring_here()?;
         if !c.eat(b')') {
-            env.message_id = c.nstring()?;
+            env.message_id = c.nstring_here()?;
             while !c.eat(b')') {
                 if c.at_end() {
                     return Err(c.fail(Msg::UnterminatedEnvelope));
@@ -2249,6 +2466,195 @@ fn skip_envelope(c: &mut Cur<'_>) -> VResult<()> {
     }
     c.leave();
     Ok(())
+}
+
+/// [`addresses`], recording the addresses in `addrs` from `*count` on;
+/// also whether the whole list was recorded (if not, `*count` is left as
+/// it was).
+#[inline]
+fn record_addresses(
+    c: &mut Cur<'_>,
+    addrs: &mut [Packed; RECORDED],
+    count: &mut usize,
+) -> VResult<(Option<At>, bool)> {
+    c.skip_spaces();
+    if c.peek() == Some(b'"') {
+        c.string()?;
+        return Ok((None, true));
+    }
+    let at = c.state();
+    let first = *count;
+    if simple_addresses(c, addrs, count) {
+        return Ok((Some(at), true));
+    }
+    let buf = c.src.buf;
+    let mut n = first;
+    let mut recorded = true;
+    c.list_here(|c| {
+        if c.peek() != Some(b'(') {
+            c.skip_value()?;
+            recorded = false;
+            return Ok(());
+        }
+        if let Some(a) = simple_address(c) {
+            match addrs.get_mut(n) {
+                Some(slot) => {
+                    *slot = a;
+                    n += 1;
+                }
+                None => recorded = false,
+            }
+            return Ok(());
+        }
+        let mut a = Packed {
+            base: c.pos as u32,
+            ..Packed::default()
+        };
+        c.pos += 1;
+        let mut fits = a.set(0, c.nstring()?, buf);
+        fits &= a.set(1, c.nstring()?, buf);
+        fits &= a.set(2, c.nstring()?, buf);
+        fits &= a.set(3, c.nstring()?, buf);
+        c.expect(b')')?;
+        match addrs.get_mut(n) {
+            Some(slot) if fits => {
+                *slot = a;
+                n += 1;
+            }
+            _ => recorded = false,
+        }
+        Ok(())
+    })?;
+    *count = if recorded { n } else { first };
+    Ok((Some(at), recorded))
+}
+
+/// The usual shape of an address list, the cursor at its opening
+/// parenthesis: addresses of the usual shape ([`simple_address`]) with
+/// nothing between them, all of which fit in `addrs`. Read and recorded
+/// if so (true); false, the cursor and `*count` left as they were, for
+/// any other shape or where the list would nest too deep.
+#[inline(always)]
+fn simple_addresses(c: &mut Cur<'_>, addrs: &mut [Packed; RECORDED], count: &mut usize) -> bool {
+    if c.depth as usize >= MAX_DEPTH || c.peek() != Some(b'(') {
+        return false;
+    }
+    let start = c.pos;
+    let mut n = *count;
+    c.pos += 1;
+    loop {
+        match c.peek() {
+            Some(b')') => {
+                c.pos += 1;
+                *count = n;
+                return true;
+            }
+            Some(b'(') if n < RECORDED => match simple_address(c) {
+                Some(a) => {
+                    addrs[n] = a;
+                    n += 1;
+                }
+                None => break,
+            },
+            _ => break,
+        }
+    }
+    c.pos = start;
+    false
+}
+
+/// The usual shape of an address, the cursor at its opening parenthesis:
+/// four fields, each a quoted string without backslash or NIL, one space
+/// apart, the closing parenthesis right after the last. Read and recorded
+/// if so (what the general reading gives for it); `None`, the cursor
+/// left where it was, for any other shape.
+#[inline(always)]
+fn simple_address(c: &mut Cur<'_>) -> Option<Packed> {
+    let t = c.text;
+    let base = c.pos;
+    let mut p = base + 1;
+    let mut a = Packed {
+        base: base as u32,
+        ..Packed::default()
+    };
+    for k in 0..4 {
+        match t.get(p) {
+            Some(b'"') => {
+                let end = quote_or_backslash(t, p + 1)?;
+                if t[end] != b'"' {
+                    return None;
+                }
+                // Truncation is caught below: the whole address must lie
+                // within 64 KiB of its start.
+                a.spans[k] = ((p + 1 - base) as u16, (end - p - 1) as u16);
+                a.forms[k] = QUOTED;
+                p = end + 1;
+            }
+            Some(b'N' | b'n') => {
+                let word = t.get(p..p + 3)?;
+                if word[1] & 0xdf != b'I' || word[2] & 0xdf != b'L' {
+                    return None;
+                }
+                p += 3;
+            }
+            _ => return None,
+        }
+        // A space (or the closing parenthesis) ends the NIL atom too.
+        let next = if k == 3 { b')' } else { b' ' };
+        if t.get(p) != Some(&next) {
+            return None;
+        }
+        p += 1;
+    }
+    if p - base > usize::from(u16::MAX) {
+        return None;
+    }
+    c.pos = p;
+    Some(a)
+}
+
+/// The usual shape of a parameter list, the cursor at its opening
+/// parenthesis: one to four quoted strings without backslash, one space
+/// apart, the closing parenthesis right after the last. Read and recorded
+/// if so (what the general reading gives for it); `None`, the cursor left
+/// where it was, for any other shape or where the list would nest too
+/// deep.
+#[inline(always)]
+fn simple_params(c: &mut Cur<'_>) -> Option<ParamRec> {
+    if c.depth as usize >= MAX_DEPTH {
+        return None;
+    }
+    let t = c.text;
+    let base = c.pos;
+    let mut p = base + 1;
+    let mut rec = ParamRec::EMPTY;
+    rec.packed.base = base as u32;
+    for k in 0..4 {
+        if t.get(p) != Some(&b'"') {
+            return None;
+        }
+        let end = quote_or_backslash(t, p + 1)?;
+        if t[end] != b'"' {
+            return None;
+        }
+        rec.packed.spans[k] = ((p + 1 - base) as u16, (end - p - 1) as u16);
+        rec.packed.forms[k] = QUOTED;
+        rec.count += 1;
+        p = end + 1;
+        match t.get(p) {
+            Some(b' ') => p += 1,
+            Some(b')') => {
+                p += 1;
+                if p - base > usize::from(u16::MAX) {
+                    return None;
+                }
+                c.pos = p;
+                return Some(rec);
+            }
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// Checks one address list; its position, or `None` for a quoted string
@@ -2390,6 +2796,7 @@ pub struct SinglePartView<'a> {
     /// Media subtype, e.g. `PLAIN` (NIL reads as empty).
     pub media_subtype: StrView<'a>,
     params: At,
+    params_rec: ParamRec,
     /// Content-ID.
     pub id: Option<StrView<'a>>,
     /// Content-Description.
@@ -2415,6 +2822,7 @@ impl<'a> SinglePartView<'a> {
             media_type: EMPTY,
             media_subtype: EMPTY,
             params: src.origin(),
+            params_rec: ParamRec::EMPTY,
             id: None,
             description: None,
             encoding: None,
@@ -2429,7 +2837,7 @@ impl<'a> SinglePartView<'a> {
 
     /// Content-Type parameters.
     pub fn params(&self) -> Params<'a> {
-        Params::open(self.src, self.params)
+        Params::new(self.src, Some(self.params), self.params_rec)
     }
 
     /// For MESSAGE/RFC822 (and MESSAGE/GLOBAL): the enclosed message's
@@ -2479,6 +2887,7 @@ pub struct MultipartView<'a> {
     /// Subtype, e.g. `MIXED` (NIL reads as empty).
     pub media_subtype: StrView<'a>,
     params: Option<At>,
+    params_rec: ParamRec,
     ext: ExtensionView<'a>,
 }
 
@@ -2494,12 +2903,7 @@ impl<'a> MultipartView<'a> {
 
     /// Content-Type parameters (extension data).
     pub fn params(&self) -> Params<'a> {
-        match self.params {
-            Some(at) => Params::open(self.src, at),
-            None => Params {
-                elements: Elements::empty(self.src),
-            },
-        }
+        Params::new(self.src, self.params, self.params_rec)
     }
 
     /// Extension data.
@@ -2547,7 +2951,7 @@ impl<'a> Iterator for Parts<'a> {
             self.done = true;
             return None;
         }
-        let part = read_body(&mut self.c, self.extensible).ok();
+        let part = read_body_here(&mut self.c, self.extensible).ok();
         self.done = part.is_none();
         part
     }
@@ -2557,14 +2961,64 @@ impl<'a> Iterator for Parts<'a> {
 /// read as empty, a key without value paired with an empty value.
 #[derive(Clone, Debug)]
 pub struct Params<'a> {
-    elements: Elements<'a>,
+    from: ParamSource<'a>,
+}
+
+#[derive(Clone, Debug)]
+enum ParamSource<'a> {
+    Recorded {
+        buf: &'a [u8],
+        packed: Packed,
+        next: u8,
+        count: u8,
+    },
+    Read(Elements<'a>),
+}
+
+/// The first elements of a parameter list, recorded while checking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ParamRec {
+    packed: Packed,
+    /// Elements recorded (at most 4), or [`ParamRec::UNRECORDED`].
+    count: u8,
+}
+
+impl ParamRec {
+    const EMPTY: ParamRec = ParamRec {
+        packed: Packed {
+            base: 0,
+            spans: [(0, 0); 4],
+            forms: [0; 4],
+        },
+        count: 0,
+    };
+    /// A list too long (or too far spread) to be recorded: read again.
+    const UNRECORDED: u8 = u8::MAX;
 }
 
 impl<'a> Params<'a> {
-    fn open(src: Source<'a>, at: At) -> Params<'a> {
-        Params {
-            elements: Elements::open(src, at),
-        }
+    /// The parameters of the list at `at` (none for `None`), from `rec`
+    /// when they were recorded.
+    #[inline]
+    fn new(src: Source<'a>, at: Option<At>, rec: ParamRec) -> Params<'a> {
+        let from = match at {
+            Some(at) if rec.count == ParamRec::UNRECORDED => {
+                ParamSource::Read(Elements::open(src, at))
+            }
+            Some(_) => ParamSource::Recorded {
+                buf: src.buf,
+                packed: rec.packed,
+                next: 0,
+                count: rec.count,
+            },
+            None => ParamSource::Recorded {
+                buf: src.buf,
+                packed: rec.packed,
+                next: 0,
+                count: 0,
+            },
+        };
+        Params { from }
     }
 
     fn to_owned_pairs(&self) -> Vec<(Bytes, Bytes)> {
@@ -2577,11 +3031,34 @@ impl<'a> Params<'a> {
 impl<'a> Iterator for Params<'a> {
     type Item = (StrView<'a>, StrView<'a>);
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        let c = self.elements.next_element()?;
-        let key = c.nstring().ok()?.unwrap_or(EMPTY);
-        let value = match self.elements.next_element() {
-            Some(c) => c.nstring().ok()?.unwrap_or(EMPTY),
+        let elements = match &mut self.from {
+            ParamSource::Recorded {
+                buf,
+                packed,
+                next,
+                count,
+            } => {
+                let k = usize::from(*next);
+                if k >= usize::from(*count) || k >= 4 {
+                    return None;
+                }
+                let key = packed.get(k, buf).unwrap_or(EMPTY);
+                let value = if k + 1 < usize::from(*count) && k + 1 < 4 {
+                    packed.get(k + 1, buf).unwrap_or(EMPTY)
+                } else {
+                    EMPTY
+                };
+                *next += 2;
+                return Some((key, value));
+            }
+            ParamSource::Read(elements) => elements,
+        };
+        let c = elements.next_element()?;
+        let key = c.nstring_here().ok()?.unwrap_or(EMPTY);
+        let value = match elements.next_element() {
+            Some(c) => c.nstring_here().ok()?.unwrap_or(EMPTY),
             None => EMPTY,
         };
         Some((key, value))
@@ -2593,7 +3070,7 @@ impl<'a> Iterator for Params<'a> {
 #[derive(Clone, Copy, Debug)]
 pub struct ExtensionView<'a> {
     src: Source<'a>,
-    disposition: Option<(StrView<'a>, Option<At>)>,
+    disposition: Option<(StrView<'a>, Option<At>, ParamRec)>,
     language: Language<'a>,
     location: Option<StrView<'a>>,
     extra: Option<At>,
@@ -2619,14 +3096,8 @@ impl<'a> ExtensionView<'a> {
 
     /// Content-Disposition: its value and parameters.
     pub fn disposition(&self) -> Option<(StrView<'a>, Params<'a>)> {
-        let (value, params) = self.disposition?;
-        let params = match params {
-            Some(at) => Params::open(self.src, at),
-            None => Params {
-                elements: Elements::empty(self.src),
-            },
-        };
-        Some((value, params))
+        let (value, params, rec) = self.disposition?;
+        Some((value, Params::new(self.src, params, rec)))
     }
 
     /// Content-Language values (NIL entries left out).
@@ -2733,7 +3204,16 @@ impl<'a> Iterator for Extra<'a> {
 /// parts are checked again and skipped).
 fn read_body<'a>(c: &mut Cur<'a>, extensible: bool) -> VResult<BodyPart<'a>> {
     c.skip_spaces();
-    c.expect(b'(')?;
+    read_body_here(c, extensible)
+}
+
+/// [`read_body`], spaces already skipped.
+#[inline]
+fn read_body_here<'a>(c: &mut Cur<'a>, extensible: bool) -> VResult<BodyPart<'a>> {
+    if c.peek() != Some(b'(') {
+        return Err(c.fail_with(What::Expected(b'(')));
+    }
+    c.pos += 1;
     c.enter()?;
     c.skip_spaces();
     let result = if c.peek() == Some(b'(') {
@@ -2750,7 +3230,7 @@ fn multipart<'a>(c: &mut Cur<'a>, extensible: bool) -> VResult<MultipartView<'a>
     loop {
         c.skip_spaces();
         if c.peek() == Some(b'(') {
-            skip_body(c)?;
+            skip_body_here(c)?;
         } else {
             break;
         }
@@ -2759,12 +3239,13 @@ fn multipart<'a>(c: &mut Cur<'a>, extensible: bool) -> VResult<MultipartView<'a>
         src: c.src,
         first,
         extensible,
-        media_subtype: c.nstring()?.unwrap_or(EMPTY),
+        media_subtype: c.nstring_here()?.unwrap_or(EMPTY),
         params: None,
+        params_rec: ParamRec::EMPTY,
         ext: ExtensionView::empty(c.src),
     };
     if !c.eat(b')') {
-        m.params = params(c)?;
+        (m.params, m.params_rec) = record_params(c)?;
         if !c.eat(b')') {
             m.ext = extension(c)?;
         }
@@ -2772,17 +3253,19 @@ fn multipart<'a>(c: &mut Cur<'a>, extensible: bool) -> VResult<MultipartView<'a>
     Ok(m)
 }
 
+/// Spaces already skipped.
 fn single<'a>(c: &mut Cur<'a>, extensible: bool) -> VResult<SinglePartView<'a>> {
-    let media_type = c.nstring()?.unwrap_or(EMPTY);
+    let media_type = c.nstring_here()?.unwrap_or(EMPTY);
     let media_subtype = c.nstring()?.unwrap_or(EMPTY);
     c.skip_spaces();
     let params_at = c.state();
-    params(c)?;
+    let (_, params_rec) = record_params(c)?;
     let mut p = SinglePartView {
         src: c.src,
         media_type,
         media_subtype,
         params: params_at,
+        params_rec,
         id: nstring_or_list(c)?,
         description: nstring_or_list(c)?,
         encoding: nstring_or_list(c)?,
@@ -2837,8 +3320,8 @@ fn body_handle<'a>(
         extensible,
     };
     match read {
-        Some(slot) => *slot = Some(read_body(c, extensible)?),
-        None => skip_body(c)?,
+        Some(slot) => *slot = Some(read_body_here(c, extensible)?),
+        None => skip_body_here(c)?,
     }
     Ok(body)
 }
@@ -2847,7 +3330,15 @@ fn body_handle<'a>(
 /// as [`read_body`]; both kinds are read alike).
 fn skip_body(c: &mut Cur<'_>) -> VResult<()> {
     c.skip_spaces();
-    c.expect(b'(')?;
+    skip_body_here(c)
+}
+
+/// [`skip_body`], spaces already skipped.
+fn skip_body_here(c: &mut Cur<'_>) -> VResult<()> {
+    if c.peek() != Some(b'(') {
+        return Err(c.fail_with(What::Expected(b'(')));
+    }
+    c.pos += 1;
     c.enter()?;
     c.skip_spaces();
     let result = if c.peek() == Some(b'(') {
@@ -2863,12 +3354,12 @@ fn skip_multipart(c: &mut Cur<'_>) -> VResult<()> {
     loop {
         c.skip_spaces();
         if c.peek() == Some(b'(') {
-            skip_body(c)?;
+            skip_body_here(c)?;
         } else {
             break;
         }
     }
-    c.skip_nstring()?;
+    c.skip_nstring_here()?;
     if !c.eat(b')') {
         skip_params(c)?;
         if !c.eat(b')') {
@@ -2878,8 +3369,9 @@ fn skip_multipart(c: &mut Cur<'_>) -> VResult<()> {
     Ok(())
 }
 
+/// Spaces already skipped.
 fn skip_single(c: &mut Cur<'_>) -> VResult<()> {
-    let media_type = c.nstring()?.unwrap_or(EMPTY);
+    let media_type = c.nstring_here()?.unwrap_or(EMPTY);
     let media_subtype = c.nstring()?.unwrap_or(EMPTY);
     skip_params(c)?;
     skip_nstring_or_list(c)?;
@@ -2912,14 +3404,14 @@ fn skip_single(c: &mut Cur<'_>) -> VResult<()> {
     Ok(())
 }
 
-/// [`params`], reading nothing.
+/// [`record_params`], reading nothing.
 #[inline]
 fn skip_params(c: &mut Cur<'_>) -> VResult<()> {
     c.skip_spaces();
     if c.peek() != Some(b'(') {
-        return c.skip_nstring();
+        return c.skip_nstring_here();
     }
-    c.list(Cur::skip_nstring_here)
+    c.list_here(Cur::skip_nstring_here)
 }
 
 /// [`nstring_or_list`], reading nothing.
@@ -2929,21 +3421,36 @@ fn skip_nstring_or_list(c: &mut Cur<'_>) -> VResult<()> {
     if c.peek() == Some(b'(') {
         return c.skip_value().map(|_| ());
     }
-    c.skip_nstring()
+    c.skip_nstring_here()
 }
 
 /// Checks a parameter list (or NIL, or a bare string where the list
-/// belongs); the position of the list, if it is one.
+/// belongs), spaces already skipped; the position of the list, if it is
+/// one, and its first elements, recorded.
 #[inline]
-fn params(c: &mut Cur<'_>) -> VResult<Option<At>> {
-    c.skip_spaces();
+fn record_params(c: &mut Cur<'_>) -> VResult<(Option<At>, ParamRec)> {
     if c.peek() != Some(b'(') {
-        c.nstring()?;
-        return Ok(None);
+        c.nstring_here()?;
+        return Ok((None, ParamRec::EMPTY));
     }
     let at = c.state();
-    c.list(Cur::skip_nstring_here)?;
-    Ok(Some(at))
+    if let Some(rec) = simple_params(c) {
+        return Ok((Some(at), rec));
+    }
+    let buf = c.src.buf;
+    let mut rec = ParamRec::EMPTY;
+    rec.packed.base = at.pos;
+    c.list_here(|c| {
+        let s = c.nstring_here()?;
+        let k = usize::from(rec.count);
+        rec.count = if k < 4 && rec.packed.set(k, s, buf) {
+            rec.count + 1
+        } else {
+            ParamRec::UNRECORDED
+        };
+        Ok(())
+    })?;
+    Ok((Some(at), rec))
 }
 
 #[inline]
@@ -2953,13 +3460,13 @@ fn nstring_or_list<'a>(c: &mut Cur<'a>) -> VResult<Option<StrView<'a>>> {
         // A list where a string belongs: kept raw.
         return c.skip_value().map(Some);
     }
-    c.nstring()
+    c.nstring_here()
 }
 
 fn number_tolerant(c: &mut Cur<'_>) -> VResult<u64> {
     c.skip_spaces();
     match c.peek() {
-        Some(d) if d.is_ascii_digit() => c.number(),
+        Some(d) if d.is_ascii_digit() => c.number_here(),
         Some(b'"') => {
             let s = c.string()?;
             let bytes = s.as_bytes();
@@ -2985,12 +3492,12 @@ fn extension<'a>(c: &mut Cur<'a>) -> VResult<ExtensionView<'a>> {
     let mut ext = ExtensionView::empty(c.src);
     c.skip_spaces();
     if c.peek() == Some(b'(') {
-        c.expect(b'(')?;
+        c.pos += 1;
         c.enter()?;
         let value = c.nstring()?.unwrap_or(EMPTY);
-        let mut p = None;
+        let (mut p, mut rec) = (None, ParamRec::EMPTY);
         if !c.eat(b')') {
-            p = params(c)?;
+            (p, rec) = record_params(c)?;
             // Extra values before the closing parenthesis are tolerated.
             while !c.eat(b')') {
                 if c.at_end() {
@@ -3000,20 +3507,19 @@ fn extension<'a>(c: &mut Cur<'a>) -> VResult<ExtensionView<'a>> {
             }
         }
         c.leave();
-        ext.disposition = Some((value, p));
-    } else if let Some(v) = c.nstring()? {
+        ext.disposition = Some((value, p, rec));
+    } else if let Some(v) = c.nstring_here()? {
         // A bare string (seen from broken servers).
-        ext.disposition = Some((v, None));
+        ext.disposition = Some((v, None, ParamRec::EMPTY));
     }
     if c.eat(b')') {
         return Ok(ext);
     }
-    c.skip_spaces();
     if c.peek() == Some(b'(') {
         let at = c.state();
-        c.list(|c| c.nstring().map(|_| ()))?;
+        c.list_here(|c| c.nstring_here().map(|_| ()))?;
         ext.language = Language::List(at);
-    } else if let Some(l) = c.nstring()? {
+    } else if let Some(l) = c.nstring_here()? {
         ext.language = Language::One(l);
     }
     if c.eat(b')') {
