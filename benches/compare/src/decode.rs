@@ -258,7 +258,9 @@ pub fn profile(which: &str, secs: f64, variant: &str) {
         "owned" => ours,
         "view" => ours_view,
         "frames" => frames_only,
-        other => panic!("unknown decoder {other}: owned, view or frames"),
+        "imap-proto" => imap_proto,
+        "imap-codec" => imap_codec,
+        other => panic!("unknown decoder {other}: owned, view, frames, imap-proto or imap-codec"),
     };
     let input = match which {
         "a" => inputs::corpus(),

@@ -694,3 +694,53 @@ BODYSTRUCTURE ((\"text\" \"plain\" {p} NIL NIL \"7bit\" 1 2 NIL (\"inline\" {q})
     // Nearly all are decoded (the few others are compared all the same).
     assert!(read > n * 3 / 4, "{read} of {n}");
 }
+
+#[test]
+fn multipart_parts_read_while_checking_agree() {
+    let single = |n: usize| {
+        format!(
+            "(\"text\" \"plain\" (\"charset\" \"utf-{n}\") NIL NIL \"7bit\" {n} 1 NIL NIL NIL NIL)"
+        )
+    };
+    let nested = format!("({}{} \"alternative\")", single(1), single(2));
+    let message = format!(
+        "(\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 9 (NIL \"s\" NIL NIL NIL NIL NIL NIL NIL NIL) {} 3)",
+        single(4)
+    );
+    let bodies = [
+        format!("({} \"mixed\")", single(1)),
+        format!("({}{} \"mixed\")", single(1), single(2)),
+        format!(
+            "({}{}{}{} \"mixed\" (\"a\" \"b\"))",
+            single(1),
+            single(2),
+            single(3),
+            single(5)
+        ),
+        format!("({}{} \"mixed\")", nested, single(3)),
+        format!("({}{}{} \"mixed\")", single(1), nested, single(3)),
+        format!("({}{} \"mixed\")", message, single(6)),
+        format!("( {} {}  \"mixed\")", single(1), single(2)),
+        // Broken: the error must not depend on which parts are kept.
+        format!(
+            "({}(\"text\" \"plain\" (\"a\") NIL NIL \"7bit\" x) \"mixed\")",
+            single(1)
+        ),
+        format!(
+            "((\"text\" \"plain\" (\"a\" NIL NIL \"7bit\" 1 1) {} \"mixed\")",
+            single(1)
+        ),
+    ];
+    for (i, body) in bodies.iter().enumerate() {
+        for item in ["BODYSTRUCTURE", "BODY"] {
+            let input = format!(
+                "* {} FETCH (UID 7 {item} {body} {item} {})\r\n",
+                i + 1,
+                single(9)
+            );
+            let frames = frames(input.as_bytes());
+            assert_eq!(frames.len(), 1);
+            assert!(compare(&frames[0], &input));
+        }
+    }
+}

@@ -31,7 +31,9 @@
 //! gives the top level read during the check, and the check records where
 //! the fields of the first addresses of an envelope and the first
 //! elements of each parameter list lie, so that iterating them reads
-//! nothing again; longer lists, the parts of a multipart and the enclosed
+//! nothing again; the first two single parts of a top-level multipart
+//! are read during the check as well (so [`FetchView::body_structure`]
+//! borrows the view). Longer lists, the other parts and the enclosed
 //! message of a MESSAGE/RFC822 part are read again from their recorded
 //! positions when iterated or asked for.
 //!
@@ -1066,7 +1068,14 @@ pub struct FetchView<'a> {
     envelope: Option<EnvelopeView<'a>>,
     body_structure: Option<BodyPart<'a>>,
     body: Option<StrView<'a>>,
+    /// The first parts of a multipart `body_structure`, read while
+    /// checking (`kept` of them), so that iterating them reads nothing.
+    parts: [SinglePartView<'a>; KEPT_PARTS],
+    kept: u8,
 }
+
+/// How many single parts of a top-level multipart are kept while checking.
+const KEPT_PARTS: usize = 2;
 
 impl<'a> FetchView<'a> {
     /// Reads a framed response. `None` if it is not an untagged FETCH
@@ -1201,6 +1210,8 @@ impl<'a> FetchView<'a> {
             envelope: None,
             body_structure: None,
             body: None,
+            parts: [SinglePartView::empty(src, false); KEPT_PARTS],
+            kept: 0,
         };
         match Self::read_items(&mut c, &mut view) {
             Ok(()) => Ok(view),
@@ -1323,10 +1334,17 @@ impl<'a> FetchView<'a> {
     }
 
     /// The top level of the BODYSTRUCTURE (or BODY) structure, if present
-    /// and decoded (read when the response was).
+    /// and decoded (read when the response was, as were the first parts
+    /// of a multipart, which the result borrows from this view).
     #[inline]
-    pub fn body_structure(&self) -> Option<BodyPart<'a>> {
-        self.body_structure
+    pub fn body_structure(&self) -> Option<BodyPart<'_>> {
+        match self.body_structure? {
+            BodyPart::Multipart(mut m) => {
+                m.kept = self.parts.get(..usize::from(self.kept)).unwrap_or_default();
+                Some(BodyPart::Multipart(m))
+            }
+            single => Some(single),
+        }
     }
 
     /// The data of the first body section item (`BODY[...]`,
@@ -1577,12 +1595,8 @@ fn item_into<'a>(c: &mut Cur<'a>, view: &mut FetchView<'a>) -> VResult<()> {
                 envelope(c)?;
             }
         }
-        Name::BodyStructure => {
-            body_handle(c, true, body_slot(view))?;
-        }
-        Name::Body if c.peek() != Some(b'[') => {
-            body_handle(c, false, body_slot(view))?;
-        }
+        Name::BodyStructure => body_into(c, true, view)?,
+        Name::Body if c.peek() != Some(b'[') => body_into(c, false, view)?,
         kind => {
             let v = value(c, kind)?;
             view.record(v);
@@ -1591,14 +1605,29 @@ fn item_into<'a>(c: &mut Cur<'a>, view: &mut FetchView<'a>) -> VResult<()> {
     Ok(())
 }
 
-/// Where the first body structure is read: `None` once there is one.
+/// Checks a BODY or BODYSTRUCTURE value; the first one is read into
+/// `view`, with the first single parts of a multipart.
 #[inline(always)]
-fn body_slot<'v, 'a>(view: &'v mut FetchView<'a>) -> Option<&'v mut Option<BodyPart<'a>>> {
-    if view.body_structure.is_none() {
-        Some(&mut view.body_structure)
-    } else {
-        None
+fn body_into<'a>(c: &mut Cur<'a>, extensible: bool, view: &mut FetchView<'a>) -> VResult<()> {
+    c.skip_spaces();
+    if view.body_structure.is_some() {
+        return skip_body_here(c);
     }
+    view.kept = 0;
+    if c.peek() != Some(b'(') {
+        return Err(c.fail_with(What::Expected(b'(')));
+    }
+    c.pos += 1;
+    c.enter()?;
+    c.skip_spaces();
+    let result = if c.peek() == Some(b'(') {
+        multipart_keeping(c, extensible, &mut view.parts, &mut view.kept).map(BodyPart::Multipart)
+    } else {
+        single(c, extensible).map(BodyPart::Single)
+    };
+    c.leave();
+    view.body_structure = Some(result?);
+    Ok(())
 }
 
 /// Checks a FLAGS list; its position.
@@ -1677,8 +1706,8 @@ fn value<'a>(c: &mut Cur<'a>, kind: Name) -> VResult<ItemView<'a>> {
         Name::InternalDate => ItemView::InternalDate(internal_date(c)?),
         Name::Rfc822Size => ItemView::Rfc822Size(c.number()?),
         Name::Envelope => ItemView::Envelope(envelope(c)?),
-        Name::BodyStructure => ItemView::BodyStructure(body_handle(c, true, None)?),
-        Name::Body if c.peek() != Some(b'[') => ItemView::Body(body_handle(c, false, None)?),
+        Name::BodyStructure => ItemView::BodyStructure(body_handle(c, true)?),
+        Name::Body if c.peek() != Some(b'[') => ItemView::Body(body_handle(c, false)?),
         Name::Body => {
             let section = section(c)?;
             let origin = origin(c)?;
@@ -2770,6 +2799,7 @@ impl<'a> BodyPart<'a> {
     pub fn parts(&self) -> Parts<'a> {
         match self {
             BodyPart::Single(s) => Parts {
+                kept: &[],
                 c: Cur::new(s.src, s.params),
                 extensible: false,
                 done: true,
@@ -2882,6 +2912,9 @@ impl<'a> SinglePartView<'a> {
 #[derive(Clone, Copy, Debug)]
 pub struct MultipartView<'a> {
     src: Source<'a>,
+    /// The parts read while checking, which come before `first`.
+    kept: &'a [SinglePartView<'a>],
+    /// The first part not kept.
     first: At,
     extensible: bool,
     /// Subtype, e.g. `MIXED` (NIL reads as empty).
@@ -2895,6 +2928,7 @@ impl<'a> MultipartView<'a> {
     /// The parts, in order.
     pub fn parts(&self) -> Parts<'a> {
         Parts {
+            kept: self.kept,
             c: Cur::new(self.src, self.first),
             extensible: self.extensible,
             done: false,
@@ -2925,6 +2959,7 @@ impl<'a> MultipartView<'a> {
 /// The parts of a multipart, read as they are iterated.
 #[derive(Clone)]
 pub struct Parts<'a> {
+    kept: &'a [SinglePartView<'a>],
     c: Cur<'a>,
     extensible: bool,
     done: bool,
@@ -2943,6 +2978,10 @@ impl<'a> Iterator for Parts<'a> {
     type Item = BodyPart<'a>;
 
     fn next(&mut self) -> Option<BodyPart<'a>> {
+        if let Some((first, rest)) = self.kept.split_first() {
+            self.kept = rest;
+            return Some(BodyPart::Single(*first));
+        }
         if self.done {
             return None;
         }
@@ -3226,6 +3265,39 @@ fn read_body_here<'a>(c: &mut Cur<'a>, extensible: bool) -> VResult<BodyPart<'a>
 }
 
 fn multipart<'a>(c: &mut Cur<'a>, extensible: bool) -> VResult<MultipartView<'a>> {
+    multipart_keeping(c, extensible, &mut [], &mut 0)
+}
+
+/// [`multipart`], reading its first single parts into `keep` (`kept` of
+/// them) rather than only checking them.
+#[inline(always)]
+fn multipart_keeping<'a>(
+    c: &mut Cur<'a>,
+    extensible: bool,
+    keep: &mut [SinglePartView<'a>],
+    kept: &mut u8,
+) -> VResult<MultipartView<'a>> {
+    // Single parts are read while there is room (their rules are those
+    // of `skip_body_here`).
+    while usize::from(*kept) < keep.len() {
+        c.skip_spaces();
+        if c.peek() != Some(b'(') {
+            break;
+        }
+        let mut ahead = *c;
+        ahead.pos += 1;
+        ahead.skip_spaces();
+        if ahead.peek() == Some(b'(') {
+            break;
+        }
+        c.pos += 1;
+        c.enter()?;
+        c.skip_spaces();
+        let part = single(c, extensible);
+        c.leave();
+        keep[usize::from(*kept)] = part?;
+        *kept += 1;
+    }
     let first = c.state();
     loop {
         c.skip_spaces();
@@ -3238,6 +3310,7 @@ fn multipart<'a>(c: &mut Cur<'a>, extensible: bool) -> VResult<MultipartView<'a>
     let mut m = MultipartView {
         src: c.src,
         first,
+        kept: &[],
         extensible,
         media_subtype: c.nstring_here()?.unwrap_or(EMPTY),
         params: None,
@@ -3306,23 +3379,15 @@ fn single<'a>(c: &mut Cur<'a>, extensible: bool) -> VResult<SinglePartView<'a>> 
     Ok(p)
 }
 
-/// Checks a BODY or BODYSTRUCTURE value; a handle to read it later. With
-/// `read`, its top level is read into it as well.
-fn body_handle<'a>(
-    c: &mut Cur<'a>,
-    extensible: bool,
-    read: Option<&mut Option<BodyPart<'a>>>,
-) -> VResult<BodyView<'a>> {
+/// Checks a BODY or BODYSTRUCTURE value; a handle to read it later.
+fn body_handle<'a>(c: &mut Cur<'a>, extensible: bool) -> VResult<BodyView<'a>> {
     c.skip_spaces();
     let body = BodyView {
         src: c.src,
         at: c.state(),
         extensible,
     };
-    match read {
-        Some(slot) => *slot = Some(read_body_here(c, extensible)?),
-        None => skip_body_here(c)?,
-    }
+    skip_body_here(c)?;
     Ok(body)
 }
 
