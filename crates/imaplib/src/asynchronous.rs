@@ -971,7 +971,11 @@ impl AsyncImap4 {
             directory.unwrap_or("\"\"").as_bytes(),
             pattern.unwrap_or("*").as_bytes(),
         );
-        Ok(crate::typed::list_entries(self.typed(cmd, "LIST").await?))
+        self.session.pop_untagged("LIST");
+        let reply = self.run_command(cmd).await?;
+        Ok(crate::typed::list_entries(
+            crate::typed::decode_reply_lenient(&reply, "LIST")?,
+        ))
     }
 
     /// STATUS, typed.
@@ -1490,8 +1494,10 @@ impl AsyncImap4 {
         pattern: Option<&str>,
     ) -> Result<Vec<ListEntry>> {
         let (cmd, name) = crate::typed::lsub_command(self.capabilities(), directory, pattern);
+        self.session.pop_untagged(name);
+        let reply = self.run_command(cmd).await?;
         Ok(crate::typed::subscribed_entries(
-            self.typed(cmd, name).await?,
+            crate::typed::decode_reply_lenient(&reply, name)?,
         ))
     }
 

@@ -97,7 +97,7 @@ pub(crate) fn list_with_status(
     reply: &Reply,
     untagged_status: Vec<Data>,
 ) -> Result<Vec<ListWithStatus>> {
-    let entries = crate::typed::list_entries(decode_reply(reply, "LIST")?);
+    let entries = crate::typed::list_entries(crate::typed::decode_reply_lenient(reply, "LIST")?);
     let mut statuses: HashMap<Bytes, MailboxStatus> = HashMap::new();
     for s in decode_data("STATUS", &untagged_status)
         .into_iter()

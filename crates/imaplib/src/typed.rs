@@ -93,6 +93,26 @@ pub(crate) fn decode_reply(reply: &Reply, name: &str) -> Result<Vec<Untagged>> {
         .map_err(|e| decode_error(name, e))
 }
 
+/// [`decode_reply`] for listings (LIST, LSUB): an entry that does not
+/// decode is left out, with a warning in the trace, instead of failing the
+/// whole listing; imaplib's `list()` still returns it raw.
+pub(crate) fn decode_reply_lenient(reply: &Reply, name: &str) -> Result<Vec<Untagged>> {
+    require_ok(reply)?;
+    Ok(decode_data(name, &reply.data)
+        .into_iter()
+        .filter_map(|r| match r {
+            Ok(u) => Some(u),
+            Err(e) => {
+                tracing::warn!(
+                    target: "imaplib::typed",
+                    "left out an undecodable {name} response: {e}"
+                );
+                None
+            }
+        })
+        .collect())
+}
+
 /// Builds a [`SelectInfo`] from a SELECT reply and the untagged responses.
 pub(crate) fn select_info(
     reply: &Reply,
@@ -283,7 +303,9 @@ impl Imap4 {
         Ok(fetches(self.typed_data(cmd, "FETCH")?))
     }
 
-    /// LIST, typed (`directory` defaults to `""`, `pattern` to `*`).
+    /// LIST, typed (`directory` defaults to `""`, `pattern` to `*`). An
+    /// entry that does not decode is left out (with a warning in the
+    /// trace) rather than failing the listing.
     pub fn list_typed(
         &mut self,
         directory: Option<&str>,
@@ -293,7 +315,9 @@ impl Imap4 {
             directory.unwrap_or("\"\"").as_bytes(),
             pattern.unwrap_or("*").as_bytes(),
         );
-        Ok(list_entries(self.typed_data(cmd, "LIST")?))
+        self.session.pop_untagged("LIST");
+        let reply = self.run_command(cmd)?;
+        Ok(list_entries(decode_reply_lenient(&reply, "LIST")?))
     }
 
     /// LSUB, typed. On a server that speaks only IMAP4rev2, which has no
@@ -304,7 +328,9 @@ impl Imap4 {
         pattern: Option<&str>,
     ) -> Result<Vec<ListEntry>> {
         let (cmd, name) = lsub_command(self.capabilities(), directory, pattern);
-        Ok(subscribed_entries(self.typed_data(cmd, name)?))
+        self.session.pop_untagged(name);
+        let reply = self.run_command(cmd)?;
+        Ok(subscribed_entries(decode_reply_lenient(&reply, name)?))
     }
 
     /// STATUS, typed.

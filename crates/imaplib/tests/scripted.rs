@@ -992,3 +992,30 @@ fn protocol_trace_redacts_secrets() {
         );
     }
 }
+
+#[test]
+fn one_broken_list_entry_does_not_hide_the_others() {
+    let server = Scripted::start(|p| {
+        greet_and_login(p);
+        let cmd = p.expect("LIST");
+        p.line_out("* LIST (\\HasNoChildren) \"/\" INBOX");
+        p.line_out("* LIST (\\HasNoChildren) \"/\"");
+        p.line_out("* LIST (\\HasNoChildren \\Sent) \"/\" Sent");
+        p.tagged(&cmd, "OK done");
+        let cmd = p.expect("LIST");
+        p.line_out("* LIST (\\HasNoChildren) \"/\"");
+        p.tagged(&cmd, "NO no such thing");
+        p.logout();
+    });
+    let mut m = connect(&server);
+    m.login("user", "pass").unwrap();
+    let entries = m.list_typed(None, None).unwrap();
+    assert_eq!(
+        entries.iter().map(|e| e.mailbox.name()).collect::<Vec<_>>(),
+        ["INBOX", "Sent"]
+    );
+    // A refusal is still an error.
+    assert!(m.list_typed(None, Some("x")).is_err());
+    m.logout().unwrap();
+    server.finish();
+}
