@@ -1167,6 +1167,7 @@ impl Session {
         let Some(Ok(crate::types::Untagged::ESearch(e))) = decoded.into_iter().nth(pos) else {
             return Ok(None);
         };
+        use std::fmt::Write as _;
         let mut text = String::new();
         if let Some(all) = &e.all {
             // Each number costs at most 11 bytes ("4294967295 ").
@@ -1183,14 +1184,14 @@ impl Session {
                 if i > 0 {
                     text.push(' ');
                 }
-                text.push_str(&n.to_string());
+                let _ = write!(text, "{n}");
             }
         }
         if let Some(m) = e.modseq {
             if !text.is_empty() {
                 text.push(' ');
             }
-            text.push_str(&format!("(MODSEQ {m})"));
+            let _ = write!(text, "(MODSEQ {m})");
         }
         if let Some(list) = self.untagged.get_mut("ESEARCH") {
             let item = list.remove(pos);

@@ -919,6 +919,14 @@ impl AsyncImap4 {
 
     // ----- typed methods ------------------------------------------------------------
 
+    /// [`AsyncImap4::typed`] for listings: an entry that does not decode
+    /// is left out.
+    async fn typed_listing(&mut self, cmd: Command, name: &str) -> Result<Vec<Untagged>> {
+        self.session.pop_untagged(name);
+        let reply = self.run_command(cmd).await?;
+        crate::typed::decode_reply_lenient(&reply, name)
+    }
+
     async fn typed(&mut self, cmd: Command, name: &str) -> Result<Vec<Untagged>> {
         // As the blocking client: only data that arrived while it ran.
         self.session.pop_untagged(name);
@@ -971,10 +979,8 @@ impl AsyncImap4 {
             directory.unwrap_or("\"\"").as_bytes(),
             pattern.unwrap_or("*").as_bytes(),
         );
-        self.session.pop_untagged("LIST");
-        let reply = self.run_command(cmd).await?;
         Ok(crate::typed::list_entries(
-            crate::typed::decode_reply_lenient(&reply, "LIST")?,
+            self.typed_listing(cmd, "LIST").await?,
         ))
     }
 
@@ -1494,10 +1500,8 @@ impl AsyncImap4 {
         pattern: Option<&str>,
     ) -> Result<Vec<ListEntry>> {
         let (cmd, name) = crate::typed::lsub_command(self.capabilities(), directory, pattern);
-        self.session.pop_untagged(name);
-        let reply = self.run_command(cmd).await?;
         Ok(crate::typed::subscribed_entries(
-            crate::typed::decode_reply_lenient(&reply, name)?,
+            self.typed_listing(cmd, name).await?,
         ))
     }
 
@@ -2181,11 +2185,8 @@ impl AsyncImap4 {
         I: IntoIterator<Item = A>,
         A: AsRef<[u8]>,
     {
-        if !self.has_capability("PARTIAL") {
-            return Err(Error::missing_capability("PARTIAL"));
-        }
-        self.esearch(uid, &format!("PARTIAL {range} COUNT"), criteria)
-            .await
+        let options = ext::search_partial_options(self.capabilities(), range)?;
+        self.esearch(uid, &options, criteria).await
     }
 
     /// The resources SETQUOTA may set, as [`crate::Imap4::quota_resources`].
@@ -2217,9 +2218,7 @@ impl AsyncImap4 {
 
     /// NOTIFY NONE, as [`crate::Imap4::notify_none`].
     pub async fn notify_none(&mut self) -> Result<Reply> {
-        if !self.has_capability("NOTIFY") {
-            return Err(Error::missing_capability("NOTIFY"));
-        }
-        self.run_command(build::notify_none()).await
+        let cmd = ext::notify_none_command(self.capabilities())?;
+        self.run_command(cmd).await
     }
 }

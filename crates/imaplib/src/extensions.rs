@@ -359,6 +359,19 @@ pub(crate) fn qresync_command(
     ))
 }
 
+/// The RETURN options of one page of SEARCH results (RFC 9394), after
+/// checking PARTIAL.
+pub(crate) fn search_partial_options(caps: &[String], range: PartialRange) -> Result<String> {
+    require_cap(caps, &["PARTIAL"], "PARTIAL")?;
+    Ok(format!("PARTIAL {range} COUNT"))
+}
+
+/// NOTIFY NONE, after checking NOTIFY.
+pub(crate) fn notify_none_command(caps: &[String]) -> Result<imaplib_proto::Command> {
+    require_cap(caps, &["NOTIFY"], "NOTIFY")?;
+    Ok(build::notify_none())
+}
+
 /// NOTIFY SET (RFC 5465), after checking NOTIFY.
 pub(crate) fn notify_command(
     caps: &[String],
@@ -779,8 +792,8 @@ impl Imap4 {
         I: IntoIterator<Item = A>,
         A: AsRef<[u8]>,
     {
-        require_cap(self.capabilities(), &["PARTIAL"], "PARTIAL")?;
-        self.esearch(uid, &format!("PARTIAL {range} COUNT"), criteria)
+        let options = search_partial_options(self.capabilities(), range)?;
+        self.esearch(uid, &options, criteria)
     }
 
     /// The resources SETQUOTA may set here (RFC 9208 `QUOTA=RES-*`), e.g.
@@ -819,7 +832,7 @@ impl Imap4 {
 
     /// NOTIFY NONE: no more notifications. Raises `error` without NOTIFY.
     pub fn notify_none(&mut self) -> Result<Reply> {
-        require_cap(self.capabilities(), &["NOTIFY"], "NOTIFY")?;
-        self.run_command(build::notify_none())
+        let cmd = notify_none_command(self.capabilities())?;
+        self.run_command(cmd)
     }
 }

@@ -163,6 +163,14 @@ impl Imap4 {
         decode_reply(&reply, name)
     }
 
+    /// [`Imap4::typed_data`] for listings: an entry that does not decode
+    /// is left out ([`decode_reply_lenient`]).
+    fn typed_listing(&mut self, cmd: Command, name: &str) -> Result<Vec<Untagged>> {
+        self.session.pop_untagged(name);
+        let reply = self.run_command(cmd)?;
+        decode_reply_lenient(&reply, name)
+    }
+
     /// SELECT (or EXAMINE when `readonly`), with the mailbox's state typed.
     pub fn select_typed(
         &mut self,
@@ -315,9 +323,7 @@ impl Imap4 {
             directory.unwrap_or("\"\"").as_bytes(),
             pattern.unwrap_or("*").as_bytes(),
         );
-        self.session.pop_untagged("LIST");
-        let reply = self.run_command(cmd)?;
-        Ok(list_entries(decode_reply_lenient(&reply, "LIST")?))
+        Ok(list_entries(self.typed_listing(cmd, "LIST")?))
     }
 
     /// LSUB, typed. On a server that speaks only IMAP4rev2, which has no
@@ -328,9 +334,7 @@ impl Imap4 {
         pattern: Option<&str>,
     ) -> Result<Vec<ListEntry>> {
         let (cmd, name) = lsub_command(self.capabilities(), directory, pattern);
-        self.session.pop_untagged(name);
-        let reply = self.run_command(cmd)?;
-        Ok(subscribed_entries(decode_reply_lenient(&reply, name)?))
+        Ok(subscribed_entries(self.typed_listing(cmd, name)?))
     }
 
     /// STATUS, typed.

@@ -23,6 +23,16 @@ fn login(server: &Dovecot) -> Imap4 {
     m
 }
 
+/// A plain-TCP client of a scripted server.
+fn scripted_client(server: &Scripted) -> Imap4 {
+    Imap4::with_options(
+        "127.0.0.1",
+        server.port(),
+        Options::with_timeout(Duration::from_secs(5)),
+    )
+    .unwrap()
+}
+
 fn msg(i: u32) -> Vec<u8> {
     format!("Subject: m{i}\r\nMessage-ID: <m{i}@x>\r\n\r\nbody {i}\r\n").into_bytes()
 }
@@ -231,12 +241,7 @@ fn move_falls_back_only_when_safe() {
         p.tagged(&cmd, "OK expunged");
         p.logout();
     });
-    let mut m = Imap4::with_options(
-        "127.0.0.1",
-        server.port(),
-        Options::with_timeout(Duration::from_secs(5)),
-    )
-    .unwrap();
+    let mut m = scripted_client(&server);
     m.select("INBOX", false).unwrap();
     let r = m.uid_move_typed("4:5", "Archive").unwrap();
     assert!(r.fallback);
@@ -251,12 +256,7 @@ fn move_falls_back_only_when_safe() {
         p.tagged(&cmd, "OK [READ-WRITE] done");
         p.logout();
     });
-    let mut m = Imap4::with_options(
-        "127.0.0.1",
-        server.port(),
-        Options::with_timeout(Duration::from_secs(5)),
-    )
-    .unwrap();
+    let mut m = scripted_client(&server);
     m.select("INBOX", false).unwrap();
     let err = m.uid_move_typed("4", "Archive").unwrap_err();
     assert!(err.message().contains("neither MOVE nor UIDPLUS"), "{err}");
@@ -274,12 +274,7 @@ fn imap4rev2_is_enabled_when_offered() {
         p.tagged(&cmd, "OK enabled");
         p.logout();
     });
-    let mut m = Imap4::with_options(
-        "127.0.0.1",
-        server.port(),
-        Options::with_timeout(Duration::from_secs(5)),
-    )
-    .unwrap();
+    let mut m = scripted_client(&server);
     assert_eq!(
         m.protocol_version(),
         "IMAP4REV2",
@@ -516,12 +511,7 @@ fn imap4rev2_search_partial_setquota_and_notify_events() {
         p.tagged(&cmd, "OK");
         p.logout();
     });
-    let mut m = Imap4::with_options(
-        "127.0.0.1",
-        server.port(),
-        Options::with_timeout(Duration::from_secs(5)),
-    )
-    .unwrap();
+    let mut m = scripted_client(&server);
     assert!(m.enable_imap4rev2().unwrap());
     let subscribed = m.lsub_typed(None, None).unwrap();
     assert_eq!(
@@ -612,12 +602,7 @@ fn imap4rev2_search_partial_setquota_and_notify_events() {
         p.tagged(&cmd, "OK [READ-WRITE] done");
         p.logout();
     });
-    let mut m = Imap4::with_options(
-        "127.0.0.1",
-        server.port(),
-        Options::with_timeout(Duration::from_secs(5)),
-    )
-    .unwrap();
+    let mut m = scripted_client(&server);
     m.select("INBOX", false).unwrap();
     let range = PartialRange::first(1, 10).unwrap();
     for err in [

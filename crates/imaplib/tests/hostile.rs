@@ -845,6 +845,16 @@ fn trickling_server() -> Scripted {
     })
 }
 
+/// The FETCH ended as an abort naming the bound, about when it expired.
+fn check_command_timed_out(err: &imaplib::Error, took: Duration) {
+    assert_eq!(err.kind(), ErrorKind::Abort, "{err}");
+    assert!(err.message().contains("command_timeout"), "{err}");
+    assert!(
+        took >= Duration::from_millis(650) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+}
+
 #[test]
 fn command_timeout_bounds_a_trickling_response() {
     let server = trickling_server();
@@ -858,13 +868,7 @@ fn command_timeout_bounds_a_trickling_response() {
     select_inbox(&mut m);
     let start = Instant::now();
     let err = m.fetch("1", "(BODY[])").unwrap_err();
-    let took = start.elapsed();
-    assert_eq!(err.kind(), ErrorKind::Abort, "{err}");
-    assert!(err.message().contains("command_timeout"), "{err}");
-    assert!(
-        took >= Duration::from_millis(650) && took < Duration::from_secs(3),
-        "{took:?}"
-    );
+    check_command_timed_out(&err, start.elapsed());
     assert!(m.noop().is_err(), "the connection is unusable afterwards");
     drop(m);
     server.finish();
@@ -886,13 +890,7 @@ async fn command_timeout_bounds_a_trickling_response_async() {
     m.select("INBOX", false).await.unwrap();
     let start = Instant::now();
     let err = m.fetch("1", "(BODY[])").await.unwrap_err();
-    let took = start.elapsed();
-    assert_eq!(err.kind(), ErrorKind::Abort, "{err}");
-    assert!(err.message().contains("command_timeout"), "{err}");
-    assert!(
-        took >= Duration::from_millis(650) && took < Duration::from_secs(3),
-        "{took:?}"
-    );
+    check_command_timed_out(&err, start.elapsed());
     drop(m);
     server.finish();
 }
