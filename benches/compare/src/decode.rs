@@ -12,7 +12,7 @@ use imaplib_proto::types::{decode_response, Typed, Untagged};
 use imaplib_proto::{Framer, Limits, Response};
 
 use crate::inputs;
-use crate::table::{measure, Row, Table};
+use crate::table::{measure_interleaved, median, round_ratio, Row, Table};
 
 /// Read size fed to our framer, as a socket read would bring.
 const CHUNK: usize = 64 * 1024;
@@ -251,17 +251,52 @@ pub fn frames_only(input: &[u8]) -> Count {
     n
 }
 
-/// Runs one of our decoders (`variant`: owned, view or frames) on input
-/// `which` (a, b or c) for `secs` seconds.
+/// The views checked and nothing read from them: what [`ours_view`] costs
+/// without reading the values back.
+pub fn views_checked(input: &[u8]) -> Count {
+    let mut framer = Framer::new(Limits {
+        max_literal: 1 << 30,
+        ..Limits::default()
+    });
+    let mut n = Count::default();
+    for piece in input.chunks(CHUNK) {
+        framer.feed(piece);
+        while let Some(frame) = framer.next_frame().expect("framable input") {
+            match FetchView::from_frame(&frame) {
+                Some(Ok(view)) => {
+                    black_box(&view);
+                    n.ok += 1;
+                }
+                _ => n.failed += 1,
+            }
+        }
+    }
+    n
+}
+
+/// Runs decoders on input `which` (a, b or c) for `secs` seconds:
+/// `variant` names one (owned, view, frames, imap-proto, imap-codec) or
+/// several separated by commas, which then run in turn, one pass each per
+/// round. Prints each one's fastest and median pass and, for several, the
+/// median over the rounds of each one's time ÷ the first one's.
 pub fn profile(which: &str, secs: f64, variant: &str) {
-    let decoder: fn(&[u8]) -> Count = match variant {
-        "owned" => ours,
-        "view" => ours_view,
-        "frames" => frames_only,
-        "imap-proto" => imap_proto,
-        "imap-codec" => imap_codec,
-        other => panic!("unknown decoder {other}: owned, view, frames, imap-proto or imap-codec"),
-    };
+    let decoders: Vec<(&str, fn(&[u8]) -> Count)> = variant
+        .split(',')
+        .map(|name| {
+            let f: fn(&[u8]) -> Count = match name {
+                "owned" => ours,
+                "view" => ours_view,
+                "frames" => frames_only,
+                "checked" => views_checked,
+                "imap-proto" => imap_proto,
+                "imap-codec" => imap_codec,
+                other => {
+                    panic!("unknown decoder {other}: owned, view, frames, imap-proto or imap-codec")
+                }
+            };
+            (name, f)
+        })
+        .collect();
     let input = match which {
         "a" => inputs::corpus(),
         "b" => {
@@ -275,22 +310,31 @@ pub fn profile(which: &str, secs: f64, variant: &str) {
             literals
         }
     };
-    // A negative number of seconds means that many passes (for callgrind).
-    let passes = if secs < 0.0 {
+    // A negative number of seconds means that many rounds (for callgrind).
+    let rounds = if secs < 0.0 {
         -secs as usize
     } else {
         usize::MAX
     };
     let start = std::time::Instant::now();
-    let mut n = 0;
-    while n < passes && (secs < 0.0 || start.elapsed().as_secs_f64() < secs) {
-        black_box(decoder(&input));
-        n += 1;
+    let mut times = vec![Vec::new(); decoders.len()];
+    while times[0].len() < rounds && (secs < 0.0 || start.elapsed().as_secs_f64() < secs) {
+        for (i, (_, decoder)) in decoders.iter().enumerate() {
+            let t = std::time::Instant::now();
+            black_box(decoder(&input));
+            times[i].push(t.elapsed().as_secs_f64() * 1e3);
+        }
     }
-    eprintln!(
-        "{n} passes, {:.3} ms each",
-        start.elapsed().as_secs_f64() * 1e3 / n as f64
-    );
+    for (i, (name, _)) in decoders.iter().enumerate() {
+        let ratio = round_ratio(&times[i], &times[0]);
+        let n = times[i].len();
+        let mut sorted = times[i].clone();
+        let mid = median(&mut sorted);
+        eprintln!(
+            "{name}: {n} passes, fastest {:.3} ms, median {mid:.3} ms, {ratio:.3}× the first (median per round)",
+            sorted[0]
+        );
+    }
 }
 
 fn workload_inputs() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
@@ -326,41 +370,63 @@ pub fn run(table: &mut Table, budget: Duration) {
         );
         let ours_count = ours(input);
         let view_count = ours_view(input);
-        let (t_ours, _) = measure(budget, || ours(input));
-        let (t_view, _) = measure(budget, || ours_view(input));
-        let (t_proto, _) = measure(budget, || imap_proto(input));
-        let (t_codec, _) = measure(budget, || imap_codec(input));
+        // One pass of each decoder per round, interleaved, so that the
+        // load of a shared machine falls on all of them alike.
+        let timed = measure_interleaved(
+            budget * 4,
+            &mut [
+                &mut || {
+                    black_box(ours(input));
+                },
+                &mut || {
+                    black_box(ours_view(input));
+                },
+                &mut || {
+                    black_box(imap_proto(input));
+                },
+                &mut || {
+                    black_box(imap_codec(input));
+                },
+            ],
+        );
+        let med = |i: usize| median(&mut timed[i].clone());
         let mb = input.len() as f64 / 1e6;
-        let row = |client: String, t: f64, ok: usize| Row {
+        let row = |client: String, i: usize, ok: usize| Row {
             section: "1 decoder".into(),
             workload: format!("{id} {what}"),
             client,
-            figure: format!("{:.0} MB/s, {:.0} responses/s", mb / t, frames as f64 / t),
+            figure: format!(
+                "{:.0} MB/s, {:.0} responses/s",
+                mb / med(i),
+                frames as f64 / med(i)
+            ),
             note: format!("{ok}/{frames} responses typed"),
-            ratio: Some(t / t_ours),
+            ratio: Some(round_ratio(&timed[i], &timed[0])),
         };
         table.push(row(
             "ours (framer + typed decoder)".into(),
-            t_ours,
+            0,
             ours_count.ok,
         ));
         table.push(row(
             "ours, borrowed view (framer + FetchView, values read)".into(),
-            t_view,
+            1,
             view_count.ok,
         ));
-        // The peers' time against the view's as well.
-        let against_view = |mut r: Row, t: f64| {
-            r.note = format!("{}; {:.2}× the view's time", r.note, t / t_view);
+        // The peers against the view as well: the median over the rounds
+        // of their time ÷ the view's in the same round.
+        let peer = |mut r: Row, i: usize| {
+            r.note = format!(
+                "{}; {:.2}× the view's time (median of per-round ratios)",
+                r.note,
+                round_ratio(&timed[i], &timed[1])
+            );
             r
         };
-        table.push(against_view(
-            row("imap-proto 0.17".into(), t_proto, proto_ok),
-            t_proto,
-        ));
-        table.push(against_view(
-            row("imap-codec 2.0.0-alpha.10".into(), t_codec, codec_ok),
-            t_codec,
+        table.push(peer(row("imap-proto 0.17".into(), 2, proto_ok), 2));
+        table.push(peer(
+            row("imap-codec 2.0.0-alpha.10".into(), 3, codec_ok),
+            3,
         ));
     }
 }

@@ -60,18 +60,36 @@ impl Table {
     }
 }
 
-/// Runs `f` once to warm up, then repeatedly (at least 5 times, at most 41,
-/// until `budget` is spent) and returns the median time and the last result.
-pub fn measure<T>(budget: Duration, mut f: impl FnMut() -> T) -> (f64, T) {
-    let mut last = f();
-    let start = Instant::now();
-    let mut times = Vec::new();
-    while times.len() < 5 || (start.elapsed() < budget && times.len() < 41) {
-        let t = Instant::now();
-        last = std::hint::black_box(f());
-        times.push(t.elapsed().as_secs_f64());
+/// Runs every function of `fs` once to warm up, then in rounds, each
+/// round running every function once, in an order that rotates from round
+/// to round (at least 5 rounds, at most 41, until `budget` is spent).
+/// Returns each function's times, round by round. On a shared machine a
+/// slow spell then falls on every function of a round alike, so that
+/// [`round_ratio`] stays put where separate measurements drift apart.
+pub fn measure_interleaved(budget: Duration, fs: &mut [&mut dyn FnMut()]) -> Vec<Vec<f64>> {
+    for f in fs.iter_mut() {
+        f();
     }
-    (median(&mut times), last)
+    let n = fs.len();
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); n];
+    let start = Instant::now();
+    let mut round = 0;
+    while round < 5 || (start.elapsed() < budget && round < 41) {
+        for k in 0..n {
+            let i = (k + round) % n;
+            let t = Instant::now();
+            fs[i]();
+            times[i].push(t.elapsed().as_secs_f64());
+        }
+        round += 1;
+    }
+    times
+}
+
+/// The median over the rounds of `a`'s time ÷ `b`'s time in the same round.
+pub fn round_ratio(a: &[f64], b: &[f64]) -> f64 {
+    let mut r: Vec<f64> = a.iter().zip(b).map(|(x, y)| x / y).collect();
+    median(&mut r)
 }
 
 /// The median (the lower middle for an even count).

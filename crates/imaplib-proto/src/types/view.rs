@@ -1327,10 +1327,11 @@ impl<'a> FetchView<'a> {
         self.modseq
     }
 
-    /// The ENVELOPE, if present and decoded.
+    /// The ENVELOPE, if present and decoded (read when the response was;
+    /// borrowed from this view).
     #[inline]
-    pub fn envelope(&self) -> Option<EnvelopeView<'a>> {
-        self.envelope
+    pub fn envelope(&self) -> Option<&EnvelopeView<'a>> {
+        self.envelope.as_ref()
     }
 
     /// The top level of the BODYSTRUCTURE (or BODY) structure, if present
@@ -2026,7 +2027,12 @@ impl<'a> FlagsView<'a> {
     /// The flags as text (invalid UTF-8 replaced, as the owned decoder
     /// does), in order.
     pub fn iter(&self) -> impl Iterator<Item = Cow<'a, str>> + 'a {
-        self.iter_raw().map(String::from_utf8_lossy)
+        // Flags are ASCII in practice: checked as such first, which is
+        // cheaper than the lossy conversion's scan.
+        self.iter_raw().map(|f| match std::str::from_utf8(f) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(f),
+        })
     }
 }
 
@@ -2154,10 +2160,6 @@ pub struct EnvelopeView<'a> {
 /// past them are read again when iterated.
 const RECORDED: usize = 8;
 
-/// How many recorded addresses an [`Addresses`] carries (longer lists are
-/// read again, which keeps the iterator small).
-const CARRIED: usize = 3;
-
 /// An address recorded while checking: where its four fields lie.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Packed {
@@ -2233,20 +2235,14 @@ impl<'a> EnvelopeView<'a> {
     }
 
     #[inline]
-    fn list(&self, i: usize) -> Addresses<'a> {
+    fn list(&self, i: usize) -> Addresses<'_> {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         let (start, end) = (usize::from(start), usize::from(self.ends[i]));
-        if self.unrecorded & (1 << i) == 0 && end - start <= CARRIED {
-            let mut addrs = [Packed::default(); CARRIED];
-            for (k, slot) in addrs.iter_mut().enumerate().take(end - start) {
-                *slot = self.addrs[start + k];
-            }
+        if self.unrecorded & (1 << i) == 0 {
             return Addresses {
                 from: AddressSource::Recorded {
                     buf: self.src.buf,
-                    addrs,
-                    next: 0,
-                    end: (end - start) as u8,
+                    addrs: self.addrs.get(start..end).unwrap_or_default().iter(),
                 },
             };
         }
@@ -2260,37 +2256,37 @@ impl<'a> EnvelopeView<'a> {
 
     /// From addresses.
     #[inline]
-    pub fn from(&self) -> Addresses<'a> {
+    pub fn from(&self) -> Addresses<'_> {
         self.list(0)
     }
 
     /// Sender addresses.
     #[inline]
-    pub fn sender(&self) -> Addresses<'a> {
+    pub fn sender(&self) -> Addresses<'_> {
         self.list(1)
     }
 
     /// Reply-To addresses.
     #[inline]
-    pub fn reply_to(&self) -> Addresses<'a> {
+    pub fn reply_to(&self) -> Addresses<'_> {
         self.list(2)
     }
 
     /// To addresses.
     #[inline]
-    pub fn to(&self) -> Addresses<'a> {
+    pub fn to(&self) -> Addresses<'_> {
         self.list(3)
     }
 
     /// Cc addresses.
     #[inline]
-    pub fn cc(&self) -> Addresses<'a> {
+    pub fn cc(&self) -> Addresses<'_> {
         self.list(4)
     }
 
     /// Bcc addresses.
     #[inline]
-    pub fn bcc(&self) -> Addresses<'a> {
+    pub fn bcc(&self) -> Addresses<'_> {
         self.list(5)
     }
 
@@ -2325,7 +2321,8 @@ impl<'a> EnvelopeView<'a> {
 }
 
 /// The addresses of one ENVELOPE field, as recorded when the response
-/// was checked or read as they are iterated.
+/// was checked (borrowed from the [`EnvelopeView`]) or read as they are
+/// iterated.
 #[derive(Clone, Debug)]
 pub struct Addresses<'a> {
     from: AddressSource<'a>,
@@ -2333,11 +2330,10 @@ pub struct Addresses<'a> {
 
 #[derive(Clone, Debug)]
 enum AddressSource<'a> {
+    /// Recorded while checking: read from the envelope view.
     Recorded {
         buf: &'a [u8],
-        addrs: [Packed; CARRIED],
-        next: u8,
-        end: u8,
+        addrs: std::slice::Iter<'a, Packed>,
     },
     Read(Elements<'a>),
 }
@@ -2348,17 +2344,8 @@ impl<'a> Iterator for Addresses<'a> {
     #[inline]
     fn next(&mut self) -> Option<AddressView<'a>> {
         let elements = match &mut self.from {
-            AddressSource::Recorded {
-                buf,
-                addrs,
-                next,
-                end,
-            } => {
-                if *next >= *end {
-                    return None;
-                }
-                let a = addrs.get(usize::from(*next))?;
-                *next += 1;
+            AddressSource::Recorded { buf, addrs } => {
+                let a = addrs.next()?;
                 return Some(AddressView {
                     name: a.get(0, buf),
                     adl: a.get(1, buf),
