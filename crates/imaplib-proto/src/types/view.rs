@@ -3280,9 +3280,12 @@ fn multipart_keeping<'a>(
         c.pos += 1;
         c.enter()?;
         c.skip_spaces();
-        let part = single(c, extensible);
+        let Some(slot) = keep.get_mut(usize::from(*kept)) else {
+            break;
+        };
+        let read = single_into(c, extensible, slot);
         c.leave();
-        keep[usize::from(*kept)] = part?;
+        read?;
         *kept += 1;
     }
     let first = c.state();
@@ -3315,27 +3318,32 @@ fn multipart_keeping<'a>(
 
 /// Spaces already skipped.
 fn single<'a>(c: &mut Cur<'a>, extensible: bool) -> VResult<SinglePartView<'a>> {
+    let mut p = SinglePartView::empty(c.src, extensible);
+    single_into(c, extensible, &mut p)?;
+    Ok(p)
+}
+
+/// [`single`], read into `p`, every field of which it sets: the parts a
+/// view keeps are filled where they lie instead of copied there.
+#[inline(always)]
+fn single_into<'a>(c: &mut Cur<'a>, extensible: bool, p: &mut SinglePartView<'a>) -> VResult<()> {
     let media_type = c.nstring_here()?.unwrap_or(EMPTY);
     let media_subtype = c.nstring()?.unwrap_or(EMPTY);
     c.skip_spaces();
-    let params_at = c.state();
-    let (_, params_rec) = record_params(c)?;
-    let mut p = SinglePartView {
-        src: c.src,
-        media_type,
-        media_subtype,
-        params: params_at,
-        params_rec,
-        id: nstring_or_list(c)?,
-        description: nstring_or_list(c)?,
-        encoding: nstring_or_list(c)?,
-        size: number_tolerant(c)?,
-        lines: None,
-        message: None,
-        extensible,
-        md5: None,
-        ext: ExtensionView::empty(c.src),
-    };
+    p.src = c.src;
+    p.media_type = media_type;
+    p.media_subtype = media_subtype;
+    p.params = c.state();
+    (_, p.params_rec) = record_params(c)?;
+    p.id = nstring_or_list(c)?;
+    p.description = nstring_or_list(c)?;
+    p.encoding = nstring_or_list(c)?;
+    p.size = number_tolerant(c)?;
+    p.lines = None;
+    p.message = None;
+    p.extensible = extensible;
+    p.md5 = None;
+    p.ext = ExtensionView::empty(c.src);
     if media_type.eq_ignore_ascii_case(b"MESSAGE")
         && (media_subtype.eq_ignore_ascii_case(b"RFC822")
             || media_subtype.eq_ignore_ascii_case(b"GLOBAL"))
@@ -3357,13 +3365,13 @@ fn single<'a>(c: &mut Cur<'a>, extensible: bool) -> VResult<SinglePartView<'a>> 
         }
     }
     if c.eat(b')') {
-        return Ok(p);
+        return Ok(());
     }
     p.md5 = nstring_or_list(c)?;
     if !c.eat(b')') {
         p.ext = extension(c)?;
     }
-    Ok(p)
+    Ok(())
 }
 
 /// Checks a BODY or BODYSTRUCTURE value; a handle to read it later.
