@@ -818,12 +818,35 @@ impl Session {
         if !self.greeted {
             return self.process_greeting(resp).map(Some);
         }
-        match resp.kind().clone() {
+        // Matched by reference: cloning the kind would cost an allocation
+        // per response.
+        match resp.kind() {
             Kind::Continuation => Ok(self.process_continuation(&resp)),
-            Kind::Tagged { tag, status } => self.process_tagged(&resp, &tag, status).map(Some),
-            Kind::Untagged { name, status, .. } => self.process_untagged(&resp, &name, status),
+            Kind::Tagged { tag, status } => self.process_tagged(&resp, tag, *status).map(Some),
+            Kind::Untagged { name, .. }
+                if self.idle_capture.is_none()
+                    && self.response_capture.as_deref() == Some(name.as_str()) =>
+            {
+                let name = name.clone();
+                self.capture(resp, name).map(Some)
+            }
+            Kind::Untagged { name, status, .. } => self.process_untagged(&resp, name, *status),
             Kind::Unparsed { reason } => self.process_unparsed(&resp, reason),
         }
+    }
+
+    /// Keeps a response whole for [`Session::take_responses`] (moved, not
+    /// copied).
+    fn capture(&mut self, resp: Response, name: String) -> Result<Event, ProtoError> {
+        self.untagged_weight += resp.frame().len() + ITEM_OVERHEAD;
+        self.captured.push_back(resp);
+        if self.untagged_weight > self.cfg.max_untagged_bytes {
+            return Err(ProtoError::msg(
+                ProtoErrorKind::TooMuchData,
+                "too many captured responses not taken",
+            ));
+        }
+        Ok(Event::Untagged { name })
     }
 
     fn process_greeting(&mut self, resp: Response) -> Result<Event, ProtoError> {
@@ -929,19 +952,6 @@ impl Session {
         name: &str,
         status: Option<Status>,
     ) -> Result<Option<Event>, ProtoError> {
-        if self.idle_capture.is_none() && self.response_capture.as_deref() == Some(name) {
-            self.untagged_weight += resp.frame().len() + ITEM_OVERHEAD;
-            self.captured.push_back(resp.clone());
-            if self.untagged_weight > self.cfg.max_untagged_bytes {
-                return Err(ProtoError::msg(
-                    ProtoErrorKind::TooMuchData,
-                    "too many captured responses not taken",
-                ));
-            }
-            return Ok(Some(Event::Untagged {
-                name: name.to_string(),
-            }));
-        }
         let items = resp.imaplib_items();
         if name == "CAPABILITY" {
             self.set_capabilities(&resp.text());
