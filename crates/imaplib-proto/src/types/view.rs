@@ -1488,7 +1488,7 @@ fn skip_item_tail(c: &mut Cur<'_>) -> bool {
 }
 
 /// The item names this library knows.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Name {
     Flags,
     Uid,
@@ -1543,6 +1543,88 @@ fn name_of(name: &[u8]) -> Name {
     }
 }
 
+/// The items a FETCH response usually holds, told by their first letter
+/// and compared as two 64-bit words, without a scan for the end of the
+/// name: the length of the name and its kind if `rest` starts with one of
+/// them followed by the end of the name (what [`Cur::item_name_here`] and
+/// [`name_of`] give for it); `None` otherwise, or when fewer than 16 bytes
+/// remain on the line.
+#[inline(always)]
+fn usual_item(rest: &[u8]) -> Option<(usize, Name)> {
+    let head: &[u8; 16] = rest.get(..16)?.try_into().ok()?;
+    let (pattern, kind) = match head[0] & 0xdf {
+        b'U' => (&UID, Name::Uid),
+        b'F' => (&FLAGS, Name::Flags),
+        b'I' => (&INTERNALDATE, Name::InternalDate),
+        b'R' => (&RFC822_SIZE, Name::Rfc822Size),
+        b'E' => (&ENVELOPE, Name::Envelope),
+        b'B' => (&BODYSTRUCTURE, Name::BodyStructure),
+        b'M' => (&MODSEQ, Name::ModSeq),
+        _ => return None,
+    };
+    let mut lo = [0u8; 8];
+    let mut hi = [0u8; 8];
+    lo.copy_from_slice(&head[..8]);
+    hi.copy_from_slice(&head[8..]);
+    let (lo, hi) = (u64::from_le_bytes(lo), u64::from_le_bytes(hi));
+    let len = pattern.len;
+    if lo & pattern.mask[0] != pattern.word[0]
+        || hi & pattern.mask[1] != pattern.word[1]
+        || STOPS[usize::from(head[len])] & ENDS_NAME == 0
+    {
+        return None;
+    }
+    Some((len, kind))
+}
+
+/// An item name as two 64-bit words to compare with the first 16 bytes
+/// of a line, after `mask` (which clears the case bit of letters and
+/// keeps nothing past the name).
+struct NamePattern {
+    mask: [u64; 2],
+    word: [u64; 2],
+    len: usize,
+}
+
+const fn name_pattern(name: &[u8]) -> NamePattern {
+    let mut mask = [0u8; 16];
+    let mut word = [0u8; 16];
+    let mut i = 0;
+    while i < name.len() {
+        mask[i] = if name[i].is_ascii_uppercase() {
+            0xdf
+        } else {
+            0xff
+        };
+        word[i] = name[i];
+        i += 1;
+    }
+    NamePattern {
+        mask: [half(&mask, 0), half(&mask, 8)],
+        word: [half(&word, 0), half(&word, 8)],
+        len: name.len(),
+    }
+}
+
+/// Bytes `at..at + 8` of `b` as a little-endian word.
+const fn half(b: &[u8; 16], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    let mut k = 0;
+    while k < 8 {
+        w[k] = b[at + k];
+        k += 1;
+    }
+    u64::from_le_bytes(w)
+}
+
+const UID: NamePattern = name_pattern(b"UID");
+const FLAGS: NamePattern = name_pattern(b"FLAGS");
+const INTERNALDATE: NamePattern = name_pattern(b"INTERNALDATE");
+const RFC822_SIZE: NamePattern = name_pattern(b"RFC822.SIZE");
+const ENVELOPE: NamePattern = name_pattern(b"ENVELOPE");
+const BODYSTRUCTURE: NamePattern = name_pattern(b"BODYSTRUCTURE");
+const MODSEQ: NamePattern = name_pattern(b"MODSEQ");
+
 /// `name` equals `word` (upper case, same length) without regard to the
 /// case of letters: a letter's case bit is cleared before comparing,
 /// every other byte is compared as is. No branch per byte.
@@ -1571,8 +1653,14 @@ fn item<'a>(c: &mut Cur<'a>) -> VResult<(&'a [u8], ItemView<'a>)> {
 /// is read while it is checked.
 #[inline(always)]
 fn item_into<'a>(c: &mut Cur<'a>, view: &mut FetchView<'a>) -> VResult<()> {
-    let name = c.item_name_here()?;
-    match name_of(name) {
+    let kind = match usual_item(c.rest()) {
+        Some((len, kind)) => {
+            c.pos += len;
+            kind
+        }
+        None => name_of(c.item_name_here()?),
+    };
+    match kind {
         Name::Uid => {
             let u = c.number32()?;
             view.uid.get_or_insert(u);
@@ -2512,13 +2600,14 @@ fn record_addresses(
             recorded = false;
             return Ok(());
         }
-        if let Some(a) = simple_address(c) {
-            match addrs.get_mut(n) {
-                Some(slot) => {
-                    *slot = a;
-                    n += 1;
-                }
-                None => recorded = false,
+        let mut spare = Packed::default();
+        let full = n >= RECORDED;
+        let slot = addrs.get_mut(n).unwrap_or(&mut spare);
+        if simple_address(c, slot) {
+            if full {
+                recorded = false;
+            } else {
+                n += 1;
             }
             return Ok(());
         }
@@ -2565,13 +2654,12 @@ fn simple_addresses(c: &mut Cur<'_>, addrs: &mut [Packed; RECORDED], count: &mut
                 *count = n;
                 return true;
             }
-            Some(b'(') if n < RECORDED => match simple_address(c) {
-                Some(a) => {
-                    addrs[n] = a;
-                    n += 1;
+            Some(b'(') if n < RECORDED => {
+                if !simple_address(c, &mut addrs[n]) {
+                    break;
                 }
-                None => break,
-            },
+                n += 1;
+            }
             _ => break,
         }
     }
@@ -2582,23 +2670,28 @@ fn simple_addresses(c: &mut Cur<'_>, addrs: &mut [Packed; RECORDED], count: &mut
 /// The usual shape of an address, the cursor at its opening parenthesis:
 /// four fields, each a quoted string without backslash or NIL, one space
 /// apart, the closing parenthesis right after the last. Read and recorded
-/// if so (what the general reading gives for it); `None`, the cursor
-/// left where it was, for any other shape.
+/// into `a` if so (what the general reading gives for it; true); false,
+/// the cursor left where it was and `a` holding nothing of use, for any
+/// other shape.
+///
+/// Written straight into its slot: building the record on the stack and
+/// copying it there made the processor read back the many small writes
+/// as whole words, which it cannot forward from its store buffer, and
+/// stalled on every address.
 #[inline(always)]
-fn simple_address(c: &mut Cur<'_>) -> Option<Packed> {
+fn simple_address(c: &mut Cur<'_>, a: &mut Packed) -> bool {
     let t = c.text;
     let base = c.pos;
     let mut p = base + 1;
-    let mut a = Packed {
-        base: base as u32,
-        ..Packed::default()
-    };
+    a.base = base as u32;
     for k in 0..4 {
         match t.get(p) {
             Some(b'"') => {
-                let end = quote_or_backslash(t, p + 1)?;
+                let Some(end) = quote_or_backslash(t, p + 1) else {
+                    return false;
+                };
                 if t[end] != b'"' {
-                    return None;
+                    return false;
                 }
                 // Truncation is caught below: the whole address must lie
                 // within 64 KiB of its start.
@@ -2607,70 +2700,75 @@ fn simple_address(c: &mut Cur<'_>) -> Option<Packed> {
                 p = end + 1;
             }
             Some(b'N' | b'n') => {
-                let word = t.get(p..p + 3)?;
+                let Some(word) = t.get(p..p + 3) else {
+                    return false;
+                };
                 if word[1] & 0xdf != b'I' || word[2] & 0xdf != b'L' {
-                    return None;
+                    return false;
                 }
+                a.forms[k] = 0;
                 p += 3;
             }
-            _ => return None,
+            _ => return false,
         }
         // A space (or the closing parenthesis) ends the NIL atom too.
         let next = if k == 3 { b')' } else { b' ' };
         if t.get(p) != Some(&next) {
-            return None;
+            return false;
         }
         p += 1;
     }
     if p - base > usize::from(u16::MAX) {
-        return None;
+        return false;
     }
     c.pos = p;
-    Some(a)
+    true
 }
 
 /// The usual shape of a parameter list, the cursor at its opening
 /// parenthesis: one to four quoted strings without backslash, one space
 /// apart, the closing parenthesis right after the last. Read and recorded
-/// if so (what the general reading gives for it); `None`, the cursor left
-/// where it was, for any other shape or where the list would nest too
-/// deep.
+/// into `rec` if so (what the general reading gives for it; true); false,
+/// the cursor left where it was and `rec` holding nothing of use, for any
+/// other shape or where the list would nest too deep. Written in place,
+/// as [`simple_address`] is.
 #[inline(always)]
-fn simple_params(c: &mut Cur<'_>) -> Option<ParamRec> {
+fn simple_params(c: &mut Cur<'_>, rec: &mut ParamRec) -> bool {
     if c.depth as usize >= MAX_DEPTH {
-        return None;
+        return false;
     }
     let t = c.text;
     let base = c.pos;
     let mut p = base + 1;
-    let mut rec = ParamRec::EMPTY;
     rec.packed.base = base as u32;
     for k in 0..4 {
         if t.get(p) != Some(&b'"') {
-            return None;
+            return false;
         }
-        let end = quote_or_backslash(t, p + 1)?;
+        let Some(end) = quote_or_backslash(t, p + 1) else {
+            return false;
+        };
         if t[end] != b'"' {
-            return None;
+            return false;
         }
         rec.packed.spans[k] = ((p + 1 - base) as u16, (end - p - 1) as u16);
         rec.packed.forms[k] = QUOTED;
-        rec.count += 1;
         p = end + 1;
         match t.get(p) {
             Some(b' ') => p += 1,
             Some(b')') => {
                 p += 1;
                 if p - base > usize::from(u16::MAX) {
-                    return None;
+                    return false;
                 }
+                rec.count = k as u8 + 1;
                 c.pos = p;
-                return Some(rec);
+                return true;
             }
-            _ => return None,
+            _ => return false,
         }
     }
-    None
+    false
 }
 
 /// Checks one address list; its position, or `None` for a quoted string
@@ -3308,7 +3406,7 @@ fn multipart_keeping<'a>(
         ext: ExtensionView::empty(c.src),
     };
     if !c.eat(b')') {
-        (m.params, m.params_rec) = record_params(c)?;
+        m.params = record_params(c, &mut m.params_rec)?;
         if !c.eat(b')') {
             m.ext = extension(c)?;
         }
@@ -3334,7 +3432,7 @@ fn single_into<'a>(c: &mut Cur<'a>, extensible: bool, p: &mut SinglePartView<'a>
     p.media_type = media_type;
     p.media_subtype = media_subtype;
     p.params = c.state();
-    (_, p.params_rec) = record_params(c)?;
+    record_params(c, &mut p.params_rec)?;
     p.id = nstring_or_list(c)?;
     p.description = nstring_or_list(c)?;
     p.encoding = nstring_or_list(c)?;
@@ -3488,17 +3586,18 @@ fn skip_nstring_or_list(c: &mut Cur<'_>) -> VResult<()> {
 /// belongs), spaces already skipped; the position of the list, if it is
 /// one, and its first elements, recorded.
 #[inline]
-fn record_params(c: &mut Cur<'_>) -> VResult<(Option<At>, ParamRec)> {
+fn record_params(c: &mut Cur<'_>, rec: &mut ParamRec) -> VResult<Option<At>> {
     if c.peek() != Some(b'(') {
         c.nstring_here()?;
-        return Ok((None, ParamRec::EMPTY));
+        *rec = ParamRec::EMPTY;
+        return Ok(None);
     }
     let at = c.state();
-    if let Some(rec) = simple_params(c) {
-        return Ok((Some(at), rec));
+    if simple_params(c, rec) {
+        return Ok(Some(at));
     }
     let buf = c.src.buf;
-    let mut rec = ParamRec::EMPTY;
+    *rec = ParamRec::EMPTY;
     rec.packed.base = at.pos;
     c.list_here(|c| {
         let s = c.nstring_here()?;
@@ -3510,7 +3609,7 @@ fn record_params(c: &mut Cur<'_>) -> VResult<(Option<At>, ParamRec)> {
         };
         Ok(())
     })?;
-    Ok((Some(at), rec))
+    Ok(Some(at))
 }
 
 #[inline]
@@ -3557,7 +3656,7 @@ fn extension<'a>(c: &mut Cur<'a>) -> VResult<ExtensionView<'a>> {
         let value = c.nstring()?.unwrap_or(EMPTY);
         let (mut p, mut rec) = (None, ParamRec::EMPTY);
         if !c.eat(b')') {
-            (p, rec) = record_params(c)?;
+            p = record_params(c, &mut rec)?;
             // Extra values before the closing parenthesis are tolerated.
             while !c.eat(b')') {
                 if c.at_end() {
@@ -3701,5 +3800,75 @@ impl<'a> PartNumbers<'a> {
     /// The numbers as sent (`1.2.`).
     pub fn as_bytes(&self) -> &'a [u8] {
         self.spec
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the general reading gives: the name's length and kind.
+    fn general(rest: &[u8]) -> Option<(usize, Name)> {
+        let len = rest
+            .iter()
+            .position(|&b| STOPS[usize::from(b)] & ENDS_NAME != 0)
+            .unwrap_or(rest.len());
+        (len > 0).then(|| (len, name_of(&rest[..len])))
+    }
+
+    #[test]
+    fn usual_item_names_read_as_the_general_reading_does() {
+        let names: [&[u8]; 16] = [
+            b"UID",
+            b"uid",
+            b"Flags",
+            b"INTERNALDATE",
+            b"RFC822.SIZE",
+            b"rfc822.size",
+            b"RFC822",
+            b"RFC822.TEXT",
+            b"ENVELOPE",
+            b"BODYSTRUCTURE",
+            b"BODY",
+            b"MODSEQ",
+            b"UIDX",
+            b"FLAGSS",
+            b"RFC822\x18SIZE",
+            b"ENVELOP",
+        ];
+        let mut tried = 0;
+        for name in names {
+            for tail in [
+                &b" 12 X (\\Seen) 1234567890"[..],
+                b"[] x",
+                b"(x) yyyyyyyyyyyy",
+                b"<0>",
+            ] {
+                let mut rest = name.to_vec();
+                rest.extend_from_slice(tail);
+                rest.extend_from_slice(b"                ");
+                if let Some((len, kind)) = usual_item(&rest) {
+                    tried += 1;
+                    assert_eq!(
+                        Some((len, kind)),
+                        general(&rest),
+                        "{:?}",
+                        crate::Printable(&rest)
+                    );
+                }
+            }
+            // Every byte after the name, as the name's next byte.
+            for b in 0..=255u8 {
+                let mut rest = name.to_vec();
+                rest.push(b);
+                rest.extend_from_slice(&[b'x'; 16]);
+                if let Some(found) = usual_item(&rest) {
+                    assert_eq!(Some(found), general(&rest), "{:?}", crate::Printable(&rest));
+                }
+            }
+        }
+        assert!(tried > 30, "the fast path was taken {tried} times");
+        // Too short to compare as words: left to the general reading.
+        assert_eq!(usual_item(b"UID 1)"), None);
     }
 }
