@@ -1709,14 +1709,25 @@ fn body_into<'a>(c: &mut Cur<'a>, extensible: bool, view: &mut FetchView<'a>) ->
     c.pos += 1;
     c.enter()?;
     c.skip_spaces();
-    let result = if c.peek() == Some(b'(') {
-        multipart_keeping(c, extensible, &mut view.parts, &mut view.kept).map(BodyPart::Multipart)
-    } else {
-        single(c, extensible).map(BodyPart::Single)
+    if c.peek() == Some(b'(') {
+        let result = multipart_keeping(c, extensible, &mut view.parts, &mut view.kept);
+        c.leave();
+        view.body_structure = Some(BodyPart::Multipart(result?));
+        return Ok(());
+    }
+    // A single part is read where it lies in the view.
+    let slot = view
+        .body_structure
+        .insert(BodyPart::Single(SinglePartView::empty(c.src, extensible)));
+    let result = match slot {
+        BodyPart::Single(part) => single_into(c, extensible, part),
+        BodyPart::Multipart(_) => Ok(()),
     };
     c.leave();
-    view.body_structure = Some(result?);
-    Ok(())
+    if result.is_err() {
+        view.body_structure = None;
+    }
+    result
 }
 
 /// Checks a FLAGS list; its position.
