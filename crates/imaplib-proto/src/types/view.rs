@@ -3696,6 +3696,10 @@ fn extension<'a>(c: &mut Cur<'a>) -> VResult<ExtensionView<'a>> {
         return Ok(ext);
     }
     ext.location = nstring_or_list(c)?;
+    if c.eat(b')') {
+        // No further values: nothing to read again.
+        return Ok(ext);
+    }
     ext.extra = Some(c.state());
     loop {
         if c.eat(b')') {
