@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clients::{Job, Outcome};
-use table::{median, Row, Table};
+use table::{median, round_ratio, Row, Table};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -187,28 +187,47 @@ fn end_to_end(
     (set, items): (&str, &str),
     reps: usize,
 ) {
+    // Round after round, each client in a process of its own for one
+    // warm-up and one timed FETCH, in an order that rotates: a slow spell
+    // of the shared machine then falls on every client alike, and the
+    // ratios are taken round by round.
+    let mut runs: HashMap<&str, Vec<Outcome>> = HashMap::new();
+    for round in 0..reps.max(1) {
+        for k in 0..clients.len() {
+            let c = &clients[(k + round) % clients.len()];
+            let job = Job {
+                client: c.key.into(),
+                port,
+                ca_file: ca_file.map(Path::to_path_buf),
+                user: user.into(),
+                password: password.into(),
+                uid: false,
+                set: set.into(),
+                items: items.into(),
+                reps: 1,
+            };
+            runs.entry(c.key).or_default().push(job.run());
+        }
+    }
     let mut results: HashMap<&str, (f64, Outcome)> = HashMap::new();
-    for c in clients {
-        let job = Job {
-            client: c.key.into(),
-            port,
-            ca_file: ca_file.map(Path::to_path_buf),
-            user: user.into(),
-            password: password.into(),
-            uid: false,
-            set: set.into(),
-            items: items.into(),
-            reps,
+    let mut round_times: HashMap<&str, Vec<f64>> = HashMap::new();
+    for (key, outcomes) in runs {
+        let times: Vec<f64> = outcomes.iter().flat_map(|o| o.times.clone()).collect();
+        let last = outcomes.last().expect("one run per round");
+        let outcome = Outcome {
+            times: times.clone(),
+            bytes: last.bytes,
+            messages: last.messages,
+            hwm_kb: outcomes.iter().map(|o| o.hwm_kb).max().unwrap_or(0),
         };
-        let outcome = job.run();
-        let t = median(&mut outcome.times.clone());
-        results.insert(c.key, (t, outcome));
+        results.insert(key, (median(&mut times.clone()), outcome));
+        round_times.insert(key, times);
     }
     let wire = results.get("raw").map_or(0, |r| r.1.bytes);
     let expected = results.get("ours").map(|r| (r.1.bytes, r.1.messages));
     for c in clients {
         let (t, o) = &results[c.key];
-        let reference = results.get(c.reference).map(|r| r.0);
+        let reference = round_times.get(c.reference);
         let mut note = format!("peak RSS {:.1} MB", o.hwm_kb as f64 / 1024.0);
         if c.key != "raw" {
             if let Some((bytes, messages)) = expected {
@@ -236,7 +255,7 @@ fn end_to_end(
             client: c.label.into(),
             figure: format!("{:.3} s, {:.0} MB/s", t, wire as f64 / 1e6 / t),
             note,
-            ratio: reference.map(|r| t / r),
+            ratio: reference.map(|r| round_ratio(&round_times[c.key], r)),
         });
     }
 }
