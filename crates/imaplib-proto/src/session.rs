@@ -830,7 +830,17 @@ impl Session {
                 let name = name.clone();
                 self.capture(resp, name).map(Some)
             }
-            Kind::Untagged { name, status, .. } => self.process_untagged(&resp, name, *status),
+            Kind::Untagged { name, status, .. } => {
+                match self.process_untagged(&resp, name, *status)? {
+                    // The event names the response: its name is moved
+                    // there, not copied.
+                    Stored::Named => match resp.into_kind() {
+                        Kind::Untagged { name, .. } => Ok(Some(Event::Untagged { name })),
+                        _ => Ok(None),
+                    },
+                    Stored::Bye(text) => Ok(Some(Event::Bye { text })),
+                }
+            }
             Kind::Unparsed { reason } => self.process_unparsed(&resp, reason),
         }
     }
@@ -951,13 +961,13 @@ impl Session {
         resp: &Response,
         name: &str,
         status: Option<Status>,
-    ) -> Result<Option<Event>, ProtoError> {
-        let items = resp.imaplib_items();
+    ) -> Result<Stored, ProtoError> {
         if name == "CAPABILITY" {
             self.set_capabilities(&resp.text());
         }
         if let Some(q) = &mut self.idle_capture {
             if status != Some(Status::Bye) {
+                let items = resp.imaplib_items();
                 self.untagged_weight += Self::held_weight(&items);
                 q.push_back((name.to_string(), items));
                 if self.untagged_weight > self.cfg.max_untagged_bytes {
@@ -967,16 +977,15 @@ impl Session {
                     ));
                 }
                 self.store_code(resp)?;
-                return Ok(Some(Event::Untagged {
-                    name: name.to_string(),
-                }));
+                return Ok(Stored::Named);
             }
         }
         if self.events_enabled && self.is_event(name, resp) {
             self.untagged_weight += resp.frame().len();
             self.unsolicited.push_back(resp.clone());
         }
-        for item in items {
+        // Stored one by one, with no list of them built first.
+        for item in resp.imaplib_item_iter() {
             self.append_untagged(name, item)?;
         }
         self.store_code(resp)?;
@@ -984,11 +993,9 @@ impl Session {
             let text = resp.text();
             self.bye = Some(text.clone());
             self.on_bye(&text);
-            return Ok(Some(Event::Bye { text }));
+            return Ok(Stored::Bye(text));
         }
-        Ok(Some(Event::Untagged {
-            name: name.to_string(),
-        }))
+        Ok(Stored::Named)
     }
 
     /// True for a response that is news about the mailbox or the server
@@ -1330,12 +1337,17 @@ impl Session {
 
     /// Takes the result of a completed command.
     pub fn take_reply(&mut self, tag: &str) -> Option<Result<Reply, ProtoError>> {
+        // Clients ask after every response; most of the time nothing has
+        // completed, and the answer then costs no hashing.
+        if self.completed.is_empty() {
+            return None;
+        }
         self.completed.remove(tag)
     }
 
     /// True if the command with this tag has completed.
     pub fn is_completed(&self, tag: &str) -> bool {
-        self.completed.contains_key(tag)
+        !self.completed.is_empty() && self.completed.contains_key(tag)
     }
 
     /// True while the session waits for the client to run the TLS
@@ -1408,6 +1420,14 @@ impl Session {
             tracing::trace!(target: "imaplib::protocol", "< {}", shown);
         }
     }
+}
+
+/// What storing an untagged response gives the caller to report.
+enum Stored {
+    /// An [`Event::Untagged`] naming the response.
+    Named,
+    /// The server said BYE, with this text.
+    Bye(Bytes),
 }
 
 #[cfg(test)]

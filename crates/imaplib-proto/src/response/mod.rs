@@ -301,12 +301,24 @@ impl Response {
         line.slice(self.after_code.min(line.len())..)
     }
 
+    /// The kind, taken out of the response.
+    pub(crate) fn into_kind(self) -> Kind {
+        self.kind
+    }
+
     /// The response as imaplib stores it: for an untagged response, the
     /// data items appended to `untagged_responses[name]` (the first line's
     /// data, prefixed by the number for `* N NAME` responses; one
     /// `(header, literal)` pair per literal; then the rest of the line); for a
     /// tagged response the same with the text after the status.
     pub fn imaplib_items(&self) -> Vec<Data> {
+        let mut items = Vec::with_capacity(self.frame.literal_count() + 1);
+        items.extend(self.imaplib_item_iter());
+        items
+    }
+
+    /// [`Response::imaplib_items`] one by one, without collecting them.
+    pub(crate) fn imaplib_item_iter(&self) -> impl Iterator<Item = Data> + '_ {
         let first = match &self.kind {
             Kind::Untagged {
                 number: Some(n), ..
@@ -325,16 +337,21 @@ impl Response {
             _ => self.text(),
         };
         let literals = self.frame.literal_count();
-        let mut items = Vec::with_capacity(literals + 1);
-        let mut header = first;
-        for i in 0..literals {
-            items.push(Data::Literal {
-                header,
-                literal: self.frame.literal(i),
-            });
-            header = self.frame.line(i + 1);
-        }
-        items.push(Data::Line(header));
-        items
+        let mut header = Some(first);
+        let mut i = 0;
+        std::iter::from_fn(move || {
+            let h = header.take()?;
+            if i < literals {
+                let item = Data::Literal {
+                    header: h,
+                    literal: self.frame.literal(i),
+                };
+                header = Some(self.frame.line(i + 1));
+                i += 1;
+                Some(item)
+            } else {
+                Some(Data::Line(h))
+            }
+        })
     }
 }

@@ -46,7 +46,10 @@ pub(super) fn parse(frame: Frame) -> Response {
                 return unparsed(frame, "untagged response without a name");
             }
             let name_bytes = &line[pos..pos + name_len];
-            let name = String::from_utf8_lossy(name_bytes).to_ascii_uppercase();
+            // Name characters are ASCII: upper-cased into the one
+            // allocation the name needs.
+            let name = String::from_utf8(name_bytes.to_ascii_uppercase())
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
             let status = if number.is_none() {
                 Status::from_bytes(name_bytes)
             } else {
