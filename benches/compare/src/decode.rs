@@ -9,7 +9,7 @@ use std::time::Duration;
 use imap_codec::decode::Decoder as _;
 use imaplib_proto::types::view::{BodyPart, ExtensionView, FetchView, Params, StrView};
 use imaplib_proto::types::{decode_response, Typed, Untagged};
-use imaplib_proto::{Framer, Limits, Response};
+use imaplib_proto::{Frame, Framer, Limits, Response};
 
 use crate::inputs;
 use crate::table::{measure_interleaved, median, round_ratio, Row, Table};
@@ -25,25 +25,34 @@ pub struct Count {
     pub failed: usize,
 }
 
-/// Ours: the framer fed in socket-sized reads, each frame parsed and typed.
-pub fn ours(input: &[u8]) -> Count {
+/// Feeds `input` to our framer in socket-sized reads and hands `each`
+/// every frame as it is cut, as a client's read loop does.
+#[inline(always)]
+fn each_frame(input: &[u8], mut each: impl FnMut(Frame)) {
     let mut framer = Framer::new(Limits {
         max_literal: 1 << 30,
         ..Limits::default()
     });
-    let mut n = Count::default();
     for piece in input.chunks(CHUNK) {
         framer.feed(piece);
         while let Some(frame) = framer.next_frame().expect("framable input") {
-            let typed = decode_response(&Response::parse(frame));
-            match &typed {
-                Typed::Undecodable { .. } | Typed::Unparsed { .. } => n.failed += 1,
-                Typed::Untagged(Untagged::Fetch(f)) if f.has_undecodable() => n.failed += 1,
-                _ => n.ok += 1,
-            }
-            black_box(typed);
+            each(frame);
         }
     }
+}
+
+/// Ours: the framer fed in socket-sized reads, each frame parsed and typed.
+pub fn ours(input: &[u8]) -> Count {
+    let mut n = Count::default();
+    each_frame(input, |frame| {
+        let typed = decode_response(&Response::parse(frame));
+        match &typed {
+            Typed::Undecodable { .. } | Typed::Unparsed { .. } => n.failed += 1,
+            Typed::Untagged(Untagged::Fetch(f)) if f.has_undecodable() => n.failed += 1,
+            _ => n.ok += 1,
+        }
+        black_box(typed);
+    });
     n
 }
 
@@ -53,38 +62,29 @@ pub fn ours(input: &[u8]) -> Count {
 /// address, every body part with its parameters and extension data); any
 /// other response parsed and typed as in [`ours`].
 pub fn ours_view(input: &[u8]) -> Count {
-    let mut framer = Framer::new(Limits {
-        max_literal: 1 << 30,
-        ..Limits::default()
-    });
     let mut n = Count::default();
-    for piece in input.chunks(CHUNK) {
-        framer.feed(piece);
-        while let Some(frame) = framer.next_frame().expect("framable input") {
-            match FetchView::from_frame(&frame) {
-                Some(Ok(view)) => {
-                    black_box(touch(&view));
-                    if view.has_undecodable() {
-                        n.failed += 1;
-                    } else {
-                        n.ok += 1;
-                    }
-                }
-                Some(Err(e)) => {
-                    black_box(e);
-                    n.failed += 1;
-                }
-                None => {
-                    let typed = decode_response(&Response::parse(frame));
-                    match &typed {
-                        Typed::Undecodable { .. } | Typed::Unparsed { .. } => n.failed += 1,
-                        _ => n.ok += 1,
-                    }
-                    black_box(typed);
-                }
+    each_frame(input, |frame| match FetchView::from_frame(&frame) {
+        Some(Ok(view)) => {
+            black_box(touch(&view));
+            if view.has_undecodable() {
+                n.failed += 1;
+            } else {
+                n.ok += 1;
             }
         }
-    }
+        Some(Err(e)) => {
+            black_box(e);
+            n.failed += 1;
+        }
+        None => {
+            let typed = decode_response(&Response::parse(frame));
+            match &typed {
+                Typed::Undecodable { .. } | Typed::Unparsed { .. } => n.failed += 1,
+                _ => n.ok += 1,
+            }
+            black_box(typed);
+        }
+    });
     n
 }
 
@@ -236,41 +236,25 @@ pub fn per_frame_success(input: &[u8]) -> (usize, usize, usize) {
 /// The framer and the response parser alone, no typed decoding: the floor
 /// under every typed decoder of ours.
 pub fn frames_only(input: &[u8]) -> Count {
-    let mut framer = Framer::new(Limits {
-        max_literal: 1 << 30,
-        ..Limits::default()
-    });
     let mut n = Count::default();
-    for piece in input.chunks(CHUNK) {
-        framer.feed(piece);
-        while let Some(frame) = framer.next_frame().expect("framable input") {
-            black_box(Response::parse(frame));
-            n.ok += 1;
-        }
-    }
+    each_frame(input, |frame| {
+        black_box(Response::parse(frame));
+        n.ok += 1;
+    });
     n
 }
 
 /// The views checked and nothing read from them: what [`ours_view`] costs
 /// without reading the values back.
 pub fn views_checked(input: &[u8]) -> Count {
-    let mut framer = Framer::new(Limits {
-        max_literal: 1 << 30,
-        ..Limits::default()
-    });
     let mut n = Count::default();
-    for piece in input.chunks(CHUNK) {
-        framer.feed(piece);
-        while let Some(frame) = framer.next_frame().expect("framable input") {
-            match FetchView::from_frame(&frame) {
-                Some(Ok(view)) => {
-                    black_box(&view);
-                    n.ok += 1;
-                }
-                _ => n.failed += 1,
-            }
+    each_frame(input, |frame| match FetchView::from_frame(&frame) {
+        Some(Ok(view)) => {
+            black_box(&view);
+            n.ok += 1;
         }
-    }
+        _ => n.failed += 1,
+    });
     n
 }
 
