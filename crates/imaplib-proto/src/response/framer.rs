@@ -530,9 +530,9 @@ fn is_fetch_line(line: &[u8]) -> bool {
 }
 
 /// Position of the first LF in `haystack`: the `memchr` crate's SIMD
-/// search (16 or 32 bytes per step), which takes the framer's line scan
-/// from about 1,000 to about 200 instructions per FETCH response of
-/// decoder benchmark (b).
+/// search (16 or 32 bytes per step), which saved about 540 instructions
+/// per FETCH response of decoder benchmark (b) over a 16-bytes-at-a-time
+/// word search.
 #[inline]
 fn memchr_lf(haystack: &[u8]) -> Option<usize> {
     memchr::memchr(b'\n', haystack)
