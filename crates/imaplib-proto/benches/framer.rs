@@ -4,10 +4,11 @@
 
 #![allow(missing_docs)]
 
-use std::path::Path;
-
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use imaplib_proto::{Framer, Limits, Response};
+
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 /// Frames and parses `input` fed in `chunk`-byte reads; returns the number
 /// of responses and of imaplib data items.
@@ -26,29 +27,6 @@ fn decode(input: &[u8], chunk: usize) -> (usize, usize) {
         }
     }
     (responses, items)
-}
-
-fn corpus() -> Vec<u8> {
-    fn walk(dir: &Path, out: &mut Vec<u8>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .expect("corpus directory")
-            .map(|e| e.unwrap().path())
-            .collect();
-        entries.sort();
-        for p in entries {
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.extension().is_some_and(|e| e == "txt") {
-                out.extend_from_slice(&std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/mailkit"),
-        &mut out,
-    );
-    out
 }
 
 /// `* N FETCH (UID N RFC822 {size}` + a message, for about `total` bytes.
@@ -80,32 +58,9 @@ MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n",
 }
 
 /// `FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE)`
-/// for `n` realistic messages (a multipart with an attachment every third).
+/// for `n` realistic messages, with its tagged completion.
 pub fn synthetic_envelopes(n: usize) -> Vec<u8> {
-    let mut out = Vec::new();
-    for i in 1..=n {
-        let body = if i % 3 == 0 {
-            "((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"quoted-printable\" 1543 38 NIL NIL NIL NIL)\
-(\"application\" \"pdf\" (\"name\" \"report.pdf\") NIL NIL \"base64\" 81234 NIL (\"attachment\" (\"filename\" \"report.pdf\")) NIL NIL) \
-\"mixed\" (\"boundary\" \"----=_Part_12_34\") NIL NIL NIL)"
-        } else {
-            "(\"text\" \"plain\" (\"charset\" \"us-ascii\" \"format\" \"flowed\") NIL NIL \"7bit\" 2345 52 NIL NIL NIL NIL)"
-        };
-        out.extend_from_slice(
-            format!(
-                "* {i} FETCH (UID {uid} FLAGS (\\Seen $NotJunk) INTERNALDATE \"{d:02}-Nov-2026 10:{m:02}:00 +0100\" \
-RFC822.SIZE {size} ENVELOPE (\"Thu, {d:02} Nov 2026 10:{m:02}:00 +0100\" \"Re: quarterly numbers, part {i}\" \
-((\"Alice Example\" NIL \"alice\" \"example.org\")) ((\"Alice Example\" NIL \"alice\" \"example.org\")) \
-((\"Alice Example\" NIL \"alice\" \"example.org\")) ((\"Bob\" NIL \"bob\" \"example.net\")(NIL NIL \"carol\" \"example.com\")) \
-NIL NIL \"<prev-{i}@example.org>\" \"<msg-{i}@example.org>\") BODYSTRUCTURE {body})\r\n",
-                uid = i + 1000,
-                d = 1 + i % 28,
-                m = i % 60,
-                size = 3000 + i % 5000,
-            )
-            .as_bytes(),
-        );
-    }
+    let mut out = support::envelopes(n);
     out.extend_from_slice(b"A1 OK FETCH completed\r\n");
     out
 }
@@ -151,7 +106,7 @@ fn decode_view(input: &[u8], chunk: usize) -> usize {
 }
 
 fn bench(c: &mut Criterion) {
-    let corpus = corpus();
+    let corpus = support::corpus();
     let mut g = c.benchmark_group("framer+parser");
     g.throughput(Throughput::Bytes(corpus.len() as u64));
     g.bench_function("corpus/whole", |b| b.iter(|| decode(&corpus, corpus.len())));

@@ -2,34 +2,9 @@
 //! into responses without a single error, fed whole and byte by byte, and
 //! both ways give the same responses.
 
-use std::path::{Path, PathBuf};
-
 use imaplib_proto::{Framer, Limits, Response};
 
-fn corpus_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/mailkit");
-    assert!(
-        dir.is_dir(),
-        "the recorded corpus must be at {} (the shared folder beside the checkout)",
-        dir.display()
-    );
-    dir
-}
-
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "txt") {
-            out.push(p);
-        }
-    }
-}
+mod support;
 
 /// Frames and parses `chunks`; returns each response's debug form.
 fn decode(chunks: &mut dyn Iterator<Item = &[u8]>) -> Result<Vec<String>, String> {
@@ -56,8 +31,7 @@ fn decode(chunks: &mut dyn Iterator<Item = &[u8]>) -> Result<Vec<String>, String
 
 #[test]
 fn every_corpus_file_decodes_whole_and_byte_by_byte() {
-    let mut list = Vec::new();
-    files(&corpus_dir(), &mut list);
+    let list = support::corpus_files();
     assert!(
         list.len() > 100,
         "corpus looks incomplete: {} files",
@@ -104,8 +78,7 @@ fn every_corpus_file_decodes_whole_and_byte_by_byte() {
 #[test]
 fn every_corpus_file_completes_a_command_in_a_session() {
     use imaplib_proto::{command::build, Event, Session, SessionConfig};
-    let mut list = Vec::new();
-    files(&corpus_dir(), &mut list);
+    let list = support::corpus_files();
     let mut failures = Vec::new();
     let mut skipped_lines = 0;
     for path in &list {
@@ -183,8 +156,7 @@ const KNOWN_DEFECTS: &[(&str, &str)] = &[(
 #[test]
 fn every_corpus_response_is_typed() {
     use imaplib_proto::types::{decode_response, FetchItem, Typed, Untagged};
-    let mut list = Vec::new();
-    files(&corpus_dir(), &mut list);
+    let list = support::corpus_files();
     let (mut typed, mut partial, mut failed) = (0usize, 0usize, 0usize);
     let mut problems = Vec::new();
     for path in &list {

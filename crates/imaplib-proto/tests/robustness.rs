@@ -3,8 +3,6 @@
 //! arriving in every state. (Coverage-guided fuzzing goes further; this
 //! runs in every test run.)
 
-use std::path::Path;
-
 use imaplib_proto::command::build;
 use imaplib_proto::{Event, Limits, Session, SessionConfig};
 
@@ -76,23 +74,13 @@ fn drive(input: &[u8], rng: &mut Rng) {
     }
 }
 
+mod support;
+
 fn corpus_files() -> Vec<Vec<u8>> {
-    fn walk(dir: &Path, out: &mut Vec<Vec<u8>>) {
-        for e in std::fs::read_dir(dir).expect("corpus directory") {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.extension().is_some_and(|x| x == "txt") {
-                out.push(std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/mailkit"),
-        &mut out,
-    );
-    out
+    support::corpus_files()
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect()
 }
 
 #[test]

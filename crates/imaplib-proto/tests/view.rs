@@ -4,30 +4,13 @@
 //! owned decoder accepts, and its owned form is exactly the owned
 //! decoder's result (reasons of undecodable items included).
 
-use std::path::{Path, PathBuf};
-
 use imaplib_proto::types::view::{BodyPart, FetchView, ItemView, StrForm, StrView};
 use imaplib_proto::types::{decode_response, Fetch, FetchItem, Typed, Untagged, MAX_DEPTH};
 use imaplib_proto::{Frame, Framer, Limits, Response};
 
-fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/mailkit")
-}
+mod support;
 
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "txt") {
-            out.push(p);
-        }
-    }
-}
+use support::envelopes;
 
 /// Every frame of a byte stream (stops at the first framing error).
 fn frames(bytes: &[u8]) -> Vec<Frame> {
@@ -139,8 +122,7 @@ fn compare(frame: &Frame, what: &dyn std::fmt::Display) -> bool {
 
 #[test]
 fn every_corpus_fetch_response_gives_what_the_owned_decoder_gives() {
-    let mut list = Vec::new();
-    files(&corpus_dir(), &mut list);
+    let list = support::corpus_files();
     assert!(list.len() > 100, "corpus looks incomplete");
     let (mut fetches, mut with_literals) = (0, 0);
     for path in &list {
@@ -158,36 +140,6 @@ fn every_corpus_fetch_response_gives_what_the_owned_decoder_gives() {
         "only {fetches} FETCH responses in the corpus"
     );
     assert!(with_literals > 10);
-}
-
-/// The untagged responses of benchmark (b): UID FLAGS INTERNALDATE
-/// RFC822.SIZE ENVELOPE BODYSTRUCTURE for `n` messages.
-fn envelopes(n: usize) -> Vec<u8> {
-    let mut out = Vec::new();
-    for i in 1..=n {
-        let body = if i % 3 == 0 {
-            "((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"quoted-printable\" 1543 38 NIL NIL NIL NIL)\
-(\"application\" \"pdf\" (\"name\" \"report.pdf\") NIL NIL \"base64\" 81234 NIL (\"attachment\" (\"filename\" \"report.pdf\")) NIL NIL) \
-\"mixed\" (\"boundary\" \"----=_Part_12_34\") NIL NIL NIL)"
-        } else {
-            "(\"text\" \"plain\" (\"charset\" \"us-ascii\" \"format\" \"flowed\") NIL NIL \"7bit\" 2345 52 NIL NIL NIL NIL)"
-        };
-        out.extend_from_slice(
-            format!(
-                "* {i} FETCH (UID {uid} FLAGS (\\Seen $NotJunk) INTERNALDATE \"{d:02}-Nov-2026 10:{m:02}:00 +0100\" \
-RFC822.SIZE {size} ENVELOPE (\"Thu, {d:02} Nov 2026 10:{m:02}:00 +0100\" \"Re: quarterly numbers, part {i}\" \
-((\"Alice Example\" NIL \"alice\" \"example.org\")) ((\"Alice Example\" NIL \"alice\" \"example.org\")) \
-((\"Alice Example\" NIL \"alice\" \"example.org\")) ((\"Bob\" NIL \"bob\" \"example.net\")(NIL NIL \"carol\" \"example.com\")) \
-NIL NIL \"<prev-{i}@example.org>\" \"<msg-{i}@example.org>\") BODYSTRUCTURE {body})\r\n",
-                uid = i + 1000,
-                d = 1 + i % 28,
-                m = i % 60,
-                size = 3000 + i % 5000,
-            )
-            .as_bytes(),
-        );
-    }
-    out
 }
 
 #[test]
@@ -463,8 +415,7 @@ fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
 #[test]
 fn mutated_responses_agree() {
     let mut seeds: Vec<Vec<u8>> = Vec::new();
-    let mut list = Vec::new();
-    files(&corpus_dir(), &mut list);
+    let list = support::corpus_files();
     for path in &list {
         let bytes = std::fs::read(path).unwrap();
         for frame in frames(&bytes) {
