@@ -66,6 +66,26 @@ pub fn normalize_crlf(message: &[u8]) -> Bytes {
     Bytes::from(out)
 }
 
+/// `APPEND mailbox`, INBOX when no mailbox is named (as imaplib does).
+fn append_to(mailbox_name: Option<&[u8]>) -> Command {
+    let mbox = match mailbox_name {
+        Some(m) if !m.is_empty() => m,
+        _ => b"INBOX",
+    };
+    Command::new("APPEND").arg(mailbox(mbox))
+}
+
+/// A message's `(flags)` and `date-time` in an APPEND, each when given.
+fn message_options(mut cmd: Command, flags: Option<&[u8]>, date_time: Option<&[u8]>) -> Command {
+    if let Some(f) = flags.filter(|f| !f.is_empty()) {
+        cmd = cmd.arg(Arg::Raw(paren_list(f)));
+    }
+    if let Some(d) = date_time.filter(|d| !d.is_empty()) {
+        cmd = cmd.arg(raw(d));
+    }
+    cmd
+}
+
 /// APPEND (RFC 3501 §6.3.11). `flags` gets parentheses if it has none;
 /// `date_time` must already be an INTERNALDATE (quoted); the message's line
 /// ends are normalised to CRLF. Under UTF8=ACCEPT the message is sent as
@@ -77,17 +97,7 @@ pub fn append(
     message: &[u8],
     utf8: bool,
 ) -> Command {
-    let mbox = match mailbox_name {
-        Some(m) if !m.is_empty() => m,
-        _ => b"INBOX",
-    };
-    let mut cmd = Command::new("APPEND").arg(mailbox(mbox));
-    if let Some(f) = flags.filter(|f| !f.is_empty()) {
-        cmd = cmd.arg(Arg::Raw(paren_list(f)));
-    }
-    if let Some(d) = date_time.filter(|d| !d.is_empty()) {
-        cmd = cmd.arg(raw(d));
-    }
+    let cmd = message_options(append_to(mailbox_name), flags, date_time);
     let literal = normalize_crlf(message);
     if utf8 {
         cmd.arg(Arg::Utf8Literal(literal))
@@ -114,18 +124,9 @@ pub fn multiappend(
     messages: &[AppendMessage<'_>],
     utf8: bool,
 ) -> Command {
-    let mbox = match mailbox_name {
-        Some(m) if !m.is_empty() => m,
-        _ => b"INBOX",
-    };
-    let mut cmd = Command::new("APPEND").arg(mailbox(mbox));
+    let mut cmd = append_to(mailbox_name);
     for m in messages {
-        if let Some(f) = m.flags.filter(|f| !f.is_empty()) {
-            cmd = cmd.arg(Arg::Raw(paren_list(f)));
-        }
-        if let Some(d) = m.date_time.filter(|d| !d.is_empty()) {
-            cmd = cmd.arg(raw(d));
-        }
+        cmd = message_options(cmd, m.flags, m.date_time);
         let literal = normalize_crlf(m.message);
         cmd = cmd.arg(if utf8 {
             Arg::Utf8Literal(literal)
@@ -529,17 +530,7 @@ pub fn append_binary(
     date_time: Option<&[u8]>,
     message: &[u8],
 ) -> Command {
-    let mbox = match mailbox_name {
-        Some(m) if !m.is_empty() => m,
-        _ => b"INBOX",
-    };
-    let mut cmd = Command::new("APPEND").arg(mailbox(mbox));
-    if let Some(f) = flags.filter(|f| !f.is_empty()) {
-        cmd = cmd.arg(Arg::Raw(paren_list(f)));
-    }
-    if let Some(d) = date_time.filter(|d| !d.is_empty()) {
-        cmd = cmd.arg(raw(d));
-    }
+    let cmd = message_options(append_to(mailbox_name), flags, date_time);
     cmd.arg(Arg::Literal8(b(message)))
 }
 
@@ -804,17 +795,7 @@ pub fn append_catenate(
     date_time: Option<&[u8]>,
     parts: &[CatenatePart<'_>],
 ) -> Command {
-    let mbox = match mailbox_name {
-        Some(m) if !m.is_empty() => m,
-        _ => b"INBOX",
-    };
-    let mut cmd = Command::new("APPEND").arg(mailbox(mbox));
-    if let Some(f) = flags.filter(|f| !f.is_empty()) {
-        cmd = cmd.arg(Arg::Raw(paren_list(f)));
-    }
-    if let Some(d) = date_time.filter(|d| !d.is_empty()) {
-        cmd = cmd.arg(raw(d));
-    }
+    let mut cmd = message_options(append_to(mailbox_name), flags, date_time);
     cmd = cmd.arg(raw("CATENATE"));
     cmd.args.push(Arg::ListStart);
     for part in parts {
