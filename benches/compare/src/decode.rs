@@ -281,19 +281,7 @@ pub fn profile(which: &str, secs: f64, variant: &str) {
             (name, f)
         })
         .collect();
-    let input = match which {
-        "a" => inputs::corpus(),
-        "b" => {
-            let mut envelopes = inputs::envelopes(10_000);
-            envelopes.extend_from_slice(b"A1 OK FETCH completed\r\n");
-            envelopes
-        }
-        _ => {
-            let mut literals = inputs::body_literals(1_000, 100_000_000);
-            literals.extend_from_slice(b"A1 OK FETCH completed\r\n");
-            literals
-        }
-    };
+    let input = workload_input(which);
     // A negative number of seconds means that many rounds (for callgrind).
     let rounds = if secs < 0.0 {
         -secs as usize
@@ -321,18 +309,25 @@ pub fn profile(which: &str, secs: f64, variant: &str) {
     }
 }
 
-fn workload_inputs() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
-    let corpus = inputs::corpus();
-    let mut envelopes = inputs::envelopes(10_000);
-    envelopes.extend_from_slice(b"A1 OK FETCH completed\r\n");
-    let mut literals = inputs::body_literals(1_000, 100_000_000);
-    literals.extend_from_slice(b"A1 OK FETCH completed\r\n");
-    (corpus, envelopes, literals)
+/// Decoder input `which`: (a) the corpus, (b) the envelope fetch or (c)
+/// the 100 MB of literals, each FETCH with its tagged completion.
+fn workload_input(which: &str) -> Vec<u8> {
+    let mut input = match which {
+        "a" => return inputs::corpus(),
+        "b" => inputs::envelopes(10_000),
+        _ => inputs::body_literals(1_000, 100_000_000),
+    };
+    input.extend_from_slice(b"A1 OK FETCH completed\r\n");
+    input
 }
 
 /// Runs the three decoders on the three inputs and adds the rows.
 pub fn run(table: &mut Table, budget: Duration) {
-    let (corpus, envelopes, literals) = workload_inputs();
+    let (corpus, envelopes, literals) = (
+        workload_input("a"),
+        workload_input("b"),
+        workload_input("c"),
+    );
     let workloads: [(&str, &str, &[u8]); 3] = [
         ("decode (a)", "recorded corpus, whole stream", &corpus),
         (
