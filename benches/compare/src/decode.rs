@@ -283,20 +283,26 @@ pub fn profile(which: &str, secs: f64, variant: &str) {
         .collect();
     let input = workload_input(which);
     // A negative number of seconds means that many rounds (for callgrind).
-    let rounds = if secs < 0.0 {
-        -secs as usize
+    let (rounds, budget) = if secs < 0.0 {
+        let n = -secs as usize;
+        (n..=n, Duration::ZERO)
     } else {
-        usize::MAX
+        (1..=usize::MAX, Duration::from_secs_f64(secs))
     };
-    let start = std::time::Instant::now();
-    let mut times = vec![Vec::new(); decoders.len()];
-    while times[0].len() < rounds && (secs < 0.0 || start.elapsed().as_secs_f64() < secs) {
-        for (i, (_, decoder)) in decoders.iter().enumerate() {
-            let t = std::time::Instant::now();
-            black_box(decoder(&input));
-            times[i].push(t.elapsed().as_secs_f64() * 1e3);
-        }
-    }
+    let input = &input;
+    let mut runs: Vec<_> = decoders
+        .iter()
+        .map(|&(_, decoder)| {
+            move || {
+                black_box(decoder(input));
+            }
+        })
+        .collect();
+    let mut fs: Vec<&mut dyn FnMut()> = runs.iter_mut().map(|f| f as &mut dyn FnMut()).collect();
+    let times: Vec<Vec<f64>> = measure_interleaved(rounds, budget, false, &mut fs)
+        .into_iter()
+        .map(|t| t.into_iter().map(|s| s * 1e3).collect())
+        .collect();
     for (i, (name, _)) in decoders.iter().enumerate() {
         let ratio = round_ratio(&times[i], &times[0]);
         let n = times[i].len();
@@ -352,7 +358,9 @@ pub fn run(table: &mut Table, budget: Duration) {
         // One pass of each decoder per round, interleaved, so that the
         // load of a shared machine falls on all of them alike.
         let timed = measure_interleaved(
+            5..=41,
             budget * 4,
+            true,
             &mut [
                 &mut || {
                     black_box(ours(input));

@@ -60,21 +60,29 @@ impl Table {
     }
 }
 
-/// Runs every function of `fs` once to warm up, then in rounds, each
-/// round running every function once, in an order that rotates from round
-/// to round (at least 5 rounds, at most 41, until `budget` is spent).
-/// Returns each function's times, round by round. On a shared machine a
+/// Runs every function of `fs` in rounds, each round running every
+/// function once, in an order that rotates from round to round: at least
+/// `rounds.start()` rounds, then more until `budget` is spent, at most
+/// `rounds.end()`; with `warm_up`, one untimed run of each first. Returns
+/// each function's times in seconds, round by round. On a shared machine a
 /// slow spell then falls on every function of a round alike, so that
 /// [`round_ratio`] stays put where separate measurements drift apart.
-pub fn measure_interleaved(budget: Duration, fs: &mut [&mut dyn FnMut()]) -> Vec<Vec<f64>> {
-    for f in fs.iter_mut() {
-        f();
+pub fn measure_interleaved(
+    rounds: std::ops::RangeInclusive<usize>,
+    budget: Duration,
+    warm_up: bool,
+    fs: &mut [&mut dyn FnMut()],
+) -> Vec<Vec<f64>> {
+    if warm_up {
+        for f in fs.iter_mut() {
+            f();
+        }
     }
     let n = fs.len();
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); n];
     let start = Instant::now();
     let mut round = 0;
-    while round < 5 || (start.elapsed() < budget && round < 41) {
+    while round < *rounds.start() || (start.elapsed() < budget && round < *rounds.end()) {
         for k in 0..n {
             let i = (k + round) % n;
             let t = Instant::now();
