@@ -1347,7 +1347,7 @@ impl Session {
 
     /// True if the command with this tag has completed.
     pub fn is_completed(&self, tag: &str) -> bool {
-        !self.completed.is_empty() && self.completed.contains_key(tag)
+        self.completed.contains_key(tag)
     }
 
     /// True while the session waits for the client to run the TLS
