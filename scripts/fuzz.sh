@@ -7,7 +7,7 @@
 # SECONDS_PER_TARGET defaults to $FUZZ_SECONDS, else 30. cargo-fuzz needs
 # unstable compiler flags: a nightly toolchain is used when installed,
 # otherwise the stable one with RUSTC_BOOTSTRAP=1. Seeds: the recorded server
-# transcripts in ../shared/corpus when present, fuzz/seeds/ always, and
+# transcripts in testdata/corpus, fuzz/seeds/ always, and
 # what earlier runs found (fuzz/corpus/, not committed). A crash stops the
 # script with a non-zero status; the input that crashed is kept under
 # fuzz/artifacts/ and can be replayed with
@@ -35,7 +35,7 @@ else
     export RUSTC_BOOTSTRAP=1
 fi
 
-transcripts=../shared/corpus/mailkit
+transcripts=testdata/corpus/mailkit
 seeds_for() {
     case $1 in
         encoder) echo fuzz/seeds/encoder ;;

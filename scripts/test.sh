@@ -6,11 +6,19 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 echo "== cargo fmt"
 cargo fmt --all -- --check
-echo "== cargo clippy"
+# Both feature sets: the default (blocking client only) and every feature
+# (the async client too). Clippy with -D warnings also fails on any
+# compiler warning, so both builds stay warning-free.
+echo "== cargo clippy (default features)"
+cargo clippy --workspace --all-targets -- -D warnings
+echo "== cargo clippy (all features)"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 echo "== cargo doc"
+RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps
 RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --all-features
-echo "== cargo test"
+echo "== cargo test (default features)"
+cargo test --workspace
+echo "== cargo test (all features)"
 cargo test --workspace --all-features
 echo "== benches compile"
 cargo bench --workspace --no-run

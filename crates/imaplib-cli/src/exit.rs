@@ -117,14 +117,12 @@ pub fn describe(err: &imaplib::Error) -> String {
     out
 }
 
-/// Replaces line breaks and other control characters so that a message
-/// stays on one line.
+/// A message on one line, safe for a terminal: tabs become spaces, line
+/// breaks and other control characters (which may come from the server)
+/// are shown escaped.
 pub fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .trim()
-        .to_string()
+    let spaced = text.replace('\t', " ");
+    crate::term::safe(spaced.trim()).into_owned()
 }
 
 /// `Result` with a [`CliError`].
@@ -155,7 +153,11 @@ mod tests {
 
     #[test]
     fn messages_stay_on_one_line() {
-        assert_eq!(one_line("a\r\nb\tc\n"), "a  b c");
+        assert_eq!(one_line("a\r\nb\tc\n"), "a\\r\\nb c");
+        assert_eq!(
+            one_line(" no \u{1b}]0;title\u{7} "),
+            "no \\x1b]0;title\\x07"
+        );
     }
 
     #[test]

@@ -399,8 +399,8 @@ pub fn run(args: &FetchArgs, conn: &Resolved) -> CliResult<()> {
             summary.push_str(&format!("; last UID {}", o.last_uid));
         }
         match &sink {
-            Sink::Dir(_) => print_out(&format!("{summary}\n"))?,
-            Sink::Stdout(_) => eprintln!("{summary}"),
+            Sink::Dir(_) => print_out(&format!("{}\n", crate::term::safe(&summary)))?,
+            Sink::Stdout(_) => eprintln!("{}", crate::term::safe(&summary)),
         }
     }
     Ok(())
@@ -615,8 +615,10 @@ fn match_literals(data: &[Data], literals: Vec<Literal>) -> CliResult<Vec<(Fetch
     Ok(out)
 }
 
-/// Fetches one batch, each message streamed to its file (or stdout) as it
-/// arrives, then records the batch as done.
+/// Downloads one batch, then records it as done. A message the server
+/// still has but did not identify (a FETCH without its UID) is asked for
+/// again once; if it still cannot be stored, the saved state stops below
+/// it and the run fails naming it, so that no later run skips it.
 fn fetch_batch(
     m: &mut Imap4,
     batch: &[u64],
@@ -630,99 +632,165 @@ fn fetch_batch(
         Sink::Stdout(_) => batch.to_vec(),
     };
     counts.present = (batch.len() - wanted.len()) as u64;
+    let mut missing = Vec::new();
     if !wanted.is_empty() {
-        let mut rx = Receiving {
-            sink: &mut *sink,
-            progress: &mut *progress,
-            literals: Vec::new(),
-            seq: None,
-            failure: None,
-        };
-        let result = m.fetch_streamed(true, uid_set(&wanted), BATCH_ITEMS, |piece| {
-            match rx.piece(piece) {
-                Ok(()) => Ok(()),
-                Err(e) => {
-                    let text = e.message.clone();
-                    rx.failure = Some(e);
-                    Err(std::io::Error::other(text))
-                }
-            }
-        });
-        let reply = match result {
-            Ok(reply) => reply,
-            Err(e) => {
-                if let Some(failure) = rx.failure.take() {
-                    return Err(failure);
-                }
-                let what = if e.is_abort() {
-                    "connection lost while fetching"
-                } else {
-                    "cannot fetch"
-                };
-                return Err(CliError::imap(what, &e));
-            }
-        };
-        if reply.typ != Status::Ok {
-            return Err(refused("cannot fetch", &reply.data));
+        missing = fetch_uids(m, &wanted, sink, progress, &mut counts)?;
+        if !missing.is_empty() {
+            let there = still_there(m, &missing)?;
+            counts.gone += (missing.len() - there.len()) as u64;
+            missing = there;
         }
-        let literals = rx.literals;
-        let wanted: HashSet<u64> = wanted.iter().copied().collect();
-        let mut handled = HashSet::new();
-        for (fetch, body) in match_literals(&reply.data, literals)? {
-            // A FETCH without the message is a flag update, not our data.
-            let (Some(uid), Some(body)) = (fetch.uid().map(u64::from), body) else {
-                continue;
-            };
-            if !wanted.contains(&uid) || !handled.insert(uid) {
-                continue;
-            }
-            let info = MessageInfo {
-                uid,
-                flags: fetch.flags().map(<[String]>::to_vec).unwrap_or_default(),
-                date: fetch.internal_date(),
-            };
-            let (written, size) = match (body, &mut *sink) {
-                (
-                    Body::Streamed(Literal {
-                        target: Target::File(incoming),
-                        ..
-                    }),
-                    Sink::Dir(o),
-                ) => {
-                    let size = incoming.received;
-                    (o.finish(incoming, &info)?, size)
-                }
-                (Body::Streamed(lit), _) => (true, lit.received),
-                (Body::Inline(data), sink) => {
-                    progress.bytes(data.len() as u64);
-                    progress.message();
-                    let written = match sink {
-                        Sink::Dir(o) => o.write(&info, &data)?,
-                        Sink::Stdout(out) => {
-                            out.write_all(format!("Message {}\n", fetch.seq).as_bytes())
-                                .and_then(|_| out.write_all(&data))
-                                .and_then(|_| out.write_all(b"\n"))
-                                .map_err(output_error)?;
-                            true
-                        }
-                    };
-                    (written, data.len() as u64)
-                }
-            };
-            if written {
-                counts.saved += 1;
-                counts.bytes += size;
-            } else {
-                counts.present += 1;
+        if !missing.is_empty() && matches!(sink, Sink::Dir(_)) {
+            // Asked for again (a printed message cannot be taken back).
+            missing = fetch_uids(m, &missing, sink, progress, &mut counts)?;
+            if !missing.is_empty() {
+                let there = still_there(m, &missing)?;
+                counts.gone += (missing.len() - there.len()) as u64;
+                missing = there;
             }
         }
-        counts.gone = (wanted.len() - handled.len()) as u64;
     }
+    let done_up_to = match missing.first() {
+        Some(&first) => first - 1,
+        None => batch.last().copied().unwrap_or(0),
+    };
     match sink {
-        Sink::Dir(o) => o.commit(batch.last().copied().unwrap_or(0))?,
+        Sink::Dir(o) => o.commit(done_up_to)?,
         Sink::Stdout(out) => out.lock().flush().map_err(output_error)?,
     }
+    if !missing.is_empty() {
+        let list: Vec<String> = missing.iter().map(u64::to_string).collect();
+        let (uids, verb) = match missing.len() {
+            1 => (format!("the message of UID {}", list[0]), "is"),
+            _ => (format!("the messages of UIDs {}", list.join(", ")), "are"),
+        };
+        let what = match sink {
+            Sink::Dir(_) => format!(
+                "not saved (asked for twice); everything before UID {} is recorded, run again \
+                 to retry",
+                missing[0]
+            ),
+            Sink::Stdout(_) => "not identified in the output".to_string(),
+        };
+        return Err(protocol(
+            "FETCH data",
+            format!("{uids} came without its UID and {verb} {what}"),
+        ));
+    }
     Ok(counts)
+}
+
+/// Of `uids`, those the mailbox still holds.
+fn still_there(m: &mut Imap4, uids: &[u64]) -> CliResult<Vec<u64>> {
+    let found = m
+        .uid_search_typed([format!("UID {}", uid_set(uids))])
+        .map_err(|e| CliError::imap("cannot search", &e))?;
+    let found: HashSet<u64> = found.ids.into_iter().map(u64::from).collect();
+    Ok(uids.iter().copied().filter(|u| found.contains(u)).collect())
+}
+
+/// One UID FETCH of the messages `wanted`, each stored as it arrives;
+/// adds to `counts` and returns the UIDs the answer did not identify (in
+/// order), whether expunged meanwhile or sent without their UID.
+fn fetch_uids(
+    m: &mut Imap4,
+    wanted: &[u64],
+    sink: &mut Sink,
+    progress: &mut Progress,
+    counts: &mut Counts,
+) -> CliResult<Vec<u64>> {
+    let mut rx = Receiving {
+        sink: &mut *sink,
+        progress: &mut *progress,
+        literals: Vec::new(),
+        seq: None,
+        failure: None,
+    };
+    let result = m.fetch_streamed(true, uid_set(wanted), BATCH_ITEMS, |piece| {
+        match rx.piece(piece) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let text = e.message.clone();
+                rx.failure = Some(e);
+                Err(std::io::Error::other(text))
+            }
+        }
+    });
+    let reply = match result {
+        Ok(reply) => reply,
+        Err(e) => {
+            if let Some(failure) = rx.failure.take() {
+                return Err(failure);
+            }
+            let what = if e.is_abort() {
+                "connection lost while fetching"
+            } else {
+                "cannot fetch"
+            };
+            return Err(CliError::imap(what, &e));
+        }
+    };
+    if reply.typ != Status::Ok {
+        return Err(refused("cannot fetch", &reply.data));
+    }
+    let literals = rx.literals;
+    let wanted_set: HashSet<u64> = wanted.iter().copied().collect();
+    let mut handled = HashSet::new();
+    for (fetch, body) in match_literals(&reply.data, literals)? {
+        // A FETCH without the message is a flag update, not our data; one
+        // with the message but no UID cannot be stored (its file, if any,
+        // is removed when `body` is dropped).
+        let (Some(uid), Some(body)) = (fetch.uid().map(u64::from), body) else {
+            continue;
+        };
+        if !wanted_set.contains(&uid) || !handled.insert(uid) {
+            continue;
+        }
+        let info = MessageInfo {
+            uid,
+            flags: fetch.flags().map(<[String]>::to_vec).unwrap_or_default(),
+            date: fetch.internal_date(),
+        };
+        let (written, size) = match (body, &mut *sink) {
+            (
+                Body::Streamed(Literal {
+                    target: Target::File(incoming),
+                    ..
+                }),
+                Sink::Dir(o),
+            ) => {
+                let size = incoming.received;
+                (o.finish(incoming, &info)?, size)
+            }
+            (Body::Streamed(lit), _) => (true, lit.received),
+            (Body::Inline(data), sink) => {
+                progress.bytes(data.len() as u64);
+                progress.message();
+                let written = match sink {
+                    Sink::Dir(o) => o.write(&info, &data)?,
+                    Sink::Stdout(out) => {
+                        out.write_all(format!("Message {}\n", fetch.seq).as_bytes())
+                            .and_then(|_| out.write_all(&data))
+                            .and_then(|_| out.write_all(b"\n"))
+                            .map_err(output_error)?;
+                        true
+                    }
+                };
+                (written, data.len() as u64)
+            }
+        };
+        if written {
+            counts.saved += 1;
+            counts.bytes += size;
+        } else {
+            counts.present += 1;
+        }
+    }
+    Ok(wanted
+        .iter()
+        .copied()
+        .filter(|u| !handled.contains(u))
+        .collect())
 }
 
 #[cfg(test)]

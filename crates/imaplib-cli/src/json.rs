@@ -67,16 +67,41 @@ pub fn result(value: Value) -> Value {
     Value::Object(m)
 }
 
-/// A value as one line of compact JSON.
+/// A value as one line of compact JSON. Beyond what JSON requires (C0
+/// controls escaped), DEL and the C1 controls are written as `\u` escapes
+/// too, so that the line is safe on a terminal; the value is the same.
 pub fn line(value: &Value) -> String {
     // Serialising a `Value` cannot fail (its map keys are strings).
-    serde_json::to_string(value).unwrap_or_else(|_| "null".to_string())
+    let text = serde_json::to_string(value).unwrap_or_else(|_| "null".to_string());
+    if !text.chars().any(|c| ('\u{7f}'..='\u{9f}').contains(&c)) {
+        return text;
+    }
+    // Outside strings JSON has no such characters: every one is inside a
+    // string, where `\u` stands for it.
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if ('\u{7f}'..='\u{9f}').contains(&c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use bytes::Bytes;
+
+    #[test]
+    fn json_lines_are_terminal_safe() {
+        let v = Value::String("a\u{1b}[2J\u{7f}\u{9b}b".into());
+        let text = line(&v);
+        assert_eq!(text, "\"a\\u001b[2J\\u007f\\u009bb\"");
+        let back: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, v);
+    }
 
     #[test]
     fn items_keep_imaplib_shapes() {

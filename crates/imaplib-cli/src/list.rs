@@ -8,6 +8,10 @@ use serde_json::{Map, Value};
 
 use crate::connect::Resolved;
 use crate::exit::{print_out, CliError, CliResult};
+use crate::term::{pad, safe};
+
+/// The widest the MAILBOX column is padded to; longer names overflow it.
+const MAX_NAME_WIDTH: usize = 48;
 
 /// Options of `imap list`.
 #[derive(Args, Debug, Clone)]
@@ -69,7 +73,8 @@ pub fn run(args: &ListArgs, conn: &Resolved) -> CliResult<()> {
             match m.status_typed(&entry.mailbox.raw, "(MESSAGES UNSEEN)") {
                 Ok(s) => counts = Some((s.messages().unwrap_or(0), s.unseen().unwrap_or(0))),
                 Err(e) if e.kind() == ErrorKind::Error => eprintln!(
-                    "imap: warning: no status for {name}: {}",
+                    "imap: warning: no status for {}: {}",
+                    safe(&name),
                     crate::exit::describe(&e)
                 ),
                 Err(e) => {
@@ -125,28 +130,34 @@ pub fn run(args: &ListArgs, conn: &Resolved) -> CliResult<()> {
             out.push('\n');
         }
     } else {
-        let width = rows
+        // Names and attributes are the server's: shown escaped, and padded
+        // by hand (a name may be longer than any format width).
+        let names: Vec<_> = rows.iter().map(|r| safe(&r.name)).collect();
+        let width = names
             .iter()
-            .map(|r| r.name.chars().count())
+            .map(|n| n.chars().count())
             .max()
             .unwrap_or(0)
-            .max(7);
+            .clamp(7, MAX_NAME_WIDTH);
         if args.status {
             out.push_str(&format!(
-                "{:<width$}  {:>8}  {:>6}  ATTRIBUTES\n",
-                "MAILBOX", "MESSAGES", "UNSEEN"
+                "{}  {:>8}  {:>6}  ATTRIBUTES\n",
+                pad("MAILBOX", width),
+                "MESSAGES",
+                "UNSEEN"
             ));
         }
-        for r in &rows {
-            let attrs = r.entry.attributes.join(" ");
+        for (r, name) in rows.iter().zip(&names) {
+            let attrs = safe(&r.entry.attributes.join(" ")).into_owned();
+            let name = pad(name, width);
             let line = if args.status {
                 let (msgs, unseen) = match r.counts {
                     Some((m, u)) => (m.to_string(), u.to_string()),
                     None => ("-".into(), "-".into()),
                 };
-                format!("{:<width$}  {msgs:>8}  {unseen:>6}  {attrs}", r.name)
+                format!("{name}  {msgs:>8}  {unseen:>6}  {attrs}")
             } else {
-                format!("{:<width$}  {attrs}", r.name)
+                format!("{name}  {attrs}")
             };
             out.push_str(line.trim_end());
             out.push('\n');

@@ -21,6 +21,7 @@ mod json;
 mod list;
 mod shell;
 mod store;
+mod term;
 mod typed;
 mod words;
 
@@ -169,9 +170,12 @@ fn set_up_logging(verbose: u8) {
         1 => tracing::Level::DEBUG,
         _ => tracing::Level::TRACE,
     };
+    // Server text reaches the log (mailbox names in commands, warnings):
+    // no colours, and control characters escaped.
     let _ = tracing_subscriber::fmt()
         .with_max_level(level)
-        .with_writer(std::io::stderr)
+        .with_writer(|| term::SafeStderr)
+        .with_ansi(false)
         .without_time()
         .with_target(verbose > 1)
         .try_init();

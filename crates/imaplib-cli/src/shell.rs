@@ -697,7 +697,7 @@ fn readable_outcome(o: &Outcome) -> String {
                 print_item(&mut s, d, 2);
             }
             for (name, data) in responses {
-                s.push_str(&format!("  {name}:\n"));
+                s.push_str(&format!("  {}:\n", crate::term::safe(name)));
                 for d in data {
                     print_item(&mut s, d, 4);
                 }

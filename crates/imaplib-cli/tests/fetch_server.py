@@ -9,7 +9,8 @@ UID FETCH (UID FLAGS INTERNALDATE BODY.PEEK[]):
     INTERNALDATE after the literal (as Gmail does), and an unsolicited
     flag update for it in between;
   - UID 2: the message as a quoted string (no literal);
-  - UID 3: deleted meanwhile (no response);
+  - UID 3: deleted meanwhile (no response; UID SEARCH no longer finds it
+    once the batch was sent);
   - UID 4: INTERNALDATE sent as a literal, then BODY[].
 With TMP_DIR (the Maildir's tmp/), the server sends the second half of
 UID 1 only once a file there holds most of the first half, and says BYE
@@ -74,6 +75,7 @@ def batch(tag, tmp_dir):
 
 def main():
     tmp_dir = sys.argv[1] if len(sys.argv) > 1 else None
+    batch_sent = False
     send(b"* PREAUTH [CAPABILITY IMAP4rev1 UIDPLUS] ready\r\n")
     for line in sys.stdin.buffer:
         words = line.rstrip(b"\r\n").split(b" ")
@@ -83,13 +85,15 @@ def main():
             send(b"* OK [UIDVALIDITY 42] UIDs valid\r\n* OK [UIDNEXT 5] next\r\n")
             send(tag + b" OK [READ-ONLY] done\r\n")
         elif cmd.startswith(b"UID SEARCH"):
-            send(b"* SEARCH 1 2 3 4\r\n" + tag + b" OK done\r\n")
+            found = b"1 2 4" if batch_sent else b"1 2 3 4"
+            send(b"* SEARCH " + found + b"\r\n" + tag + b" OK done\r\n")
         elif cmd.startswith(b"UID FETCH") and b"RFC822.SIZE" in cmd:
             for uid, size in ((1, len(BIG)), (2, len(SMALL)), (3, 10), (4, len(FOURTH))):
                 send(b"* %d FETCH (UID %d RFC822.SIZE %d)\r\n" % (uid, uid, size))
             send(tag + b" OK done\r\n")
         elif cmd.startswith(b"UID FETCH"):
             batch(tag, tmp_dir)
+            batch_sent = True
         elif cmd.startswith(b"LOGOUT"):
             send(b"* BYE bye\r\n" + tag + b" OK done\r\n")
             return

@@ -1,8 +1,12 @@
 //! INTERNALDATE utilities: imaplib's `Internaldate2tuple` and
 //! `Time2Internaldate` (RFC 3501 §9 `date-time`:
 //! `"DD-Mon-YYYY HH:MM:SS +ZZZZ"`).
+//!
+//! The core reads no clock and no time-zone database: where imaplib uses
+//! the local time zone, the zone is passed in (`imaplib` passes
+//! `chrono::Local`, read from the system there).
 
-use chrono::{DateTime, FixedOffset, Local, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -135,10 +139,11 @@ fn parse_usual_layout(s: &[u8]) -> Option<Option<DateTime<FixedOffset>>> {
     Some(date)
 }
 
-/// imaplib's `Internaldate2tuple`: finds `INTERNALDATE "..."` in a FETCH
-/// response and returns it in local time; `None` if absent or invalid.
-pub fn internaldate_to_tuple(resp: &[u8]) -> Option<DateTime<Local>> {
-    internaldate_from_response(resp).map(|dt| dt.with_timezone(&Local))
+/// imaplib's `Internaldate2tuple` with the zone given: finds
+/// `INTERNALDATE "..."` in a FETCH response and returns it in `zone`
+/// (imaplib's is the local zone); `None` if absent or invalid.
+pub fn internaldate_to_tuple_in<Tz: TimeZone>(resp: &[u8], zone: &Tz) -> Option<DateTime<Tz>> {
+    internaldate_from_response(resp).map(|dt| dt.with_timezone(zone))
 }
 
 /// Finds `INTERNALDATE "..."` in a FETCH response, keeping its offset.
@@ -213,10 +218,18 @@ impl From<String> for DateInput {
     }
 }
 
-/// imaplib's `Time2Internaldate`: the quoted INTERNALDATE for `date_time`.
-/// A string must already be quoted (`"..."`), as imaplib requires; anything
-/// else is an error naming the value.
-pub fn time_to_internaldate(date_time: impl Into<DateInput>) -> Result<String, String> {
+/// imaplib's `Time2Internaldate` with the zone given: the quoted
+/// INTERNALDATE for `date_time`. A timestamp is shown in `zone` (imaplib's
+/// is the local zone); a date-time keeps its own offset. A string must
+/// already be quoted (`"..."`), as imaplib requires; anything else is an
+/// error naming the value.
+pub fn time_to_internaldate_in<Tz: TimeZone>(
+    date_time: impl Into<DateInput>,
+    zone: &Tz,
+) -> Result<String, String>
+where
+    Tz::Offset: std::fmt::Display,
+{
     match date_time.into() {
         DateInput::Timestamp(ts) => {
             if !ts.is_finite() {
@@ -225,7 +238,7 @@ pub fn time_to_internaldate(date_time: impl Into<DateInput>) -> Result<String, S
             let secs = ts.floor() as i64;
             let utc = DateTime::<Utc>::from_timestamp(secs, 0)
                 .ok_or_else(|| format!("timestamp out of range: {ts}"))?;
-            Ok(format_internaldate(&utc.with_timezone(&Local)))
+            Ok(format_internaldate(&utc.with_timezone(zone)))
         }
         DateInput::DateTime(dt) => Ok(format_internaldate(&dt)),
         DateInput::Quoted(s) => {
@@ -312,27 +325,56 @@ mod tests {
         }
     }
 
+    fn zone(hours: i32) -> FixedOffset {
+        FixedOffset::east_opt(hours * 3600).unwrap()
+    }
+
     #[test]
     fn internaldate2tuple() {
         let resp = b"25 (INTERNALDATE \"02-Apr-2000 02:30:00 +0000\")";
-        let local = internaldate_to_tuple(resp).unwrap();
+        let local = internaldate_to_tuple_in(resp, &zone(0)).unwrap();
         assert_eq!(local.timestamp(), 954642600);
-        assert!(internaldate_to_tuple(b"25 (UID 3)").is_none());
+        assert!(internaldate_to_tuple_in(b"25 (UID 3)", &zone(0)).is_none());
+    }
+
+    #[test]
+    fn the_zone_is_the_callers() {
+        // The same instant, shown in the zone passed in: nothing here
+        // depends on the machine's time zone.
+        let resp = b"25 (INTERNALDATE \"02-Apr-2000 02:30:00 +0000\")";
+        let tokyo = internaldate_to_tuple_in(resp, &zone(9)).unwrap();
+        assert_eq!(tokyo.to_rfc3339(), "2000-04-02T11:30:00+09:00");
+        let ny = internaldate_to_tuple_in(resp, &zone(-5)).unwrap();
+        assert_eq!(ny.to_rfc3339(), "2000-04-01T21:30:00-05:00");
+        assert_eq!(
+            time_to_internaldate_in(954642600i64, &zone(9)).unwrap(),
+            "\"02-Apr-2000 11:30:00 +0900\""
+        );
+        assert_eq!(
+            time_to_internaldate_in(954642600.9f64, &zone(-5)).unwrap(),
+            "\"01-Apr-2000 21:30:00 -0500\""
+        );
+        // A date-time keeps its own offset whatever the zone.
+        let dt = DateTime::parse_from_rfc3339("2000-04-02T02:30:00+02:00").unwrap();
+        assert_eq!(
+            time_to_internaldate_in(dt, &zone(9)).unwrap(),
+            "\"02-Apr-2000 02:30:00 +0200\""
+        );
     }
 
     #[test]
     fn time2internaldate() {
         let dt = DateTime::parse_from_rfc3339("2000-04-02T02:30:00+02:00").unwrap();
         assert_eq!(
-            time_to_internaldate(dt).unwrap(),
+            time_to_internaldate_in(dt, &Utc).unwrap(),
             "\"02-Apr-2000 02:30:00 +0200\""
         );
         assert_eq!(
-            time_to_internaldate("\"already quoted\"").unwrap(),
+            time_to_internaldate_in("\"already quoted\"", &Utc).unwrap(),
             "\"already quoted\""
         );
-        assert!(time_to_internaldate("02-Apr-2000").is_err());
-        let s = time_to_internaldate(954642600i64).unwrap();
+        assert!(time_to_internaldate_in("02-Apr-2000", &Utc).is_err());
+        let s = time_to_internaldate_in(954642600i64, &zone(3)).unwrap();
         assert_eq!(
             parse_internaldate(s.as_bytes()).unwrap().timestamp(),
             954642600

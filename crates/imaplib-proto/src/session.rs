@@ -898,6 +898,12 @@ impl Session {
             self.append_untagged(&name, item)?;
         }
         self.store_code(&resp)?;
+        if !self.caps_stale {
+            // imaplib asks CAPABILITY while connecting, which takes the
+            // greeting's code out of the store; the code answered that
+            // question here, so it is taken out the same way.
+            self.pop_untagged("CAPABILITY");
+        }
         Ok(Event::Greeting)
     }
 

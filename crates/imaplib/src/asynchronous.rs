@@ -16,10 +16,11 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::date::time_to_internaldate;
 use base64::Engine as _;
 use bytes::Bytes;
 use imaplib_proto::command::build;
-use imaplib_proto::date::{time_to_internaldate, DateInput};
+use imaplib_proto::date::DateInput;
 use imaplib_proto::types::{
     decode_data, Fetch, ListEntry, MailboxStatus, SearchResult, Typed, Untagged,
 };
@@ -125,13 +126,13 @@ impl Transport {
         }
     }
 
-    /// The RFC 9266 `tls-exporter` channel binding of a TLS 1.3 transport
-    /// (see [`crate::sasl`]); `None` otherwise.
-    fn tls_exporter(&self) -> Option<Vec<u8>> {
+    /// The channel-binding data of a TLS transport (see [`crate::sasl`]);
+    /// nothing otherwise.
+    fn tls_bindings(&self) -> crate::sasl::TlsBindings {
         match self {
-            Transport::Tls(s) => crate::sasl::tls_exporter(s.get_ref().1),
-            Transport::Deflate(d) => d.0.tls_exporter(),
-            _ => None,
+            Transport::Tls(s) => crate::sasl::TlsBindings::of(s.get_ref().1),
+            Transport::Deflate(d) => d.0.tls_bindings(),
+            _ => crate::sasl::TlsBindings::default(),
         }
     }
 
@@ -646,17 +647,32 @@ impl AsyncImap4 {
     /// The `tls-exporter` channel-binding data, as
     /// [`crate::Imap4::channel_binding`].
     pub fn channel_binding(&self) -> Option<Vec<u8>> {
-        self.transport.tls_exporter()
+        self.transport.tls_bindings().exporter
+    }
+
+    /// The `tls-server-end-point` channel-binding data, as
+    /// [`crate::Imap4::tls_server_end_point`].
+    pub fn tls_server_end_point(&self) -> Option<Vec<u8>> {
+        self.transport.tls_bindings().server_end_point
     }
 
     /// Logs in with the strongest way both sides offer, as
-    /// [`crate::Imap4::login_auto`].
+    /// [`crate::Imap4::login_auto`] (with its one retry without binding).
     pub async fn login_auto(&mut self, user: &str, password: &str) -> Result<Reply> {
-        let binding = self.transport.tls_exporter();
+        let bindings = self.transport.tls_bindings();
         let tls = self.tls_active;
-        match crate::sasl::choose_login(&self.session, tls, binding, user, password)? {
-            crate::sasl::AutoLogin::Sasl(mut mech) => self.authenticate_sasl(mech.as_mut()).await,
+        let mut plan = crate::sasl::choose_login(&self.session, tls, bindings, user, password)?;
+        let result = match &mut plan.first {
+            crate::sasl::AutoLogin::Scram(m) => self.authenticate_sasl(m.as_mut()).await,
+            crate::sasl::AutoLogin::Plain(m) => self.authenticate_sasl(m.as_mut()).await,
             crate::sasl::AutoLogin::Login => self.login(user, password).await,
+        };
+        match result {
+            Err(err) => match plan.retry_after(&err) {
+                Some(mut retry) => self.authenticate_sasl(&mut retry).await,
+                None => Err(err),
+            },
+            ok => ok,
         }
     }
 

@@ -6,10 +6,11 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use crate::date::time_to_internaldate;
 use base64::Engine as _;
 use bytes::Bytes;
 use imaplib_proto::command::build;
-use imaplib_proto::date::{time_to_internaldate, DateInput};
+use imaplib_proto::date::DateInput;
 use imaplib_proto::{
     Command, Data, Event, Limits, ProtoError, ProtoErrorKind, Reply, Session, SessionConfig, State,
 };
@@ -436,13 +437,7 @@ impl Imap4 {
     // ----- I/O plumbing -------------------------------------------------------
 
     pub(crate) fn fail(&mut self, err: Error) -> Error {
-        if err.is_abort() {
-            self.session.set_broken(ProtoError::msg(
-                ProtoErrorKind::Unexpected,
-                err.message().to_string(),
-            ));
-        }
-        err
+        mark_broken(&mut self.session, err)
     }
 
     pub(crate) fn flush(&mut self) -> Result<()> {
@@ -703,7 +698,16 @@ impl Imap4 {
     /// for SCRAM-SHA-256-PLUS ([`crate::sasl::Scram::sha256_plus`]); `None`
     /// unless it runs over TLS 1.3.
     pub fn channel_binding(&self) -> Option<Vec<u8>> {
-        self.transport.tls_exporter()
+        self.transport.tls_bindings().exporter
+    }
+
+    /// The RFC 5929 `tls-server-end-point` channel-binding data of this
+    /// connection (the hash of the server's certificate), for a SCRAM
+    /// `-PLUS` mechanism with
+    /// [`crate::sasl::ChannelBinding::TlsServerEndPoint`]; `None` without
+    /// TLS or for a certificate whose signature names no single hash.
+    pub fn tls_server_end_point(&self) -> Option<Vec<u8>> {
+        self.transport.tls_bindings().server_end_point
     }
 
     /// ENABLE capability (RFC 5161). Raises `error` when the server lacks
@@ -760,17 +764,33 @@ impl Imap4 {
     }
 
     /// Logs in with the strongest way both sides offer: SCRAM-SHA-256-PLUS
-    /// (over TLS 1.3) > SCRAM-SHA-256 > SCRAM-SHA-1 > AUTHENTICATE PLAIN
-    /// (over TLS, or when the server does not say LOGINDISABLED) > LOGIN
-    /// (unless LOGINDISABLED). Raises `error`, sending nothing, when the only
-    /// ways left would send the password in cleartext to a server that says
-    /// LOGINDISABLED. A refusal is not retried with a weaker mechanism.
+    /// or SCRAM-SHA-1-PLUS over TLS (bound with `tls-exporter` under TLS
+    /// 1.3, `tls-server-end-point` otherwise) > SCRAM-SHA-256 >
+    /// SCRAM-SHA-1 > AUTHENTICATE PLAIN (over TLS, or when the server does
+    /// not say LOGINDISABLED) > LOGIN (unless LOGINDISABLED). Raises
+    /// `error`, sending nothing, when the only ways left would send the
+    /// password in cleartext to a server that says LOGINDISABLED.
+    ///
+    /// When the server refuses a `-PLUS` mechanism's binding type (as
+    /// Cyrus IMAP 3.6 refuses `tls-exporter`), the same SCRAM hash is tried
+    /// once more without binding, if the server offers it; the trace says
+    /// so. No other refusal is retried, and never with a mechanism the
+    /// server did not offer.
     pub fn login_auto(&mut self, user: &str, password: &str) -> Result<Reply> {
-        let binding = self.transport.tls_exporter();
+        let bindings = self.transport.tls_bindings();
         let tls = self.tls_active;
-        match crate::sasl::choose_login(&self.session, tls, binding, user, password)? {
-            crate::sasl::AutoLogin::Sasl(mut mech) => self.authenticate_sasl(mech.as_mut()),
+        let mut plan = crate::sasl::choose_login(&self.session, tls, bindings, user, password)?;
+        let result = match &mut plan.first {
+            crate::sasl::AutoLogin::Scram(m) => self.authenticate_sasl(m.as_mut()),
+            crate::sasl::AutoLogin::Plain(m) => self.authenticate_sasl(m.as_mut()),
             crate::sasl::AutoLogin::Login => self.login(user, password),
+        };
+        match result {
+            Err(err) => match plan.retry_after(&err) {
+                Some(mut retry) => self.authenticate_sasl(&mut retry),
+                None => Err(err),
+            },
+            ok => ok,
         }
     }
 

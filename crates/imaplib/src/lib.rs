@@ -35,6 +35,7 @@
 pub mod asynchronous;
 mod client;
 pub(crate) mod compress;
+mod date;
 mod error;
 pub(crate) mod extensions;
 pub(crate) mod idle;
@@ -56,9 +57,10 @@ pub use streaming::Streamed;
 pub use tls::TlsConfig;
 pub use typed::{reply_code, SelectInfo};
 
+pub use date::{internaldate_to_tuple, time_to_internaldate};
 pub use imaplib_proto;
 pub use imaplib_proto::command::build::{CatenatePart, NotifyEvent, NotifyFilter, NotifyGroup};
-pub use imaplib_proto::date::{internaldate_to_tuple, time_to_internaldate, DateInput};
+pub use imaplib_proto::date::DateInput;
 pub use imaplib_proto::types;
 pub use imaplib_proto::{int_to_ap, parse_flags, Data, Limits, Reply, State, Status};
 

@@ -15,7 +15,7 @@
 //! | `XOAUTH2` | [`XOAuth2`] | Google's and Microsoft's XOAUTH2 protocol |
 //! | `OAUTHBEARER` | [`OAuthBearer`] | RFC 7628 |
 //! | `SCRAM-SHA-1`, `SCRAM-SHA-256` | [`Scram`] | RFC 5802, RFC 7677 |
-//! | `SCRAM-SHA-1-PLUS`, `SCRAM-SHA-256-PLUS` | [`Scram`] with [`ChannelBinding::TlsExporter`] | RFC 5802, RFC 9266 |
+//! | `SCRAM-SHA-1-PLUS`, `SCRAM-SHA-256-PLUS` | [`Scram`] with [`ChannelBinding::TlsExporter`] or [`ChannelBinding::TlsServerEndPoint`] | RFC 5802, RFC 9266, RFC 5929 |
 //!
 //! Passwords and tokens never appear in `Debug` output, in errors, or in
 //! protocol traces (responses are sent as secrets).
@@ -936,6 +936,30 @@ pub enum ChannelBinding {
     /// output ([`TLS_EXPORTER_LABEL`], no context, [`TLS_EXPORTER_LEN`]
     /// bytes): see [`crate::Imap4::channel_binding`].
     TlsExporter(Vec<u8>),
+    /// `tls-server-end-point` channel binding (RFC 5929 §4) with this data:
+    /// the hash of the server's certificate (see
+    /// [`crate::Imap4::tls_server_end_point`]). The mechanism name then ends
+    /// in `-PLUS`. Servers that predate RFC 9266 offer this one.
+    TlsServerEndPoint(Vec<u8>),
+}
+
+impl ChannelBinding {
+    /// The channel-binding type's name as SCRAM sends it (`tls-exporter`),
+    /// or `None` when nothing is bound.
+    pub fn type_name(&self) -> Option<&'static str> {
+        match self {
+            ChannelBinding::None | ChannelBinding::SupportedNotUsed => None,
+            ChannelBinding::TlsExporter(_) => Some("tls-exporter"),
+            ChannelBinding::TlsServerEndPoint(_) => Some("tls-server-end-point"),
+        }
+    }
+
+    fn data(&self) -> Option<&[u8]> {
+        match self {
+            ChannelBinding::None | ChannelBinding::SupportedNotUsed => None,
+            ChannelBinding::TlsExporter(d) | ChannelBinding::TlsServerEndPoint(d) => Some(d),
+        }
+    }
 }
 
 impl fmt::Debug for ChannelBinding {
@@ -944,6 +968,9 @@ impl fmt::Debug for ChannelBinding {
             ChannelBinding::None => f.write_str("None"),
             ChannelBinding::SupportedNotUsed => f.write_str("SupportedNotUsed"),
             ChannelBinding::TlsExporter(d) => write!(f, "TlsExporter({} bytes)", d.len()),
+            ChannelBinding::TlsServerEndPoint(d) => {
+                write!(f, "TlsServerEndPoint({} bytes)", d.len())
+            }
         }
     }
 }
@@ -963,7 +990,8 @@ enum ScramState {
 }
 
 /// SCRAM (RFC 5802) with SHA-1 or SHA-256 (RFC 7677), optionally with
-/// `tls-exporter` channel binding (RFC 9266, the `-PLUS` mechanisms).
+/// `tls-exporter` (RFC 9266) or `tls-server-end-point` (RFC 5929) channel
+/// binding (the `-PLUS` mechanisms).
 ///
 /// The client nonce comes from the OS random source unless given
 /// ([`Scram::with_client_nonce`]); the server's nonce must extend it; the
@@ -981,6 +1009,8 @@ pub struct Scram {
     min_iterations: u32,
     max_iterations: u32,
     state: ScramState,
+    /// The server's `e=` error, if it sent one.
+    server_said: Option<String>,
 }
 
 impl fmt::Debug for Scram {
@@ -1016,6 +1046,7 @@ impl Scram {
             min_iterations: DEFAULT_MIN_ITERATIONS,
             max_iterations: DEFAULT_MAX_ITERATIONS,
             state: ScramState::Start,
+            server_said: None,
         })
     }
 
@@ -1041,20 +1072,49 @@ impl Scram {
         Self::sha256(user, password)?.with_channel_binding(ChannelBinding::TlsExporter(data))
     }
 
-    /// Sets the channel binding; [`ChannelBinding::TlsExporter`] turns the
-    /// mechanism into its `-PLUS` variant. Empty binding data is refused.
+    /// Sets the channel binding; [`ChannelBinding::TlsExporter`] and
+    /// [`ChannelBinding::TlsServerEndPoint`] turn the mechanism into its
+    /// `-PLUS` variant. Empty binding data is refused.
     pub fn with_channel_binding(mut self, binding: ChannelBinding) -> SResult<Scram> {
         self.name = self.hash.mechanism().to_string();
-        if let ChannelBinding::TlsExporter(data) = &binding {
+        if let (Some(kind), Some(data)) = (binding.type_name(), binding.data()) {
             if data.is_empty() {
-                return Err(SaslError::ChannelBinding(
-                    "the tls-exporter data is empty".into(),
-                ));
+                return Err(SaslError::ChannelBinding(format!(
+                    "the {kind} data is empty"
+                )));
             }
             self.name.push_str("-PLUS");
         }
         self.binding = binding;
         Ok(self)
+    }
+
+    /// The hash function.
+    pub fn hash(&self) -> ScramHash {
+        self.hash
+    }
+
+    /// The channel binding in use.
+    pub fn channel_binding(&self) -> &ChannelBinding {
+        &self.binding
+    }
+
+    /// After a failed exchange: true when the failure is the server's
+    /// refusal of the channel-binding type, not of the credentials. That is
+    /// a `-PLUS` exchange that the server refused before answering the
+    /// client's first message (which names the binding type), or whose
+    /// `e=` says `unsupported-channel-binding-type` or
+    /// `channel-binding-not-supported` (RFC 5802 §7). A mismatch of the
+    /// binding data (`channel-bindings-dont-match`) is not one: it is what
+    /// binding exists to detect.
+    pub fn binding_refused(&self) -> bool {
+        if self.binding.type_name().is_none() {
+            return false;
+        }
+        if let Some(e) = &self.server_said {
+            return e == "unsupported-channel-binding-type" || e == "channel-binding-not-supported";
+        }
+        matches!(self.state, ScramState::FirstSent { .. })
     }
 
     /// Uses `nonce` as the client nonce instead of a random one (for tests
@@ -1089,12 +1149,25 @@ impl Scram {
             ChannelBinding::None => "n,,",
             ChannelBinding::SupportedNotUsed => "y,,",
             ChannelBinding::TlsExporter(_) => "p=tls-exporter,,",
+            ChannelBinding::TlsServerEndPoint(_) => "p=tls-server-end-point,,",
         }
+    }
+
+    /// Keeps a server error (`e=...`) and returns it as the failure.
+    fn server_error_value(&mut self, e: &str) -> SaslError {
+        let e: String = e.chars().take(200).collect();
+        self.server_said = Some(e.clone());
+        SaslError::Server(e)
     }
 
     fn server_first(&mut self, client_first_bare: &str, challenge: &[u8]) -> SResult<Vec<u8>> {
         let text = std::str::from_utf8(challenge)
             .map_err(|_| SaslError::Malformed("server-first-message is not UTF-8".into()))?;
+        if let Some(e) = text.strip_prefix("e=") {
+            // Not RFC 5802's place for it, but servers refusing the
+            // client's first message say why here.
+            return Err(self.server_error_value(e));
+        }
         let mut attrs = text.split(',');
         let mut next = |key: &str| -> SResult<&str> {
             let attr = attrs.next().unwrap_or_default();
@@ -1140,7 +1213,7 @@ impl Scram {
         }
 
         let mut cbind_input = self.gs2_header().as_bytes().to_vec();
-        if let ChannelBinding::TlsExporter(data) = &self.binding {
+        if let Some(data) = self.binding.data() {
             cbind_input.extend_from_slice(data);
         }
         let without_proof = format!("c={},r={nonce}", B64.encode(&cbind_input));
@@ -1167,7 +1240,7 @@ impl Scram {
             .map_err(|_| SaslError::Malformed("server-final-message is not UTF-8".into()))?;
         let first = text.split(',').next().unwrap_or_default();
         if let Some(e) = first.strip_prefix("e=") {
-            return Err(SaslError::Server(e.chars().take(200).collect()));
+            return Err(self.server_error_value(e));
         }
         let Some(v) = first.strip_prefix("v=") else {
             return Err(SaslError::MissingServerSignature);
@@ -1247,6 +1320,136 @@ pub(crate) fn tls_exporter(conn: &rustls::ClientConnection) -> Option<Vec<u8>> {
     }
     conn.export_keying_material(vec![0u8; TLS_EXPORTER_LEN], TLS_EXPORTER_LABEL, None)
         .ok()
+}
+
+/// The `tls-server-end-point` channel-binding data (RFC 5929 §4) of a TLS
+/// connection: the hash of the server's certificate as received, with the
+/// hash function of the certificate's signature (SHA-256 where that is MD5
+/// or SHA-1). `None` before the handshake ends, and for certificates whose
+/// signature names no single hash (Ed25519, RSA-PSS), for which RFC 5929
+/// leaves the binding undefined.
+pub(crate) fn tls_server_end_point(conn: &rustls::ClientConnection) -> Option<Vec<u8>> {
+    if conn.is_handshaking() {
+        return None;
+    }
+    let cert = conn.peer_certificates()?.first()?;
+    server_end_point_of(cert.as_ref())
+}
+
+/// [`tls_server_end_point`] of a DER certificate.
+fn server_end_point_of(cert: &[u8]) -> Option<Vec<u8>> {
+    let hash = certificate_signature_hash(cert)?;
+    Some(match hash {
+        EndPointHash::Sha256 => sha2::Sha256::digest(cert).to_vec(),
+        EndPointHash::Sha384 => sha2::Sha384::digest(cert).to_vec(),
+        EndPointHash::Sha512 => sha2::Sha512::digest(cert).to_vec(),
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EndPointHash {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+/// One DER element at the start of `input`: its tag, its contents and what
+/// follows it. `None` when it is cut short or its length is not DER's.
+fn der_element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 || rest.len() < n {
+            return None;
+        }
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+        (len, &rest[n..])
+    };
+    if rest.len() < len {
+        return None;
+    }
+    Some((tag, &rest[..len], &rest[len..]))
+}
+
+/// The hash RFC 5929 §4.1 picks for a certificate, from the OID of its
+/// `signatureAlgorithm` (`Certificate ::= SEQUENCE { tbsCertificate,
+/// signatureAlgorithm, signatureValue }`).
+fn certificate_signature_hash(cert: &[u8]) -> Option<EndPointHash> {
+    const SEQUENCE: u8 = 0x30;
+    const OID: u8 = 0x06;
+    let (tag, certificate, _) = der_element(cert)?;
+    if tag != SEQUENCE {
+        return None;
+    }
+    let (tag, _tbs, rest) = der_element(certificate)?;
+    if tag != SEQUENCE {
+        return None;
+    }
+    let (tag, algorithm, _) = der_element(rest)?;
+    if tag != SEQUENCE {
+        return None;
+    }
+    let (tag, oid, _) = der_element(algorithm)?;
+    if tag != OID {
+        return None;
+    }
+    // 1.2.840.113549.1.1.x (PKCS #1) and 1.2.840.10045.4.x (ECDSA).
+    const PKCS1: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01];
+    const ECDSA_SHA1: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x01];
+    const ECDSA_SHA2: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03];
+    if let Some(&[n]) = oid.strip_prefix(PKCS1) {
+        return match n {
+            // md2, md5, sha1 WithRSAEncryption: SHA-256 instead.
+            2 | 4 | 5 => Some(EndPointHash::Sha256),
+            11 | 14 => Some(EndPointHash::Sha256), // sha256, sha224
+            12 => Some(EndPointHash::Sha384),
+            13 => Some(EndPointHash::Sha512),
+            _ => None,
+        };
+    }
+    if oid == ECDSA_SHA1 {
+        return Some(EndPointHash::Sha256);
+    }
+    if let Some(&[n]) = oid.strip_prefix(ECDSA_SHA2) {
+        return match n {
+            1 | 2 => Some(EndPointHash::Sha256), // ecdsa-with-SHA224, -SHA256
+            3 => Some(EndPointHash::Sha384),
+            4 => Some(EndPointHash::Sha512),
+            _ => None,
+        };
+    }
+    None
+}
+
+/// The channel-binding data a TLS connection offers SCRAM.
+#[derive(Clone, Default)]
+pub(crate) struct TlsBindings {
+    /// `tls-exporter` (TLS 1.3 only).
+    pub(crate) exporter: Option<Vec<u8>>,
+    /// `tls-server-end-point`.
+    pub(crate) server_end_point: Option<Vec<u8>>,
+}
+
+impl TlsBindings {
+    pub(crate) fn of(conn: &rustls::ClientConnection) -> TlsBindings {
+        TlsBindings {
+            exporter: tls_exporter(conn),
+            server_end_point: tls_server_end_point(conn),
+        }
+    }
+
+    /// The binding a `-PLUS` mechanism uses: `tls-exporter`, the default
+    /// for TLS 1.3 (RFC 9266 §3), else `tls-server-end-point`.
+    fn preferred(self) -> Option<ChannelBinding> {
+        self.exporter
+            .map(ChannelBinding::TlsExporter)
+            .or(self.server_end_point.map(ChannelBinding::TlsServerEndPoint))
+    }
 }
 
 // ----- what the clients share --------------------------------------------------------
@@ -1365,55 +1568,122 @@ impl<'a> Exchange<'a> {
 
 /// How [`crate::Imap4::login_auto`] logs in.
 pub(crate) enum AutoLogin {
-    /// AUTHENTICATE with this mechanism.
-    Sasl(Box<dyn Mechanism>),
+    /// AUTHENTICATE with SCRAM; a `-PLUS` one may be retried without
+    /// binding ([`LoginPlan::retry_after`]).
+    Scram(Box<Scram>),
+    /// AUTHENTICATE PLAIN.
+    Plain(Box<Plain>),
     /// The LOGIN command.
     Login,
 }
 
+/// What [`crate::Imap4::login_auto`] tries: a first way in and, when that
+/// is a `-PLUS` mechanism, the same hash without binding if (and only if)
+/// the server refuses the binding type and offers that mechanism too.
+pub(crate) struct LoginPlan {
+    pub(crate) first: AutoLogin,
+    retry: Option<Scram>,
+}
+
+impl LoginPlan {
+    /// The mechanism to try after `first` failed with `err`, if any: only
+    /// after a refusal (never after an `abort`), only when the refusal was
+    /// of the binding type, and only once.
+    pub(crate) fn retry_after(&mut self, err: &Error) -> Option<Scram> {
+        let AutoLogin::Scram(first) = &self.first else {
+            return None;
+        };
+        if err.is_abort() || !first.binding_refused() {
+            return None;
+        }
+        let retry = self.retry.take()?;
+        tracing::info!(
+            target: "imaplib::sasl",
+            "the server refused {} with {} binding ({}); trying {} without channel binding",
+            first.name(),
+            first.channel_binding().type_name().unwrap_or("no"),
+            err.message(),
+            retry.name()
+        );
+        Some(retry)
+    }
+}
+
 /// The strongest way to log in that both sides offer: SCRAM-SHA-256-PLUS
-/// (TLS 1.3 only) > SCRAM-SHA-256 > SCRAM-SHA-1 > PLAIN (over TLS, or when
-/// the server does not say LOGINDISABLED) > the LOGIN command (unless
-/// LOGINDISABLED). A password never goes out in cleartext to a server that
-/// says LOGINDISABLED.
+/// or SCRAM-SHA-1-PLUS over TLS (bound with `tls-exporter` under TLS 1.3,
+/// `tls-server-end-point` otherwise) > SCRAM-SHA-256 > SCRAM-SHA-1 > PLAIN
+/// (over TLS, or when the server does not say LOGINDISABLED) > the LOGIN
+/// command (unless LOGINDISABLED). A password never goes out in cleartext
+/// to a server that says LOGINDISABLED.
 pub(crate) fn choose_login(
     session: &Session,
     tls: bool,
-    binding: Option<Vec<u8>>,
+    bindings: TlsBindings,
     user: &str,
     password: &str,
-) -> Result<AutoLogin> {
+) -> Result<LoginPlan> {
     let offers = |m: &str| session.has_capability(&format!("AUTH={m}"));
-    let sasl = |r: SResult<Scram>| -> Result<AutoLogin> {
-        r.map(|m| AutoLogin::Sasl(Box::new(m)))
-            .map_err(|e| Error::error(e.to_string()).with_source(e))
+    let sasl_err = |e: SaslError| Error::error(e.to_string()).with_source(e);
+    let binding = if tls { bindings.preferred() } else { None };
+    let plan = |first: AutoLogin, retry: Option<Scram>| {
+        match &first {
+            AutoLogin::Scram(m) => tracing::debug!(
+                target: "imaplib::sasl",
+                "login_auto: {}{}",
+                m.name(),
+                m.channel_binding()
+                    .type_name()
+                    .map(|t| format!(" with {t} binding"))
+                    .unwrap_or_default()
+            ),
+            AutoLogin::Plain(_) => {
+                tracing::debug!(target: "imaplib::sasl", "login_auto: PLAIN")
+            }
+            AutoLogin::Login => tracing::debug!(target: "imaplib::sasl", "login_auto: LOGIN"),
+        }
+        Ok(LoginPlan { first, retry })
     };
-    let binding = binding.filter(|_| tls);
-    let server_binds = offers("SCRAM-SHA-256-PLUS") || offers("SCRAM-SHA-1-PLUS");
-    if let (true, Some(data)) = (offers("SCRAM-SHA-256-PLUS"), binding.clone()) {
-        return sasl(Scram::sha256_plus(user, password, Some(data)));
+    let hashes = [ScramHash::Sha256, ScramHash::Sha1];
+    if let Some(binding) = &binding {
+        for hash in hashes {
+            if offers(&format!("{}-PLUS", hash.mechanism())) {
+                let first = Scram::new(hash, user, password)
+                    .and_then(|m| m.with_channel_binding(binding.clone()))
+                    .map_err(sasl_err)?;
+                // After a refused binding type the server is told the
+                // client binds no more (`n`): with `y` a server that
+                // offers -PLUS would take the retry for a downgrade.
+                let retry = if offers(hash.mechanism()) {
+                    Some(Scram::new(hash, user, password).map_err(sasl_err)?)
+                } else {
+                    None
+                };
+                return plan(AutoLogin::Scram(Box::new(first)), retry);
+            }
+        }
     }
     // `y` tells a server that binds that its -PLUS offer went missing.
+    let server_binds = offers("SCRAM-SHA-256-PLUS") || offers("SCRAM-SHA-1-PLUS");
     let flag = if binding.is_some() && !server_binds {
         ChannelBinding::SupportedNotUsed
     } else {
         ChannelBinding::None
     };
-    for hash in [ScramHash::Sha256, ScramHash::Sha1] {
+    for hash in hashes {
         if offers(hash.mechanism()) {
-            return sasl(
-                Scram::new(hash, user, password).and_then(|m| m.with_channel_binding(flag.clone())),
-            );
+            let m = Scram::new(hash, user, password)
+                .and_then(|m| m.with_channel_binding(flag.clone()))
+                .map_err(sasl_err)?;
+            return plan(AutoLogin::Scram(Box::new(m)), None);
         }
     }
     let login_disabled = session.has_capability("LOGINDISABLED");
     if offers("PLAIN") && (tls || !login_disabled) {
-        return Plain::new(user, password)
-            .map(|m| AutoLogin::Sasl(Box::new(m)))
-            .map_err(|e| Error::error(e.to_string()).with_source(e));
+        let m = Plain::new(user, password).map_err(sasl_err)?;
+        return plan(AutoLogin::Plain(Box::new(m)), None);
     }
     if !login_disabled {
-        return Ok(AutoLogin::Login);
+        return plan(AutoLogin::Login, None);
     }
     Err(Error::error(if tls {
         "the server says LOGINDISABLED and offers no mechanism this client supports"
@@ -1908,5 +2178,96 @@ mod tests {
         }
         let (_, cmd) = Exchange::start(&mut Named("x-custom_1"), false).unwrap();
         assert_eq!(cmd.args.len(), 1);
+    }
+
+    /// A certificate shell: an empty TBSCertificate, the algorithm OID
+    /// (with its length byte), an empty signature.
+    fn cert_with(oid: &[u8]) -> Vec<u8> {
+        let mut algorithm = vec![0x06, oid.len() as u8];
+        algorithm.extend_from_slice(oid);
+        let mut body = vec![0x30, 0x00, 0x30, algorithm.len() as u8];
+        body.extend_from_slice(&algorithm);
+        body.extend_from_slice(&[0x03, 0x01, 0x00]);
+        let mut cert = vec![0x30, body.len() as u8];
+        cert.extend_from_slice(&body);
+        cert
+    }
+
+    #[test]
+    fn server_end_point_hash_follows_the_signature() {
+        let pkcs1 = |n: u8| cert_with(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, n]);
+        let ecdsa = |n: u8| cert_with(&[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, n]);
+        let hash = |c: &[u8]| certificate_signature_hash(c);
+        assert_eq!(hash(&pkcs1(11)), Some(EndPointHash::Sha256));
+        assert_eq!(hash(&pkcs1(12)), Some(EndPointHash::Sha384));
+        assert_eq!(hash(&pkcs1(13)), Some(EndPointHash::Sha512));
+        // MD5 and SHA-1 signatures bind with SHA-256 (RFC 5929 §4.1).
+        assert_eq!(hash(&pkcs1(4)), Some(EndPointHash::Sha256));
+        assert_eq!(hash(&pkcs1(5)), Some(EndPointHash::Sha256));
+        assert_eq!(
+            hash(&cert_with(&[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x01])),
+            Some(EndPointHash::Sha256)
+        );
+        assert_eq!(hash(&ecdsa(2)), Some(EndPointHash::Sha256));
+        assert_eq!(hash(&ecdsa(3)), Some(EndPointHash::Sha384));
+        assert_eq!(hash(&ecdsa(4)), Some(EndPointHash::Sha512));
+        // RSA-PSS and Ed25519 name no single hash: no binding.
+        assert_eq!(hash(&pkcs1(10)), None);
+        assert_eq!(hash(&cert_with(&[0x2b, 0x65, 0x70])), None);
+        let cert = ecdsa(3);
+        assert_eq!(
+            server_end_point_of(&cert),
+            Some(sha2::Sha384::digest(&cert).to_vec())
+        );
+        // Cut short or not DER at all: nothing, and no panic.
+        for n in 0..cert.len() {
+            assert_eq!(server_end_point_of(&cert[..n]), None, "{n}");
+        }
+        assert_eq!(
+            server_end_point_of(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]),
+            None
+        );
+        assert_eq!(server_end_point_of(b"not a certificate"), None);
+    }
+
+    #[test]
+    fn a_refused_binding_type_is_told_from_refused_credentials() {
+        let plus = || {
+            Scram::sha256("alice", "pw")
+                .unwrap()
+                .with_channel_binding(ChannelBinding::TlsServerEndPoint(vec![7; 32]))
+                .unwrap()
+        };
+        // Refused right after the client-first message, which names the
+        // binding type.
+        let mut m = plus();
+        assert_eq!(m.name(), "SCRAM-SHA-256-PLUS");
+        let first = m.initial_response().unwrap().unwrap();
+        assert!(first.starts_with(b"p=tls-server-end-point,,n=alice,r="));
+        assert!(m.binding_refused());
+        // The server says so in an e= attribute.
+        let mut m = plus();
+        m.initial_response().unwrap();
+        assert!(m.step(b"e=unsupported-channel-binding-type").is_err());
+        assert!(m.binding_refused());
+        // A mismatch of the data is no refusal of the type.
+        let mut m = plus();
+        let first = String::from_utf8(m.initial_response().unwrap().unwrap()).unwrap();
+        let nonce = first.split(",r=").nth(1).unwrap().to_string();
+        m.step(format!("r={nonce}x,s=c2FsdA==,i=4096").as_bytes())
+            .unwrap();
+        assert!(m.step(b"e=channel-bindings-dont-match").is_err());
+        assert!(!m.binding_refused());
+        // Refused after the proof (a wrong password): not the binding.
+        let mut m = plus();
+        let first = String::from_utf8(m.initial_response().unwrap().unwrap()).unwrap();
+        let nonce = first.split(",r=").nth(1).unwrap().to_string();
+        m.step(format!("r={nonce}x,s=c2FsdA==,i=4096").as_bytes())
+            .unwrap();
+        assert!(!m.binding_refused());
+        // Without binding there is nothing to refuse.
+        let mut m = Scram::sha256("alice", "pw").unwrap();
+        m.initial_response().unwrap();
+        assert!(!m.binding_refused());
     }
 }

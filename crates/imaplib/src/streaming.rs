@@ -4,9 +4,10 @@
 
 use std::io::{self, Read, Write};
 
+use crate::date::time_to_internaldate;
 use bytes::Bytes;
 use imaplib_proto::command::build;
-use imaplib_proto::date::{time_to_internaldate, DateInput};
+use imaplib_proto::date::DateInput;
 use imaplib_proto::{Arg, Command, Event, Reply};
 
 use crate::client::Imap4;

@@ -271,13 +271,13 @@ impl Transport {
         }
     }
 
-    /// The RFC 9266 `tls-exporter` channel binding of a TLS 1.3 transport
-    /// (see [`crate::sasl`]); `None` otherwise.
-    pub(crate) fn tls_exporter(&self) -> Option<Vec<u8>> {
+    /// The channel-binding data of a TLS transport (see [`crate::sasl`]);
+    /// nothing otherwise.
+    pub(crate) fn tls_bindings(&self) -> crate::sasl::TlsBindings {
         match self {
-            Transport::Tls(s) => crate::sasl::tls_exporter(&s.conn),
-            Transport::Deflate(d) => d.inner.tls_exporter(),
-            _ => None,
+            Transport::Tls(s) => crate::sasl::TlsBindings::of(&s.conn),
+            Transport::Deflate(d) => d.inner.tls_bindings(),
+            _ => crate::sasl::TlsBindings::default(),
         }
     }
 

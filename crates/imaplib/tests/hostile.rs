@@ -874,6 +874,7 @@ fn command_timeout_bounds_a_trickling_response() {
     server.finish();
 }
 
+#[cfg(feature = "tokio")]
 #[tokio::test]
 async fn command_timeout_bounds_a_trickling_response_async() {
     let server = trickling_server();

@@ -650,6 +650,154 @@ fn scram_over_tls_without_plus_offer_sends_the_y_flag() {
 }
 
 // ---------------------------------------------------------------------------
+// A server that refuses the binding type (Cyrus IMAP 3.6 over TLS 1.3)
+
+/// Cyrus's answer to a `-PLUS` client-first message whose binding type it
+/// does not implement.
+const CYRUS_REFUSAL: &str = "NO bad protocol / cancel";
+
+/// Greets like Cyrus over TLS 1.3, refuses `p=tls-exporter`, then serves
+/// what comes next with `next`.
+fn cyrus_like(caps: &'static str, next: impl FnOnce(&mut Peer) + Send + 'static) -> Scripted {
+    Scripted::start_tls(Certs::get().good.clone(), move |p| {
+        p.line_out(&format!(
+            "* OK [CAPABILITY IMAP4rev1 SASL-IR {caps}] Cyrus IMAP 3.6 ready"
+        ));
+        let cmd = p.expect("AUTHENTICATE");
+        let first = String::from_utf8(initial_response(&cmd, "SCRAM-SHA-256-PLUS")).unwrap();
+        assert!(first.starts_with("p=tls-exporter,,n=alice,r="), "{first}");
+        p.tagged(&cmd, CYRUS_REFUSAL);
+        next(p);
+    })
+}
+
+#[test]
+fn login_auto_retries_without_binding_when_the_binding_type_is_refused() {
+    let server = cyrus_like(
+        "AUTH=SCRAM-SHA-1 AUTH=SCRAM-SHA-256 AUTH=SCRAM-SHA-256-PLUS AUTH=PLAIN",
+        |p| {
+            // The same hash, no binding, and `n`: the client no longer
+            // claims to bind, so the server sees no downgrade.
+            let cmd = p.expect("AUTHENTICATE");
+            let first = initial_response(&cmd, "SCRAM-SHA-256");
+            serve_scram(p, &cmd, &first, "pw", "n,,", b"", ServerEnd::Honest);
+            p.logout();
+        },
+    );
+    let mut m = Imap4::ssl_with_options("127.0.0.1", server.port(), tls_options()).unwrap();
+    let log = traced(|| {
+        m.login_auto("alice", "pw").unwrap();
+    });
+    assert_eq!(m.state(), State::Auth);
+    assert!(
+        log.contains("login_auto: SCRAM-SHA-256-PLUS with tls-exporter binding"),
+        "{log}"
+    );
+    assert!(
+        log.contains("refused SCRAM-SHA-256-PLUS with tls-exporter binding")
+            && log.contains("trying SCRAM-SHA-256 without channel binding"),
+        "{log}"
+    );
+    m.logout().unwrap();
+    server.finish();
+}
+
+#[test]
+fn login_auto_retries_only_once_and_only_with_an_offered_mechanism() {
+    // Wrong password: the retry is refused too, and nothing else is tried
+    // (not SCRAM-SHA-1, not PLAIN).
+    let server = cyrus_like(
+        "AUTH=SCRAM-SHA-1 AUTH=SCRAM-SHA-256 AUTH=SCRAM-SHA-256-PLUS AUTH=PLAIN",
+        |p| {
+            let cmd = p.expect("AUTHENTICATE");
+            initial_response(&cmd, "SCRAM-SHA-256");
+            p.tagged(&cmd, "NO [AUTHENTICATIONFAILED] invalid credentials");
+            p.logout();
+        },
+    );
+    let mut m = Imap4::ssl_with_options("127.0.0.1", server.port(), tls_options()).unwrap();
+    let err = m.login_auto("alice", "wrong").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Error);
+    assert!(err.message().contains("invalid credentials"), "{err}");
+    m.logout().unwrap();
+    server.finish();
+
+    // SCRAM-SHA-256 itself not offered: no retry at all.
+    let server = cyrus_like("AUTH=SCRAM-SHA-256-PLUS AUTH=SCRAM-SHA-1", |p| p.logout());
+    let mut m = Imap4::ssl_with_options("127.0.0.1", server.port(), tls_options()).unwrap();
+    let err = m.login_auto("alice", "pw").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Error);
+    assert!(err.message().contains("bad protocol"), "{err}");
+    m.logout().unwrap();
+    server.finish();
+}
+
+#[test]
+fn a_refused_proof_is_not_retried_without_binding() {
+    // The server took the binding type and refused the proof: that is the
+    // password (or a man in the middle), never a reason to unbind.
+    let server = Scripted::start_tls(Certs::get().good.clone(), |p| {
+        p.line_out(
+            "* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=SCRAM-SHA-256 AUTH=SCRAM-SHA-256-PLUS] ready",
+        );
+        let cmd = p.expect("AUTHENTICATE");
+        let first = String::from_utf8(initial_response(&cmd, "SCRAM-SHA-256-PLUS")).unwrap();
+        let nonce = first.split(",r=").nth(1).unwrap();
+        p.line_out(&format!(
+            "+ {}",
+            b64(format!("r={nonce}xyz,s=c2FsdA==,i=4096"))
+        ));
+        p.read_line();
+        p.line_out(&format!("+ {}", b64("e=channel-bindings-dont-match")));
+        assert_eq!(p.read_line(), b"*\r\n");
+        p.tagged(&cmd, "NO authentication failed");
+        p.logout();
+    });
+    let mut m = Imap4::ssl_with_options("127.0.0.1", server.port(), tls_options()).unwrap();
+    let err = m.login_auto("alice", "pw").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Error);
+    assert!(
+        err.message().contains("channel-bindings-dont-match"),
+        "{err}"
+    );
+    m.logout().unwrap();
+    server.finish();
+}
+
+#[test]
+fn tls12_binds_with_the_server_certificate() {
+    // No exporter under TLS 1.2: tls-server-end-point, the SHA-256 of the
+    // server's certificate (signed with ECDSA-SHA256).
+    let cert = Certs::get().good_cert_der();
+    let expected = Sha256::digest(&cert).to_vec();
+    let server_binding = expected.clone();
+    let server = Scripted::start_tls(Certs::get().good_tls12.clone(), move |p| {
+        p.line_out(
+            "* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=SCRAM-SHA-256 AUTH=SCRAM-SHA-256-PLUS] ready",
+        );
+        let cmd = p.expect("AUTHENTICATE");
+        let first = initial_response(&cmd, "SCRAM-SHA-256-PLUS");
+        serve_scram(
+            p,
+            &cmd,
+            &first,
+            "pw",
+            "p=tls-server-end-point,,",
+            &server_binding,
+            ServerEnd::Honest,
+        );
+        p.logout();
+    });
+    let mut m = Imap4::ssl_with_options("127.0.0.1", server.port(), tls_options()).unwrap();
+    assert_eq!(m.channel_binding(), None, "no tls-exporter under TLS 1.2");
+    assert_eq!(m.tls_server_end_point(), Some(expected));
+    m.login_auto("alice", "pw").unwrap();
+    assert_eq!(m.state(), State::Auth);
+    m.logout().unwrap();
+    server.finish();
+}
+
+// ---------------------------------------------------------------------------
 // login_auto's choices over plaintext
 
 /// Starts a server announcing `caps`, runs `login_auto` and returns what

@@ -61,6 +61,87 @@ fn greeting_bye_and_garbage_are_refused() {
     server.finish();
 }
 
+/// Capabilities as Dovecot and Cyrus send them: in the greeting's code,
+/// in LOGIN's tagged OK, and in answer to CAPABILITY. Answers every
+/// command until LOGOUT, whoever the client.
+fn capability_server(p: &mut Peer) {
+    p.line_out("* OK [CAPABILITY IMAP4rev1 LITERAL+ AUTH=PLAIN] ready");
+    loop {
+        let cmd = p.command();
+        match cmd.name.as_str() {
+            "CAPABILITY" => {
+                p.line_out("* CAPABILITY IMAP4rev1 LITERAL+ MOVE IDLE");
+                p.tagged(&cmd, "OK done");
+            }
+            "LOGIN" => p.tagged(
+                &cmd,
+                "OK [CAPABILITY IMAP4rev1 LITERAL+ MOVE IDLE] Logged in",
+            ),
+            "LOGOUT" => {
+                p.line_out("* BYE bye");
+                p.tagged(&cmd, "OK done");
+                return;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+}
+
+/// What Python's imaplib returns for `capability()` before and after
+/// LOGIN against [`capability_server`], as Python shows the lists.
+fn imaplib_capability_results() -> (String, String) {
+    let server = Scripted::start(capability_server);
+    let script = format!(
+        "import imaplib\n\
+         m = imaplib.IMAP4('127.0.0.1', {})\n\
+         print(m.capability()[1])\n\
+         m.login('user', 'pass')\n\
+         print(m.capability()[1])\n\
+         m.logout()\n",
+        server.port()
+    );
+    let out = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    server.finish();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines().map(str::to_string);
+    (lines.next().unwrap(), lines.next().unwrap())
+}
+
+/// A Python list of bytes as Python prints it (ASCII items).
+fn python_list(data: &[Data]) -> String {
+    let items: Vec<String> = data
+        .iter()
+        .map(|d| format!("b'{}'", String::from_utf8_lossy(d.as_bytes().unwrap())))
+        .collect();
+    format!("[{}]", items.join(", "))
+}
+
+#[test]
+fn capability_returns_what_imaplib_returns() {
+    let server = Scripted::start(capability_server);
+    let mut m = connect(&server);
+    // The greeting's code answered the question while connecting: it is
+    // not handed out again.
+    let before = m.capability().unwrap().data;
+    assert_eq!(before, vec![line("IMAP4rev1 LITERAL+ MOVE IDLE")]);
+    m.login("user", "pass").unwrap();
+    let after = m.capability().unwrap().data;
+    m.logout().unwrap();
+    server.finish();
+
+    let (py_before, py_after) = imaplib_capability_results();
+    assert_eq!(python_list(&before), py_before);
+    assert_eq!(python_list(&after), py_after);
+}
+
 #[test]
 fn capabilities_asked_when_the_greeting_has_none_and_bare_lf_tolerated() {
     let server = Scripted::start(|p| {

@@ -329,6 +329,7 @@ fn fetch_each_hands_over_every_response() {
     server.finish();
 }
 
+#[cfg(feature = "tokio")]
 #[tokio::test]
 async fn fetch_each_hands_over_every_response_async() {
     let server = Scripted::start(fetch_each_script);

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use crate::support::imap;
 
 fn corpus_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/corpus")
 }
 
 /// `imap decode` of one corpus file (relative to `mailkit/`).
@@ -22,7 +22,7 @@ fn corpus_files() -> Vec<PathBuf> {
     let root = corpus_root();
     assert!(
         root.is_dir(),
-        "the recorded corpus must be at {} (the shared folder beside the checkout)",
+        "the recorded corpus must be at {} (testdata/corpus in the repository)",
         root.display()
     );
     let mut out = Vec::new();

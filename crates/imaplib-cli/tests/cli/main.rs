@@ -5,11 +5,14 @@
 
 #[path = "../../../imaplib/tests/support/dovecot.rs"]
 mod dovecot;
+#[path = "../../../imaplib/tests/support/scripted.rs"]
+mod scripted;
 mod support;
 
 mod decode;
 mod errors;
 mod fetch;
+mod hostile;
 mod list;
 mod python;
 mod shell;

@@ -5,17 +5,17 @@
 
 use std::path::{Path, PathBuf};
 
-/// The recorded corpus (`shared/corpus/mailkit` beside the checkout, or
+/// The recorded corpus (`testdata/corpus/mailkit` in the repository, or
 /// `$IMAPLIB_CORPUS`). Missing, it fails the caller: a test that cannot
 /// read its input never passes.
 pub fn corpus_dir() -> PathBuf {
     let dir = match std::env::var_os("IMAPLIB_CORPUS") {
         Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/mailkit"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/corpus/mailkit"),
     };
     assert!(
         dir.is_dir(),
-        "the recorded corpus must be at {} (the shared folder beside the checkout)",
+        "the recorded corpus must be at {} (testdata/corpus in the repository)",
         dir.display()
     );
     dir

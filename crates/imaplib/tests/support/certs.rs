@@ -72,6 +72,8 @@ pub struct Certs {
     dir: PathBuf,
     /// A certificate for 127.0.0.1 / localhost issued by the trusted CA.
     pub good: Arc<ServerConfig>,
+    /// The same certificate, speaking TLS 1.2 only.
+    pub good_tls12: Arc<ServerConfig>,
     /// A certificate for 127.0.0.1 / localhost that signs itself.
     pub self_signed: Arc<ServerConfig>,
     /// A certificate for 127.0.0.1 / localhost issued by a CA the client
@@ -89,6 +91,15 @@ impl Certs {
     pub fn get() -> &'static Certs {
         static CERTS: OnceLock<Certs> = OnceLock::new();
         CERTS.get_or_init(Certs::make)
+    }
+
+    /// The DER bytes of the `good` certificate.
+    pub fn good_cert_der(&self) -> Vec<u8> {
+        CertificateDer::pem_file_iter(self.dir.join("good.pem"))
+            .and_then(|mut it| it.next().expect("a certificate"))
+            .expect("good.pem")
+            .as_ref()
+            .to_vec()
     }
 
     /// The PEM file of the CA the client should trust.
@@ -215,6 +226,11 @@ impl Certs {
         let config = |cert: &str, key: &str| server_config(&dir.join(cert), &dir.join(key));
         Certs {
             good: config("good.pem", "leaf.key"),
+            good_tls12: server_config_with(
+                &dir.join("good.pem"),
+                &dir.join("leaf.key"),
+                &[&rustls::version::TLS12],
+            ),
             self_signed: config("self-signed.pem", "self-signed.key"),
             unknown_ca: config("unknown-ca.pem", "leaf.key"),
             wrong_host: config("wrong-host.pem", "leaf.key"),
@@ -226,6 +242,15 @@ impl Certs {
 
 /// A rustls server configuration presenting `cert` (PEM) with `key`.
 fn server_config(cert: &Path, key: &Path) -> Arc<ServerConfig> {
+    server_config_with(cert, key, rustls::DEFAULT_VERSIONS)
+}
+
+/// [`server_config`] speaking only the TLS `versions` given.
+fn server_config_with(
+    cert: &Path,
+    key: &Path,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Arc<ServerConfig> {
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
         .and_then(|it| it.collect::<Result<_, _>>())
         .unwrap_or_else(|e| panic!("reading {}: {e}", cert.display()));
@@ -233,7 +258,7 @@ fn server_config(cert: &Path, key: &Path) -> Arc<ServerConfig> {
         .unwrap_or_else(|e| panic!("reading {}: {e}", key.display()));
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .expect("TLS versions")
         .with_no_client_auth()
         .with_single_cert(chain, key)
