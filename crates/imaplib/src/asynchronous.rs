@@ -25,13 +25,14 @@ use imaplib_proto::types::{
     decode_data, Fetch, ListEntry, MailboxStatus, SearchResult, Typed, Untagged,
 };
 use imaplib_proto::{
-    Command, Data, Event, ProtoError, ProtoErrorKind, Reply, Session, SessionConfig, State, Status,
+    Command, Data, Event, ProtoError, ProtoErrorKind, Reply, Session, State, Status,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::{Child, ChildStdin, ChildStdout};
 
 use crate::client::{Options, IMAP4_PORT, IMAP4_SSL_PORT};
+use crate::engine::{Conn, Engine, Link};
 use crate::error::{Error, Result};
 use crate::extensions as ext;
 use crate::idle::{IdleEnd, IdleOptions, IdleOutcome, IdleStop};
@@ -170,24 +171,47 @@ impl Transport {
 
 /// The async IMAP4 client. See the module documentation.
 pub struct AsyncImap4 {
-    session: Session,
+    engine: Engine,
     transport: Transport,
-    options: Options,
-    host: String,
-    port: u16,
-    tls_active: bool,
-    protocol_version: String,
-    read_buf: Vec<u8>,
     busy: bool,
+}
+
+/// The tokio link: the transport's reads and writes under tokio's timers.
+struct AsyncLink<'a>(&'a mut Transport);
+
+impl Link for AsyncLink<'_> {
+    async fn read(&mut self, buf: &mut [u8], wait: Option<Duration>) -> std::io::Result<usize> {
+        let read = self.0.read(buf);
+        match wait {
+            Some(t) => tokio::time::timeout(t, read)
+                .await
+                .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into())),
+            None => read.await,
+        }
+    }
+
+    async fn write_all(&mut self, data: &[u8], wait: Option<Duration>) -> std::io::Result<()> {
+        let write = self.0.write_all(data);
+        match wait {
+            Some(t) => tokio::time::timeout(t, write)
+                .await
+                .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into())),
+            None => write.await,
+        }
+    }
+
+    fn tls_bindings(&self) -> crate::sasl::TlsBindings {
+        self.0.tls_bindings()
+    }
 }
 
 impl std::fmt::Debug for AsyncImap4 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AsyncImap4")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("state", &self.session.state())
-            .field("tls", &self.tls_active)
+            .field("host", &self.engine.host)
+            .field("port", &self.engine.port)
+            .field("state", &self.engine.session.state())
+            .field("tls", &self.engine.tls_active)
             .finish()
     }
 }
@@ -299,96 +323,77 @@ impl AsyncImap4 {
         options: Options,
         tls: bool,
     ) -> Result<AsyncImap4> {
-        let session = Session::new(SessionConfig {
-            limits: options.limits,
-            max_untagged_bytes: options.max_untagged_bytes,
-            tag_seed: crate::client::tag_seed(),
-            debug: options.debug,
-        });
         let mut imap = AsyncImap4 {
-            session,
+            engine: Engine::new(host, port, options, tls),
             transport,
-            options,
-            host: host.to_string(),
-            port,
-            tls_active: tls,
-            protocol_version: String::new(),
-            read_buf: vec![0u8; 64 * 1024],
             busy: false,
         };
-        loop {
-            match imap.session.poll_event()? {
-                Some(Event::Greeting) => break,
-                Some(_) => {}
-                None => imap.fill().await?,
-            }
-        }
-        if imap.session.capabilities_stale() {
-            imap.refresh_capabilities().await?;
-        }
-        imap.set_protocol_version()?;
+        imap.conn().greet().await?;
         Ok(imap)
     }
 
-    async fn refresh_capabilities(&mut self) -> Result<()> {
-        let reply = self.capability().await?;
-        if reply.data.iter().all(Data::is_none) && self.session.capabilities_stale() {
-            return Err(Error::error("no CAPABILITY response from server"));
+    /// The engine over this client's transport, for one operation.
+    fn conn(&mut self) -> Conn<'_, AsyncLink<'_>> {
+        Conn {
+            e: &mut self.engine,
+            link: AsyncLink(&mut self.transport),
         }
-        Ok(())
+    }
+
+    async fn refresh_capabilities(&mut self) -> Result<()> {
+        self.conn().refresh_capabilities().await
     }
 
     fn set_protocol_version(&mut self) -> Result<()> {
-        self.protocol_version = crate::client::protocol_version_of(&self.session)?;
-        Ok(())
+        self.engine.set_protocol_version()
     }
 
     // ----- attributes ----------------------------------------------------------
 
     /// imaplib's `PROTOCOL_VERSION`.
     pub fn protocol_version(&self) -> &str {
-        &self.protocol_version
+        &self.engine.protocol_version
     }
 
     /// imaplib's `capabilities`.
     pub fn capabilities(&self) -> &[String] {
-        self.session.capabilities()
+        self.engine.session.capabilities()
     }
 
     /// True if the server announced `name`.
     pub fn has_capability(&self, name: &str) -> bool {
-        self.session.has_capability(name)
+        self.engine.session.has_capability(name)
     }
 
     /// imaplib's `state`.
     pub fn state(&self) -> State {
-        self.session.state()
+        self.engine.session.state()
     }
 
     /// imaplib's `welcome`.
     pub fn welcome(&self) -> &[u8] {
-        self.session.welcome()
+        self.engine.session.welcome()
     }
 
     /// imaplib's `untagged_responses`.
     pub fn untagged_responses(&self) -> &std::collections::HashMap<String, Vec<Data>> {
-        self.session.untagged_responses()
+        self.engine.session.untagged_responses()
     }
 
     /// True when the connection runs over TLS.
     pub fn is_tls(&self) -> bool {
-        self.tls_active
+        self.engine.tls_active
     }
 
     /// The sans-IO session underneath.
     pub fn session(&self) -> &Session {
-        &self.session
+        &self.engine.session
     }
 
     // ----- plumbing ---------------------------------------------------------------
 
     fn fail(&mut self, err: Error) -> Error {
-        crate::client::mark_broken(&mut self.session, err)
+        self.engine.fail(err)
     }
 
     /// Marks the client busy; a client still busy from a dropped future is
@@ -403,85 +408,45 @@ impl AsyncImap4 {
     }
 
     async fn flush(&mut self) -> Result<()> {
-        while let Some(bytes) = self.session.take_transmit() {
-            let write = self.transport.write_all(&bytes);
-            let r = match self.options.timeout {
-                Some(t) => tokio::time::timeout(t, write)
-                    .await
-                    .unwrap_or_else(|_| Err(std::io::Error::from(std::io::ErrorKind::TimedOut))),
-                None => write.await,
-            };
-            if let Err(e) = r {
-                let err = Error::io("socket error", e);
-                return Err(self.fail(err));
-            }
-        }
-        Ok(())
+        self.conn().flush().await
     }
 
     /// Reads once; `Ok(false)` if `wait` passed with no data.
     async fn read_once(&mut self, wait: Option<Duration>) -> Result<bool> {
-        self.flush().await?;
-        let read = self.transport.read(&mut self.read_buf);
-        let r = match wait {
-            Some(t) => match tokio::time::timeout(t, read).await {
-                Ok(r) => r,
-                Err(_) => return Ok(false),
-            },
-            None => read.await,
-        };
-        match r {
-            Ok(0) => {
-                let err = Error::abort("socket error: EOF");
-                Err(self.fail(err))
-            }
-            Ok(n) => {
-                self.session.feed(&self.read_buf[..n]);
-                Ok(true)
-            }
-            Err(e) => {
-                let err = Error::io("socket error", e);
-                Err(self.fail(err))
-            }
-        }
+        self.conn().read_once(wait).await
     }
 
     async fn fill(&mut self) -> Result<()> {
-        if self.read_once(self.options.timeout).await? {
-            Ok(())
-        } else {
-            let err = Error::abort("socket error: timed out waiting for the server");
-            Err(self.fail(err))
-        }
+        self.conn().fill().await
     }
 
     /// Changes the line and literal limits.
     pub fn set_limits(&mut self, limits: imaplib_proto::Limits) {
-        self.options.limits = limits;
-        self.session.set_limits(limits);
+        self.engine.options.limits = limits;
+        self.engine.session.set_limits(limits);
     }
 
     /// Changes the most bytes of untagged data held between commands.
     pub fn set_max_untagged_bytes(&mut self, max: usize) {
-        self.options.max_untagged_bytes = max;
-        self.session.set_max_untagged_bytes(max);
+        self.engine.options.max_untagged_bytes = max;
+        self.engine.session.set_max_untagged_bytes(max);
     }
 
     /// Changes the timeout of each read.
     pub fn set_timeout(&mut self, timeout: Option<Duration>) {
-        self.options.timeout = timeout;
+        self.engine.options.timeout = timeout;
     }
 
     /// Changes the bound on one command's duration
     /// ([`Options::command_timeout`]).
     pub fn set_command_timeout(&mut self, timeout: Option<Duration>) {
-        self.options.command_timeout = timeout;
+        self.engine.options.command_timeout = timeout;
     }
 
     /// Reads until the command with `tag` completes, within
     /// [`Options::command_timeout`] when set.
     async fn wait(&mut self, tag: &str) -> Result<Reply> {
-        self.wait_with(tag, &mut |_| {}).await
+        self.conn().wait(tag).await
     }
 
     /// [`AsyncImap4::wait`], calling `each` after every response that
@@ -489,57 +454,21 @@ impl AsyncImap4 {
     async fn wait_with(
         &mut self,
         tag: &str,
-        each: &mut (dyn FnMut(&mut Session) + Send),
+        each: impl FnMut(&mut Session) -> Result<()> + Send,
     ) -> Result<Reply> {
-        let deadline = self
-            .options
-            .command_timeout
-            .map(|t| (tokio::time::Instant::now() + t, t));
-        loop {
-            if let Some(result) = self.session.take_reply(tag) {
-                each(&mut self.session);
-                return result.map_err(Error::from);
-            }
-            if self.session.poll_event()?.is_some() {
-                each(&mut self.session);
-                continue;
-            }
-            let Some((end, total)) = deadline else {
-                self.fill().await?;
-                continue;
-            };
-            let left = end.saturating_duration_since(tokio::time::Instant::now());
-            let wait = self.options.timeout.map_or(left, |t| t.min(left));
-            if left.is_zero() || !self.read_once(Some(wait)).await? {
-                let err = if tokio::time::Instant::now() >= end {
-                    crate::client::command_timed_out(total)
-                } else {
-                    Error::abort("socket error: timed out waiting for the server")
-                };
-                return Err(self.fail(err));
-            }
-        }
+        self.conn().wait_with(tag, each).await
     }
 
     /// Sends any command and waits for its imaplib-shaped reply.
     pub async fn run_command(&mut self, cmd: Command) -> Result<Reply> {
         self.begin()?;
-        let result = async {
-            let tag = self.session.command(cmd)?;
-            self.flush().await?;
-            self.wait(&tag).await
-        }
-        .await;
+        let result = self.conn().run(cmd).await;
         self.busy = false;
         result
     }
 
     async fn after_auth(&mut self, reply: Reply) -> Result<Reply> {
-        if self.session.capabilities_stale() {
-            self.refresh_capabilities().await?;
-            self.set_protocol_version()?;
-        }
-        Ok(reply)
+        self.conn().after_auth(reply).await
     }
 
     // ----- imaplib's methods -------------------------------------------------------
@@ -563,7 +492,7 @@ impl AsyncImap4 {
             flags.map(str::as_bytes),
             date.as_deref().map(str::as_bytes),
             message.as_ref(),
-            self.session.utf8_enabled(),
+            self.engine.session.utf8_enabled(),
         );
         self.run_command(cmd).await
     }
@@ -575,19 +504,19 @@ impl AsyncImap4 {
     {
         self.begin()?;
         let result = async {
-            let tag = self.session.command(build::authenticate(mechanism))?;
+            let tag = self.engine.session.command(build::authenticate(mechanism))?;
             self.flush().await?;
             let b64 = base64::engine::general_purpose::STANDARD;
             let mut bad_challenge = None;
             loop {
-                if let Some(result) = self.session.take_reply(&tag) {
+                if let Some(result) = self.engine.session.take_reply(&tag) {
                     let reply = result.map_err(Error::from)?;
                     if let Some(e) = bad_challenge {
                         return Err(e);
                     }
                     return Ok(reply);
                 }
-                match self.session.poll_event()? {
+                match self.engine.session.poll_event()? {
                     Some(Event::Continuation { tag: t, text }) if t == tag => {
                         let answer = match b64.decode(text.trim_ascii()) {
                             Ok(challenge) => authobject(&challenge).map(|r| b64.encode(r)),
@@ -599,7 +528,7 @@ impl AsyncImap4 {
                             }
                         };
                         let line = answer.unwrap_or_else(|| "*".to_string());
-                        self.session.continue_with(&tag, line.as_bytes(), true)?;
+                        self.engine.session.continue_with(&tag, line.as_bytes(), true)?;
                         self.flush().await?;
                     }
                     Some(_) => {}
@@ -620,18 +549,18 @@ impl AsyncImap4 {
     ) -> Result<Reply> {
         self.begin()?;
         let result = async {
-            let sasl_ir = self.session.has_capability("SASL-IR");
+            let sasl_ir = self.engine.session.has_capability("SASL-IR");
             let (mut exchange, cmd) = crate::sasl::Exchange::start(mech, sasl_ir)?;
-            let tag = self.session.command(cmd)?;
+            let tag = self.engine.session.command(cmd)?;
             self.flush().await?;
             loop {
-                if let Some(result) = self.session.take_reply(&tag) {
+                if let Some(result) = self.engine.session.take_reply(&tag) {
                     return exchange.complete(result).map_err(|e| self.fail(e));
                 }
-                match self.session.poll_event()? {
+                match self.engine.session.poll_event()? {
                     Some(Event::Continuation { tag: t, text }) if t == tag => {
                         let line = exchange.respond(&text);
-                        self.session.continue_with(&tag, &line, true)?;
+                        self.engine.session.continue_with(&tag, &line, true)?;
                         self.flush().await?;
                     }
                     Some(_) => {}
@@ -660,8 +589,8 @@ impl AsyncImap4 {
     /// [`crate::Imap4::login_auto`] (with its one retry without binding).
     pub async fn login_auto(&mut self, user: &str, password: &str) -> Result<Reply> {
         let bindings = self.transport.tls_bindings();
-        let tls = self.tls_active;
-        let mut plan = crate::sasl::choose_login(&self.session, tls, bindings, user, password)?;
+        let tls = self.engine.tls_active;
+        let mut plan = crate::sasl::choose_login(&self.engine.session, tls, bindings, user, password)?;
         let result = match &mut plan.first {
             crate::sasl::AutoLogin::Scram(m) => self.authenticate_sasl(m.as_mut()).await,
             crate::sasl::AutoLogin::Plain(m) => self.authenticate_sasl(m.as_mut()).await,
@@ -678,7 +607,7 @@ impl AsyncImap4 {
 
     /// ENABLE, as [`crate::Imap4::enable`].
     pub async fn enable(&mut self, capability: &str) -> Result<Reply> {
-        if !self.session.has_capability("ENABLE") {
+        if !self.engine.session.has_capability("ENABLE") {
             return Err(Error::missing_capability("ENABLE"));
         }
         self.run_command(build::enable(capability)).await
@@ -717,10 +646,10 @@ impl AsyncImap4 {
 
     /// LOGOUT, as [`crate::Imap4::logout`].
     pub async fn logout(&mut self) -> Result<Reply> {
-        self.session.set_state(State::Logout);
+        self.engine.session.set_state(State::Logout);
         let result = self.run_command(build::logout()).await;
         self.transport.shutdown().await;
-        self.session.set_broken(ProtoError::msg(
+        self.engine.session.set_broken(ProtoError::msg(
             ProtoErrorKind::Unexpected,
             "connection closed",
         ));
@@ -735,7 +664,7 @@ impl AsyncImap4 {
 
     /// imaplib's `recent`.
     pub async fn recent(&mut self) -> Result<Reply> {
-        if let Some(items) = self.session.pop_untagged("RECENT") {
+        if let Some(items) = self.engine.session.pop_untagged("RECENT") {
             if items
                 .last()
                 .is_some_and(|d| d.as_bytes().is_some_and(|b| !b.is_empty()))
@@ -751,6 +680,7 @@ impl AsyncImap4 {
             return Ok(reply);
         }
         let data = self
+            .engine
             .session
             .pop_untagged("RECENT")
             .unwrap_or_else(|| vec![Data::None]);
@@ -763,6 +693,7 @@ impl AsyncImap4 {
     /// imaplib's `response(code)`.
     pub fn response(&mut self, code: &str) -> (String, Vec<Data>) {
         let data = self
+            .engine
             .session
             .pop_untagged(code)
             .unwrap_or_else(|| vec![Data::None]);
@@ -781,7 +712,7 @@ impl AsyncImap4 {
             Command::new("COMPRESS").arg(imaplib_proto::Arg::Raw(Bytes::from_static(b"DEFLATE")));
         let reply = self.run_command(cmd).await?;
         if reply.typ == Status::Ok {
-            let pending = self.session.framer_mut().take_raw(usize::MAX);
+            let pending = self.engine.session.framer_mut().take_raw(usize::MAX);
             let inner = std::mem::replace(&mut self.transport, Transport::Closed);
             let codec = crate::compress::DeflateCodec::new(&pending);
             self.transport = Transport::Deflate(Box::new((inner, codec)));
@@ -800,7 +731,7 @@ impl AsyncImap4 {
         I: IntoIterator<Item = A>,
         A: AsRef<[u8]>,
     {
-        if charset.is_some() && self.session.utf8_enabled() {
+        if charset.is_some() && self.engine.session.utf8_enabled() {
             return Err(Error::error("Non-None charset not valid in UTF8 mode"));
         }
         self.run_command(build::search(charset, criteria)).await
@@ -808,37 +739,37 @@ impl AsyncImap4 {
 
     /// STARTTLS, as [`crate::Imap4::starttls`]: fails closed.
     pub async fn starttls(&mut self, tls: Option<&TlsConfig>) -> Result<Reply> {
-        if self.tls_active {
+        if self.engine.tls_active {
             return Err(Error::abort("TLS session already established"));
         }
-        if let Err(e) = self.session.require_tls() {
+        if let Err(e) = self.engine.session.require_tls() {
             let err = Error::from(e);
             return Err(self.fail(err));
         }
         if !matches!(self.transport, Transport::Tcp(_)) {
             return Err(Error::error("STARTTLS needs a TCP connection"));
         }
-        let tls = tls.cloned().unwrap_or_else(|| self.options.tls.clone());
+        let tls = tls.cloned().unwrap_or_else(|| self.engine.options.tls.clone());
         let reply = self.run_command(build::starttls()).await?;
-        if self.session.buffered_input() > 0 {
-            let err = self.session.tls_established().unwrap_err();
+        if self.engine.session.buffered_input() > 0 {
+            let err = self.engine.session.tls_established().unwrap_err();
             return Err(self.fail(err.into()));
         }
         let Transport::Tcp(tcp) = std::mem::replace(&mut self.transport, Transport::Closed) else {
             unreachable!("checked above");
         };
-        let host = if self.host.is_empty() {
+        let host = if self.engine.host.is_empty() {
             "localhost".to_string()
         } else {
-            self.host.clone()
+            self.engine.host.clone()
         };
-        let options = self.options.clone();
+        let options = self.engine.options.clone();
         match tls_handshake(tcp, &tls, &host, &options).await {
             Ok(t) => self.transport = t,
             Err(e) => return Err(self.fail(e)),
         }
-        self.tls_active = true;
-        self.session.tls_established()?;
+        self.engine.tls_active = true;
+        self.engine.session.tls_established()?;
         self.refresh_capabilities().await?;
         self.set_protocol_version()?;
         Ok(reply)
@@ -850,7 +781,7 @@ impl AsyncImap4 {
         I: IntoIterator<Item = A>,
         A: AsRef<[u8]>,
     {
-        self.session.register_command(name);
+        self.engine.session.register_command(name);
         self.run_command(build::xatom(name, args)).await
     }
 
@@ -863,31 +794,31 @@ impl AsyncImap4 {
     where
         F: FnMut(&Typed) -> bool,
     {
-        if !self.session.has_capability("IDLE") {
+        if !self.engine.session.has_capability("IDLE") {
             return Err(Error::missing_capability("IDLE"));
         }
         self.begin()?;
-        self.session.start_capture();
+        self.engine.session.start_capture();
         let deadline = duration.map(|d| tokio::time::Instant::now() + d);
         let result = async {
             let mut events = Vec::new();
-            let limit = self.options.max_untagged_bytes;
+            let limit = self.engine.options.max_untagged_bytes;
             let mut held = 0usize;
-            let tag = self.session.command(build::idle())?;
+            let tag = self.engine.session.command(build::idle())?;
             self.flush().await?;
             loop {
-                if let Some(result) = self.session.take_reply(&tag) {
+                if let Some(result) = self.engine.session.take_reply(&tag) {
                     result?;
                     return Ok(events);
                 }
-                match self.session.poll_event()? {
+                match self.engine.session.poll_event()? {
                     Some(Event::Continuation { tag: t, .. }) if t == tag => break,
                     Some(_) => {}
                     None => self.fill().await?,
                 }
             }
             'idle: loop {
-                for (name, data) in self.session.take_captured() {
+                for (name, data) in self.engine.session.take_captured() {
                     held += data.iter().map(|d| d.weight() + 64).sum::<usize>();
                     if held > limit {
                         return Err(Error::from(ProtoError::msg(
@@ -906,11 +837,11 @@ impl AsyncImap4 {
                         break 'idle;
                     }
                 }
-                if let Some(result) = self.session.take_reply(&tag) {
+                if let Some(result) = self.engine.session.take_reply(&tag) {
                     result?;
                     return Ok(events);
                 }
-                if self.session.poll_event()?.is_some() {
+                if self.engine.session.poll_event()?.is_some() {
                     continue;
                 }
                 let wait =
@@ -922,13 +853,13 @@ impl AsyncImap4 {
                     break;
                 }
             }
-            self.session.idle_done(&tag)?;
+            self.engine.session.idle_done(&tag)?;
             self.flush().await?;
             self.wait(&tag).await?;
             Ok(events)
         }
         .await;
-        self.session.stop_capture();
+        self.engine.session.stop_capture();
         self.busy = false;
         result
     }
@@ -938,14 +869,14 @@ impl AsyncImap4 {
     /// [`AsyncImap4::typed`] for listings: an entry that does not decode
     /// is left out.
     async fn typed_listing(&mut self, cmd: Command, name: &str) -> Result<Vec<Untagged>> {
-        self.session.pop_untagged(name);
+        self.engine.session.pop_untagged(name);
         let reply = self.run_command(cmd).await?;
         crate::typed::decode_reply_lenient(&reply, name)
     }
 
     async fn typed(&mut self, cmd: Command, name: &str) -> Result<Vec<Untagged>> {
         // As the blocking client: only data that arrived while it ran.
-        self.session.pop_untagged(name);
+        self.engine.session.pop_untagged(name);
         let reply = self.run_command(cmd).await?;
         crate::typed::decode_reply(&reply, name)
     }
@@ -957,7 +888,7 @@ impl AsyncImap4 {
         readonly: bool,
     ) -> Result<SelectInfo> {
         let reply = self.select(mailbox, readonly).await?;
-        crate::typed::select_info(&reply, self.session.untagged_responses(), readonly)
+        crate::typed::select_info(&reply, self.engine.session.untagged_responses(), readonly)
     }
 
     /// FETCH, typed.
@@ -1049,11 +980,11 @@ impl AsyncImap4 {
         };
         self.begin()?;
         let result = async {
-            let tag = self.session.command(cmd.streaming())?;
+            let tag = self.engine.session.command(cmd.streaming())?;
             self.flush().await?;
             let mut sink_error: Option<std::io::Error> = None;
             loop {
-                if let Some(result) = self.session.take_reply(&tag) {
+                if let Some(result) = self.engine.session.take_reply(&tag) {
                     let reply = result?;
                     return match sink_error {
                         Some(e) => {
@@ -1062,7 +993,7 @@ impl AsyncImap4 {
                         None => Ok(reply),
                     };
                 }
-                let event = self.session.poll_event()?;
+                let event = self.engine.session.poll_event()?;
                 let piece = match &event {
                     Some(Event::LiteralStart { line, size }) => {
                         Some(Streamed::Start { line, size: *size })
@@ -1098,13 +1029,13 @@ impl AsyncImap4 {
         let result = async {
             let cmd =
                 build::uid("FETCH", [uid.to_string().as_str(), &format!("({item})")]).streaming();
-            let tag = self.session.command(cmd)?;
+            let tag = self.engine.session.command(cmd)?;
             self.flush().await?;
             let mut written = 0u64;
             let mut literals = 0;
             let mut sink_error: Option<std::io::Error> = None;
             loop {
-                if let Some(result) = self.session.take_reply(&tag) {
+                if let Some(result) = self.engine.session.take_reply(&tag) {
                     let reply = result?;
                     if let Some(e) = sink_error {
                         return Err(
@@ -1136,7 +1067,7 @@ impl AsyncImap4 {
                         .map_err(|e| Error::error(format!("writing fetched data: {e}")))?;
                     return Ok(written);
                 }
-                match self.session.poll_event()? {
+                match self.engine.session.poll_event()? {
                     Some(Event::LiteralStart { .. }) => literals += 1,
                     Some(Event::LiteralChunk { data, .. })
                         if literals == 1 && sink_error.is_none() =>
@@ -1183,10 +1114,10 @@ impl AsyncImap4 {
         }
         self.begin()?;
         let result = async {
-            let tag = self.session.command(cmd.arg(imaplib_proto::Arg::ExternalLiteral(len)))?;
+            let tag = self.engine.session.command(cmd.arg(imaplib_proto::Arg::ExternalLiteral(len)))?;
             let mut buf = vec![0u8; 64 * 1024];
             loop {
-                while let Some(chunk) = self.session.poll_chunk() {
+                while let Some(chunk) = self.engine.session.poll_chunk() {
                     let r = if chunk.external > 0 {
                         let mut left = chunk.external;
                         let mut r = Ok(());
@@ -1223,13 +1154,13 @@ impl AsyncImap4 {
                         return Err(self.fail(err));
                     }
                 }
-                if let Some(result) = self.session.take_reply(&tag) {
+                if let Some(result) = self.engine.session.take_reply(&tag) {
                     return result.map_err(Error::from);
                 }
-                match self.session.poll_event()? {
+                match self.engine.session.poll_event()? {
                     Some(_) => {}
                     None => {
-                        if !self.session.wants_transmit() {
+                        if !self.engine.session.wants_transmit() {
                             self.fill().await?;
                         }
                     }
@@ -1250,7 +1181,7 @@ impl AsyncImap4 {
     ) -> Result<Reply> {
         let dates = crate::streaming::append_dates(messages)?;
         if self.has_capability("MULTIAPPEND") {
-            let utf8 = self.session.utf8_enabled();
+            let utf8 = self.engine.session.utf8_enabled();
             let cmd = crate::streaming::multiappend_command(mailbox, messages, &dates, utf8);
             return self.run_command(cmd).await;
         }
@@ -1289,7 +1220,7 @@ impl AsyncImap4 {
                     let Some((i, cmd)) = pending.next() else {
                         break;
                     };
-                    match self.session.command(cmd) {
+                    match self.engine.session.command(cmd) {
                         Ok(tag) => in_flight.push_back((i, tag)),
                         Err(e) => {
                             let e = Error::from(e);
@@ -1371,26 +1302,26 @@ impl AsyncImap4 {
     where
         F: FnMut(&Typed) -> bool,
     {
-        if !self.session.has_capability("IDLE") {
+        if !self.engine.session.has_capability("IDLE") {
             return Err(Error::missing_capability("IDLE"));
         }
         self.begin()?;
-        self.session.start_capture();
+        self.engine.session.start_capture();
         let deadline = options.duration.map(|d| tokio::time::Instant::now() + d);
         let result = async {
             let mut reissued = 0;
             loop {
-                let tag = self.session.command(build::idle())?;
+                let tag = self.engine.session.command(build::idle())?;
                 self.flush().await?;
                 loop {
-                    if let Some(result) = self.session.take_reply(&tag) {
+                    if let Some(result) = self.engine.session.take_reply(&tag) {
                         return Ok(IdleOutcome {
                             reply: result?,
                             end: IdleEnd::ServerEnded,
                             reissued,
                         });
                     }
-                    match self.session.poll_event()? {
+                    match self.engine.session.poll_event()? {
                         Some(Event::Continuation { tag: t, .. }) if t == tag => break,
                         Some(_) => {}
                         None => self.fill().await?,
@@ -1399,7 +1330,7 @@ impl AsyncImap4 {
                 let started = tokio::time::Instant::now();
                 let mut last_data = started;
                 let end = 'idle: loop {
-                    for (name, data) in self.session.take_captured() {
+                    for (name, data) in self.engine.session.take_captured() {
                         let typed = match decode_data(&name, &data).into_iter().next() {
                             Some(Ok(u)) => Typed::Untagged(u),
                             Some(Err(error)) => Typed::Undecodable { name, error },
@@ -1409,14 +1340,14 @@ impl AsyncImap4 {
                             break 'idle Some(IdleEnd::Condition);
                         }
                     }
-                    if let Some(result) = self.session.take_reply(&tag) {
+                    if let Some(result) = self.engine.session.take_reply(&tag) {
                         return Ok(IdleOutcome {
                             reply: result?,
                             end: IdleEnd::ServerEnded,
                             reissued,
                         });
                     }
-                    if self.session.poll_event()?.is_some() {
+                    if self.engine.session.poll_event()?.is_some() {
                         continue;
                     }
                     let now = tokio::time::Instant::now();
@@ -1454,7 +1385,7 @@ impl AsyncImap4 {
                         last_data = tokio::time::Instant::now();
                     }
                 };
-                self.session.idle_done(&tag)?;
+                self.engine.session.idle_done(&tag)?;
                 self.flush().await?;
                 let reply = self.wait(&tag).await?;
                 match end {
@@ -1477,7 +1408,7 @@ impl AsyncImap4 {
             }
         }
         .await;
-        self.session.stop_capture();
+        self.engine.session.stop_capture();
         self.busy = false;
         result
     }
@@ -1533,7 +1464,7 @@ impl AsyncImap4 {
         A: AsRef<[u8]>,
     {
         let cmd = crate::typed::esearch_command(
-            self.session.capabilities(),
+            self.engine.session.capabilities(),
             uid,
             return_options,
             criteria,
@@ -1640,12 +1571,12 @@ impl AsyncImap4 {
 
     /// Starts or stops keeping unsolicited responses as events.
     pub fn set_events(&mut self, enabled: bool) {
-        self.session.set_unsolicited(enabled);
+        self.engine.session.set_unsolicited(enabled);
     }
 
     /// The unsolicited responses received since the last call, typed.
     pub fn take_events(&mut self) -> Vec<Typed> {
-        self.session
+        self.engine.session
             .take_unsolicited()
             .iter()
             .map(imaplib_proto::types::decode_response)
@@ -1665,7 +1596,7 @@ impl AsyncImap4 {
     pub async fn read(&mut self, size: usize) -> Result<Bytes> {
         let mut out = Vec::with_capacity(size.min(1 << 20));
         while out.len() < size {
-            let got = self.session.framer_mut().take_raw(size - out.len());
+            let got = self.engine.session.framer_mut().take_raw(size - out.len());
             if got.is_empty() {
                 self.fill().await?;
                 continue;
@@ -1677,10 +1608,10 @@ impl AsyncImap4 {
 
     /// Reads one raw line (imaplib's `readline`).
     pub async fn readline(&mut self) -> Result<Bytes> {
-        let max = self.session.limits().max_line;
+        let max = self.engine.session.limits().max_line;
         let mut out = Vec::new();
         loop {
-            let got = self.session.framer_mut().take_raw(1);
+            let got = self.engine.session.framer_mut().take_raw(1);
             if got.is_empty() {
                 self.fill().await?;
                 continue;
@@ -1698,7 +1629,7 @@ impl AsyncImap4 {
     /// Closes the connection (imaplib's `shutdown`).
     pub async fn shutdown(&mut self) {
         self.transport.shutdown().await;
-        self.session.set_broken(ProtoError::msg(
+        self.engine.session.set_broken(ProtoError::msg(
             ProtoErrorKind::Unexpected,
             "connection closed",
         ));
@@ -1714,7 +1645,7 @@ impl AsyncImap4 {
         let reply = self.enable("IMAP4rev2").await?;
         let enabled = ext::enabled_includes(&self.response("ENABLED").1, "IMAP4REV2");
         if reply.is_ok() && enabled {
-            self.protocol_version = "IMAP4REV2".to_string();
+            self.engine.protocol_version = "IMAP4REV2".to_string();
             return Ok(true);
         }
         Ok(false)
@@ -1757,7 +1688,7 @@ impl AsyncImap4 {
         if reply.typ != Status::Ok {
             return Err(Error::error(format!("UID COPY refused: {:?}", reply.data)));
         }
-        Ok(ext::copy_uid_of(&reply, self.session.untagged_responses()))
+        Ok(ext::copy_uid_of(&reply, self.engine.session.untagged_responses()))
     }
 
     /// MOVE by UID with a safe fallback, as [`crate::Imap4::uid_move_typed`].
@@ -1773,7 +1704,7 @@ impl AsyncImap4 {
             if reply.typ != Status::Ok {
                 return Err(Error::error(format!("UID MOVE refused: {:?}", reply.data)));
             }
-            let copy_uid = ext::copy_uid_of(&reply, self.session.untagged_responses());
+            let copy_uid = ext::copy_uid_of(&reply, self.engine.session.untagged_responses());
             self.response("COPYUID");
             return Ok(crate::MoveResult {
                 copy_uid,
@@ -1817,7 +1748,7 @@ impl AsyncImap4 {
         let reply = self
             .run_command(build::select_condstore(mailbox.as_ref(), readonly))
             .await?;
-        crate::typed::select_info(&reply, self.session.untagged_responses(), readonly)
+        crate::typed::select_info(&reply, self.engine.session.untagged_responses(), readonly)
     }
 
     /// FETCH handing each message over as it arrives, as
@@ -1907,22 +1838,23 @@ impl AsyncImap4 {
         each: &mut (dyn FnMut(&imaplib_proto::Response) + Send),
     ) -> Result<usize> {
         self.begin()?;
-        self.session.pop_untagged("FETCH");
-        self.session.capture_responses(Some("FETCH"));
+        self.engine.session.pop_untagged("FETCH");
+        self.engine.session.capture_responses(Some("FETCH"));
         let mut count = 0;
         let result = async {
-            let tag = self.session.command(cmd)?;
+            let tag = self.engine.session.command(cmd)?;
             self.flush().await?;
-            self.wait_with(&tag, &mut |session| {
+            self.wait_with(&tag, |session: &mut Session| {
                 for resp in session.take_responses() {
                     count += 1;
                     each(&resp);
                 }
+                Ok(())
             })
             .await
         }
         .await;
-        self.session.capture_responses(None);
+        self.engine.session.capture_responses(None);
         self.busy = false;
         crate::typed::require_ok(&result?)?;
         Ok(count)
@@ -1987,7 +1919,7 @@ impl AsyncImap4 {
         let reply = self.run_command(cmd).await?;
         ext::qresync_result(
             &reply,
-            self.session.untagged_responses(),
+            self.engine.session.untagged_responses(),
             saved_uid_validity,
         )
     }
@@ -2138,7 +2070,7 @@ impl AsyncImap4 {
         I: IntoIterator<Item = A>,
         A: AsRef<[u8]>,
     {
-        let caps = self.session.capabilities();
+        let caps = self.engine.session.capabilities();
         let cmd = ext::esort_command(caps, uid, return_options, sort_criteria, charset, criteria)?;
         let mut all = self.typed(cmd, "ESEARCH").await?;
         Ok(crate::typed::one_esearch(all.pop(), uid))

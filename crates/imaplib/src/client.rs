@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::date::time_to_internaldate;
 use base64::Engine as _;
@@ -15,16 +15,12 @@ use imaplib_proto::{
     Command, Data, Event, Limits, ProtoError, ProtoErrorKind, Reply, Session, SessionConfig, State,
 };
 
+use crate::engine::{block_on, Conn, Engine, Link};
 use crate::error::{Error, Result};
 use crate::tls::TlsConfig;
 use crate::transport::{ChildStream, Connection, Transport};
 
-/// The `abort` of a command that outlived [`Options::command_timeout`].
-pub(crate) fn command_timed_out(total: Duration) -> Error {
-    Error::abort(format!(
-        "socket error: the command did not complete within {total:?} (command_timeout)"
-    ))
-}
+
 
 /// imaplib's `IMAP4_PORT`.
 pub const IMAP4_PORT: u16 = 143;
@@ -109,24 +105,48 @@ pub struct IdleResult {
 ///   capabilities are refreshed after LOGIN and AUTHENTICATE;
 /// - under UTF8=ACCEPT, APPEND sends RFC 6855 `UTF8 (~{N}...)`.
 pub struct Imap4 {
-    pub(crate) session: Session,
+    pub(crate) engine: Engine,
     pub(crate) transport: Transport,
     kind: ConnectionKind,
-    host: String,
-    port: u16,
-    options: Options,
-    tls_active: bool,
-    protocol_version: String,
-    read_buf: Vec<u8>,
+    /// The read timeout the transport has now (`None`: not known).
+    read_wait: Option<Option<Duration>>,
+}
+
+/// The blocking link: reads and writes on the transport, setting its read
+/// timeout to each read's wait (only when that changes).
+pub(crate) struct StdLink<'a> {
+    transport: &'a mut Transport,
+    read_wait: &'a mut Option<Option<Duration>>,
+}
+
+impl Link for StdLink<'_> {
+    async fn read(&mut self, buf: &mut [u8], wait: Option<Duration>) -> io::Result<usize> {
+        if *self.read_wait != Some(wait) {
+            *self.read_wait = None;
+            self.transport.set_read_timeout(wait)?;
+            *self.read_wait = Some(wait);
+        }
+        self.transport.read(buf)
+    }
+
+    async fn write_all(&mut self, data: &[u8], _wait: Option<Duration>) -> io::Result<()> {
+        // The write timeout is the socket's, set with the read timeout.
+        self.transport.write_all(data)?;
+        self.transport.flush()
+    }
+
+    fn tls_bindings(&self) -> crate::sasl::TlsBindings {
+        self.transport.tls_bindings()
+    }
 }
 
 impl std::fmt::Debug for Imap4 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Imap4")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("state", &self.session.state())
-            .field("tls", &self.tls_active)
+            .field("host", &self.engine.host)
+            .field("port", &self.engine.port)
+            .field("state", &self.engine.session.state())
+            .field("tls", &self.engine.tls_active)
             .finish()
     }
 }
@@ -138,35 +158,6 @@ enum ConnectionKind {
     Ssl,
     Stream(String),
     Custom,
-}
-
-/// imaplib's `PROTOCOL_VERSION` from the capabilities: the first of
-/// IMAP4REV1, IMAP4REV2, IMAP4 announced, or imaplib's error.
-pub(crate) fn protocol_version_of(session: &Session) -> Result<String> {
-    ["IMAP4REV1", "IMAP4REV2", "IMAP4"]
-        .into_iter()
-        .find(|v| session.has_capability(v))
-        .map(str::to_string)
-        .ok_or_else(|| Error::error("server not IMAP4 compliant"))
-}
-
-/// An `abort` leaves the session unusable: later calls get an error too.
-pub(crate) fn mark_broken(session: &mut Session, err: Error) -> Error {
-    if err.is_abort() {
-        session.set_broken(ProtoError::msg(
-            ProtoErrorKind::Unexpected,
-            err.message().to_string(),
-        ));
-    }
-    err
-}
-
-pub(crate) fn tag_seed() -> u32 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos() ^ (d.as_secs() as u32))
-        .unwrap_or(0);
-    nanos ^ std::process::id().rotate_left(16)
 }
 
 impl Imap4 {
@@ -250,22 +241,11 @@ impl Imap4 {
         options: Options,
     ) -> Result<Imap4> {
         let tls = matches!(kind, ConnectionKind::Ssl);
-        let session = Session::new(SessionConfig {
-            limits: options.limits,
-            max_untagged_bytes: options.max_untagged_bytes,
-            tag_seed: tag_seed(),
-            debug: options.debug,
-        });
         let mut imap = Imap4 {
-            session,
+            engine: Engine::new(host, port, options, tls),
             transport,
             kind,
-            host: host.to_string(),
-            port,
-            options,
-            tls_active: tls,
-            protocol_version: String::new(),
-            read_buf: vec![0u8; 64 * 1024],
+            read_wait: None,
         };
         imap.read_greeting()?;
         Ok(imap)
@@ -277,7 +257,7 @@ impl Imap4 {
     /// current connection, which is closed without LOGOUT. A custom
     /// transport cannot be reopened.
     pub fn open(&mut self, host: &str, port: u16) -> Result<()> {
-        let options = self.options.clone();
+        let options = self.engine.options.clone();
         let fresh = match &self.kind {
             ConnectionKind::Tcp => Self::with_options(host, port, options)?,
             ConnectionKind::Ssl => Self::ssl_with_options(host, port, options)?,
@@ -292,141 +272,126 @@ impl Imap4 {
     }
 
     fn read_greeting(&mut self) -> Result<()> {
-        loop {
-            match self.session.poll_event() {
-                Ok(Some(Event::Greeting)) => break,
-                Ok(Some(_)) => {}
-                Ok(None) => self.fill()?,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        tracing::debug!(target: "imaplib", "greeting: {:?}", imaplib_proto::Printable(self.session.welcome()));
-        if self.session.capabilities_stale() {
-            self.refresh_capabilities()?;
-        }
-        self.set_protocol_version()
+        block_on(self.conn().greet())
     }
 
-    fn refresh_capabilities(&mut self) -> Result<()> {
-        let reply = self.capability()?;
-        if reply.data.iter().all(Data::is_none) && self.session.capabilities_stale() {
-            return Err(Error::error("no CAPABILITY response from server"));
-        }
-        Ok(())
+    pub(crate) fn refresh_capabilities(&mut self) -> Result<()> {
+        block_on(self.conn().refresh_capabilities())
     }
 
-    fn set_protocol_version(&mut self) -> Result<()> {
-        self.protocol_version = protocol_version_of(&self.session)?;
-        Ok(())
+    pub(crate) fn set_protocol_version(&mut self) -> Result<()> {
+        self.engine.set_protocol_version()
     }
 
     // ----- attributes --------------------------------------------------------
 
     /// imaplib's `PROTOCOL_VERSION` (`IMAP4REV1`, `IMAP4REV2` or `IMAP4`).
     pub fn protocol_version(&self) -> &str {
-        &self.protocol_version
+        &self.engine.protocol_version
     }
 
     /// imaplib's `capabilities`: upper case.
     pub fn capabilities(&self) -> &[String] {
-        self.session.capabilities()
+        self.engine.session.capabilities()
     }
 
     /// True if the server announced `name`.
     pub fn has_capability(&self, name: &str) -> bool {
-        self.session.has_capability(name)
+        self.engine.session.has_capability(name)
     }
 
     /// imaplib's `state`.
     pub fn state(&self) -> State {
-        self.session.state()
+        self.engine.session.state()
     }
 
     /// imaplib's `welcome`: the greeting line.
     pub fn welcome(&self) -> &[u8] {
-        self.session.welcome()
+        self.engine.session.welcome()
     }
 
     /// imaplib's `debug` level.
     pub fn debug(&self) -> u8 {
-        self.session.debug()
+        self.engine.session.debug()
     }
 
     /// Sets imaplib's `debug` level (4 and above: protocol trace).
     pub fn set_debug(&mut self, level: u8) {
-        self.session.set_debug(level);
+        self.engine.session.set_debug(level);
     }
 
     /// imaplib's `untagged_responses`.
     pub fn untagged_responses(&self) -> &HashMap<String, Vec<Data>> {
-        self.session.untagged_responses()
+        self.engine.session.untagged_responses()
     }
 
     /// imaplib's `is_readonly`.
     pub fn is_readonly(&self) -> bool {
-        self.session.is_readonly()
+        self.engine.session.is_readonly()
     }
 
     /// imaplib's `utf8_enabled`.
     pub fn utf8_enabled(&self) -> bool {
-        self.session.utf8_enabled()
+        self.engine.session.utf8_enabled()
     }
 
     /// imaplib's `host`.
     pub fn host(&self) -> &str {
-        &self.host
+        &self.engine.host
     }
 
     /// imaplib's `port`.
     pub fn port(&self) -> u16 {
-        self.port
+        self.engine.port
     }
 
     /// imaplib's `tagpre`.
     pub fn tag_prefix(&self) -> &str {
-        self.session.tag_prefix()
+        self.engine.session.tag_prefix()
     }
 
     /// True when the connection runs over TLS.
     pub fn is_tls(&self) -> bool {
-        self.tls_active
+        self.engine.tls_active
     }
 
     /// The sans-IO session underneath.
     pub fn session(&self) -> &Session {
-        &self.session
+        &self.engine.session
     }
 
     /// Line and literal limits in force.
     pub fn limits(&self) -> Limits {
-        self.session.limits()
+        self.engine.session.limits()
     }
 
     /// Changes the line and literal limits.
     pub fn set_limits(&mut self, limits: Limits) {
-        self.options.limits = limits;
-        self.session.set_limits(limits);
+        self.engine.options.limits = limits;
+        self.engine.session.set_limits(limits);
     }
 
     /// Changes the most bytes of untagged data held between commands
     /// ([`Options::max_untagged_bytes`]).
     pub fn set_max_untagged_bytes(&mut self, max: usize) {
-        self.options.max_untagged_bytes = max;
-        self.session.set_max_untagged_bytes(max);
+        self.engine.options.max_untagged_bytes = max;
+        self.engine.session.set_max_untagged_bytes(max);
     }
 
     /// Changes the bound on one command's duration
     /// ([`Options::command_timeout`]).
     pub fn set_command_timeout(&mut self, timeout: Option<Duration>) {
-        self.options.command_timeout = timeout;
+        self.engine.options.command_timeout = timeout;
     }
 
     /// Changes the read/write timeout.
     pub fn set_timeout(&mut self, timeout: Option<Duration>) -> Result<()> {
-        self.options.timeout = timeout;
+        self.engine.options.timeout = timeout;
+        self.read_wait = None;
         self.transport
             .set_read_timeout(timeout)
             .map_err(|e| Error::io("setting the timeout", e))?;
+        self.read_wait = Some(timeout);
         if let Some(tcp) = self.transport.tcp() {
             tcp.set_write_timeout(timeout)
                 .map_err(|e| Error::io("setting the timeout", e))?;
@@ -436,76 +401,45 @@ impl Imap4 {
 
     // ----- I/O plumbing -------------------------------------------------------
 
+    /// The engine over this client's transport, for one operation.
+    pub(crate) fn conn(&mut self) -> Conn<'_, StdLink<'_>> {
+        Conn {
+            e: &mut self.engine,
+            link: StdLink {
+                transport: &mut self.transport,
+                read_wait: &mut self.read_wait,
+            },
+        }
+    }
+
     pub(crate) fn fail(&mut self, err: Error) -> Error {
-        mark_broken(&mut self.session, err)
+        self.engine.fail(err)
     }
 
     pub(crate) fn flush(&mut self) -> Result<()> {
-        while let Some(bytes) = self.session.take_transmit() {
-            let r = self
-                .transport
-                .write_all(&bytes)
-                .and_then(|_| self.transport.flush());
-            if let Err(e) = r {
-                let err = Error::io("socket error", e);
-                return Err(self.fail(err));
-            }
-        }
-        Ok(())
+        block_on(self.conn().flush())
     }
 
     /// Writes anything pending, then reads once from the transport into
     /// the session.
     pub(crate) fn fill(&mut self) -> Result<()> {
-        self.flush()?;
-        match self.read_some() {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                let err = if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) {
-                    Error::abort("socket error: timed out waiting for the server").with_source(e)
-                } else if e.kind() == io::ErrorKind::UnexpectedEof {
-                    let what = if self.session.framer_mut().in_progress() {
-                        "socket error: EOF in the middle of a response"
-                    } else {
-                        "socket error: EOF"
-                    };
-                    Error::abort(what)
-                } else {
-                    Error::io("socket error", e)
-                };
-                Err(self.fail(err))
-            }
-        }
+        block_on(self.conn().fill())
     }
 
-    pub(crate) fn read_some(&mut self) -> io::Result<()> {
-        loop {
-            match self.transport.read(&mut self.read_buf) {
-                Ok(0) => return Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
-                Ok(n) => {
-                    self.session.feed(&self.read_buf[..n]);
-                    return Ok(());
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
-        }
+    /// Reads once, waiting at most `wait`; `Ok(false)` when it passed.
+    pub(crate) fn read_once(&mut self, wait: Option<Duration>) -> Result<bool> {
+        block_on(self.conn().read_once(wait))
     }
 
     /// Queues a command and writes it.
     pub(crate) fn send_command(&mut self, cmd: Command) -> Result<String> {
-        let tag = self.session.command(cmd)?;
-        self.flush()?;
-        Ok(tag)
+        block_on(self.conn().send_command(cmd))
     }
 
     /// Reads until the command with `tag` completes, within
     /// [`Options::command_timeout`] when set.
     pub(crate) fn wait(&mut self, tag: &str) -> Result<Reply> {
-        self.wait_with(tag, &mut |_| Ok(()))
+        block_on(self.conn().wait(tag))
     }
 
     /// [`Imap4::wait`], calling `each` after every response that arrives
@@ -513,61 +447,14 @@ impl Imap4 {
     pub(crate) fn wait_with(
         &mut self,
         tag: &str,
-        each: &mut dyn FnMut(&mut Session) -> Result<()>,
+        each: impl FnMut(&mut Session) -> Result<()>,
     ) -> Result<Reply> {
-        let Some(total) = self.options.command_timeout else {
-            return self.wait_until(tag, None, each);
-        };
-        let result = self.wait_until(tag, Some((Instant::now() + total, total)), each);
-        // Each read's timeout was shortened to fit the deadline.
-        let _ = self.transport.set_read_timeout(self.options.timeout);
-        result
-    }
-
-    fn wait_until(
-        &mut self,
-        tag: &str,
-        deadline: Option<(Instant, Duration)>,
-        each: &mut dyn FnMut(&mut Session) -> Result<()>,
-    ) -> Result<Reply> {
-        loop {
-            if let Some(result) = self.session.take_reply(tag) {
-                each(&mut self.session)?;
-                return result.map_err(Error::from);
-            }
-            match self.session.poll_event() {
-                Ok(Some(_)) => each(&mut self.session)?,
-                Ok(None) => {
-                    if let Some((end, total)) = deadline {
-                        let left = end.saturating_duration_since(Instant::now());
-                        if left.is_zero() {
-                            return Err(self.fail(command_timed_out(total)));
-                        }
-                        let wait = self.options.timeout.map_or(left, |t| t.min(left));
-                        self.transport
-                            .set_read_timeout(Some(wait))
-                            .map_err(|e| Error::io("setting the timeout", e))?;
-                        if let Err(e) = self.fill() {
-                            return Err(if Instant::now() >= end {
-                                command_timed_out(total)
-                            } else {
-                                e
-                            });
-                        }
-                    } else {
-                        self.fill()?
-                    }
-                }
-                Err(e) => return Err(e.into()),
-            }
-            self.flush()?;
-        }
+        block_on(self.conn().wait_with(tag, each))
     }
 
     /// Sends a command and waits for its reply (imaplib's `_simple_command`).
     fn run(&mut self, cmd: Command) -> Result<Reply> {
-        let tag = self.send_command(cmd)?;
-        self.wait(&tag)
+        block_on(self.conn().run(cmd))
     }
 
     /// Sends any command built with [`imaplib_proto::command::build`] (or
@@ -577,23 +464,19 @@ impl Imap4 {
     }
 
     pub(crate) fn set_protocol_version_to(&mut self, version: &str) {
-        self.protocol_version = version.to_string();
+        self.engine.protocol_version = version.to_string();
     }
 
     pub(crate) fn timeout(&self) -> Option<Duration> {
-        self.options.timeout
+        self.engine.options.timeout
     }
 
     pub(crate) fn session_mut(&mut self) -> &mut Session {
-        &mut self.session
+        &mut self.engine.session
     }
 
     fn after_auth(&mut self, reply: Reply) -> Result<Reply> {
-        if self.session.capabilities_stale() {
-            self.refresh_capabilities()?;
-            self.set_protocol_version()?;
-        }
-        Ok(reply)
+        block_on(self.conn().after_auth(reply))
     }
 
     // ----- imaplib's methods, alphabetically -----------------------------------
@@ -620,7 +503,7 @@ impl Imap4 {
             flags.map(str::as_bytes),
             date.as_deref().map(str::as_bytes),
             message.as_ref(),
-            self.session.utf8_enabled(),
+            self.engine.session.utf8_enabled(),
         );
         self.run(cmd)
     }
@@ -636,14 +519,14 @@ impl Imap4 {
         let b64 = base64::engine::general_purpose::STANDARD;
         let mut bad_challenge = None;
         loop {
-            if let Some(result) = self.session.take_reply(&tag) {
+            if let Some(result) = self.engine.session.take_reply(&tag) {
                 let reply = result.map_err(Error::from)?;
                 if let Some(e) = bad_challenge {
                     return Err(e);
                 }
                 return self.after_auth(reply);
             }
-            match self.session.poll_event() {
+            match self.engine.session.poll_event() {
                 Ok(Some(Event::Continuation { tag: t, text })) if t == tag => {
                     let answer = match b64.decode(text.trim_ascii()) {
                         Ok(challenge) => authobject(&challenge).map(|r| b64.encode(r)),
@@ -656,7 +539,7 @@ impl Imap4 {
                         }
                     };
                     let line = answer.unwrap_or_else(|| "*".to_string());
-                    self.session.continue_with(&tag, line.as_bytes(), true)?;
+                    self.engine.session.continue_with(&tag, line.as_bytes(), true)?;
                 }
                 Ok(Some(_)) => {}
                 Ok(None) => self.fill()?,
@@ -673,18 +556,18 @@ impl Imap4 {
     /// without a valid server signature) raises `abort`. Capabilities are
     /// refreshed afterwards, as after [`Imap4::login`].
     pub fn authenticate_sasl(&mut self, mech: &mut dyn crate::sasl::Mechanism) -> Result<Reply> {
-        let sasl_ir = self.session.has_capability("SASL-IR");
+        let sasl_ir = self.engine.session.has_capability("SASL-IR");
         let (mut exchange, cmd) = crate::sasl::Exchange::start(mech, sasl_ir)?;
         let tag = self.send_command(cmd)?;
         loop {
-            if let Some(result) = self.session.take_reply(&tag) {
+            if let Some(result) = self.engine.session.take_reply(&tag) {
                 let reply = exchange.complete(result).map_err(|e| self.fail(e))?;
                 return self.after_auth(reply);
             }
-            match self.session.poll_event() {
+            match self.engine.session.poll_event() {
                 Ok(Some(Event::Continuation { tag: t, text })) if t == tag => {
                     let line = exchange.respond(&text);
-                    self.session.continue_with(&tag, &line, true)?;
+                    self.engine.session.continue_with(&tag, &line, true)?;
                 }
                 Ok(Some(_)) => {}
                 Ok(None) => self.fill()?,
@@ -713,7 +596,7 @@ impl Imap4 {
     /// ENABLE capability (RFC 5161). Raises `error` when the server lacks
     /// ENABLE. Enabling UTF8=ACCEPT switches to UTF-8 mode.
     pub fn enable(&mut self, capability: &str) -> Result<Reply> {
-        if !self.session.has_capability("ENABLE") {
+        if !self.engine.session.has_capability("ENABLE") {
             return Err(Error::missing_capability("ENABLE"));
         }
         self.run(build::enable(capability))
@@ -736,7 +619,7 @@ impl Imap4 {
         };
         let mut responses = Vec::new();
         // What is collected for the caller is bounded like untagged data.
-        let limit = self.options.max_untagged_bytes;
+        let limit = self.engine.options.max_untagged_bytes;
         let mut held = 0usize;
         let outcome = self.idle_loop(&options, None, &mut |name, data| {
             held += data.iter().map(|d| d.weight() + 64).sum::<usize>();
@@ -778,8 +661,8 @@ impl Imap4 {
     /// server did not offer.
     pub fn login_auto(&mut self, user: &str, password: &str) -> Result<Reply> {
         let bindings = self.transport.tls_bindings();
-        let tls = self.tls_active;
-        let mut plan = crate::sasl::choose_login(&self.session, tls, bindings, user, password)?;
+        let tls = self.engine.tls_active;
+        let mut plan = crate::sasl::choose_login(&self.engine.session, tls, bindings, user, password)?;
         let result = match &mut plan.first {
             crate::sasl::AutoLogin::Scram(m) => self.authenticate_sasl(m.as_mut()),
             crate::sasl::AutoLogin::Plain(m) => self.authenticate_sasl(m.as_mut()),
@@ -812,7 +695,7 @@ impl Imap4 {
     /// imaplib, a failure during logout is returned as `NO` with its text,
     /// not raised.
     pub fn logout(&mut self) -> Result<Reply> {
-        self.session.set_state(State::Logout);
+        self.engine.session.set_state(State::Logout);
         let result = self.run(build::logout());
         let _ = self.shutdown();
         match result {
@@ -829,7 +712,7 @@ impl Imap4 {
     pub fn read(&mut self, size: usize) -> Result<Bytes> {
         let mut out = Vec::with_capacity(size.min(1 << 20));
         while out.len() < size {
-            let got = self.session.framer_mut().take_raw(size - out.len());
+            let got = self.engine.session.framer_mut().take_raw(size - out.len());
             if got.is_empty() {
                 self.fill()?;
                 continue;
@@ -842,10 +725,10 @@ impl Imap4 {
     /// Reads one raw line, up to and including LF (imaplib's `readline`),
     /// at most the line limit long.
     pub fn readline(&mut self) -> Result<Bytes> {
-        let max = self.session.limits().max_line;
+        let max = self.engine.session.limits().max_line;
         let mut out = Vec::new();
         loop {
-            let got = self.session.framer_mut().take_raw(1);
+            let got = self.engine.session.framer_mut().take_raw(1);
             if got.is_empty() {
                 self.fill()?;
                 continue;
@@ -862,7 +745,7 @@ impl Imap4 {
 
     /// imaplib's `recent`: the RECENT data already received, else a NOOP's.
     pub fn recent(&mut self) -> Result<Reply> {
-        if let Some(items) = self.session.pop_untagged("RECENT") {
+        if let Some(items) = self.engine.session.pop_untagged("RECENT") {
             if items
                 .last()
                 .is_some_and(|d| d.as_bytes().is_some_and(|b| !b.is_empty()))
@@ -878,6 +761,7 @@ impl Imap4 {
             return Ok(reply);
         }
         let data = self
+            .engine
             .session
             .pop_untagged("RECENT")
             .unwrap_or_else(|| vec![Data::None]);
@@ -891,6 +775,7 @@ impl Imap4 {
     /// codes) stored under `code`; `(code, [None])` if none.
     pub fn response(&mut self, code: &str) -> (String, Vec<Data>) {
         let data = self
+            .engine
             .session
             .pop_untagged(code)
             .unwrap_or_else(|| vec![Data::None]);
@@ -905,7 +790,7 @@ impl Imap4 {
         I: IntoIterator<Item = A>,
         A: AsRef<[u8]>,
     {
-        if charset.is_some() && self.session.utf8_enabled() {
+        if charset.is_some() && self.engine.session.utf8_enabled() {
             return Err(Error::error("Non-None charset not valid in UTF8 mode"));
         }
         self.run(build::search(charset, criteria))
@@ -927,7 +812,7 @@ impl Imap4 {
     /// Closes the connection (imaplib's `shutdown`).
     pub fn shutdown(&mut self) -> Result<()> {
         let r = self.transport.shutdown();
-        self.session.set_broken(ProtoError::msg(
+        self.engine.session.set_broken(ProtoError::msg(
             ProtoErrorKind::Unexpected,
             "connection closed",
         ));
@@ -947,29 +832,29 @@ impl Imap4 {
     /// handshake make the connection fail. Capabilities are asked for again
     /// over TLS.
     pub fn starttls(&mut self, tls: Option<&TlsConfig>) -> Result<Reply> {
-        if self.tls_active {
+        if self.engine.tls_active {
             return Err(Error::abort("TLS session already established"));
         }
         // From here on nothing but STARTTLS and LOGOUT goes out in
         // cleartext, even if STARTTLS fails.
-        if let Err(e) = self.session.require_tls() {
+        if let Err(e) = self.engine.session.require_tls() {
             let err = Error::from(e);
             return Err(self.fail(err));
         }
         if !matches!(self.transport, Transport::Tcp(_)) {
             return Err(Error::error("STARTTLS needs a TCP connection"));
         }
-        let tls = tls.cloned().unwrap_or_else(|| self.options.tls.clone());
+        let tls = tls.cloned().unwrap_or_else(|| self.engine.options.tls.clone());
         let config = tls.build()?;
-        let host = if self.host.is_empty() {
+        let host = if self.engine.host.is_empty() {
             "localhost".to_string()
         } else {
-            self.host.clone()
+            self.engine.host.clone()
         };
         let name = tls.name_for(&host)?;
         let reply = self.run(build::starttls())?;
-        if self.session.buffered_input() > 0 {
-            let err = self.session.tls_established().unwrap_err();
+        if self.engine.session.buffered_input() > 0 {
+            let err = self.engine.session.tls_established().unwrap_err();
             return Err(self.fail(err.into()));
         }
         let Transport::Tcp(tcp) = std::mem::replace(&mut self.transport, Transport::Closed) else {
@@ -979,8 +864,8 @@ impl Imap4 {
             Ok(t) => self.transport = t,
             Err(e) => return Err(self.fail(e)),
         }
-        self.tls_active = true;
-        self.session.tls_established()?;
+        self.engine.tls_active = true;
+        self.engine.session.tls_established()?;
         self.refresh_capabilities()?;
         self.set_protocol_version()?;
         Ok(reply)
@@ -994,7 +879,7 @@ impl Imap4 {
         I: IntoIterator<Item = A>,
         A: AsRef<[u8]>,
     {
-        self.session.register_command(name);
+        self.engine.session.register_command(name);
         self.run(build::xatom(name, args))
     }
 }
@@ -1004,13 +889,13 @@ impl Drop for Imap4 {
     /// waiting at most 5 seconds for the server.
     fn drop(&mut self) {
         if matches!(self.transport, Transport::Closed)
-            || self.session.broken().is_some()
-            || self.session.state() == State::Logout
+            || self.engine.session.broken().is_some()
+            || self.engine.session.state() == State::Logout
         {
             return;
         }
         let limit = Duration::from_secs(5);
-        let t = match self.options.timeout {
+        let t = match self.engine.options.timeout {
             Some(t) if t < limit => t,
             _ => limit,
         };

@@ -175,7 +175,7 @@ impl crate::client::Imap4 {
         let reply = self.run_command(cmd)?;
         if reply.typ == imaplib_proto::Status::Ok {
             // Whatever followed the OK in the same read is compressed already.
-            let pending = self.session.framer_mut().take_raw(usize::MAX);
+            let pending = self.engine.session.framer_mut().take_raw(usize::MAX);
             let inner = std::mem::replace(&mut self.transport, Transport::Closed);
             self.transport = Transport::Deflate(Box::new(Deflate::new(inner, &pending)));
         }

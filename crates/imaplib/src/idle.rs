@@ -2,7 +2,6 @@
 //! signal usable from another thread, a deadline, re-issuing before the
 //! server's 30-minute limit, and detection of a dead connection.
 
-use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -129,12 +128,12 @@ impl Imap4 {
         stop: Option<&IdleStop>,
         on_response: &mut dyn FnMut(&str, &[Data]) -> Result<bool>,
     ) -> Result<IdleOutcome> {
-        if !self.session.has_capability("IDLE") {
+        if !self.engine.session.has_capability("IDLE") {
             return Err(Error::missing_capability("IDLE"));
         }
         let deadline = options.duration.map(|d| Instant::now() + d);
         let mut reissued = 0;
-        self.session.start_capture();
+        self.engine.session.start_capture();
         let result = loop {
             match self.idle_once(options, stop, deadline, on_response) {
                 Ok((reply, None)) => {
@@ -162,14 +161,14 @@ impl Imap4 {
         // over too (the callback's answer no longer matters).
         let mut result = result;
         if result.is_ok() {
-            for (name, data) in self.session.take_captured() {
+            for (name, data) in self.engine.session.take_captured() {
                 if let Err(e) = on_response(&name, &data) {
                     result = Err(e);
                     break;
                 }
             }
         }
-        self.session.stop_capture();
+        self.engine.session.stop_capture();
         result
     }
 
@@ -184,10 +183,10 @@ impl Imap4 {
     ) -> Result<(Reply, Option<IdleEnd>)> {
         let tag = self.send_command(build::idle())?;
         loop {
-            if let Some(result) = self.session.take_reply(&tag) {
+            if let Some(result) = self.engine.session.take_reply(&tag) {
                 return Ok((result?, Some(IdleEnd::ServerEnded)));
             }
-            match self.session.poll_event()? {
+            match self.engine.session.poll_event()? {
                 Some(Event::Continuation { tag: t, .. }) if t == tag => break,
                 Some(_) => {}
                 None => self.fill()?,
@@ -196,17 +195,17 @@ impl Imap4 {
         let started = Instant::now();
         let mut last_data = Instant::now();
         let end = 'idle: loop {
-            for (name, data) in self.session.take_captured() {
+            for (name, data) in self.engine.session.take_captured() {
                 match on_response(&name, &data) {
                     Ok(true) => break 'idle Some(IdleEnd::Condition),
                     Ok(false) => {}
                     Err(e) => return Err(self.fail(e)),
                 }
             }
-            if let Some(result) = self.session.take_reply(&tag) {
+            if let Some(result) = self.engine.session.take_reply(&tag) {
                 return Ok((result?, Some(IdleEnd::ServerEnded)));
             }
-            if self.session.poll_event()?.is_some() {
+            if self.engine.session.poll_event()?.is_some() {
                 continue;
             }
             let now = Instant::now();
@@ -242,7 +241,7 @@ impl Imap4 {
                 Wake::Quiet => {}
             }
         };
-        self.session.idle_done(&tag)?;
+        self.engine.session.idle_done(&tag)?;
         self.flush()?;
         let reply = self.wait(&tag)?;
         Ok((reply, end))
@@ -250,34 +249,10 @@ impl Imap4 {
 
     /// Reads once, waiting at most `wait`.
     fn read_for(&mut self, wait: Duration) -> Result<Wake> {
-        self.flush()?;
-        self.transport
-            .set_read_timeout(Some(wait))
-            .map_err(|e| Error::io("setting the timeout", e))?;
-        let r = self.read_some();
-        let restore = self.transport.set_read_timeout(self.timeout());
-        match r {
-            Ok(()) => {
-                restore.map_err(|e| Error::io("setting the timeout", e))?;
-                Ok(Wake::Data)
-            }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                restore.map_err(|e| Error::io("setting the timeout", e))?;
-                Ok(Wake::Quiet)
-            }
-            Err(e) => {
-                let err = if e.kind() == io::ErrorKind::UnexpectedEof {
-                    Error::abort("socket error: EOF while idling")
-                } else {
-                    Error::io("socket error while idling", e)
-                };
-                Err(self.fail(err))
-            }
+        match self.read_once(Some(wait)) {
+            Ok(true) => Ok(Wake::Data),
+            Ok(false) => Ok(Wake::Quiet),
+            Err(e) => Err(e),
         }
     }
 }

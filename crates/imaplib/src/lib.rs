@@ -36,6 +36,7 @@ pub mod asynchronous;
 mod client;
 pub(crate) mod compress;
 mod date;
+pub(crate) mod engine;
 mod error;
 pub(crate) mod extensions;
 pub(crate) mod idle;

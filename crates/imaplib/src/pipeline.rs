@@ -30,7 +30,7 @@ impl Imap4 {
                 let Some((i, cmd)) = pending.next() else {
                     break;
                 };
-                match self.session.command(cmd) {
+                match self.engine.session.command(cmd) {
                     Ok(tag) => in_flight.push_back((i, tag)),
                     Err(e) => {
                         let e = Error::from(e);

@@ -103,7 +103,7 @@ impl Imap4 {
         let tag = self.send_command(cmd.streaming())?;
         let mut sink_error: Option<io::Error> = None;
         loop {
-            if let Some(result) = self.session.take_reply(&tag) {
+            if let Some(result) = self.engine.session.take_reply(&tag) {
                 let reply = result?;
                 return match sink_error {
                     Some(e) => {
@@ -112,7 +112,7 @@ impl Imap4 {
                     None => Ok(reply),
                 };
             }
-            let event = self.session.poll_event()?;
+            let event = self.engine.session.poll_event()?;
             let piece = match &event {
                 Some(Event::LiteralStart { line, size }) => {
                     Some(Streamed::Start { line, size: *size })
@@ -234,12 +234,12 @@ impl Imap4 {
             let d = time_to_internaldate(d).map_err(Error::error)?;
             cmd = cmd.arg(Arg::Raw(Bytes::from(d)));
         }
-        let tag = self.session.command(cmd.arg(Arg::ExternalLiteral(len)))?;
+        let tag = self.engine.session.command(cmd.arg(Arg::ExternalLiteral(len)))?;
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             // Write whatever may be written, copying the literal from the
             // source when its turn comes.
-            while let Some(chunk) = self.session.poll_chunk() {
+            while let Some(chunk) = self.engine.session.poll_chunk() {
                 let r = if chunk.external > 0 {
                     copy_exact(
                         source,
@@ -256,13 +256,13 @@ impl Imap4 {
                     return Err(self.fail(err));
                 }
             }
-            if let Some(result) = self.session.take_reply(&tag) {
+            if let Some(result) = self.engine.session.take_reply(&tag) {
                 return result.map_err(Error::from);
             }
-            match self.session.poll_event()? {
+            match self.engine.session.poll_event()? {
                 Some(_) => {}
                 None => {
-                    if !self.session.wants_transmit() {
+                    if !self.engine.session.wants_transmit() {
                         self.fill()?;
                     }
                 }

@@ -158,7 +158,7 @@ impl Imap4 {
     /// a typed result holds only what arrived while its command ran; such
     /// data reaches [`Imap4::take_events`] when events are on.
     pub(crate) fn typed_data(&mut self, cmd: Command, name: &str) -> Result<Vec<Untagged>> {
-        self.session.pop_untagged(name);
+        self.engine.session.pop_untagged(name);
         let reply = self.run_command(cmd)?;
         decode_reply(&reply, name)
     }
@@ -166,7 +166,7 @@ impl Imap4 {
     /// [`Imap4::typed_data`] for listings: an entry that does not decode
     /// is left out ([`decode_reply_lenient`]).
     fn typed_listing(&mut self, cmd: Command, name: &str) -> Result<Vec<Untagged>> {
-        self.session.pop_untagged(name);
+        self.engine.session.pop_untagged(name);
         let reply = self.run_command(cmd)?;
         decode_reply_lenient(&reply, name)
     }
@@ -273,11 +273,11 @@ impl Imap4 {
         cmd: Command,
         each: &mut dyn FnMut(&imaplib_proto::Response),
     ) -> Result<usize> {
-        self.session.pop_untagged("FETCH");
-        self.session.capture_responses(Some("FETCH"));
+        self.engine.session.pop_untagged("FETCH");
+        self.engine.session.capture_responses(Some("FETCH"));
         let mut count = 0;
         let result = self.send_command(cmd).and_then(|tag| {
-            self.wait_with(&tag, &mut |session| {
+            self.wait_with(&tag, |session: &mut imaplib_proto::Session| {
                 for resp in session.take_responses() {
                     count += 1;
                     each(&resp);
@@ -285,7 +285,7 @@ impl Imap4 {
                 Ok(())
             })
         });
-        self.session.capture_responses(None);
+        self.engine.session.capture_responses(None);
         require_ok(&result?)?;
         Ok(count)
     }

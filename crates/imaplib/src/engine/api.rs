@@ -1,0 +1,1 @@
+//! The public methods both clients have, listed once.
