@@ -20,8 +20,6 @@ use crate::error::{Error, Result};
 use crate::tls::TlsConfig;
 use crate::transport::{ChildStream, Connection, Transport};
 
-
-
 /// imaplib's `IMAP4_PORT`.
 pub const IMAP4_PORT: u16 = 143;
 /// imaplib's `IMAP4_SSL_PORT`.
@@ -442,16 +440,6 @@ impl Imap4 {
         block_on(self.conn().wait(tag))
     }
 
-    /// [`Imap4::wait`], calling `each` after every response that arrives
-    /// (to take what [`Session::capture_responses`] kept).
-    pub(crate) fn wait_with(
-        &mut self,
-        tag: &str,
-        each: impl FnMut(&mut Session) -> Result<()>,
-    ) -> Result<Reply> {
-        block_on(self.conn().wait_with(tag, each))
-    }
-
     /// Sends a command and waits for its reply (imaplib's `_simple_command`).
     fn run(&mut self, cmd: Command) -> Result<Reply> {
         block_on(self.conn().run(cmd))
@@ -463,20 +451,8 @@ impl Imap4 {
         self.run(cmd)
     }
 
-    pub(crate) fn set_protocol_version_to(&mut self, version: &str) {
-        self.engine.protocol_version = version.to_string();
-    }
-
-    pub(crate) fn timeout(&self) -> Option<Duration> {
-        self.engine.options.timeout
-    }
-
     pub(crate) fn session_mut(&mut self) -> &mut Session {
         &mut self.engine.session
-    }
-
-    fn after_auth(&mut self, reply: Reply) -> Result<Reply> {
-        block_on(self.conn().after_auth(reply))
     }
 
     // ----- imaplib's methods, alphabetically -----------------------------------
@@ -484,98 +460,7 @@ impl Imap4 {
 
     crate::methods::simple_commands!(blocking_methods);
 
-    /// APPEND (RFC 3501 §6.3.11): appends `message` to `mailbox` (INBOX if
-    /// `None`), with optional flags (`"(\\Seen)"` or `"\\Seen"`) and
-    /// date-time ([`DateInput`]: timestamp, date-time or quoted string).
-    pub fn append(
-        &mut self,
-        mailbox: Option<&str>,
-        flags: Option<&str>,
-        date_time: Option<DateInput>,
-        message: impl AsRef<[u8]>,
-    ) -> Result<Reply> {
-        let date = match date_time {
-            Some(d) => Some(time_to_internaldate(d).map_err(Error::error)?),
-            None => None,
-        };
-        let cmd = build::append(
-            mailbox.map(str::as_bytes),
-            flags.map(str::as_bytes),
-            date.as_deref().map(str::as_bytes),
-            message.as_ref(),
-            self.engine.session.utf8_enabled(),
-        );
-        self.run(cmd)
-    }
-
-    /// AUTHENTICATE (RFC 3501 §6.2.2). `authobject` receives each decoded
-    /// server challenge and returns the response (sent base64 encoded), or
-    /// `None` to cancel with `*`. A refusal raises `error`, as in imaplib.
-    pub fn authenticate<F>(&mut self, mechanism: &str, mut authobject: F) -> Result<Reply>
-    where
-        F: FnMut(&[u8]) -> Option<Vec<u8>>,
-    {
-        let tag = self.send_command(build::authenticate(mechanism))?;
-        let b64 = base64::engine::general_purpose::STANDARD;
-        let mut bad_challenge = None;
-        loop {
-            if let Some(result) = self.engine.session.take_reply(&tag) {
-                let reply = result.map_err(Error::from)?;
-                if let Some(e) = bad_challenge {
-                    return Err(e);
-                }
-                return self.after_auth(reply);
-            }
-            match self.engine.session.poll_event() {
-                Ok(Some(Event::Continuation { tag: t, text })) if t == tag => {
-                    let answer = match b64.decode(text.trim_ascii()) {
-                        Ok(challenge) => authobject(&challenge).map(|r| b64.encode(r)),
-                        Err(_) => {
-                            bad_challenge = Some(Error::error(format!(
-                                "server sent a challenge that is not base64: {:?}",
-                                imaplib_proto::Printable(&text)
-                            )));
-                            None
-                        }
-                    };
-                    let line = answer.unwrap_or_else(|| "*".to_string());
-                    self.engine.session.continue_with(&tag, line.as_bytes(), true)?;
-                }
-                Ok(Some(_)) => {}
-                Ok(None) => self.fill()?,
-                Err(e) => return Err(e.into()),
-            }
-            self.flush()?;
-        }
-    }
-
-    /// AUTHENTICATE with a SASL mechanism ([`crate::sasl`]), its initial
-    /// response on the command line when the server announces SASL-IR (RFC
-    /// 4959). A mechanism error cancels the exchange with `*` and raises
-    /// `error`, as does a refusal; an OK the mechanism cannot verify (SCRAM
-    /// without a valid server signature) raises `abort`. Capabilities are
-    /// refreshed afterwards, as after [`Imap4::login`].
-    pub fn authenticate_sasl(&mut self, mech: &mut dyn crate::sasl::Mechanism) -> Result<Reply> {
-        let sasl_ir = self.engine.session.has_capability("SASL-IR");
-        let (mut exchange, cmd) = crate::sasl::Exchange::start(mech, sasl_ir)?;
-        let tag = self.send_command(cmd)?;
-        loop {
-            if let Some(result) = self.engine.session.take_reply(&tag) {
-                let reply = exchange.complete(result).map_err(|e| self.fail(e))?;
-                return self.after_auth(reply);
-            }
-            match self.engine.session.poll_event() {
-                Ok(Some(Event::Continuation { tag: t, text })) if t == tag => {
-                    let line = exchange.respond(&text);
-                    self.engine.session.continue_with(&tag, &line, true)?;
-                }
-                Ok(Some(_)) => {}
-                Ok(None) => self.fill()?,
-                Err(e) => return Err(e.into()),
-            }
-            self.flush()?;
-        }
-    }
+    crate::engine::api::methods!(blocking);
 
     /// The RFC 9266 `tls-exporter` channel-binding data of this connection,
     /// for SCRAM-SHA-256-PLUS ([`crate::sasl::Scram::sha256_plus`]); `None`
@@ -591,15 +476,6 @@ impl Imap4 {
     /// TLS or for a certificate whose signature names no single hash.
     pub fn tls_server_end_point(&self) -> Option<Vec<u8>> {
         self.transport.tls_bindings().server_end_point
-    }
-
-    /// ENABLE capability (RFC 5161). Raises `error` when the server lacks
-    /// ENABLE. Enabling UTF8=ACCEPT switches to UTF-8 mode.
-    pub fn enable(&mut self, capability: &str) -> Result<Reply> {
-        if !self.engine.session.has_capability("ENABLE") {
-            return Err(Error::missing_capability("ENABLE"));
-        }
-        self.run(build::enable(capability))
     }
 
     /// IDLE (RFC 2177): waits for untagged responses until `duration` has
@@ -636,58 +512,6 @@ impl Imap4 {
         Ok(IdleResult {
             reply: outcome.reply,
             responses,
-        })
-    }
-
-    /// LOGIN user password. The password is always quoted or sent as a
-    /// literal, never shown in traces. A refusal raises `error`.
-    pub fn login(&mut self, user: impl AsRef<[u8]>, password: impl AsRef<[u8]>) -> Result<Reply> {
-        let reply = self.run(build::login(user.as_ref(), password.as_ref()))?;
-        self.after_auth(reply)
-    }
-
-    /// Logs in with the strongest way both sides offer: SCRAM-SHA-256-PLUS
-    /// or SCRAM-SHA-1-PLUS over TLS (bound with `tls-exporter` under TLS
-    /// 1.3, `tls-server-end-point` otherwise) > SCRAM-SHA-256 >
-    /// SCRAM-SHA-1 > AUTHENTICATE PLAIN (over TLS, or when the server does
-    /// not say LOGINDISABLED) > LOGIN (unless LOGINDISABLED). Raises
-    /// `error`, sending nothing, when the only ways left would send the
-    /// password in cleartext to a server that says LOGINDISABLED.
-    ///
-    /// When the server refuses a `-PLUS` mechanism's binding type (as
-    /// Cyrus IMAP 3.6 refuses `tls-exporter`), the same SCRAM hash is tried
-    /// once more without binding, if the server offers it; the trace says
-    /// so. No other refusal is retried, and never with a mechanism the
-    /// server did not offer.
-    pub fn login_auto(&mut self, user: &str, password: &str) -> Result<Reply> {
-        let bindings = self.transport.tls_bindings();
-        let tls = self.engine.tls_active;
-        let mut plan = crate::sasl::choose_login(&self.engine.session, tls, bindings, user, password)?;
-        let result = match &mut plan.first {
-            crate::sasl::AutoLogin::Scram(m) => self.authenticate_sasl(m.as_mut()),
-            crate::sasl::AutoLogin::Plain(m) => self.authenticate_sasl(m.as_mut()),
-            crate::sasl::AutoLogin::Login => self.login(user, password),
-        };
-        match result {
-            Err(err) => match plan.retry_after(&err) {
-                Some(mut retry) => self.authenticate_sasl(&mut retry),
-                None => Err(err),
-            },
-            ok => ok,
-        }
-    }
-
-    /// AUTHENTICATE CRAM-MD5 (RFC 2195) with `user` and `password`.
-    pub fn login_cram_md5(&mut self, user: &str, password: &str) -> Result<Reply> {
-        use hmac::{Hmac, Mac};
-        let user = user.to_string();
-        let password = password.as_bytes().to_vec();
-        self.authenticate("CRAM-MD5", move |challenge| {
-            let mut mac = Hmac::<md5::Md5>::new_from_slice(&password).ok()?;
-            mac.update(challenge);
-            let digest = mac.finalize().into_bytes();
-            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-            Some(format!("{user} {hex}").into_bytes())
         })
     }
 
@@ -743,34 +567,6 @@ impl Imap4 {
         }
     }
 
-    /// imaplib's `recent`: the RECENT data already received, else a NOOP's.
-    pub fn recent(&mut self) -> Result<Reply> {
-        if let Some(items) = self.engine.session.pop_untagged("RECENT") {
-            if items
-                .last()
-                .is_some_and(|d| d.as_bytes().is_some_and(|b| !b.is_empty()))
-            {
-                return Ok(Reply {
-                    typ: imaplib_proto::Status::Ok,
-                    data: items,
-                });
-            }
-        }
-        let reply = self.noop()?;
-        if reply.typ == imaplib_proto::Status::No {
-            return Ok(reply);
-        }
-        let data = self
-            .engine
-            .session
-            .pop_untagged("RECENT")
-            .unwrap_or_else(|| vec![Data::None]);
-        Ok(Reply {
-            typ: reply.typ,
-            data,
-        })
-    }
-
     /// imaplib's `response(code)`: pops the untagged responses (or response
     /// codes) stored under `code`; `(code, [None])` if none.
     pub fn response(&mut self, code: &str) -> (String, Vec<Data>) {
@@ -780,20 +576,6 @@ impl Imap4 {
             .pop_untagged(code)
             .unwrap_or_else(|| vec![Data::None]);
         (code.to_string(), data)
-    }
-
-    /// SEARCH [CHARSET charset] criteria...: the SEARCH data. Each criterion
-    /// is sent as written (a single word with 8-bit data as a literal).
-    /// Raises `error` for a charset under UTF8=ACCEPT, as imaplib does.
-    pub fn search<I, A>(&mut self, charset: Option<&str>, criteria: I) -> Result<Reply>
-    where
-        I: IntoIterator<Item = A>,
-        A: AsRef<[u8]>,
-    {
-        if charset.is_some() && self.engine.session.utf8_enabled() {
-            return Err(Error::error("Non-None charset not valid in UTF8 mode"));
-        }
-        self.run(build::search(charset, criteria))
     }
 
     /// Writes raw bytes to the server, bypassing the protocol (imaplib's
@@ -844,7 +626,9 @@ impl Imap4 {
         if !matches!(self.transport, Transport::Tcp(_)) {
             return Err(Error::error("STARTTLS needs a TCP connection"));
         }
-        let tls = tls.cloned().unwrap_or_else(|| self.engine.options.tls.clone());
+        let tls = tls
+            .cloned()
+            .unwrap_or_else(|| self.engine.options.tls.clone());
         let config = tls.build()?;
         let host = if self.engine.host.is_empty() {
             "localhost".to_string()
@@ -870,17 +654,229 @@ impl Imap4 {
         self.set_protocol_version()?;
         Ok(reply)
     }
+}
 
-    /// Any command (imaplib's `xatom`): allowed in the current state if
-    /// imaplib does not know it; arguments sent as written (CR, LF and NUL
-    /// refused).
-    pub fn xatom<I, A>(&mut self, name: &str, args: I) -> Result<Reply>
+impl<L: Link> Conn<'_, L> {
+    /// APPEND (RFC 3501 §6.3.11): appends `message` to `mailbox` (INBOX if
+    /// `None`), with optional flags (`"(\\Seen)"` or `"\\Seen"`) and
+    /// date-time ([`DateInput`]: timestamp, date-time or quoted string).
+    pub(crate) async fn append(
+        &mut self,
+        mailbox: Option<&str>,
+        flags: Option<&str>,
+        date_time: Option<DateInput>,
+        message: impl AsRef<[u8]>,
+    ) -> Result<Reply> {
+        let date = match date_time {
+            Some(d) => Some(time_to_internaldate(d).map_err(Error::error)?),
+            None => None,
+        };
+        let cmd = build::append(
+            mailbox.map(str::as_bytes),
+            flags.map(str::as_bytes),
+            date.as_deref().map(str::as_bytes),
+            message.as_ref(),
+            self.e.session.utf8_enabled(),
+        );
+        self.run(cmd).await
+    }
+
+    /// AUTHENTICATE (RFC 3501 §6.2.2). `authobject` receives each decoded
+    /// server challenge and returns the response (sent base64 encoded), or
+    /// `None` to cancel with `*`. A refusal raises `error`, as in imaplib.
+    pub(crate) async fn authenticate<F>(
+        &mut self,
+        mechanism: &str,
+        mut authobject: F,
+    ) -> Result<Reply>
+    where
+        F: FnMut(&[u8]) -> Option<Vec<u8>>,
+    {
+        let tag = self.send_command(build::authenticate(mechanism)).await?;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut bad_challenge = None;
+        loop {
+            if let Some(result) = self.e.session.take_reply(&tag) {
+                let reply = result.map_err(Error::from)?;
+                if let Some(e) = bad_challenge {
+                    return Err(e);
+                }
+                return self.after_auth(reply).await;
+            }
+            match self.e.session.poll_event() {
+                Ok(Some(Event::Continuation { tag: t, text })) if t == tag => {
+                    let answer = match b64.decode(text.trim_ascii()) {
+                        Ok(challenge) => authobject(&challenge).map(|r| b64.encode(r)),
+                        Err(_) => {
+                            bad_challenge = Some(Error::error(format!(
+                                "server sent a challenge that is not base64: {:?}",
+                                imaplib_proto::Printable(&text)
+                            )));
+                            None
+                        }
+                    };
+                    let line = answer.unwrap_or_else(|| "*".to_string());
+                    self.e.session.continue_with(&tag, line.as_bytes(), true)?;
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => self.fill().await?,
+                Err(e) => return Err(e.into()),
+            }
+            self.flush().await?;
+        }
+    }
+
+    /// AUTHENTICATE with a SASL mechanism ([`crate::sasl`]), its initial
+    /// response on the command line when the server announces SASL-IR (RFC
+    /// 4959). A mechanism error cancels the exchange with `*` and raises
+    /// `error`, as does a refusal; an OK the mechanism cannot verify (SCRAM
+    /// without a valid server signature) raises `abort`. Capabilities are
+    /// refreshed afterwards, as after [`Imap4::login`].
+    pub(crate) async fn authenticate_sasl(
+        &mut self,
+        mech: &mut dyn crate::sasl::Mechanism,
+    ) -> Result<Reply> {
+        let sasl_ir = self.e.session.has_capability("SASL-IR");
+        let (mut exchange, cmd) = crate::sasl::Exchange::start(mech, sasl_ir)?;
+        let tag = self.send_command(cmd).await?;
+        loop {
+            if let Some(result) = self.e.session.take_reply(&tag) {
+                let reply = exchange.complete(result).map_err(|e| self.fail(e))?;
+                return self.after_auth(reply).await;
+            }
+            match self.e.session.poll_event() {
+                Ok(Some(Event::Continuation { tag: t, text })) if t == tag => {
+                    let line = exchange.respond(&text);
+                    self.e.session.continue_with(&tag, &line, true)?;
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => self.fill().await?,
+                Err(e) => return Err(e.into()),
+            }
+            self.flush().await?;
+        }
+    }
+
+    /// ENABLE capability (RFC 5161). Raises `error` when the server lacks
+    /// ENABLE. Enabling UTF8=ACCEPT switches to UTF-8 mode.
+    pub(crate) async fn enable(&mut self, capability: &str) -> Result<Reply> {
+        if !self.e.session.has_capability("ENABLE") {
+            return Err(Error::missing_capability("ENABLE"));
+        }
+        self.run(build::enable(capability)).await
+    }
+
+    /// LOGIN user password. The password is always quoted or sent as a
+    /// literal, never shown in traces. A refusal raises `error`.
+    pub(crate) async fn login(
+        &mut self,
+        user: impl AsRef<[u8]>,
+        password: impl AsRef<[u8]>,
+    ) -> Result<Reply> {
+        let reply = self
+            .run(build::login(user.as_ref(), password.as_ref()))
+            .await?;
+        self.after_auth(reply).await
+    }
+
+    /// Logs in with the strongest way both sides offer: SCRAM-SHA-256-PLUS
+    /// or SCRAM-SHA-1-PLUS over TLS (bound with `tls-exporter` under TLS
+    /// 1.3, `tls-server-end-point` otherwise) > SCRAM-SHA-256 >
+    /// SCRAM-SHA-1 > AUTHENTICATE PLAIN (over TLS, or when the server does
+    /// not say LOGINDISABLED) > LOGIN (unless LOGINDISABLED). Raises
+    /// `error`, sending nothing, when the only ways left would send the
+    /// password in cleartext to a server that says LOGINDISABLED.
+    ///
+    /// When the server refuses a `-PLUS` mechanism's binding type (as
+    /// Cyrus IMAP 3.6 refuses `tls-exporter`), the same SCRAM hash is tried
+    /// once more without binding, if the server offers it; the trace says
+    /// so. No other refusal is retried, and never with a mechanism the
+    /// server did not offer.
+    pub(crate) async fn login_auto(&mut self, user: &str, password: &str) -> Result<Reply> {
+        let bindings = self.link.tls_bindings();
+        let tls = self.e.tls_active;
+        let mut plan = crate::sasl::choose_login(&self.e.session, tls, bindings, user, password)?;
+        let result = match &mut plan.first {
+            crate::sasl::AutoLogin::Scram(m) => self.authenticate_sasl(m.as_mut()).await,
+            crate::sasl::AutoLogin::Plain(m) => self.authenticate_sasl(m.as_mut()).await,
+            crate::sasl::AutoLogin::Login => self.login(user, password).await,
+        };
+        match result {
+            Err(err) => match plan.retry_after(&err) {
+                Some(mut retry) => self.authenticate_sasl(&mut retry).await,
+                None => Err(err),
+            },
+            ok => ok,
+        }
+    }
+
+    /// AUTHENTICATE CRAM-MD5 (RFC 2195) with `user` and `password`.
+    pub(crate) async fn login_cram_md5(&mut self, user: &str, password: &str) -> Result<Reply> {
+        use hmac::{Hmac, Mac};
+        let user = user.to_string();
+        let password = password.as_bytes().to_vec();
+        self.authenticate("CRAM-MD5", move |challenge| {
+            let mut mac = Hmac::<md5::Md5>::new_from_slice(&password).ok()?;
+            mac.update(challenge);
+            let digest = mac.finalize().into_bytes();
+            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            Some(format!("{user} {hex}").into_bytes())
+        })
+        .await
+    }
+
+    /// imaplib's `recent`: the RECENT data already received, else a NOOP's.
+    pub(crate) async fn recent(&mut self) -> Result<Reply> {
+        if let Some(items) = self.e.session.pop_untagged("RECENT") {
+            if items
+                .last()
+                .is_some_and(|d| d.as_bytes().is_some_and(|b| !b.is_empty()))
+            {
+                return Ok(Reply {
+                    typ: imaplib_proto::Status::Ok,
+                    data: items,
+                });
+            }
+        }
+        let reply = self.noop().await?;
+        if reply.typ == imaplib_proto::Status::No {
+            return Ok(reply);
+        }
+        let data = self
+            .e
+            .session
+            .pop_untagged("RECENT")
+            .unwrap_or_else(|| vec![Data::None]);
+        Ok(Reply {
+            typ: reply.typ,
+            data,
+        })
+    }
+
+    /// SEARCH [CHARSET charset] criteria...: the SEARCH data. Each criterion
+    /// is sent as written (a single word with 8-bit data as a literal).
+    /// Raises `error` for a charset under UTF8=ACCEPT, as imaplib does.
+    pub(crate) async fn search<I, A>(&mut self, charset: Option<&str>, criteria: I) -> Result<Reply>
     where
         I: IntoIterator<Item = A>,
         A: AsRef<[u8]>,
     {
-        self.engine.session.register_command(name);
-        self.run(build::xatom(name, args))
+        if charset.is_some() && self.e.session.utf8_enabled() {
+            return Err(Error::error("Non-None charset not valid in UTF8 mode"));
+        }
+        self.run(build::search(charset, criteria)).await
+    }
+
+    /// Any command (imaplib's `xatom`): allowed in the current state if
+    /// imaplib does not know it; arguments sent as written (CR, LF and NUL
+    /// refused).
+    pub(crate) async fn xatom<I, A>(&mut self, name: &str, args: I) -> Result<Reply>
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<[u8]>,
+    {
+        self.e.session.register_command(name);
+        self.run(build::xatom(name, args)).await
     }
 }
 

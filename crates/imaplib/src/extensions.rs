@@ -17,6 +17,7 @@ use imaplib_proto::types::{
 use imaplib_proto::{Data, Reply, Status};
 
 use crate::client::Imap4;
+use crate::engine::{Conn, Link};
 use crate::error::{Error, Result};
 use crate::typed::{decode_reply, reply_code, SelectInfo};
 
@@ -388,14 +389,22 @@ pub(crate) fn notify_command(
 }
 
 impl Imap4 {
+    /// The resources SETQUOTA may set here (RFC 9208 `QUOTA=RES-*`), e.g.
+    /// `["STORAGE", "MESSAGE"]`; empty on an RFC 2087 server.
+    pub fn quota_resources(&self) -> Vec<String> {
+        quota_resources_of(self.capabilities())
+    }
+}
+
+impl<L: Link> Conn<'_, L> {
     /// ENABLE IMAP4rev2 (RFC 9051) when the server offers it; afterwards
     /// [`Imap4::protocol_version`] reports `IMAP4REV2`. Returns false when
     /// the server does not offer it.
-    pub fn enable_imap4rev2(&mut self) -> Result<bool> {
+    pub(crate) async fn enable_imap4rev2(&mut self) -> Result<bool> {
         if !self.has_capability("IMAP4REV2") {
             return Ok(false);
         }
-        let reply = self.enable("IMAP4rev2")?;
+        let reply = self.enable("IMAP4rev2").await?;
         let enabled = enabled_includes(&self.response("ENABLED").1, "IMAP4REV2");
         if reply.is_ok() && enabled {
             self.set_protocol_version_to("IMAP4REV2");
@@ -406,30 +415,32 @@ impl Imap4 {
 
     /// ID (RFC 2971): sends the client's fields and returns the server's,
     /// typed (`None` when it sends `ID NIL`). Raises `error` without ID.
-    pub fn id(&mut self, fields: Option<&[(&str, &str)]>) -> Result<Option<Pairs>> {
+    pub(crate) async fn id(&mut self, fields: Option<&[(&str, &str)]>) -> Result<Option<Pairs>> {
         if !self.has_capability("ID") {
             return Err(Error::missing_capability("ID"));
         }
-        let items = self.typed_data(build::id(fields), "ID")?;
+        let items = self.typed_data(build::id(fields), "ID").await?;
         Ok(one_id(items))
     }
 
     /// UID EXPUNGE set (RFC 4315): expunges exactly these UIDs. Raises
     /// `error` without UIDPLUS (a plain EXPUNGE would remove others too).
-    pub fn uid_expunge(&mut self, uid_set: impl AsRef<[u8]>) -> Result<Reply> {
+    pub(crate) async fn uid_expunge(&mut self, uid_set: impl AsRef<[u8]>) -> Result<Reply> {
         if !self.has_capability("UIDPLUS") && !self.has_capability("IMAP4REV2") {
             return Err(Error::missing_capability("UIDPLUS"));
         }
-        self.run_command(build::uid_expunge(uid_set.as_ref()))
+        self.run_command(build::uid_expunge(uid_set.as_ref())).await
     }
 
     /// COPY by UID with the COPYUID result (RFC 4315).
-    pub fn uid_copy_typed(
+    pub(crate) async fn uid_copy_typed(
         &mut self,
         uid_set: impl AsRef<[u8]>,
         mailbox: impl AsRef<[u8]>,
     ) -> Result<Option<(u32, SequenceSet, SequenceSet)>> {
-        let reply = self.uid("COPY", [uid_set.as_ref(), mailbox.as_ref()])?;
+        let reply = self
+            .uid("COPY", [uid_set.as_ref(), mailbox.as_ref()])
+            .await?;
         if reply.typ != Status::Ok {
             return Err(Error::error(format!("UID COPY refused: {:?}", reply.data)));
         }
@@ -440,7 +451,7 @@ impl Imap4 {
     /// otherwise, with UIDPLUS, UID COPY + UID STORE \Deleted + UID EXPUNGE
     /// of exactly those UIDs. Refuses (raises `error`, nothing sent) when
     /// neither is safe: a plain EXPUNGE could remove other messages.
-    pub fn uid_move_typed(
+    pub(crate) async fn uid_move_typed(
         &mut self,
         uid_set: impl AsRef<[u8]>,
         mailbox: impl AsRef<[u8]>,
@@ -448,7 +459,7 @@ impl Imap4 {
         let set = uid_set.as_ref();
         if self.has_capability("MOVE") || self.has_capability("IMAP4REV2") {
             self.response("COPYUID");
-            let reply = self.uid("MOVE", [set, mailbox.as_ref()])?;
+            let reply = self.uid("MOVE", [set, mailbox.as_ref()]).await?;
             if reply.typ != Status::Ok {
                 return Err(Error::error(format!("UID MOVE refused: {:?}", reply.data)));
             }
@@ -464,12 +475,14 @@ impl Imap4 {
                 "Server has neither MOVE nor UIDPLUS: moving would need an EXPUNGE that can remove other messages",
             ));
         }
-        let copy_uid = self.uid_copy_typed(set, mailbox)?;
-        let reply = self.uid("STORE", [set, b"+FLAGS.SILENT", b"(\\Deleted)"])?;
+        let copy_uid = self.uid_copy_typed(set, mailbox).await?;
+        let reply = self
+            .uid("STORE", [set, b"+FLAGS.SILENT", b"(\\Deleted)"])
+            .await?;
         if reply.typ != Status::Ok {
             return Err(Error::error(format!("UID STORE refused: {:?}", reply.data)));
         }
-        let reply = self.uid_expunge(set)?;
+        let reply = self.uid_expunge(set).await?;
         if reply.typ != Status::Ok {
             return Err(Error::error(format!(
                 "UID EXPUNGE refused: {:?}",
@@ -484,7 +497,7 @@ impl Imap4 {
 
     /// SELECT (or EXAMINE) with CONDSTORE (RFC 7162): the result carries
     /// HIGHESTMODSEQ (or NOMODSEQ).
-    pub fn select_condstore(
+    pub(crate) async fn select_condstore(
         &mut self,
         mailbox: impl AsRef<[u8]>,
         readonly: bool,
@@ -492,13 +505,15 @@ impl Imap4 {
         if !self.has_capability("CONDSTORE") {
             return Err(Error::missing_capability("CONDSTORE"));
         }
-        let reply = self.run_command(build::select_condstore(mailbox.as_ref(), readonly))?;
+        let reply = self
+            .run_command(build::select_condstore(mailbox.as_ref(), readonly))
+            .await?;
         crate::typed::select_info(&reply, self.untagged_responses(), readonly)
     }
 
     /// UID FETCH of the messages changed since `modseq` (RFC 7162), with
     /// the expunged UIDs (VANISHED) when QRESYNC is enabled and `vanished`.
-    pub fn uid_fetch_changed_since(
+    pub(crate) async fn uid_fetch_changed_since(
         &mut self,
         uid_set: impl AsRef<[u8]>,
         items: impl AsRef<[u8]>,
@@ -507,12 +522,14 @@ impl Imap4 {
     ) -> Result<(Vec<Fetch>, Option<SequenceSet>)> {
         self.response("VANISHED");
         self.response("FETCH");
-        let reply = self.run_command(build::uid_fetch_changed_since(
-            uid_set.as_ref(),
-            items.as_ref(),
-            modseq,
-            vanished,
-        ))?;
+        let reply = self
+            .run_command(build::uid_fetch_changed_since(
+                uid_set.as_ref(),
+                items.as_ref(),
+                modseq,
+                vanished,
+            ))
+            .await?;
         let fetched = crate::typed::fetches(decode_reply(&reply, "FETCH")?);
         let gone = vanished_of(self.response("VANISHED").1);
         Ok((fetched, gone))
@@ -520,7 +537,7 @@ impl Imap4 {
 
     /// UID STORE with UNCHANGEDSINCE (RFC 7162): the FETCH results and the
     /// UIDs that were not stored because they changed (MODIFIED).
-    pub fn uid_store_unchanged_since(
+    pub(crate) async fn uid_store_unchanged_since(
         &mut self,
         uid_set: impl AsRef<[u8]>,
         modseq: u64,
@@ -535,7 +552,7 @@ impl Imap4 {
         );
         self.response("MODIFIED");
         self.response("FETCH");
-        let reply = self.run_command(cmd)?;
+        let reply = self.run_command(cmd).await?;
         // The code comes with the tagged OK, which imaplib keeps by name.
         let modified = modified_of(&self.response("MODIFIED").1);
         Ok((
@@ -550,7 +567,7 @@ impl Imap4 {
     /// those. ENABLEs QRESYNC first (closing a selected mailbox to do so,
     /// as ENABLE needs the authenticated state). Raises `error` without
     /// QRESYNC or for a malformed UID set.
-    pub fn select_qresync(
+    pub(crate) async fn select_qresync(
         &mut self,
         mailbox: impl AsRef<[u8]>,
         readonly: bool,
@@ -566,11 +583,11 @@ impl Imap4 {
             saved_modseq,
             known_uids,
         )?;
-        if self.state() == imaplib_proto::State::Selected {
-            self.unselect()?;
+        if self.e.session.state() == imaplib_proto::State::Selected {
+            self.unselect().await?;
         }
-        crate::typed::require_ok(&self.enable("QRESYNC")?)?;
-        let reply = self.run_command(cmd)?;
+        crate::typed::require_ok(&self.enable("QRESYNC").await?)?;
+        let reply = self.run_command(cmd).await?;
         qresync_result(&reply, self.untagged_responses(), saved_uid_validity)
     }
 
@@ -580,7 +597,7 @@ impl Imap4 {
     /// a FETCH CHANGEDSINCE return the changes (expunges then need a UID
     /// SEARCH by the caller). A changed UIDVALIDITY is reported and nothing
     /// else is trusted.
-    pub fn resync(
+    pub(crate) async fn resync(
         &mut self,
         mailbox: impl AsRef<[u8]>,
         saved_uid_validity: u32,
@@ -588,9 +605,11 @@ impl Imap4 {
     ) -> Result<Resync> {
         let mailbox = mailbox.as_ref();
         if self.has_capability("QRESYNC") {
-            return self.select_qresync(mailbox, false, saved_uid_validity, saved_modseq, None);
+            return self
+                .select_qresync(mailbox, false, saved_uid_validity, saved_modseq, None)
+                .await;
         }
-        let info = self.select_condstore(mailbox, false)?;
+        let info = self.select_condstore(mailbox, false).await?;
         if info.uid_validity != Some(saved_uid_validity) {
             return Ok(Resync {
                 info,
@@ -599,8 +618,9 @@ impl Imap4 {
                 vanished: None,
             });
         }
-        let (changed, _) =
-            self.uid_fetch_changed_since("1:*", "(UID FLAGS)", saved_modseq, false)?;
+        let (changed, _) = self
+            .uid_fetch_changed_since("1:*", "(UID FLAGS)", saved_modseq, false)
+            .await?;
         Ok(Resync {
             info,
             uid_validity_changed: false,
@@ -612,7 +632,7 @@ impl Imap4 {
     /// LIST with selection and return options (RFC 5258), STATUS in the
     /// same round trip with LIST-STATUS (RFC 5819). Raises `error` if the
     /// server lacks LIST-EXTENDED (or LIST-STATUS when a STATUS is asked).
-    pub fn list_extended(
+    pub(crate) async fn list_extended(
         &mut self,
         selection: &[&str],
         reference: &str,
@@ -632,12 +652,14 @@ impl Imap4 {
         let patterns: Vec<&[u8]> = patterns.iter().map(|p| p.as_bytes()).collect();
         self.response("STATUS");
         self.response("LIST");
-        let reply = self.run_command(build::list_extended(
-            selection,
-            reference.as_bytes(),
-            &patterns,
-            returns,
-        ))?;
+        let reply = self
+            .run_command(build::list_extended(
+                selection,
+                reference.as_bytes(),
+                &patterns,
+                returns,
+            ))
+            .await?;
         let statuses = self.response("STATUS").1;
         list_with_status(&reply, statuses)
     }
@@ -645,21 +667,22 @@ impl Imap4 {
     /// The mailboxes with an RFC 6154 special use, by use (`\Sent` ->
     /// mailbox). Uses `LIST (SPECIAL-USE)` when the server announces
     /// SPECIAL-USE, else the attributes of a plain LIST.
-    pub fn special_use_mailboxes(&mut self) -> Result<HashMap<String, ListEntry>> {
+    pub(crate) async fn special_use_mailboxes(&mut self) -> Result<HashMap<String, ListEntry>> {
         let entries = if self.has_capability("SPECIAL-USE") && self.has_capability("LIST-EXTENDED")
         {
-            self.list_extended(&["SPECIAL-USE"], "", &["*"], &[])?
+            self.list_extended(&["SPECIAL-USE"], "", &["*"], &[])
+                .await?
                 .into_iter()
                 .map(|l| l.entry)
                 .collect()
         } else {
-            self.list_typed(None, None)?
+            self.list_typed(None, None).await?
         };
         Ok(by_special_use(entries))
     }
 
     /// GETMETADATA (RFC 5464), typed. Raises `error` without METADATA.
-    pub fn getmetadata(
+    pub(crate) async fn getmetadata(
         &mut self,
         mailbox: impl AsRef<[u8]>,
         entries: &[&str],
@@ -668,15 +691,17 @@ impl Imap4 {
         if !self.has_capability("METADATA") && !self.has_capability("METADATA-SERVER") {
             return Err(Error::missing_capability("METADATA"));
         }
-        let items = self.typed_data(
-            build::getmetadata(mailbox.as_ref(), entries, options),
-            "METADATA",
-        )?;
+        let items = self
+            .typed_data(
+                build::getmetadata(mailbox.as_ref(), entries, options),
+                "METADATA",
+            )
+            .await?;
         merge_metadata(items)
     }
 
     /// SETMETADATA (RFC 5464); `None` removes an entry.
-    pub fn setmetadata(
+    pub(crate) async fn setmetadata(
         &mut self,
         mailbox: impl AsRef<[u8]>,
         entries: &[(&str, Option<&[u8]>)],
@@ -685,10 +710,11 @@ impl Imap4 {
             return Err(Error::missing_capability("METADATA"));
         }
         self.run_command(build::setmetadata(mailbox.as_ref(), entries))
+            .await
     }
 
     /// LISTRIGHTS (RFC 4314), typed.
-    pub fn listrights(
+    pub(crate) async fn listrights(
         &mut self,
         mailbox: impl AsRef<[u8]>,
         identifier: impl AsRef<[u8]>,
@@ -696,17 +722,19 @@ impl Imap4 {
         if !self.has_capability("ACL") {
             return Err(Error::missing_capability("ACL"));
         }
-        let items = self.typed_data(
-            build::listrights(mailbox.as_ref(), identifier.as_ref()),
-            "LISTRIGHTS",
-        )?;
+        let items = self
+            .typed_data(
+                build::listrights(mailbox.as_ref(), identifier.as_ref()),
+                "LISTRIGHTS",
+            )
+            .await?;
         one_listrights(items)
     }
 
     /// SORT RETURN (...) (RFC 5267 ESORT): MIN / MAX / COUNT / ALL of the
     /// sorted result, typed as ESEARCH; `uid` for UID SORT. Raises `error`
     /// without ESORT.
-    pub fn esort<I, A>(
+    pub(crate) async fn esort<I, A>(
         &mut self,
         uid: bool,
         return_options: &str,
@@ -726,13 +754,13 @@ impl Imap4 {
             charset,
             criteria,
         )?;
-        let mut all = self.typed_data(cmd, "ESEARCH")?;
+        let mut all = self.typed_data(cmd, "ESEARCH").await?;
         Ok(crate::typed::one_esearch(all.pop(), uid))
     }
 
     /// APPEND binary content as a literal8 (RFC 3516 BINARY): any bytes,
     /// NUL included, sent as they are. Raises `error` without BINARY.
-    pub fn append_binary(
+    pub(crate) async fn append_binary(
         &mut self,
         mailbox: Option<&str>,
         flags: Option<&str>,
@@ -747,14 +775,16 @@ impl Imap4 {
             None,
             message.as_ref(),
         ))
+        .await
     }
+
     /// APPEND with CATENATE (RFC 4469): the server builds the message from
     /// text parts and IMAP URLs of messages or parts it already holds
     /// (forwarding an attachment without downloading it). Returns the
     /// APPENDUID when the server sends one; a refusal (for instance
     /// `NO [BADURL ...]`) raises `error` with the server's text. Raises
     /// `error` without CATENATE.
-    pub fn append_catenate(
+    pub(crate) async fn append_catenate(
         &mut self,
         mailbox: Option<&str>,
         flags: Option<&str>,
@@ -762,13 +792,13 @@ impl Imap4 {
         parts: &[CatenatePart<'_>],
     ) -> Result<Option<(u32, SequenceSet)>> {
         let cmd = catenate_command(self.capabilities(), mailbox, flags, date_time, parts)?;
-        crate::typed::append_uid(&self.run_command(cmd)?)
+        crate::typed::append_uid(&self.run_command(cmd).await?)
     }
 
     /// UID FETCH of only the messages at positions `range` among those
     /// `uid_set` names (RFC 9394 PARTIAL), e.g. the newest 50 with
     /// `PartialRange::last(1, 50)`. Raises `error` without PARTIAL.
-    pub fn uid_fetch_partial(
+    pub(crate) async fn uid_fetch_partial(
         &mut self,
         uid_set: impl AsRef<[u8]>,
         items: impl AsRef<[u8]>,
@@ -776,13 +806,13 @@ impl Imap4 {
     ) -> Result<Vec<Fetch>> {
         let cmd =
             partial_fetch_command(self.capabilities(), uid_set.as_ref(), items.as_ref(), range)?;
-        Ok(crate::typed::fetches(self.typed_data(cmd, "FETCH")?))
+        Ok(crate::typed::fetches(self.typed_data(cmd, "FETCH").await?))
     }
 
     /// One page of SEARCH results (RFC 9394 PARTIAL): `SEARCH RETURN
     /// (PARTIAL range COUNT)`, so the total comes along. The page is in
     /// [`ESearch::partial_result`]. Raises `error` without PARTIAL.
-    pub fn search_partial<I, A>(
+    pub(crate) async fn search_partial<I, A>(
         &mut self,
         uid: bool,
         range: PartialRange,
@@ -793,26 +823,20 @@ impl Imap4 {
         A: AsRef<[u8]>,
     {
         let options = search_partial_options(self.capabilities(), range)?;
-        self.esearch(uid, &options, criteria)
-    }
-
-    /// The resources SETQUOTA may set here (RFC 9208 `QUOTA=RES-*`), e.g.
-    /// `["STORAGE", "MESSAGE"]`; empty on an RFC 2087 server.
-    pub fn quota_resources(&self) -> Vec<String> {
-        quota_resources_of(self.capabilities())
+        self.esearch(uid, &options, criteria).await
     }
 
     /// SETQUOTA root (resource limit ...) (RFC 9208, RFC 2087), typed: the
     /// QUOTA the server reports afterwards. Resource names are checked
     /// against the ones the server announces. Raises `error` without QUOTA
     /// or when refused.
-    pub fn setquota_typed(
+    pub(crate) async fn setquota_typed(
         &mut self,
         root: impl AsRef<[u8]>,
         limits: &[(&str, u64)],
     ) -> Result<Vec<Quota>> {
         let cmd = setquota_command(self.capabilities(), root.as_ref(), limits)?;
-        Ok(crate::typed::quotas(self.typed_data(cmd, "QUOTA")?))
+        Ok(crate::typed::quotas(self.typed_data(cmd, "QUOTA").await?))
     }
 
     /// NOTIFY SET (RFC 5465): from now on the server reports the chosen
@@ -823,16 +847,20 @@ impl Imap4 {
     /// ([`Imap4::set_events`]). With `status`, the server first sends a
     /// STATUS for every watched mailbox. Raises `error` without NOTIFY or
     /// when refused (`NO [BADEVENT ...]` names the events it lacks).
-    pub fn notify_set(&mut self, status: bool, groups: &[NotifyGroup]) -> Result<Reply> {
+    pub(crate) async fn notify_set(
+        &mut self,
+        status: bool,
+        groups: &[NotifyGroup],
+    ) -> Result<Reply> {
         let cmd = notify_command(self.capabilities(), status, groups)?;
-        let reply = self.run_command(cmd)?;
+        let reply = self.run_command(cmd).await?;
         crate::typed::require_ok(&reply)?;
         Ok(reply)
     }
 
     /// NOTIFY NONE: no more notifications. Raises `error` without NOTIFY.
-    pub fn notify_none(&mut self) -> Result<Reply> {
+    pub(crate) async fn notify_none(&mut self) -> Result<Reply> {
         let cmd = notify_none_command(self.capabilities())?;
-        self.run_command(cmd)
+        self.run_command(cmd).await
     }
 }

@@ -134,5 +134,19 @@ macro_rules! async_methods {
     };
 }
 
+/// Generates the plain commands as operations on [`crate::engine::Conn`],
+/// for the operations that use them.
+macro_rules! conn_commands {
+    ($( $(#[$doc:meta])* $name:ident ( $($arg:ident : $ty:ty),* ) => $build:expr ; )*) => {
+        $(
+            $(#[$doc])*
+            #[allow(dead_code)]
+            pub(crate) async fn $name(&mut self $(, $arg: $ty)*) -> $crate::Result<imaplib_proto::Reply> {
+                self.run($build).await
+            }
+        )*
+    };
+}
+
 #[allow(unused_imports)]
-pub(crate) use {async_methods, blocking_methods, simple_commands};
+pub(crate) use {async_methods, blocking_methods, conn_commands, simple_commands};

@@ -234,7 +234,10 @@ impl Imap4 {
             let d = time_to_internaldate(d).map_err(Error::error)?;
             cmd = cmd.arg(Arg::Raw(Bytes::from(d)));
         }
-        let tag = self.engine.session.command(cmd.arg(Arg::ExternalLiteral(len)))?;
+        let tag = self
+            .engine
+            .session
+            .command(cmd.arg(Arg::ExternalLiteral(len)))?;
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             // Write whatever may be written, copying the literal from the

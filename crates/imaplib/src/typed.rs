@@ -19,6 +19,7 @@ use imaplib_proto::types::{
 use imaplib_proto::{Command, Data, Reply, Status};
 
 use crate::client::Imap4;
+use crate::engine::{Conn, Link};
 use crate::error::{Error, Result};
 
 /// What SELECT / EXAMINE told about the mailbox (RFC 3501 §6.3.1,
@@ -152,312 +153,6 @@ pub(crate) fn select_info(
 }
 
 impl Imap4 {
-    /// Runs an imaplib-shaped command and decodes the untagged data it
-    /// returned under `name`. Data of that name held from before (an
-    /// unsolicited FETCH, a STATUS sent by NOTIFY...) is dropped first, so
-    /// a typed result holds only what arrived while its command ran; such
-    /// data reaches [`Imap4::take_events`] when events are on.
-    pub(crate) fn typed_data(&mut self, cmd: Command, name: &str) -> Result<Vec<Untagged>> {
-        self.engine.session.pop_untagged(name);
-        let reply = self.run_command(cmd)?;
-        decode_reply(&reply, name)
-    }
-
-    /// [`Imap4::typed_data`] for listings: an entry that does not decode
-    /// is left out ([`decode_reply_lenient`]).
-    fn typed_listing(&mut self, cmd: Command, name: &str) -> Result<Vec<Untagged>> {
-        self.engine.session.pop_untagged(name);
-        let reply = self.run_command(cmd)?;
-        decode_reply_lenient(&reply, name)
-    }
-
-    /// SELECT (or EXAMINE when `readonly`), with the mailbox's state typed.
-    pub fn select_typed(
-        &mut self,
-        mailbox: impl AsRef<[u8]>,
-        readonly: bool,
-    ) -> Result<SelectInfo> {
-        let reply = self.select(mailbox, readonly)?;
-        select_info(&reply, self.untagged_responses(), readonly)
-    }
-
-    /// FETCH with each message's items typed.
-    pub fn fetch_typed(
-        &mut self,
-        message_set: impl AsRef<[u8]>,
-        message_parts: impl AsRef<[u8]>,
-    ) -> Result<Vec<Fetch>> {
-        let cmd = build::fetch(message_set.as_ref(), message_parts.as_ref());
-        Ok(fetches(self.typed_data(cmd, "FETCH")?))
-    }
-
-    /// FETCH, handing each message to `each` as it arrives, typed, instead
-    /// of collecting them: memory stays bounded by one response however
-    /// many messages match, and nothing waits for the end of the command.
-    /// A response that does not decode at all is handed over as its
-    /// [`DecodeError`] (an undecodable item inside a FETCH is kept raw in
-    /// the [`Fetch`]). Unsolicited FETCH responses (flag changes) arriving
-    /// meanwhile are handed over too. Returns how many responses were
-    /// handed over; a `NO` raises `error` after the ones that came.
-    pub fn fetch_each<F>(
-        &mut self,
-        message_set: impl AsRef<[u8]>,
-        message_parts: impl AsRef<[u8]>,
-        each: F,
-    ) -> Result<usize>
-    where
-        F: FnMut(std::result::Result<Fetch, DecodeError>),
-    {
-        let cmd = build::fetch(message_set.as_ref(), message_parts.as_ref());
-        self.fetch_each_command(cmd, each)
-    }
-
-    /// UID FETCH, handing each message over as it arrives (see
-    /// [`Imap4::fetch_each`]).
-    pub fn uid_fetch_each<F>(
-        &mut self,
-        uid_set: impl AsRef<[u8]>,
-        message_parts: impl AsRef<[u8]>,
-        each: F,
-    ) -> Result<usize>
-    where
-        F: FnMut(std::result::Result<Fetch, DecodeError>),
-    {
-        let cmd = build::uid("FETCH", [uid_set.as_ref(), message_parts.as_ref()]);
-        self.fetch_each_command(cmd, each)
-    }
-
-    /// [`Imap4::fetch_each`] with borrowed views instead of owned values:
-    /// each response is checked completely (what the owned decoder refuses,
-    /// the view refuses) and its values are read in place when asked for,
-    /// with no allocation. The fastest way to walk many messages; a view
-    /// lives only during the call, [`FetchView::to_fetch`] keeps one.
-    pub fn fetch_each_view<F>(
-        &mut self,
-        message_set: impl AsRef<[u8]>,
-        message_parts: impl AsRef<[u8]>,
-        mut each: F,
-    ) -> Result<usize>
-    where
-        F: FnMut(std::result::Result<FetchView<'_>, DecodeError>),
-    {
-        let cmd = build::fetch(message_set.as_ref(), message_parts.as_ref());
-        self.each_response(cmd, &mut |resp| each(view_of(resp)))
-    }
-
-    /// UID FETCH with borrowed views (see [`Imap4::fetch_each_view`]).
-    pub fn uid_fetch_each_view<F>(
-        &mut self,
-        uid_set: impl AsRef<[u8]>,
-        message_parts: impl AsRef<[u8]>,
-        mut each: F,
-    ) -> Result<usize>
-    where
-        F: FnMut(std::result::Result<FetchView<'_>, DecodeError>),
-    {
-        let cmd = build::uid("FETCH", [uid_set.as_ref(), message_parts.as_ref()]);
-        self.each_response(cmd, &mut |resp| each(view_of(resp)))
-    }
-
-    fn fetch_each_command<F>(&mut self, cmd: Command, mut each: F) -> Result<usize>
-    where
-        F: FnMut(std::result::Result<Fetch, DecodeError>),
-    {
-        self.each_response(cmd, &mut |resp| each(fetch_of(resp)))
-    }
-
-    /// Runs a FETCH-like command, handing each FETCH response over as it
-    /// arrives instead of storing it.
-    fn each_response(
-        &mut self,
-        cmd: Command,
-        each: &mut dyn FnMut(&imaplib_proto::Response),
-    ) -> Result<usize> {
-        self.engine.session.pop_untagged("FETCH");
-        self.engine.session.capture_responses(Some("FETCH"));
-        let mut count = 0;
-        let result = self.send_command(cmd).and_then(|tag| {
-            self.wait_with(&tag, |session: &mut imaplib_proto::Session| {
-                for resp in session.take_responses() {
-                    count += 1;
-                    each(&resp);
-                }
-                Ok(())
-            })
-        });
-        self.engine.session.capture_responses(None);
-        require_ok(&result?)?;
-        Ok(count)
-    }
-
-    /// UID FETCH with each message's items typed.
-    pub fn uid_fetch_typed(
-        &mut self,
-        uid_set: impl AsRef<[u8]>,
-        message_parts: impl AsRef<[u8]>,
-    ) -> Result<Vec<Fetch>> {
-        let cmd = build::uid("FETCH", [uid_set.as_ref(), message_parts.as_ref()]);
-        Ok(fetches(self.typed_data(cmd, "FETCH")?))
-    }
-
-    /// STORE with the resulting FETCH responses typed.
-    pub fn store_typed(
-        &mut self,
-        message_set: impl AsRef<[u8]>,
-        command: impl AsRef<[u8]>,
-        flags: impl AsRef<[u8]>,
-    ) -> Result<Vec<Fetch>> {
-        let cmd = build::store(message_set.as_ref(), command.as_ref(), flags.as_ref());
-        Ok(fetches(self.typed_data(cmd, "FETCH")?))
-    }
-
-    /// LIST, typed (`directory` defaults to `""`, `pattern` to `*`). An
-    /// entry that does not decode is left out (with a warning in the
-    /// trace) rather than failing the listing.
-    pub fn list_typed(
-        &mut self,
-        directory: Option<&str>,
-        pattern: Option<&str>,
-    ) -> Result<Vec<ListEntry>> {
-        let cmd = build::list(
-            directory.unwrap_or("\"\"").as_bytes(),
-            pattern.unwrap_or("*").as_bytes(),
-        );
-        Ok(list_entries(self.typed_listing(cmd, "LIST")?))
-    }
-
-    /// LSUB, typed. On a server that speaks only IMAP4rev2, which has no
-    /// LSUB, sends `LIST (SUBSCRIBED)` instead (RFC 9051 §6.3.9).
-    pub fn lsub_typed(
-        &mut self,
-        directory: Option<&str>,
-        pattern: Option<&str>,
-    ) -> Result<Vec<ListEntry>> {
-        let (cmd, name) = lsub_command(self.capabilities(), directory, pattern);
-        Ok(subscribed_entries(self.typed_listing(cmd, name)?))
-    }
-
-    /// STATUS, typed.
-    pub fn status_typed(
-        &mut self,
-        mailbox: impl AsRef<[u8]>,
-        names: impl AsRef<[u8]>,
-    ) -> Result<MailboxStatus> {
-        let cmd = build::status(mailbox.as_ref(), names.as_ref());
-        one_status(self.typed_data(cmd, "STATUS")?, mailbox.as_ref())
-    }
-
-    /// SEARCH, typed (criteria as for [`Imap4::search`]).
-    pub fn search_typed<I, A>(&mut self, charset: Option<&str>, criteria: I) -> Result<SearchResult>
-    where
-        I: IntoIterator<Item = A>,
-        A: AsRef<[u8]>,
-    {
-        let cmd = build::search(charset, criteria);
-        merge_search(self.typed_data(cmd, "SEARCH")?)
-    }
-
-    /// UID SEARCH, typed.
-    pub fn uid_search_typed<I, A>(&mut self, criteria: I) -> Result<SearchResult>
-    where
-        I: IntoIterator<Item = A>,
-        A: AsRef<[u8]>,
-    {
-        let args: Vec<Bytes> = criteria
-            .into_iter()
-            .map(|c| Bytes::copy_from_slice(c.as_ref()))
-            .collect();
-        let cmd = build::uid("SEARCH", args);
-        merge_search(self.typed_data(cmd, "SEARCH")?)
-    }
-
-    /// SEARCH RETURN (options) criteria (RFC 4731 ESEARCH), e.g. options
-    /// `"MIN MAX COUNT ALL"`; with `uid`, as UID SEARCH. Raises `error` if
-    /// the server lacks ESEARCH.
-    pub fn esearch<I, A>(&mut self, uid: bool, return_options: &str, criteria: I) -> Result<ESearch>
-    where
-        I: IntoIterator<Item = A>,
-        A: AsRef<[u8]>,
-    {
-        let cmd = esearch_command(self.capabilities(), uid, return_options, criteria)?;
-        let mut all = self.typed_data(cmd, "ESEARCH")?;
-        Ok(one_esearch(all.pop(), uid))
-    }
-
-    /// SORT, typed.
-    pub fn sort_typed<I, A>(
-        &mut self,
-        sort_criteria: impl AsRef<[u8]>,
-        charset: &str,
-        criteria: I,
-    ) -> Result<Vec<u32>>
-    where
-        I: IntoIterator<Item = A>,
-        A: AsRef<[u8]>,
-    {
-        let cmd = build::sort(sort_criteria.as_ref(), charset, criteria);
-        Ok(sort_ids(self.typed_data(cmd, "SORT")?))
-    }
-
-    /// THREAD, typed as a forest of trees.
-    pub fn thread_typed<I, A>(
-        &mut self,
-        algorithm: impl AsRef<[u8]>,
-        charset: &str,
-        criteria: I,
-    ) -> Result<Vec<ThreadNode>>
-    where
-        I: IntoIterator<Item = A>,
-        A: AsRef<[u8]>,
-    {
-        let cmd = build::thread(algorithm.as_ref(), charset, criteria);
-        Ok(threads(self.typed_data(cmd, "THREAD")?))
-    }
-
-    /// NAMESPACE, typed.
-    pub fn namespace_typed(&mut self) -> Result<Namespaces> {
-        one_namespace(self.typed_data(build::namespace(), "NAMESPACE")?)
-    }
-
-    /// GETQUOTA, typed.
-    pub fn getquota_typed(&mut self, root: impl AsRef<[u8]>) -> Result<Vec<Quota>> {
-        Ok(quotas(
-            self.typed_data(build::getquota(root.as_ref()), "QUOTA")?,
-        ))
-    }
-
-    /// GETQUOTAROOT, typed: the roots and their quotas.
-    pub fn getquotaroot_typed(
-        &mut self,
-        mailbox: impl AsRef<[u8]>,
-    ) -> Result<(QuotaRoot, Vec<Quota>)> {
-        let reply = self.getquotaroot(mailbox)?;
-        quota_root_of(&reply)
-    }
-
-    /// GETACL, typed.
-    pub fn getacl_typed(&mut self, mailbox: impl AsRef<[u8]>) -> Result<Acl> {
-        one_acl(self.typed_data(build::getacl(mailbox.as_ref()), "ACL")?)
-    }
-
-    /// MYRIGHTS, typed: the rights string.
-    pub fn myrights_typed(&mut self, mailbox: impl AsRef<[u8]>) -> Result<Bytes> {
-        one_rights(self.typed_data(build::myrights(mailbox.as_ref()), "MYRIGHTS")?)
-    }
-
-    /// APPEND, returning the RFC 4315 APPENDUID (UIDVALIDITY and UIDs)
-    /// when the server sends one.
-    pub fn append_typed(
-        &mut self,
-        mailbox: Option<&str>,
-        flags: Option<&str>,
-        date_time: Option<imaplib_proto::date::DateInput>,
-        message: impl AsRef<[u8]>,
-    ) -> Result<Option<(u32, SequenceSet)>> {
-        let reply = self.append(mailbox, flags, date_time, message)?;
-        append_uid(&reply)
-    }
-
     /// Starts (or stops) keeping unsolicited responses (EXISTS, EXPUNGE,
     /// FETCH flag changes, VANISHED, RECENT, FLAGS, ALERT, BYE) in arrival
     /// order; [`Imap4::take_events`] returns them typed. They also stay in
@@ -474,6 +169,338 @@ impl Imap4 {
             .iter()
             .map(decode_response)
             .collect()
+    }
+}
+
+impl<L: Link> Conn<'_, L> {
+    /// Runs an imaplib-shaped command and decodes the untagged data it
+    /// returned under `name`. Data of that name held from before (an
+    /// unsolicited FETCH, a STATUS sent by NOTIFY...) is dropped first, so
+    /// a typed result holds only what arrived while its command ran; such
+    /// data reaches [`Imap4::take_events`] when events are on.
+    pub(crate) async fn typed_data(&mut self, cmd: Command, name: &str) -> Result<Vec<Untagged>> {
+        self.e.session.pop_untagged(name);
+        let reply = self.run_command(cmd).await?;
+        decode_reply(&reply, name)
+    }
+
+    /// [`Imap4::typed_data`] for listings: an entry that does not decode
+    /// is left out ([`decode_reply_lenient`]).
+    pub(crate) async fn typed_listing(
+        &mut self,
+        cmd: Command,
+        name: &str,
+    ) -> Result<Vec<Untagged>> {
+        self.e.session.pop_untagged(name);
+        let reply = self.run_command(cmd).await?;
+        decode_reply_lenient(&reply, name)
+    }
+
+    /// SELECT (or EXAMINE when `readonly`), with the mailbox's state typed.
+    pub(crate) async fn select_typed(
+        &mut self,
+        mailbox: impl AsRef<[u8]>,
+        readonly: bool,
+    ) -> Result<SelectInfo> {
+        let reply = self.select(mailbox, readonly).await?;
+        select_info(&reply, self.untagged_responses(), readonly)
+    }
+
+    /// FETCH with each message's items typed.
+    pub(crate) async fn fetch_typed(
+        &mut self,
+        message_set: impl AsRef<[u8]>,
+        message_parts: impl AsRef<[u8]>,
+    ) -> Result<Vec<Fetch>> {
+        let cmd = build::fetch(message_set.as_ref(), message_parts.as_ref());
+        Ok(fetches(self.typed_data(cmd, "FETCH").await?))
+    }
+
+    /// FETCH, handing each message to `each` as it arrives, typed, instead
+    /// of collecting them: memory stays bounded by one response however
+    /// many messages match, and nothing waits for the end of the command.
+    /// A response that does not decode at all is handed over as its
+    /// [`DecodeError`] (an undecodable item inside a FETCH is kept raw in
+    /// the [`Fetch`]). Unsolicited FETCH responses (flag changes) arriving
+    /// meanwhile are handed over too. Returns how many responses were
+    /// handed over; a `NO` raises `error` after the ones that came.
+    pub(crate) async fn fetch_each<F>(
+        &mut self,
+        message_set: impl AsRef<[u8]>,
+        message_parts: impl AsRef<[u8]>,
+        each: F,
+    ) -> Result<usize>
+    where
+        F: FnMut(std::result::Result<Fetch, DecodeError>),
+    {
+        let cmd = build::fetch(message_set.as_ref(), message_parts.as_ref());
+        self.fetch_each_command(cmd, each).await
+    }
+
+    /// UID FETCH, handing each message over as it arrives (see
+    /// [`Imap4::fetch_each`]).
+    pub(crate) async fn uid_fetch_each<F>(
+        &mut self,
+        uid_set: impl AsRef<[u8]>,
+        message_parts: impl AsRef<[u8]>,
+        each: F,
+    ) -> Result<usize>
+    where
+        F: FnMut(std::result::Result<Fetch, DecodeError>),
+    {
+        let cmd = build::uid("FETCH", [uid_set.as_ref(), message_parts.as_ref()]);
+        self.fetch_each_command(cmd, each).await
+    }
+
+    /// [`Imap4::fetch_each`] with borrowed views instead of owned values:
+    /// each response is checked completely (what the owned decoder refuses,
+    /// the view refuses) and its values are read in place when asked for,
+    /// with no allocation. The fastest way to walk many messages; a view
+    /// lives only during the call, [`FetchView::to_fetch`] keeps one.
+    pub(crate) async fn fetch_each_view<F>(
+        &mut self,
+        message_set: impl AsRef<[u8]>,
+        message_parts: impl AsRef<[u8]>,
+        mut each: F,
+    ) -> Result<usize>
+    where
+        F: FnMut(std::result::Result<FetchView<'_>, DecodeError>),
+    {
+        let cmd = build::fetch(message_set.as_ref(), message_parts.as_ref());
+        self.each_response(cmd, |resp| each(view_of(resp))).await
+    }
+
+    /// UID FETCH with borrowed views (see [`Imap4::fetch_each_view`]).
+    pub(crate) async fn uid_fetch_each_view<F>(
+        &mut self,
+        uid_set: impl AsRef<[u8]>,
+        message_parts: impl AsRef<[u8]>,
+        mut each: F,
+    ) -> Result<usize>
+    where
+        F: FnMut(std::result::Result<FetchView<'_>, DecodeError>),
+    {
+        let cmd = build::uid("FETCH", [uid_set.as_ref(), message_parts.as_ref()]);
+        self.each_response(cmd, |resp| each(view_of(resp))).await
+    }
+
+    pub(crate) async fn fetch_each_command<F>(&mut self, cmd: Command, mut each: F) -> Result<usize>
+    where
+        F: FnMut(std::result::Result<Fetch, DecodeError>),
+    {
+        self.each_response(cmd, |resp| each(fetch_of(resp))).await
+    }
+
+    /// Runs a FETCH-like command, handing each FETCH response over as it
+    /// arrives instead of storing it.
+    pub(crate) async fn each_response(
+        &mut self,
+        cmd: Command,
+        mut each: impl FnMut(&imaplib_proto::Response),
+    ) -> Result<usize> {
+        self.e.session.pop_untagged("FETCH");
+        self.e.session.capture_responses(Some("FETCH"));
+        let mut count = 0;
+        let result = match self.send_command(cmd).await {
+            Ok(tag) => {
+                self.wait_with(&tag, |session: &mut imaplib_proto::Session| {
+                    for resp in session.take_responses() {
+                        count += 1;
+                        each(&resp);
+                    }
+                    Ok(())
+                })
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        self.e.session.capture_responses(None);
+        require_ok(&result?)?;
+        Ok(count)
+    }
+
+    /// UID FETCH with each message's items typed.
+    pub(crate) async fn uid_fetch_typed(
+        &mut self,
+        uid_set: impl AsRef<[u8]>,
+        message_parts: impl AsRef<[u8]>,
+    ) -> Result<Vec<Fetch>> {
+        let cmd = build::uid("FETCH", [uid_set.as_ref(), message_parts.as_ref()]);
+        Ok(fetches(self.typed_data(cmd, "FETCH").await?))
+    }
+
+    /// STORE with the resulting FETCH responses typed.
+    pub(crate) async fn store_typed(
+        &mut self,
+        message_set: impl AsRef<[u8]>,
+        command: impl AsRef<[u8]>,
+        flags: impl AsRef<[u8]>,
+    ) -> Result<Vec<Fetch>> {
+        let cmd = build::store(message_set.as_ref(), command.as_ref(), flags.as_ref());
+        Ok(fetches(self.typed_data(cmd, "FETCH").await?))
+    }
+
+    /// LIST, typed (`directory` defaults to `""`, `pattern` to `*`). An
+    /// entry that does not decode is left out (with a warning in the
+    /// trace) rather than failing the listing.
+    pub(crate) async fn list_typed(
+        &mut self,
+        directory: Option<&str>,
+        pattern: Option<&str>,
+    ) -> Result<Vec<ListEntry>> {
+        let cmd = build::list(
+            directory.unwrap_or("\"\"").as_bytes(),
+            pattern.unwrap_or("*").as_bytes(),
+        );
+        Ok(list_entries(self.typed_listing(cmd, "LIST").await?))
+    }
+
+    /// LSUB, typed. On a server that speaks only IMAP4rev2, which has no
+    /// LSUB, sends `LIST (SUBSCRIBED)` instead (RFC 9051 §6.3.9).
+    pub(crate) async fn lsub_typed(
+        &mut self,
+        directory: Option<&str>,
+        pattern: Option<&str>,
+    ) -> Result<Vec<ListEntry>> {
+        let (cmd, name) = lsub_command(self.capabilities(), directory, pattern);
+        Ok(subscribed_entries(self.typed_listing(cmd, name).await?))
+    }
+
+    /// STATUS, typed.
+    pub(crate) async fn status_typed(
+        &mut self,
+        mailbox: impl AsRef<[u8]>,
+        names: impl AsRef<[u8]>,
+    ) -> Result<MailboxStatus> {
+        let cmd = build::status(mailbox.as_ref(), names.as_ref());
+        one_status(self.typed_data(cmd, "STATUS").await?, mailbox.as_ref())
+    }
+
+    /// SEARCH, typed (criteria as for [`Imap4::search`]).
+    pub(crate) async fn search_typed<I, A>(
+        &mut self,
+        charset: Option<&str>,
+        criteria: I,
+    ) -> Result<SearchResult>
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<[u8]>,
+    {
+        let cmd = build::search(charset, criteria);
+        merge_search(self.typed_data(cmd, "SEARCH").await?)
+    }
+
+    /// UID SEARCH, typed.
+    pub(crate) async fn uid_search_typed<I, A>(&mut self, criteria: I) -> Result<SearchResult>
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<[u8]>,
+    {
+        let args: Vec<Bytes> = criteria
+            .into_iter()
+            .map(|c| Bytes::copy_from_slice(c.as_ref()))
+            .collect();
+        let cmd = build::uid("SEARCH", args);
+        merge_search(self.typed_data(cmd, "SEARCH").await?)
+    }
+
+    /// SEARCH RETURN (options) criteria (RFC 4731 ESEARCH), e.g. options
+    /// `"MIN MAX COUNT ALL"`; with `uid`, as UID SEARCH. Raises `error` if
+    /// the server lacks ESEARCH.
+    pub(crate) async fn esearch<I, A>(
+        &mut self,
+        uid: bool,
+        return_options: &str,
+        criteria: I,
+    ) -> Result<ESearch>
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<[u8]>,
+    {
+        let cmd = esearch_command(self.capabilities(), uid, return_options, criteria)?;
+        let mut all = self.typed_data(cmd, "ESEARCH").await?;
+        Ok(one_esearch(all.pop(), uid))
+    }
+
+    /// SORT, typed.
+    pub(crate) async fn sort_typed<I, A>(
+        &mut self,
+        sort_criteria: impl AsRef<[u8]>,
+        charset: &str,
+        criteria: I,
+    ) -> Result<Vec<u32>>
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<[u8]>,
+    {
+        let cmd = build::sort(sort_criteria.as_ref(), charset, criteria);
+        Ok(sort_ids(self.typed_data(cmd, "SORT").await?))
+    }
+
+    /// THREAD, typed as a forest of trees.
+    pub(crate) async fn thread_typed<I, A>(
+        &mut self,
+        algorithm: impl AsRef<[u8]>,
+        charset: &str,
+        criteria: I,
+    ) -> Result<Vec<ThreadNode>>
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<[u8]>,
+    {
+        let cmd = build::thread(algorithm.as_ref(), charset, criteria);
+        Ok(threads(self.typed_data(cmd, "THREAD").await?))
+    }
+
+    /// NAMESPACE, typed.
+    pub(crate) async fn namespace_typed(&mut self) -> Result<Namespaces> {
+        one_namespace(self.typed_data(build::namespace(), "NAMESPACE").await?)
+    }
+
+    /// GETQUOTA, typed.
+    pub(crate) async fn getquota_typed(&mut self, root: impl AsRef<[u8]>) -> Result<Vec<Quota>> {
+        Ok(quotas(
+            self.typed_data(build::getquota(root.as_ref()), "QUOTA")
+                .await?,
+        ))
+    }
+
+    /// GETQUOTAROOT, typed: the roots and their quotas.
+    pub(crate) async fn getquotaroot_typed(
+        &mut self,
+        mailbox: impl AsRef<[u8]>,
+    ) -> Result<(QuotaRoot, Vec<Quota>)> {
+        let reply = self.getquotaroot(mailbox).await?;
+        quota_root_of(&reply)
+    }
+
+    /// GETACL, typed.
+    pub(crate) async fn getacl_typed(&mut self, mailbox: impl AsRef<[u8]>) -> Result<Acl> {
+        one_acl(
+            self.typed_data(build::getacl(mailbox.as_ref()), "ACL")
+                .await?,
+        )
+    }
+
+    /// MYRIGHTS, typed: the rights string.
+    pub(crate) async fn myrights_typed(&mut self, mailbox: impl AsRef<[u8]>) -> Result<Bytes> {
+        one_rights(
+            self.typed_data(build::myrights(mailbox.as_ref()), "MYRIGHTS")
+                .await?,
+        )
+    }
+
+    /// APPEND, returning the RFC 4315 APPENDUID (UIDVALIDITY and UIDs)
+    /// when the server sends one.
+    pub(crate) async fn append_typed(
+        &mut self,
+        mailbox: Option<&str>,
+        flags: Option<&str>,
+        date_time: Option<imaplib_proto::date::DateInput>,
+        message: impl AsRef<[u8]>,
+    ) -> Result<Option<(u32, SequenceSet)>> {
+        let reply = self.append(mailbox, flags, date_time, message).await?;
+        append_uid(&reply)
     }
 }
 

@@ -24,6 +24,7 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use imaplib_proto::command::build;
 use imaplib_proto::{
     Command, Data, Event, ProtoError, ProtoErrorKind, Reply, Session, SessionConfig,
 };
@@ -140,7 +141,10 @@ pub(crate) fn command_timed_out(total: Duration) -> Error {
 }
 
 fn timed_out(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 /// An engine and the link it runs over, for one call (the link usually
@@ -151,9 +155,35 @@ pub(crate) struct Conn<'a, L: Link> {
 }
 
 impl<L: Link> Conn<'_, L> {
-    /// The session.
-    pub(crate) fn session(&mut self) -> &mut Session {
-        &mut self.e.session
+    crate::methods::simple_commands!(conn_commands);
+
+    /// The capabilities (upper case).
+    pub(crate) fn capabilities(&self) -> &[String] {
+        self.e.session.capabilities()
+    }
+
+    /// True if the server announced `name`.
+    pub(crate) fn has_capability(&self, name: &str) -> bool {
+        self.e.session.has_capability(name)
+    }
+
+    /// imaplib's `untagged_responses`.
+    pub(crate) fn untagged_responses(&self) -> &std::collections::HashMap<String, Vec<Data>> {
+        self.e.session.untagged_responses()
+    }
+
+    /// imaplib's `response(code)`: pops what is stored under `code`.
+    pub(crate) fn response(&mut self, code: &str) -> (String, Vec<Data>) {
+        let data = self
+            .e
+            .session
+            .pop_untagged(code)
+            .unwrap_or_else(|| vec![Data::None]);
+        (code.to_string(), data)
+    }
+
+    pub(crate) fn set_protocol_version_to(&mut self, version: &str) {
+        self.e.protocol_version = version.to_string();
     }
 
     /// Breaks the session on an `abort`.
@@ -305,7 +335,9 @@ impl<L: Link> Conn<'_, L> {
 
     /// Asks CAPABILITY (imaplib's `_get_capabilities`).
     pub(crate) async fn refresh_capabilities(&mut self) -> Result<()> {
-        let reply = self.run(imaplib_proto::command::build::capability()).await?;
+        let reply = self
+            .run(imaplib_proto::command::build::capability())
+            .await?;
         if reply.data.iter().all(Data::is_none) && self.e.session.capabilities_stale() {
             return Err(Error::error("no CAPABILITY response from server"));
         }
