@@ -19,10 +19,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use imaplib_proto::command::build;
 use imaplib_proto::date::DateInput;
-use imaplib_proto::types::{decode_data, Fetch, Typed, Untagged};
-use imaplib_proto::{
-    Command, Data, Event, ProtoError, ProtoErrorKind, Reply, Session, State, Status,
-};
+use imaplib_proto::types::Typed;
+use imaplib_proto::{Command, Data, ProtoError, ProtoErrorKind, Reply, Session, State, Status};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::{Child, ChildStdin, ChildStdout};
@@ -31,8 +29,7 @@ use crate::client::{Options, IMAP4_PORT, IMAP4_SSL_PORT};
 use crate::engine::{Conn, Engine, Link};
 use crate::error::{Error, Result};
 use crate::extensions as ext;
-use crate::idle::{IdleEnd, IdleOptions, IdleOutcome, IdleStop};
-use crate::streaming::Streamed;
+use crate::streaming::{ByteSink, ByteSource};
 use crate::tls::TlsConfig;
 
 /// Any async byte stream usable as a transport.
@@ -161,6 +158,24 @@ impl Transport {
             }
             Transport::Closed => {}
         }
+    }
+}
+
+/// A tokio writer or reader as the engine's sink or source.
+struct Tokio<T>(T);
+
+impl<W: AsyncWrite + Unpin + ?Sized> ByteSink for Tokio<&mut W> {
+    async fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
+        AsyncWriteExt::write_all(self.0, data).await
+    }
+    async fn flush(&mut self) -> std::io::Result<()> {
+        AsyncWriteExt::flush(self.0).await
+    }
+}
+
+impl<R: AsyncRead + Unpin + ?Sized> ByteSource for Tokio<&mut R> {
+    async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        AsyncReadExt::read(self.0, buf).await
     }
 }
 
@@ -402,15 +417,6 @@ impl AsyncImap4 {
         Ok(())
     }
 
-    async fn flush(&mut self) -> Result<()> {
-        self.conn().flush().await
-    }
-
-    /// Reads once; `Ok(false)` if `wait` passed with no data.
-    async fn read_once(&mut self, wait: Option<Duration>) -> Result<bool> {
-        self.conn().read_once(wait).await
-    }
-
     async fn fill(&mut self) -> Result<()> {
         self.conn().fill().await
     }
@@ -438,12 +444,6 @@ impl AsyncImap4 {
         self.engine.options.command_timeout = timeout;
     }
 
-    /// Reads until the command with `tag` completes, within
-    /// [`Options::command_timeout`] when set.
-    async fn wait(&mut self, tag: &str) -> Result<Reply> {
-        self.conn().wait(tag).await
-    }
-
     /// Sends any command and waits for its imaplib-shaped reply.
     pub async fn run_command(&mut self, cmd: Command) -> Result<Reply> {
         self.begin()?;
@@ -457,6 +457,40 @@ impl AsyncImap4 {
     crate::methods::simple_commands!(async_methods);
 
     crate::engine::api::methods!(asynchronous);
+
+    /// Writes one message part into `sink` without holding it in memory,
+    /// as [`crate::Imap4::uid_fetch_to`].
+    pub async fn uid_fetch_to<W>(&mut self, uid: u32, item: &str, sink: &mut W) -> Result<u64>
+    where
+        W: AsyncWrite + Unpin + Send,
+    {
+        self.begin()?;
+        let result = self.conn().uid_fetch_to(uid, item, Tokio(sink)).await;
+        self.busy = false;
+        result
+    }
+
+    /// APPEND a message of `len` bytes read from `source`, never holding it
+    /// in memory, as [`crate::Imap4::append_from`].
+    pub async fn append_from<R>(
+        &mut self,
+        mailbox: Option<&str>,
+        flags: Option<&str>,
+        date_time: Option<DateInput>,
+        source: &mut R,
+        len: u64,
+        progress: impl FnMut(u64) + Send,
+    ) -> Result<Reply>
+    where
+        R: AsyncRead + Unpin + Send,
+    {
+        self.begin()?;
+        let mut conn = self.conn();
+        let op = conn.append_from(mailbox, flags, date_time, Tokio(source), len, progress);
+        let result = op.await;
+        self.busy = false;
+        result
+    }
 
     /// The `tls-exporter` channel-binding data, as
     /// [`crate::Imap4::channel_binding`].
@@ -563,538 +597,7 @@ impl AsyncImap4 {
         Ok(reply)
     }
 
-    /// IDLE until `duration` passes or `stop(event)` returns true for a
-    /// typed event; re-issued every `reissue_after`. Raises `error` if the
-    /// server lacks IDLE, `abort` on BYE or a lost connection. To stop it
-    /// from another task, drop the future: the next call gets an `abort`
-    /// (see the module documentation), or pass a condition.
-    pub async fn idle<F>(&mut self, duration: Option<Duration>, mut stop: F) -> Result<Vec<Typed>>
-    where
-        F: FnMut(&Typed) -> bool,
-    {
-        if !self.engine.session.has_capability("IDLE") {
-            return Err(Error::missing_capability("IDLE"));
-        }
-        self.begin()?;
-        self.engine.session.start_capture();
-        let deadline = duration.map(|d| tokio::time::Instant::now() + d);
-        let result = async {
-            let mut events = Vec::new();
-            let limit = self.engine.options.max_untagged_bytes;
-            let mut held = 0usize;
-            let tag = self.engine.session.command(build::idle())?;
-            self.flush().await?;
-            loop {
-                if let Some(result) = self.engine.session.take_reply(&tag) {
-                    result?;
-                    return Ok(events);
-                }
-                match self.engine.session.poll_event()? {
-                    Some(Event::Continuation { tag: t, .. }) if t == tag => break,
-                    Some(_) => {}
-                    None => self.fill().await?,
-                }
-            }
-            'idle: loop {
-                for (name, data) in self.engine.session.take_captured() {
-                    held += data.iter().map(|d| d.weight() + 64).sum::<usize>();
-                    if held > limit {
-                        return Err(Error::from(ProtoError::msg(
-                            ProtoErrorKind::TooMuchData,
-                            "too many responses collected during IDLE",
-                        )));
-                    }
-                    let typed = match decode_data(&name, &data).into_iter().next() {
-                        Some(Ok(u)) => Typed::Untagged(u),
-                        Some(Err(error)) => Typed::Undecodable { name, error },
-                        None => continue,
-                    };
-                    let done = stop(&typed);
-                    events.push(typed);
-                    if done {
-                        break 'idle;
-                    }
-                }
-                if let Some(result) = self.engine.session.take_reply(&tag) {
-                    result?;
-                    return Ok(events);
-                }
-                if self.engine.session.poll_event()?.is_some() {
-                    continue;
-                }
-                let wait =
-                    deadline.map(|d| d.saturating_duration_since(tokio::time::Instant::now()));
-                if wait == Some(Duration::ZERO) {
-                    break;
-                }
-                if !self.read_once(wait).await? {
-                    break;
-                }
-            }
-            self.engine.session.idle_done(&tag)?;
-            self.flush().await?;
-            self.wait(&tag).await?;
-            Ok(events)
-        }
-        .await;
-        self.engine.session.stop_capture();
-        self.busy = false;
-        result
-    }
-
     // ----- streaming, pipelining, IDLE that stays up ----------------------------------
-
-    /// FETCH with literals streamed to `sink`, as
-    /// [`crate::Imap4::fetch_streamed`].
-    pub async fn fetch_streamed<F>(
-        &mut self,
-        uid: bool,
-        message_set: impl AsRef<[u8]>,
-        message_parts: impl AsRef<[u8]>,
-        mut sink: F,
-    ) -> Result<Reply>
-    where
-        F: FnMut(Streamed<'_>) -> std::io::Result<()>,
-    {
-        let cmd = if uid {
-            build::uid("FETCH", [message_set.as_ref(), message_parts.as_ref()])
-        } else {
-            build::fetch(message_set.as_ref(), message_parts.as_ref())
-        };
-        self.begin()?;
-        let result = async {
-            let tag = self.engine.session.command(cmd.streaming())?;
-            self.flush().await?;
-            let mut sink_error: Option<std::io::Error> = None;
-            loop {
-                if let Some(result) = self.engine.session.take_reply(&tag) {
-                    let reply = result?;
-                    return match sink_error {
-                        Some(e) => {
-                            Err(Error::error(format!("writing fetched data: {e}")).with_source(e))
-                        }
-                        None => Ok(reply),
-                    };
-                }
-                let event = self.engine.session.poll_event()?;
-                let piece = match &event {
-                    Some(Event::LiteralStart { line, size }) => {
-                        Some(Streamed::Start { line, size: *size })
-                    }
-                    Some(Event::LiteralChunk { data, .. }) => Some(Streamed::Data(data)),
-                    Some(_) => None,
-                    None => {
-                        self.fill().await?;
-                        None
-                    }
-                };
-                if let (Some(piece), None) = (piece, &sink_error) {
-                    if let Err(e) = sink(piece) {
-                        sink_error = Some(e);
-                    }
-                }
-            }
-        }
-        .await;
-        self.busy = false;
-        result
-    }
-
-    /// Writes one message part into an async `sink` without holding it in
-    /// memory, as [`crate::Imap4::uid_fetch_to`]. Returns the bytes written.
-    pub async fn uid_fetch_to<W>(&mut self, uid: u32, item: &str, sink: &mut W) -> Result<u64>
-    where
-        W: AsyncWrite + Unpin,
-    {
-        // Pieces are handed over synchronously; they are written to the
-        // async sink in bounded batches between reads.
-        self.begin()?;
-        let result = async {
-            let cmd =
-                build::uid("FETCH", [uid.to_string().as_str(), &format!("({item})")]).streaming();
-            let tag = self.engine.session.command(cmd)?;
-            self.flush().await?;
-            let mut written = 0u64;
-            let mut literals = 0;
-            let mut sink_error: Option<std::io::Error> = None;
-            loop {
-                if let Some(result) = self.engine.session.take_reply(&tag) {
-                    let reply = result?;
-                    if let Some(e) = sink_error {
-                        return Err(
-                            Error::error(format!("writing fetched data: {e}")).with_source(e)
-                        );
-                    }
-                    if reply.typ != Status::Ok {
-                        return Err(Error::error(format!("UID FETCH {uid} refused")));
-                    }
-                    if literals == 0 {
-                        let mut found = false;
-                        for item in decode_data("FETCH", &reply.data).into_iter().flatten() {
-                            if let Untagged::Fetch(f) = item {
-                                found = true;
-                                if let Some(body) = f.body() {
-                                    sink.write_all(body).await.map_err(|e| {
-                                        Error::error(format!("writing fetched data: {e}"))
-                                    })?;
-                                    written += body.len() as u64;
-                                }
-                            }
-                        }
-                        if !found {
-                            return Err(Error::error(format!("no message with UID {uid}")));
-                        }
-                    }
-                    sink.flush()
-                        .await
-                        .map_err(|e| Error::error(format!("writing fetched data: {e}")))?;
-                    return Ok(written);
-                }
-                match self.engine.session.poll_event()? {
-                    Some(Event::LiteralStart { .. }) => literals += 1,
-                    Some(Event::LiteralChunk { data, .. })
-                        if literals == 1 && sink_error.is_none() =>
-                    {
-                        match sink.write_all(&data).await {
-                            Ok(()) => written += data.len() as u64,
-                            Err(e) => sink_error = Some(e),
-                        }
-                    }
-                    Some(_) => {}
-                    None => self.fill().await?,
-                }
-            }
-        }
-        .await;
-        self.busy = false;
-        result
-    }
-
-    /// APPEND `len` bytes read from an async `source`, never holding the
-    /// message in memory, as [`crate::Imap4::append_from`].
-    pub async fn append_from<R>(
-        &mut self,
-        mailbox: Option<&str>,
-        flags: Option<&str>,
-        source: &mut R,
-        len: u64,
-        mut progress: impl FnMut(u64),
-    ) -> Result<Reply>
-    where
-        R: AsyncRead + Unpin,
-    {
-        let mbox = mailbox.filter(|m| !m.is_empty()).unwrap_or("INBOX");
-        let mut cmd = Command::new("APPEND").arg(imaplib_proto::Arg::Mailbox(
-            Bytes::copy_from_slice(mbox.as_bytes()),
-        ));
-        if let Some(f) = flags.filter(|f| !f.is_empty()) {
-            let f = if f.starts_with('(') && f.ends_with(')') {
-                f.to_string()
-            } else {
-                format!("({f})")
-            };
-            cmd = cmd.arg(imaplib_proto::Arg::Raw(Bytes::from(f)));
-        }
-        self.begin()?;
-        let result = async {
-            let tag = self.engine.session.command(cmd.arg(imaplib_proto::Arg::ExternalLiteral(len)))?;
-            let mut buf = vec![0u8; 64 * 1024];
-            loop {
-                while let Some(chunk) = self.engine.session.poll_chunk() {
-                    let r = if chunk.external > 0 {
-                        let mut left = chunk.external;
-                        let mut r = Ok(());
-                        while left > 0 {
-                            let want = buf.len().min(left as usize);
-                            match source.read(&mut buf[..want]).await {
-                                Ok(0) => {
-                                    r = Err(std::io::Error::new(
-                                        std::io::ErrorKind::UnexpectedEof,
-                                        format!("the source ended {left} bytes before the announced length"),
-                                    ));
-                                    break;
-                                }
-                                Ok(n) => {
-                                    if let Err(e) = self.transport.write_all(&buf[..n]).await {
-                                        r = Err(e);
-                                        break;
-                                    }
-                                    left -= n as u64;
-                                    progress(chunk.external - left);
-                                }
-                                Err(e) => {
-                                    r = Err(e);
-                                    break;
-                                }
-                            }
-                        }
-                        r
-                    } else {
-                        self.transport.write_all(&chunk.bytes).await
-                    };
-                    if let Err(e) = r {
-                        let err = Error::io("APPEND from a stream", e);
-                        return Err(self.fail(err));
-                    }
-                }
-                if let Some(result) = self.engine.session.take_reply(&tag) {
-                    return result.map_err(Error::from);
-                }
-                match self.engine.session.poll_event()? {
-                    Some(_) => {}
-                    None => {
-                        if !self.engine.session.wants_transmit() {
-                            self.fill().await?;
-                        }
-                    }
-                }
-            }
-        }
-        .await;
-        self.busy = false;
-        result
-    }
-
-    /// Appends several messages: one MULTIAPPEND when the server announces
-    /// it, else one APPEND each, as [`crate::Imap4::append_many`].
-    pub async fn append_many(
-        &mut self,
-        mailbox: Option<&str>,
-        messages: &[(Option<&str>, Option<DateInput>, &[u8])],
-    ) -> Result<Reply> {
-        let dates = crate::streaming::append_dates(messages)?;
-        if self.has_capability("MULTIAPPEND") {
-            let utf8 = self.engine.session.utf8_enabled();
-            let cmd = crate::streaming::multiappend_command(mailbox, messages, &dates, utf8);
-            return self.run_command(cmd).await;
-        }
-        let mut last = None;
-        for (flags, date, message) in messages {
-            let reply = self.append(mailbox, *flags, date.clone(), message).await?;
-            let ok = reply.is_ok();
-            last = Some(reply);
-            if !ok {
-                break;
-            }
-        }
-        Ok(last.expect("at least one message"))
-    }
-
-    /// Sends `commands` with up to `window` in flight, handing each reply to
-    /// `on_reply` in order, as [`crate::Imap4::pipeline`].
-    pub async fn pipeline<I, F>(
-        &mut self,
-        commands: I,
-        window: usize,
-        mut on_reply: F,
-    ) -> Result<()>
-    where
-        I: IntoIterator<Item = Command>,
-        F: FnMut(usize, Result<Reply>) -> Result<()>,
-    {
-        self.begin()?;
-        let result = async {
-            let window = window.max(1);
-            let mut pending = commands.into_iter().enumerate();
-            let mut in_flight: std::collections::VecDeque<(usize, String)> = Default::default();
-            let mut stop: Option<Error> = None;
-            loop {
-                while stop.is_none() && in_flight.len() < window {
-                    let Some((i, cmd)) = pending.next() else {
-                        break;
-                    };
-                    match self.engine.session.command(cmd) {
-                        Ok(tag) => in_flight.push_back((i, tag)),
-                        Err(e) => {
-                            let e = Error::from(e);
-                            if e.is_abort() {
-                                return Err(e);
-                            }
-                            if let Err(e) = on_reply(i, Err(e)) {
-                                stop = Some(e);
-                            }
-                        }
-                    }
-                }
-                self.flush().await?;
-                let Some((i, tag)) = in_flight.pop_front() else {
-                    break;
-                };
-                let result = self.wait(&tag).await;
-                if let Err(e) = &result {
-                    if e.is_abort() {
-                        return Err(result.unwrap_err());
-                    }
-                }
-                if stop.is_none() {
-                    if let Err(e) = on_reply(i, result) {
-                        stop = Some(e);
-                    }
-                }
-            }
-            match stop {
-                Some(e) => Err(e),
-                None => Ok(()),
-            }
-        }
-        .await;
-        self.busy = false;
-        result
-    }
-
-    /// Downloads these UIDs in pipelined `UID FETCH` batches, as
-    /// [`crate::Imap4::uid_fetch_pipelined`].
-    pub async fn uid_fetch_pipelined<F>(
-        &mut self,
-        uids: &[u32],
-        items: &str,
-        batch: usize,
-        window: usize,
-        mut each: F,
-    ) -> Result<()>
-    where
-        F: FnMut(Fetch) -> Result<()>,
-    {
-        let commands: Vec<Command> = uids
-            .chunks(batch.max(1))
-            .map(|chunk| {
-                let set = imaplib_proto::types::SequenceSet::from_numbers(chunk.iter().copied())
-                    .to_string();
-                build::uid("FETCH", [set.as_str(), items])
-            })
-            .collect();
-        self.pipeline(commands, window, |_, reply| {
-            let reply = reply?;
-            for f in crate::typed::fetches(crate::typed::decode_reply(&reply, "FETCH")?) {
-                each(f)?;
-            }
-            Ok(())
-        })
-        .await
-    }
-
-    /// IDLE with typed events, a stop signal (set from any task or thread),
-    /// a deadline, re-issuing and a keepalive check, as
-    /// [`crate::Imap4::idle_with`].
-    pub async fn idle_with<F>(
-        &mut self,
-        options: &IdleOptions,
-        stop: Option<&IdleStop>,
-        mut on_event: F,
-    ) -> Result<IdleOutcome>
-    where
-        F: FnMut(&Typed) -> bool,
-    {
-        if !self.engine.session.has_capability("IDLE") {
-            return Err(Error::missing_capability("IDLE"));
-        }
-        self.begin()?;
-        self.engine.session.start_capture();
-        let deadline = options.duration.map(|d| tokio::time::Instant::now() + d);
-        let result = async {
-            let mut reissued = 0;
-            loop {
-                let tag = self.engine.session.command(build::idle())?;
-                self.flush().await?;
-                loop {
-                    if let Some(result) = self.engine.session.take_reply(&tag) {
-                        return Ok(IdleOutcome {
-                            reply: result?,
-                            end: IdleEnd::ServerEnded,
-                            reissued,
-                        });
-                    }
-                    match self.engine.session.poll_event()? {
-                        Some(Event::Continuation { tag: t, .. }) if t == tag => break,
-                        Some(_) => {}
-                        None => self.fill().await?,
-                    }
-                }
-                let started = tokio::time::Instant::now();
-                let mut last_data = started;
-                let end = 'idle: loop {
-                    for (name, data) in self.engine.session.take_captured() {
-                        let typed = match decode_data(&name, &data).into_iter().next() {
-                            Some(Ok(u)) => Typed::Untagged(u),
-                            Some(Err(error)) => Typed::Undecodable { name, error },
-                            None => continue,
-                        };
-                        if on_event(&typed) {
-                            break 'idle Some(IdleEnd::Condition);
-                        }
-                    }
-                    if let Some(result) = self.engine.session.take_reply(&tag) {
-                        return Ok(IdleOutcome {
-                            reply: result?,
-                            end: IdleEnd::ServerEnded,
-                            reissued,
-                        });
-                    }
-                    if self.engine.session.poll_event()?.is_some() {
-                        continue;
-                    }
-                    let now = tokio::time::Instant::now();
-                    if stop.is_some_and(IdleStop::is_stopped) {
-                        break Some(IdleEnd::Stopped);
-                    }
-                    if deadline.is_some_and(|d| now >= d) {
-                        break Some(IdleEnd::Deadline);
-                    }
-                    if now - started >= options.reissue_after {
-                        break None;
-                    }
-                    if let Some(k) = options.keepalive {
-                        if now - last_data >= k {
-                            let err = Error::abort(format!(
-                                "connection dead: nothing received for {:.0?} while idling",
-                                now - last_data
-                            ));
-                            return Err(self.fail(err));
-                        }
-                    }
-                    let mut wait = options.poll.max(Duration::from_millis(1));
-                    if let Some(d) = deadline {
-                        wait = wait.min(d.saturating_duration_since(now));
-                    }
-                    wait =
-                        wait.min((started + options.reissue_after).saturating_duration_since(now));
-                    if let Some(k) = options.keepalive {
-                        wait = wait.min((last_data + k).saturating_duration_since(now));
-                    }
-                    if self
-                        .read_once(Some(wait.max(Duration::from_millis(1))))
-                        .await?
-                    {
-                        last_data = tokio::time::Instant::now();
-                    }
-                };
-                self.engine.session.idle_done(&tag)?;
-                self.flush().await?;
-                let reply = self.wait(&tag).await?;
-                match end {
-                    Some(end) => {
-                        return Ok(IdleOutcome {
-                            reply,
-                            end,
-                            reissued,
-                        })
-                    }
-                    None if reply.typ == Status::Ok => reissued += 1,
-                    None => {
-                        return Ok(IdleOutcome {
-                            reply,
-                            end: IdleEnd::ServerEnded,
-                            reissued,
-                        })
-                    }
-                }
-            }
-        }
-        .await;
-        self.engine.session.stop_capture();
-        self.busy = false;
-        result
-    }
 
     // ----- the rest of the typed methods and raw access ---------------------------------
 

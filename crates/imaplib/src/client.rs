@@ -414,30 +414,10 @@ impl Imap4 {
         self.engine.fail(err)
     }
 
-    pub(crate) fn flush(&mut self) -> Result<()> {
-        block_on(self.conn().flush())
-    }
-
     /// Writes anything pending, then reads once from the transport into
     /// the session.
     pub(crate) fn fill(&mut self) -> Result<()> {
         block_on(self.conn().fill())
-    }
-
-    /// Reads once, waiting at most `wait`; `Ok(false)` when it passed.
-    pub(crate) fn read_once(&mut self, wait: Option<Duration>) -> Result<bool> {
-        block_on(self.conn().read_once(wait))
-    }
-
-    /// Queues a command and writes it.
-    pub(crate) fn send_command(&mut self, cmd: Command) -> Result<String> {
-        block_on(self.conn().send_command(cmd))
-    }
-
-    /// Reads until the command with `tag` completes, within
-    /// [`Options::command_timeout`] when set.
-    pub(crate) fn wait(&mut self, tag: &str) -> Result<Reply> {
-        block_on(self.conn().wait(tag))
     }
 
     /// Sends a command and waits for its reply (imaplib's `_simple_command`).
@@ -476,43 +456,6 @@ impl Imap4 {
     /// TLS or for a certificate whose signature names no single hash.
     pub fn tls_server_end_point(&self) -> Option<Vec<u8>> {
         self.transport.tls_bindings().server_end_point
-    }
-
-    /// IDLE (RFC 2177): waits for untagged responses until `duration` has
-    /// passed (forever if `None`) or `stop(name, data)` returns true for a
-    /// response, then sends DONE. Returns every response received while
-    /// idling, in order. The read timeout does not end the wait; see
-    /// [`Imap4::idle_with`] for keepalive checks, re-issuing, a stop signal
-    /// and typed events. Raises `error` if the server lacks IDLE, `abort` on
-    /// BYE or a lost connection.
-    pub fn idle<F>(&mut self, duration: Option<Duration>, mut stop: F) -> Result<IdleResult>
-    where
-        F: FnMut(&str, &[Data]) -> bool,
-    {
-        let options = crate::idle::IdleOptions {
-            duration,
-            ..crate::idle::IdleOptions::default()
-        };
-        let mut responses = Vec::new();
-        // What is collected for the caller is bounded like untagged data.
-        let limit = self.engine.options.max_untagged_bytes;
-        let mut held = 0usize;
-        let outcome = self.idle_loop(&options, None, &mut |name, data| {
-            held += data.iter().map(|d| d.weight() + 64).sum::<usize>();
-            if held > limit {
-                return Err(Error::from(ProtoError::msg(
-                    ProtoErrorKind::TooMuchData,
-                    format!("more than {limit} bytes of responses collected during IDLE"),
-                )));
-            }
-            let done = stop(name, data);
-            responses.push((name.to_string(), data.to_vec()));
-            Ok(done)
-        })?;
-        Ok(IdleResult {
-            reply: outcome.reply,
-            responses,
-        })
     }
 
     /// LOGOUT: returns the BYE data; the connection is shut down. As in
@@ -653,6 +596,51 @@ impl Imap4 {
         self.refresh_capabilities()?;
         self.set_protocol_version()?;
         Ok(reply)
+    }
+}
+
+impl<L: Link> Conn<'_, L> {
+    /// IDLE (RFC 2177): waits for untagged responses until `duration` has
+    /// passed (forever if `None`) or `stop(name, data)` returns true for a
+    /// response, then sends DONE. Returns every response received while
+    /// idling, in order. The read timeout does not end the wait; see
+    /// [`Imap4::idle_with`] for keepalive checks, re-issuing, a stop signal
+    /// and typed events. Raises `error` if the server lacks IDLE, `abort` on
+    /// BYE or a lost connection.
+    pub(crate) async fn idle<F>(
+        &mut self,
+        duration: Option<Duration>,
+        mut stop: F,
+    ) -> Result<IdleResult>
+    where
+        F: FnMut(&str, &[Data]) -> bool,
+    {
+        let options = crate::idle::IdleOptions {
+            duration,
+            ..crate::idle::IdleOptions::default()
+        };
+        let mut responses = Vec::new();
+        // What is collected for the caller is bounded like untagged data.
+        let limit = self.e.options.max_untagged_bytes;
+        let mut held = 0usize;
+        let outcome = self
+            .idle_loop(&options, None, &mut |name, data| {
+                held += data.iter().map(|d| d.weight() + 64).sum::<usize>();
+                if held > limit {
+                    return Err(Error::from(ProtoError::msg(
+                        ProtoErrorKind::TooMuchData,
+                        format!("more than {limit} bytes of responses collected during IDLE"),
+                    )));
+                }
+                let done = stop(name, data);
+                responses.push((name.to_string(), data.to_vec()));
+                Ok(done)
+            })
+            .await?;
+        Ok(IdleResult {
+            reply: outcome.reply,
+            responses,
+        })
     }
 }
 

@@ -10,7 +10,7 @@ use imaplib_proto::command::build;
 use imaplib_proto::types::{decode_data, Typed, Untagged};
 use imaplib_proto::{Data, Event, Reply, Status};
 
-use crate::client::Imap4;
+use crate::engine::{Conn, Link};
 use crate::error::{Error, Result};
 
 /// Settings of [`Imap4::idle_with`].
@@ -99,7 +99,7 @@ enum Wake {
     Quiet,
 }
 
-impl Imap4 {
+impl<L: Link> Conn<'_, L> {
     /// IDLE with typed events: `on_event` gets each untagged response as it
     /// arrives (EXISTS, EXPUNGE, FETCH flag changes, VANISHED, keepalive
     /// OKs...) and returns true to stop. Ends also on `stop`, after
@@ -107,7 +107,7 @@ impl Imap4 {
     /// every `options.reissue_after`; reports a connection silent for longer
     /// than `options.keepalive` as `abort`, as it does BYE and EOF. Raises
     /// `error` if the server lacks IDLE.
-    pub fn idle_with<F>(
+    pub(crate) async fn idle_with<F>(
         &mut self,
         options: &IdleOptions,
         stop: Option<&IdleStop>,
@@ -120,22 +120,23 @@ impl Imap4 {
             let typed = typed_of(name, data);
             Ok(on_event(&typed))
         })
+        .await
     }
 
-    pub(crate) fn idle_loop(
+    pub(crate) async fn idle_loop(
         &mut self,
         options: &IdleOptions,
         stop: Option<&IdleStop>,
-        on_response: &mut dyn FnMut(&str, &[Data]) -> Result<bool>,
+        on_response: &mut impl FnMut(&str, &[Data]) -> Result<bool>,
     ) -> Result<IdleOutcome> {
-        if !self.engine.session.has_capability("IDLE") {
+        if !self.e.session.has_capability("IDLE") {
             return Err(Error::missing_capability("IDLE"));
         }
         let deadline = options.duration.map(|d| Instant::now() + d);
         let mut reissued = 0;
-        self.engine.session.start_capture();
+        self.e.session.start_capture();
         let result = loop {
-            match self.idle_once(options, stop, deadline, on_response) {
+            match self.idle_once(options, stop, deadline, on_response).await {
                 Ok((reply, None)) => {
                     // Time to re-issue.
                     if reply.typ != Status::Ok {
@@ -161,51 +162,51 @@ impl Imap4 {
         // over too (the callback's answer no longer matters).
         let mut result = result;
         if result.is_ok() {
-            for (name, data) in self.engine.session.take_captured() {
+            for (name, data) in self.e.session.take_captured() {
                 if let Err(e) = on_response(&name, &data) {
                     result = Err(e);
                     break;
                 }
             }
         }
-        self.engine.session.stop_capture();
+        self.e.session.stop_capture();
         result
     }
 
     /// One IDLE command: returns its completion and why it ended, or `None`
     /// when it must be re-issued.
-    fn idle_once(
+    pub(crate) async fn idle_once(
         &mut self,
         options: &IdleOptions,
         stop: Option<&IdleStop>,
         deadline: Option<Instant>,
-        on_response: &mut dyn FnMut(&str, &[Data]) -> Result<bool>,
+        on_response: &mut impl FnMut(&str, &[Data]) -> Result<bool>,
     ) -> Result<(Reply, Option<IdleEnd>)> {
-        let tag = self.send_command(build::idle())?;
+        let tag = self.send_command(build::idle()).await?;
         loop {
-            if let Some(result) = self.engine.session.take_reply(&tag) {
+            if let Some(result) = self.e.session.take_reply(&tag) {
                 return Ok((result?, Some(IdleEnd::ServerEnded)));
             }
-            match self.engine.session.poll_event()? {
+            match self.e.session.poll_event()? {
                 Some(Event::Continuation { tag: t, .. }) if t == tag => break,
                 Some(_) => {}
-                None => self.fill()?,
+                None => self.fill().await?,
             }
         }
         let started = Instant::now();
         let mut last_data = Instant::now();
         let end = 'idle: loop {
-            for (name, data) in self.engine.session.take_captured() {
+            for (name, data) in self.e.session.take_captured() {
                 match on_response(&name, &data) {
                     Ok(true) => break 'idle Some(IdleEnd::Condition),
                     Ok(false) => {}
                     Err(e) => return Err(self.fail(e)),
                 }
             }
-            if let Some(result) = self.engine.session.take_reply(&tag) {
+            if let Some(result) = self.e.session.take_reply(&tag) {
                 return Ok((result?, Some(IdleEnd::ServerEnded)));
             }
-            if self.engine.session.poll_event()?.is_some() {
+            if self.e.session.poll_event()?.is_some() {
                 continue;
             }
             let now = Instant::now();
@@ -236,20 +237,20 @@ impl Imap4 {
             if let Some(k) = options.keepalive {
                 wait = wait.min((last_data + k).saturating_duration_since(now));
             }
-            match self.read_for(wait.max(Duration::from_millis(1)))? {
+            match self.read_for(wait.max(Duration::from_millis(1))).await? {
                 Wake::Data => last_data = Instant::now(),
                 Wake::Quiet => {}
             }
         };
-        self.engine.session.idle_done(&tag)?;
-        self.flush()?;
-        let reply = self.wait(&tag)?;
+        self.e.session.idle_done(&tag)?;
+        self.flush().await?;
+        let reply = self.wait(&tag).await?;
         Ok((reply, end))
     }
 
     /// Reads once, waiting at most `wait`.
-    fn read_for(&mut self, wait: Duration) -> Result<Wake> {
-        match self.read_once(Some(wait)) {
+    async fn read_for(&mut self, wait: Duration) -> Result<Wake> {
+        match self.read_once(Some(wait)).await {
             Ok(true) => Ok(Wake::Data),
             Ok(false) => Ok(Wake::Quiet),
             Err(e) => Err(e),

@@ -5,10 +5,10 @@ use imaplib_proto::command::build;
 use imaplib_proto::types::{decode_data, Fetch, Untagged};
 use imaplib_proto::{Command, Reply};
 
-use crate::client::Imap4;
+use crate::engine::{Conn, Link};
 use crate::error::{Error, Result};
 
-impl Imap4 {
+impl<L: Link> Conn<'_, L> {
     /// Sends `commands` keeping up to `window` of them in flight, and hands
     /// each reply to `on_reply` with the command's index, in order. Only
     /// pipeline commands whose results do not depend on each other (e.g.
@@ -16,7 +16,12 @@ impl Imap4 {
     /// the state the others rely on. A failing command does not stop the
     /// others; an error returned by `on_reply` stops sending new ones, waits
     /// for those in flight and is returned.
-    pub fn pipeline<I, F>(&mut self, commands: I, window: usize, mut on_reply: F) -> Result<()>
+    pub(crate) async fn pipeline<I, F>(
+        &mut self,
+        commands: I,
+        window: usize,
+        mut on_reply: F,
+    ) -> Result<()>
     where
         I: IntoIterator<Item = Command>,
         F: FnMut(usize, Result<Reply>) -> Result<()>,
@@ -30,7 +35,7 @@ impl Imap4 {
                 let Some((i, cmd)) = pending.next() else {
                     break;
                 };
-                match self.engine.session.command(cmd) {
+                match self.e.session.command(cmd) {
                     Ok(tag) => in_flight.push_back((i, tag)),
                     Err(e) => {
                         let e = Error::from(e);
@@ -43,11 +48,11 @@ impl Imap4 {
                     }
                 }
             }
-            self.flush()?;
+            self.flush().await?;
             let Some((i, tag)) = in_flight.pop_front() else {
                 break;
             };
-            let result = self.wait(&tag);
+            let result = self.wait(&tag).await;
             if let Err(e) = &result {
                 if e.is_abort() {
                     return Err(result.unwrap_err());
@@ -68,7 +73,7 @@ impl Imap4 {
     /// Downloads the messages with these UIDs: `UID FETCH` in batches of
     /// `batch` UIDs, `window` batches in flight at once, each message handed
     /// to `each` as a typed record as its batch completes.
-    pub fn uid_fetch_pipelined<F>(
+    pub(crate) async fn uid_fetch_pipelined<F>(
         &mut self,
         uids: &[u32],
         items: &str,
@@ -101,5 +106,6 @@ impl Imap4 {
             }
             Ok(())
         })
+        .await
     }
 }

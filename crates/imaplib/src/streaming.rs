@@ -11,6 +11,7 @@ use imaplib_proto::date::DateInput;
 use imaplib_proto::{Arg, Command, Event, Reply};
 
 use crate::client::Imap4;
+use crate::engine::{Conn, Link};
 use crate::error::{Error, Result};
 
 /// What a streaming fetch hands to its sink, in order.
@@ -78,144 +79,83 @@ impl<'a> Streamed<'a> {
     }
 }
 
-impl Imap4 {
-    /// FETCH (or UID FETCH when `uid`) with every literal of the FETCH
-    /// responses handed to `sink` as it arrives instead of being kept in
-    /// memory. Returns the imaplib-shaped reply, whose literals are empty
-    /// (the sink got them). If the sink fails, the rest of the response is
-    /// still read (the connection stays usable) and the sink's error is
-    /// returned as `error`.
-    pub fn fetch_streamed<F>(
-        &mut self,
-        uid: bool,
-        message_set: impl AsRef<[u8]>,
-        message_parts: impl AsRef<[u8]>,
-        mut sink: F,
-    ) -> Result<Reply>
-    where
-        F: FnMut(Streamed<'_>) -> io::Result<()>,
-    {
-        let cmd = if uid {
-            build::uid("FETCH", [message_set.as_ref(), message_parts.as_ref()])
-        } else {
-            build::fetch(message_set.as_ref(), message_parts.as_ref())
-        };
-        let tag = self.send_command(cmd.streaming())?;
-        let mut sink_error: Option<io::Error> = None;
-        loop {
-            if let Some(result) = self.engine.session.take_reply(&tag) {
-                let reply = result?;
-                return match sink_error {
-                    Some(e) => {
-                        Err(Error::error(format!("writing fetched data: {e}")).with_source(e))
-                    }
-                    None => Ok(reply),
-                };
-            }
-            let event = self.engine.session.poll_event()?;
-            let piece = match &event {
-                Some(Event::LiteralStart { line, size }) => {
-                    Some(Streamed::Start { line, size: *size })
-                }
-                Some(Event::LiteralChunk { data, .. }) => Some(Streamed::Data(data)),
-                Some(_) => None,
-                None => {
-                    self.fill()?;
-                    None
-                }
-            };
-            if let (Some(piece), None) = (piece, &sink_error) {
-                if let Err(e) = sink(piece) {
-                    sink_error = Some(e);
-                }
-            }
-        }
-    }
-
+impl<L: Link> Conn<'_, L> {
     /// Writes one message part into `sink` without holding it in memory:
-    /// `UID FETCH uid (item)`, e.g. `item` = `BODY.PEEK[]` for the whole
-    /// message or `BINARY.PEEK[2]` for a decoded attachment. Returns the
-    /// number of bytes written; `error` if the message does not exist.
-    pub fn uid_fetch_to(&mut self, uid: u32, item: &str, sink: &mut dyn Write) -> Result<u64> {
+    /// `UID FETCH uid (item)`. Returns the number of bytes written; `error`
+    /// if the message does not exist or the sink fails (the rest of the
+    /// answer is still read, so the connection stays usable).
+    pub(crate) async fn uid_fetch_to(
+        &mut self,
+        uid: u32,
+        item: &str,
+        mut sink: impl ByteSink,
+    ) -> Result<u64> {
+        let cmd = build::uid("FETCH", [uid.to_string().as_str(), &format!("({item})")]);
+        let tag = self.send_command(cmd.streaming()).await?;
         let mut written = 0u64;
         let mut literals = 0;
-        let reply = self.fetch_streamed(true, uid.to_string(), format!("({item})"), |piece| {
-            match piece {
-                Streamed::Start { .. } => literals += 1,
-                Streamed::Data(d) if literals == 1 => {
-                    sink.write_all(d)?;
-                    written += d.len() as u64;
-                }
-                Streamed::Data(_) => {}
+        let mut sink_error: Option<io::Error> = None;
+        let reply = loop {
+            if let Some(result) = self.e.session.take_reply(&tag) {
+                break result?;
             }
-            Ok(())
-        })?;
+            match self.e.session.poll_event()? {
+                Some(Event::LiteralStart { .. }) => literals += 1,
+                Some(Event::LiteralChunk { data, .. }) if literals == 1 => {
+                    if sink_error.is_none() {
+                        match sink.write_all(&data).await {
+                            Ok(()) => written += data.len() as u64,
+                            Err(e) => sink_error = Some(e),
+                        }
+                    }
+                }
+                Some(_) => {}
+                None => self.fill().await?,
+            }
+        };
+        let sink_failed =
+            |e: io::Error| Error::error(format!("writing fetched data: {e}")).with_source(e);
+        if let Some(e) = sink_error {
+            return Err(sink_failed(e));
+        }
         if reply.typ != imaplib_proto::Status::Ok {
             return Err(Error::error(format!("UID FETCH {uid} refused")));
         }
         if literals == 0 {
-            // Small or empty items may come as quoted strings or NIL.
-            let has_fetch = reply.data.iter().any(|d| !d.is_none());
-            if !has_fetch {
-                return Err(Error::error(format!("no message with UID {uid}")));
-            }
+            // Small or empty items may come as quoted strings or NIL; no
+            // FETCH at all means no such message.
+            let mut found = false;
             for item in imaplib_proto::types::decode_data("FETCH", &reply.data)
                 .into_iter()
                 .flatten()
             {
                 if let imaplib_proto::types::Untagged::Fetch(f) = item {
+                    if f.uid() != Some(uid) && f.uid().is_some() {
+                        continue;
+                    }
+                    found = true;
                     if let Some(body) = f.body() {
-                        sink.write_all(body)
-                            .map_err(|e| Error::error(format!("writing fetched data: {e}")))?;
+                        sink.write_all(body).await.map_err(sink_failed)?;
                         written += body.len() as u64;
                     }
                 }
             }
+            if !found {
+                return Err(Error::error(format!("no message with UID {uid}")));
+            }
         }
-        sink.flush()
-            .map_err(|e| Error::error(format!("writing fetched data: {e}")))?;
+        sink.flush().await.map_err(sink_failed)?;
         Ok(written)
     }
 
-    /// Appends several messages (flags, date, content each): in one
-    /// MULTIAPPEND command (RFC 3502, atomic: all or none) when the server
-    /// announces MULTIAPPEND, else one APPEND per message, stopping at the
-    /// first refusal. Returns the last reply (with the APPENDUID of all the
-    /// messages under MULTIAPPEND).
-    pub fn append_many(
-        &mut self,
-        mailbox: Option<&str>,
-        messages: &[(Option<&str>, Option<DateInput>, &[u8])],
-    ) -> Result<Reply> {
-        let dates = append_dates(messages)?;
-        if self.has_capability("MULTIAPPEND") {
-            let utf8 = self.utf8_enabled();
-            return self.run_command(multiappend_command(mailbox, messages, &dates, utf8));
-        }
-        let mut last = None;
-        for (flags, date, message) in messages {
-            let reply = self.append(mailbox, *flags, date.clone(), message)?;
-            let ok = reply.is_ok();
-            last = Some(reply);
-            if !ok {
-                break;
-            }
-        }
-        Ok(last.expect("at least one message"))
-    }
-
     /// APPEND a message of `len` bytes read from `source`, never holding it
-    /// in memory. Uses a non-synchronizing literal when the server has
-    /// LITERAL+ (or LITERAL- and the message is small enough). `progress` is
-    /// called with the number of bytes sent so far. The message is sent as
-    /// it is (line ends are not changed). If `source` ends early or fails,
-    /// the connection cannot be kept in step and is aborted.
-    pub fn append_from(
+    /// in memory (see the public method's documentation).
+    pub(crate) async fn append_from(
         &mut self,
         mailbox: Option<&str>,
         flags: Option<&str>,
         date_time: Option<DateInput>,
-        source: &mut dyn Read,
+        mut source: impl ByteSource,
         len: u64,
         mut progress: impl FnMut(u64),
     ) -> Result<Reply> {
@@ -234,39 +174,58 @@ impl Imap4 {
             let d = time_to_internaldate(d).map_err(Error::error)?;
             cmd = cmd.arg(Arg::Raw(Bytes::from(d)));
         }
-        let tag = self
-            .engine
-            .session
-            .command(cmd.arg(Arg::ExternalLiteral(len)))?;
+        let tag = self.e.session.command(cmd.arg(Arg::ExternalLiteral(len)))?;
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             // Write whatever may be written, copying the literal from the
             // source when its turn comes.
-            while let Some(chunk) = self.engine.session.poll_chunk() {
+            while let Some(chunk) = self.e.session.poll_chunk() {
+                let wait = self.e.options.timeout;
                 let r = if chunk.external > 0 {
-                    copy_exact(
-                        source,
-                        &mut self.transport,
-                        chunk.external,
-                        &mut buf,
-                        &mut progress,
-                    )
+                    let mut left = chunk.external;
+                    let mut r = Ok(());
+                    while left > 0 {
+                        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+                        let n = match source.read(&mut buf[..want]).await {
+                            Ok(0) => {
+                                r = Err(io::Error::new(
+                                    io::ErrorKind::UnexpectedEof,
+                                    format!(
+                                        "the source ended {left} bytes before the announced length"
+                                    ),
+                                ));
+                                break;
+                            }
+                            Ok(n) => n,
+                            Err(e) => {
+                                r = Err(e);
+                                break;
+                            }
+                        };
+                        if let Err(e) = self.link.write_all(&buf[..n], wait).await {
+                            r = Err(e);
+                            break;
+                        }
+                        left -= n as u64;
+                        progress(len - left);
+                    }
+                    r
                 } else {
-                    self.transport.write_all(&chunk.bytes)
+                    self.link.write_all(&chunk.bytes, wait).await
                 };
-                if let Err(e) = r.and_then(|_| self.transport.flush()) {
+                if let Err(e) = r {
                     let err = Error::io("APPEND from a stream", e);
                     return Err(self.fail(err));
                 }
             }
-            if let Some(result) = self.engine.session.take_reply(&tag) {
+            if let Some(result) = self.e.session.take_reply(&tag) {
                 return result.map_err(Error::from);
             }
-            match self.engine.session.poll_event()? {
+            match self.e.session.poll_event()? {
                 Some(_) => {}
                 None => {
-                    if !self.engine.session.wants_transmit() {
-                        self.fill()?;
+                    if !self.e.session.wants_transmit() {
+                        self.fill().await?;
                     }
                 }
             }
@@ -274,29 +233,158 @@ impl Imap4 {
     }
 }
 
-/// Copies exactly `len` bytes from `source` to `sink`.
-fn copy_exact(
-    source: &mut dyn Read,
-    sink: &mut dyn Write,
-    len: u64,
-    buf: &mut [u8],
-    progress: &mut dyn FnMut(u64),
-) -> io::Result<()> {
-    let mut left = len;
-    while left > 0 {
-        let want = buf.len().min(left as usize);
-        let n = source.read(&mut buf[..want])?;
-        if n == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                format!("the source ended {left} bytes before the announced length"),
-            ));
-        }
-        sink.write_all(&buf[..n])?;
-        left -= n as u64;
-        progress(len - left);
+/// Where [`Conn::uid_fetch_to`] writes: a `std::io::Write` for the blocking
+/// client, a tokio `AsyncWrite` for the async one.
+pub(crate) trait ByteSink {
+    /// Writes all of `data`.
+    fn write_all(&mut self, data: &[u8]) -> impl std::future::Future<Output = io::Result<()>>;
+    /// Flushes what was written.
+    fn flush(&mut self) -> impl std::future::Future<Output = io::Result<()>>;
+}
+
+/// What [`Conn::append_from`] reads: a `std::io::Read` for the blocking
+/// client, a tokio `AsyncRead` for the async one.
+pub(crate) trait ByteSource {
+    /// Reads some bytes; `Ok(0)` at the end.
+    fn read(&mut self, buf: &mut [u8]) -> impl std::future::Future<Output = io::Result<usize>>;
+}
+
+/// A blocking writer or reader as a [`ByteSink`] or [`ByteSource`].
+pub(crate) struct Blocking<T>(pub(crate) T);
+
+impl<W: Write + ?Sized> ByteSink for Blocking<&mut W> {
+    async fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        self.0.write_all(data)
     }
-    Ok(())
+    async fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl<R: Read + ?Sized> ByteSource for Blocking<&mut R> {
+    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.0.read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => return other,
+            }
+        }
+    }
+}
+
+impl Imap4 {
+    /// Writes one message part into `sink` without holding it in memory:
+    /// `UID FETCH uid (item)`, e.g. `item` = `BODY.PEEK[]` for the whole
+    /// message or `BINARY.PEEK[2]` for a decoded attachment. Returns the
+    /// number of bytes written; `error` if the message does not exist or
+    /// `sink` fails.
+    pub fn uid_fetch_to(&mut self, uid: u32, item: &str, sink: &mut dyn Write) -> Result<u64> {
+        crate::engine::block_on(self.conn().uid_fetch_to(uid, item, Blocking(sink)))
+    }
+
+    /// APPEND a message of `len` bytes read from `source`, never holding it
+    /// in memory. Uses a non-synchronizing literal when the server has
+    /// LITERAL+ (or LITERAL- and the message is small enough). `progress` is
+    /// called with the number of bytes sent so far. The message is sent as
+    /// it is (line ends are not changed). If `source` ends early or fails,
+    /// the connection cannot be kept in step and is aborted.
+    pub fn append_from(
+        &mut self,
+        mailbox: Option<&str>,
+        flags: Option<&str>,
+        date_time: Option<DateInput>,
+        source: &mut dyn Read,
+        len: u64,
+        progress: impl FnMut(u64),
+    ) -> Result<Reply> {
+        let mut conn = self.conn();
+        let op = conn.append_from(mailbox, flags, date_time, Blocking(source), len, progress);
+        crate::engine::block_on(op)
+    }
+}
+
+impl<L: Link> Conn<'_, L> {
+    /// FETCH (or UID FETCH when `uid`) with every literal of the FETCH
+    /// responses handed to `sink` as it arrives instead of being kept in
+    /// memory. Returns the imaplib-shaped reply, whose literals are empty
+    /// (the sink got them). If the sink fails, the rest of the response is
+    /// still read (the connection stays usable) and the sink's error is
+    /// returned as `error`.
+    pub(crate) async fn fetch_streamed<F>(
+        &mut self,
+        uid: bool,
+        message_set: impl AsRef<[u8]>,
+        message_parts: impl AsRef<[u8]>,
+        mut sink: F,
+    ) -> Result<Reply>
+    where
+        F: FnMut(Streamed<'_>) -> io::Result<()>,
+    {
+        let cmd = if uid {
+            build::uid("FETCH", [message_set.as_ref(), message_parts.as_ref()])
+        } else {
+            build::fetch(message_set.as_ref(), message_parts.as_ref())
+        };
+        let tag = self.send_command(cmd.streaming()).await?;
+        let mut sink_error: Option<io::Error> = None;
+        loop {
+            if let Some(result) = self.e.session.take_reply(&tag) {
+                let reply = result?;
+                return match sink_error {
+                    Some(e) => {
+                        Err(Error::error(format!("writing fetched data: {e}")).with_source(e))
+                    }
+                    None => Ok(reply),
+                };
+            }
+            let event = self.e.session.poll_event()?;
+            let piece = match &event {
+                Some(Event::LiteralStart { line, size }) => {
+                    Some(Streamed::Start { line, size: *size })
+                }
+                Some(Event::LiteralChunk { data, .. }) => Some(Streamed::Data(data)),
+                Some(_) => None,
+                None => {
+                    self.fill().await?;
+                    None
+                }
+            };
+            if let (Some(piece), None) = (piece, &sink_error) {
+                if let Err(e) = sink(piece) {
+                    sink_error = Some(e);
+                }
+            }
+        }
+    }
+
+    /// Appends several messages (flags, date, content each): in one
+    /// MULTIAPPEND command (RFC 3502, atomic: all or none) when the server
+    /// announces MULTIAPPEND, else one APPEND per message, stopping at the
+    /// first refusal. Returns the last reply (with the APPENDUID of all the
+    /// messages under MULTIAPPEND).
+    pub(crate) async fn append_many(
+        &mut self,
+        mailbox: Option<&str>,
+        messages: &[(Option<&str>, Option<DateInput>, &[u8])],
+    ) -> Result<Reply> {
+        let dates = append_dates(messages)?;
+        if self.has_capability("MULTIAPPEND") {
+            let utf8 = self.e.session.utf8_enabled();
+            return self
+                .run_command(multiappend_command(mailbox, messages, &dates, utf8))
+                .await;
+        }
+        let mut last = None;
+        for (flags, date, message) in messages {
+            let reply = self.append(mailbox, *flags, date.clone(), message).await?;
+            let ok = reply.is_ok();
+            last = Some(reply);
+            if !ok {
+                break;
+            }
+        }
+        Ok(last.expect("at least one message"))
+    }
 }
 
 /// The INTERNALDATEs of an `append_many` batch; refuses an empty batch.

@@ -7,7 +7,6 @@ mod support;
 
 use std::time::Duration;
 
-use imaplib::types::{Typed, Untagged};
 use imaplib::{AsyncImap4, Data, ErrorKind, Imap4, Options, State, Status, TlsConfig};
 use support::dovecot::{Dovecot, PreauthDovecot};
 
@@ -199,24 +198,24 @@ async fn idle_sees_exists_and_a_dropped_future_breaks_the_connection() {
         w.append(None, None, None, message("pushed")).unwrap();
         w.logout().unwrap();
     });
-    let events = m
-        .idle(Some(Duration::from_secs(10)), |ev| {
-            matches!(ev, Typed::Untagged(Untagged::Exists(1)))
+    // imaplib's idle: responses by name, as the blocking client has it.
+    let idled = m
+        .idle(Some(Duration::from_secs(10)), |name, data| {
+            name == "EXISTS" && data.iter().any(|d| d.as_bytes().is_some_and(|b| b == "1"))
         })
         .await
         .unwrap();
     writer.await.unwrap();
     assert!(
-        events
-            .iter()
-            .any(|e| matches!(e, Typed::Untagged(Untagged::Exists(1)))),
-        "{events:?}"
+        idled.responses.iter().any(|(name, _)| name == "EXISTS"),
+        "{idled:?}"
     );
     assert!(m.noop().await.unwrap().is_ok(), "usable after IDLE");
 
     // An IDLE future dropped while waiting: the connection is out of step,
     // and the next call says so instead of misreading the stream.
-    let dropped = tokio::time::timeout(Duration::from_millis(300), m.idle(None, |_| false)).await;
+    let dropped =
+        tokio::time::timeout(Duration::from_millis(300), m.idle(None, |_, _| false)).await;
     assert!(dropped.is_err(), "the IDLE was still running");
     let err = m.noop().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Abort);
@@ -241,9 +240,14 @@ async fn streaming_pipelining_and_idle_with_a_stop_signal() {
     message.extend_from_slice(&body);
     let mut sent = 0;
     let reply = m
-        .append_from(None, None, &mut &message[..], message.len() as u64, |n| {
-            sent = n
-        })
+        .append_from(
+            None,
+            None,
+            None,
+            &mut &message[..],
+            message.len() as u64,
+            |n| sent = n,
+        )
         .await
         .unwrap();
     assert!(reply.is_ok());

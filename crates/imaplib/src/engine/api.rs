@@ -212,6 +212,47 @@ macro_rules! methods {
         /// imaplib does not know it; arguments sent as written (CR, LF and NUL
         /// refused).
         fn xatom(name: &str, args: impl IntoIterator<Item = impl AsRef<[u8]>>) -> $crate::Reply;
+        /// FETCH (or UID FETCH when `uid`) with every literal of the FETCH
+        /// responses handed to `sink` as it arrives instead of being kept in
+        /// memory. Returns the imaplib-shaped reply, whose literals are empty
+        /// (the sink got them). If the sink fails, the rest of the response is
+        /// still read (the connection stays usable) and the sink's error is
+        /// returned as `error`.
+        fn fetch_streamed(uid: bool, message_set: impl AsRef<[u8]>, message_parts: impl AsRef<[u8]>, sink: impl FnMut($crate::Streamed<'_>) -> std::io::Result<()>) -> $crate::Reply;
+        /// Appends several messages (flags, date, content each): in one
+        /// MULTIAPPEND command (RFC 3502, atomic: all or none) when the server
+        /// announces MULTIAPPEND, else one APPEND per message, stopping at the
+        /// first refusal. Returns the last reply (with the APPENDUID of all the
+        /// messages under MULTIAPPEND).
+        fn append_many(mailbox: Option<&str>, messages: &[(Option<&str>, Option<$crate::DateInput>, &[u8])]) -> $crate::Reply;
+        /// Sends `commands` keeping up to `window` of them in flight, and hands
+        /// each reply to `on_reply` with the command's index, in order. Only
+        /// pipeline commands whose results do not depend on each other (e.g.
+        /// FETCH batches); RFC 3501 §5.5 forbids pipelining commands that change
+        /// the state the others rely on. A failing command does not stop the
+        /// others; an error returned by `on_reply` stops sending new ones, waits
+        /// for those in flight and is returned.
+        fn pipeline(commands: impl IntoIterator<Item = imaplib_proto::Command>, window: usize, on_reply: impl FnMut(usize, $crate::Result<$crate::Reply>) -> $crate::Result<()>) -> ();
+        /// Downloads the messages with these UIDs: `UID FETCH` in batches of
+        /// `batch` UIDs, `window` batches in flight at once, each message handed
+        /// to `each` as a typed record as its batch completes.
+        fn uid_fetch_pipelined(uids: &[u32], items: &str, batch: usize, window: usize, each: impl FnMut($crate::types::Fetch) -> $crate::Result<()>) -> ();
+        /// IDLE with typed events: `on_event` gets each untagged response as it
+        /// arrives (EXISTS, EXPUNGE, FETCH flag changes, VANISHED, keepalive
+        /// OKs...) and returns true to stop. Ends also on `stop`, after
+        /// `options.duration`, or when the server ends IDLE; re-issues IDLE
+        /// every `options.reissue_after`; reports a connection silent for longer
+        /// than `options.keepalive` as `abort`, as it does BYE and EOF. Raises
+        /// `error` if the server lacks IDLE.
+        fn idle_with(options: &$crate::IdleOptions, stop: Option<&$crate::IdleStop>, on_event: impl FnMut(&$crate::types::Typed) -> bool) -> $crate::IdleOutcome;
+        /// IDLE (RFC 2177): waits for untagged responses until `duration` has
+        /// passed (forever if `None`) or `stop(name, data)` returns true for a
+        /// response, then sends DONE. Returns every response received while
+        /// idling, in order. The read timeout does not end the wait; see
+        /// [`Imap4::idle_with`](crate::Imap4::idle_with) for keepalive checks, re-issuing, a stop signal
+        /// and typed events. Raises `error` if the server lacks IDLE, `abort` on
+        /// BYE or a lost connection.
+        fn idle(duration: Option<std::time::Duration>, stop: impl FnMut(&str, &[$crate::Data]) -> bool) -> $crate::IdleResult;
         }
     };
 }
