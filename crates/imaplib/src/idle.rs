@@ -13,7 +13,7 @@ use imaplib_proto::{Data, Event, Reply, Status};
 use crate::engine::{Conn, Link};
 use crate::error::{Error, Result};
 
-/// Settings of [`Imap4::idle_with`].
+/// Settings of [`Imap4::idle_with`](crate::Imap4::idle_with).
 #[derive(Debug, Clone)]
 pub struct IdleOptions {
     /// Stop after this long (`None`: no deadline).
