@@ -2,9 +2,12 @@
 //! same methods, names and results as the blocking [`crate::Imap4`], over
 //! TCP, TLS (tokio-rustls, same verification rules) and a child process.
 //!
-//! Both clients drive the same sans-IO [`Session`]; the plain imaplib
-//! methods come from one shared list (`methods.rs`), so a command is
-//! defined once. What differs is only how bytes move.
+//! This is a driver: it connects, and moves bytes for the engine
+//! (`crate::engine`), whose operations both clients run. Every method is
+//! generated from the same lists as the blocking client's, so a command is
+//! defined once; what differs is only how bytes move (tokio here) and, for
+//! streamed messages, that the sink and source are tokio's `AsyncWrite`
+//! and `AsyncRead`.
 //!
 //! **Cancellation.** Dropping a method's future mid-flight cannot leave the
 //! connection out of step unnoticed: the client marks itself busy while a
@@ -19,8 +22,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use imaplib_proto::command::build;
 use imaplib_proto::date::DateInput;
-use imaplib_proto::types::Typed;
-use imaplib_proto::{Command, Data, ProtoError, ProtoErrorKind, Reply, Session, State, Status};
+use imaplib_proto::{Command, Data, ProtoError, ProtoErrorKind, Reply, State, Status};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::{Child, ChildStdin, ChildStdout};
@@ -28,7 +30,6 @@ use tokio::process::{Child, ChildStdin, ChildStdout};
 use crate::client::{Options, IMAP4_PORT, IMAP4_SSL_PORT};
 use crate::engine::{Conn, Engine, Link};
 use crate::error::{Error, Result};
-use crate::extensions as ext;
 use crate::streaming::{ByteSink, ByteSource};
 use crate::tls::TlsConfig;
 
@@ -358,47 +359,9 @@ impl AsyncImap4 {
         self.engine.set_protocol_version()
     }
 
+    crate::engine::api::accessors!();
+
     // ----- attributes ----------------------------------------------------------
-
-    /// imaplib's `PROTOCOL_VERSION`.
-    pub fn protocol_version(&self) -> &str {
-        &self.engine.protocol_version
-    }
-
-    /// imaplib's `capabilities`.
-    pub fn capabilities(&self) -> &[String] {
-        self.engine.session.capabilities()
-    }
-
-    /// True if the server announced `name`.
-    pub fn has_capability(&self, name: &str) -> bool {
-        self.engine.session.has_capability(name)
-    }
-
-    /// imaplib's `state`.
-    pub fn state(&self) -> State {
-        self.engine.session.state()
-    }
-
-    /// imaplib's `welcome`.
-    pub fn welcome(&self) -> &[u8] {
-        self.engine.session.welcome()
-    }
-
-    /// imaplib's `untagged_responses`.
-    pub fn untagged_responses(&self) -> &std::collections::HashMap<String, Vec<Data>> {
-        self.engine.session.untagged_responses()
-    }
-
-    /// True when the connection runs over TLS.
-    pub fn is_tls(&self) -> bool {
-        self.engine.tls_active
-    }
-
-    /// The sans-IO session underneath.
-    pub fn session(&self) -> &Session {
-        &self.engine.session
-    }
 
     // ----- plumbing ---------------------------------------------------------------
 
@@ -421,27 +384,9 @@ impl AsyncImap4 {
         self.conn().fill().await
     }
 
-    /// Changes the line and literal limits.
-    pub fn set_limits(&mut self, limits: imaplib_proto::Limits) {
-        self.engine.options.limits = limits;
-        self.engine.session.set_limits(limits);
-    }
-
-    /// Changes the most bytes of untagged data held between commands.
-    pub fn set_max_untagged_bytes(&mut self, max: usize) {
-        self.engine.options.max_untagged_bytes = max;
-        self.engine.session.set_max_untagged_bytes(max);
-    }
-
     /// Changes the timeout of each read.
     pub fn set_timeout(&mut self, timeout: Option<Duration>) {
         self.engine.options.timeout = timeout;
-    }
-
-    /// Changes the bound on one command's duration
-    /// ([`Options::command_timeout`]).
-    pub fn set_command_timeout(&mut self, timeout: Option<Duration>) {
-        self.engine.options.command_timeout = timeout;
     }
 
     /// Sends any command and waits for its imaplib-shaped reply.
@@ -522,16 +467,6 @@ impl AsyncImap4 {
         }
     }
 
-    /// imaplib's `response(code)`.
-    pub fn response(&mut self, code: &str) -> (String, Vec<Data>) {
-        let data = self
-            .engine
-            .session
-            .pop_untagged(code)
-            .unwrap_or_else(|| vec![Data::None]);
-        (code.to_string(), data)
-    }
-
     /// COMPRESS DEFLATE (RFC 4978), as [`crate::Imap4::compress_deflate`].
     pub async fn compress_deflate(&mut self) -> Result<Reply> {
         if !self.has_capability("COMPRESS=DEFLATE") {
@@ -601,21 +536,6 @@ impl AsyncImap4 {
 
     // ----- the rest of the typed methods and raw access ---------------------------------
 
-    /// Starts or stops keeping unsolicited responses as events.
-    pub fn set_events(&mut self, enabled: bool) {
-        self.engine.session.set_unsolicited(enabled);
-    }
-
-    /// The unsolicited responses received since the last call, typed.
-    pub fn take_events(&mut self) -> Vec<Typed> {
-        self.engine
-            .session
-            .take_unsolicited()
-            .iter()
-            .map(imaplib_proto::types::decode_response)
-            .collect()
-    }
-
     /// Writes raw bytes (imaplib's `send`).
     pub async fn send(&mut self, data: &[u8]) -> Result<()> {
         if let Err(e) = self.transport.write_all(data).await {
@@ -669,9 +589,4 @@ impl AsyncImap4 {
     }
 
     // ----- modern extensions (see `Imap4` for each method's contract) -----------------
-
-    /// The resources SETQUOTA may set, as [`crate::Imap4::quota_resources`].
-    pub fn quota_resources(&self) -> Vec<String> {
-        ext::quota_resources_of(self.capabilities())
-    }
 }

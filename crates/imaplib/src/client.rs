@@ -1,7 +1,6 @@
 //! The blocking client: imaplib's `IMAP4`, `IMAP4_SSL` and `IMAP4_stream`
 //! in one type, [`Imap4`], with one method per imaplib method.
 
-use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -12,7 +11,7 @@ use bytes::Bytes;
 use imaplib_proto::command::build;
 use imaplib_proto::date::DateInput;
 use imaplib_proto::{
-    Command, Data, Event, Limits, ProtoError, ProtoErrorKind, Reply, Session, SessionConfig, State,
+    Command, Data, Event, Limits, ProtoError, ProtoErrorKind, Reply, SessionConfig, State,
 };
 
 use crate::engine::{block_on, Conn, Engine, Link};
@@ -281,106 +280,9 @@ impl Imap4 {
         self.engine.set_protocol_version()
     }
 
+    crate::engine::api::accessors!();
+
     // ----- attributes --------------------------------------------------------
-
-    /// imaplib's `PROTOCOL_VERSION` (`IMAP4REV1`, `IMAP4REV2` or `IMAP4`).
-    pub fn protocol_version(&self) -> &str {
-        &self.engine.protocol_version
-    }
-
-    /// imaplib's `capabilities`: upper case.
-    pub fn capabilities(&self) -> &[String] {
-        self.engine.session.capabilities()
-    }
-
-    /// True if the server announced `name`.
-    pub fn has_capability(&self, name: &str) -> bool {
-        self.engine.session.has_capability(name)
-    }
-
-    /// imaplib's `state`.
-    pub fn state(&self) -> State {
-        self.engine.session.state()
-    }
-
-    /// imaplib's `welcome`: the greeting line.
-    pub fn welcome(&self) -> &[u8] {
-        self.engine.session.welcome()
-    }
-
-    /// imaplib's `debug` level.
-    pub fn debug(&self) -> u8 {
-        self.engine.session.debug()
-    }
-
-    /// Sets imaplib's `debug` level (4 and above: protocol trace).
-    pub fn set_debug(&mut self, level: u8) {
-        self.engine.session.set_debug(level);
-    }
-
-    /// imaplib's `untagged_responses`.
-    pub fn untagged_responses(&self) -> &HashMap<String, Vec<Data>> {
-        self.engine.session.untagged_responses()
-    }
-
-    /// imaplib's `is_readonly`.
-    pub fn is_readonly(&self) -> bool {
-        self.engine.session.is_readonly()
-    }
-
-    /// imaplib's `utf8_enabled`.
-    pub fn utf8_enabled(&self) -> bool {
-        self.engine.session.utf8_enabled()
-    }
-
-    /// imaplib's `host`.
-    pub fn host(&self) -> &str {
-        &self.engine.host
-    }
-
-    /// imaplib's `port`.
-    pub fn port(&self) -> u16 {
-        self.engine.port
-    }
-
-    /// imaplib's `tagpre`.
-    pub fn tag_prefix(&self) -> &str {
-        self.engine.session.tag_prefix()
-    }
-
-    /// True when the connection runs over TLS.
-    pub fn is_tls(&self) -> bool {
-        self.engine.tls_active
-    }
-
-    /// The sans-IO session underneath.
-    pub fn session(&self) -> &Session {
-        &self.engine.session
-    }
-
-    /// Line and literal limits in force.
-    pub fn limits(&self) -> Limits {
-        self.engine.session.limits()
-    }
-
-    /// Changes the line and literal limits.
-    pub fn set_limits(&mut self, limits: Limits) {
-        self.engine.options.limits = limits;
-        self.engine.session.set_limits(limits);
-    }
-
-    /// Changes the most bytes of untagged data held between commands
-    /// ([`Options::max_untagged_bytes`]).
-    pub fn set_max_untagged_bytes(&mut self, max: usize) {
-        self.engine.options.max_untagged_bytes = max;
-        self.engine.session.set_max_untagged_bytes(max);
-    }
-
-    /// Changes the bound on one command's duration
-    /// ([`Options::command_timeout`]).
-    pub fn set_command_timeout(&mut self, timeout: Option<Duration>) {
-        self.engine.options.command_timeout = timeout;
-    }
 
     /// Changes the read/write timeout.
     pub fn set_timeout(&mut self, timeout: Option<Duration>) -> Result<()> {
@@ -429,10 +331,6 @@ impl Imap4 {
     /// by hand) and waits for its imaplib-shaped reply.
     pub fn run_command(&mut self, cmd: Command) -> Result<Reply> {
         self.run(cmd)
-    }
-
-    pub(crate) fn session_mut(&mut self) -> &mut Session {
-        &mut self.engine.session
     }
 
     // ----- imaplib's methods, alphabetically -----------------------------------
@@ -508,17 +406,6 @@ impl Imap4 {
                 return Err(Error::error(format!("got more than {max} bytes")));
             }
         }
-    }
-
-    /// imaplib's `response(code)`: pops the untagged responses (or response
-    /// codes) stored under `code`; `(code, [None])` if none.
-    pub fn response(&mut self, code: &str) -> (String, Vec<Data>) {
-        let data = self
-            .engine
-            .session
-            .pop_untagged(code)
-            .unwrap_or_else(|| vec![Data::None]);
-        (code.to_string(), data)
     }
 
     /// Writes raw bytes to the server, bypassing the protocol (imaplib's

@@ -16,7 +16,6 @@ use imaplib_proto::types::{
 };
 use imaplib_proto::{Data, Reply, Status};
 
-use crate::client::Imap4;
 use crate::engine::{Conn, Link};
 use crate::error::{Error, Result};
 use crate::typed::{decode_reply, reply_code, SelectInfo};
@@ -30,7 +29,7 @@ pub struct MoveResult {
     pub fallback: bool,
 }
 
-/// What changed in a mailbox since a saved state (see [`Imap4::resync`]).
+/// What changed in a mailbox since a saved state (see [`Imap4::resync`](crate::Imap4::resync)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resync {
     /// The mailbox's state now.
@@ -53,7 +52,7 @@ pub struct ListWithStatus {
     pub status: Option<MailboxStatus>,
 }
 
-/// RFC 6154 special uses, in the order [`Imap4::special_use_mailboxes`]
+/// RFC 6154 special uses, in the order [`Imap4::special_use_mailboxes`](crate::Imap4::special_use_mailboxes)
 /// reports them.
 pub const SPECIAL_USES: [&str; 7] = [
     "\\All",
@@ -386,14 +385,6 @@ pub(crate) fn notify_command(
         ));
     }
     Ok(build::notify_set(status, groups))
-}
-
-impl Imap4 {
-    /// The resources SETQUOTA may set here (RFC 9208 `QUOTA=RES-*`), e.g.
-    /// `["STORAGE", "MESSAGE"]`; empty on an RFC 2087 server.
-    pub fn quota_resources(&self) -> Vec<String> {
-        quota_resources_of(self.capabilities())
-    }
 }
 
 impl<L: Link> Conn<'_, L> {

@@ -18,7 +18,6 @@ use imaplib_proto::types::{
 };
 use imaplib_proto::{Command, Data, Reply, Status};
 
-use crate::client::Imap4;
 use crate::engine::{Conn, Link};
 use crate::error::{Error, Result};
 
@@ -150,26 +149,6 @@ pub(crate) fn select_info(
         }
     }
     Ok(info)
-}
-
-impl Imap4 {
-    /// Starts (or stops) keeping unsolicited responses (EXISTS, EXPUNGE,
-    /// FETCH flag changes, VANISHED, RECENT, FLAGS, ALERT, BYE) in arrival
-    /// order; [`Imap4::take_events`] returns them typed. They also stay in
-    /// `untagged_responses`, as imaplib keeps them.
-    pub fn set_events(&mut self, enabled: bool) {
-        self.session_mut().set_unsolicited(enabled);
-    }
-
-    /// The unsolicited responses received since the last call, typed, in
-    /// arrival order.
-    pub fn take_events(&mut self) -> Vec<Typed> {
-        self.session_mut()
-            .take_unsolicited()
-            .iter()
-            .map(decode_response)
-            .collect()
-    }
 }
 
 impl<L: Link> Conn<'_, L> {

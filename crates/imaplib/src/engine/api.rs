@@ -257,6 +257,90 @@ macro_rules! methods {
     };
 }
 
+/// The accessors, the same on both clients: what the connection knows
+/// without asking the server (each is the [`super::Engine`] method of the
+/// same name).
+macro_rules! accessors {
+    () => {
+        $crate::engine::api::accessor_methods! {
+            /// imaplib's `PROTOCOL_VERSION` (`IMAP4REV1`, `IMAP4REV2` or `IMAP4`).
+            fn protocol_version(&self) -> &str;
+            /// imaplib's `capabilities`: upper case.
+            fn capabilities(&self) -> &[String];
+            /// True if the server announced `name`.
+            fn has_capability(&self, name: &str) -> bool;
+            /// imaplib's `state`.
+            fn state(&self) -> $crate::State;
+            /// imaplib's `welcome`: the greeting line.
+            fn welcome(&self) -> &[u8];
+            /// imaplib's `debug` level.
+            fn debug(&self) -> u8;
+            /// Sets imaplib's `debug` level (4 and above: protocol trace).
+            fn set_debug(&mut self, level: u8) -> ();
+            /// imaplib's `untagged_responses`.
+            fn untagged_responses(&self) -> &std::collections::HashMap<String, Vec<$crate::Data>>;
+            /// imaplib's `is_readonly`.
+            fn is_readonly(&self) -> bool;
+            /// imaplib's `utf8_enabled`.
+            fn utf8_enabled(&self) -> bool;
+            /// imaplib's `host`.
+            fn host(&self) -> &str;
+            /// imaplib's `port`.
+            fn port(&self) -> u16;
+            /// imaplib's `tagpre`.
+            fn tag_prefix(&self) -> &str;
+            /// True when the connection runs over TLS.
+            fn is_tls(&self) -> bool;
+            /// The sans-IO session underneath.
+            fn session(&self) -> &imaplib_proto::Session;
+            /// Line and literal limits in force.
+            fn limits(&self) -> $crate::Limits;
+            /// Changes the line and literal limits.
+            fn set_limits(&mut self, limits: $crate::Limits) -> ();
+            /// Changes the most bytes of untagged data held between commands
+            /// ([`Options::max_untagged_bytes`]($crate::Options::max_untagged_bytes)).
+            fn set_max_untagged_bytes(&mut self, max: usize) -> ();
+            /// Changes the bound on one command's duration
+            /// ([`Options::command_timeout`]($crate::Options::command_timeout)).
+            fn set_command_timeout(&mut self, timeout: Option<std::time::Duration>) -> ();
+            /// imaplib's `response(code)`: pops the untagged responses (or
+            /// response codes) stored under `code`; `(code, [None])` if none.
+            fn response(&mut self, code: &str) -> (String, Vec<$crate::Data>);
+            /// Starts (or stops) keeping unsolicited responses (EXISTS,
+            /// EXPUNGE, FETCH flag changes, VANISHED, RECENT, FLAGS, ALERT,
+            /// BYE) in arrival order; `take_events` returns them typed. They
+            /// also stay in `untagged_responses`, as imaplib keeps them.
+            fn set_events(&mut self, enabled: bool) -> ();
+            /// The unsolicited responses received since the last call, typed,
+            /// in arrival order.
+            fn take_events(&mut self) -> Vec<$crate::types::Typed>;
+            /// The resources SETQUOTA may set here (RFC 9208 `QUOTA=RES-*`),
+            /// e.g. `["STORAGE", "MESSAGE"]`; empty on an RFC 2087 server.
+            fn quota_resources(&self) -> Vec<String>;
+        }
+    };
+}
+
+/// Generates the accessors on a client whose engine is `self.engine`, one
+/// entry at a time.
+macro_rules! accessor_methods {
+    () => {};
+    ($(#[$doc:meta])* fn $name:ident (&self $(, $arg:ident : $ty:ty)*) -> $ret:ty ; $($rest:tt)*) => {
+        $(#[$doc])*
+        pub fn $name(&self $(, $arg: $ty)*) -> $ret {
+            self.engine.$name($($arg),*)
+        }
+        $crate::engine::api::accessor_methods!($($rest)*);
+    };
+    ($(#[$doc:meta])* fn $name:ident (&mut self $(, $arg:ident : $ty:ty)*) -> $ret:ty ; $($rest:tt)*) => {
+        $(#[$doc])*
+        pub fn $name(&mut self $(, $arg: $ty)*) -> $ret {
+            self.engine.$name($($arg),*)
+        }
+        $crate::engine::api::accessor_methods!($($rest)*);
+    };
+}
+
 /// Blocking methods: each runs its operation to completion.
 macro_rules! blocking {
     ($( $(#[$doc:meta])* fn $name:ident ( $($arg:ident : $ty:ty),* ) -> $ret:ty ; )*) => {
@@ -288,4 +372,4 @@ macro_rules! asynchronous {
 }
 
 #[allow(unused_imports)]
-pub(crate) use {asynchronous, blocking, methods};
+pub(crate) use {accessor_methods, accessors, asynchronous, blocking, methods};

@@ -17,6 +17,7 @@
 //! operation here and its line in the list.
 
 pub(crate) mod api;
+mod state;
 
 use std::future::Future;
 use std::io;
