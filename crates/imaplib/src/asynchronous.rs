@@ -19,10 +19,9 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use imaplib_proto::command::build;
 use imaplib_proto::date::DateInput;
-use imaplib_proto::{Command, Data, ProtoError, ProtoErrorKind, Reply, State, Status};
+use imaplib_proto::{Command, Reply};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::{Child, ChildStdin, ChildStdout};
@@ -31,7 +30,6 @@ use crate::client::{Options, IMAP4_PORT, IMAP4_SSL_PORT};
 use crate::engine::{Conn, Engine, Link};
 use crate::error::{Error, Result};
 use crate::streaming::{ByteSink, ByteSource};
-use crate::tls::TlsConfig;
 
 /// Any async byte stream usable as a transport.
 pub trait AsyncConnection: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -214,6 +212,38 @@ impl Link for AsyncLink<'_> {
     fn tls_bindings(&self) -> crate::sasl::TlsBindings {
         self.0.tls_bindings()
     }
+
+    fn is_plain_tcp(&self) -> bool {
+        matches!(self.0, Transport::Tcp(_))
+    }
+
+    fn is_compressed(&self) -> bool {
+        matches!(self.0, Transport::Deflate(_))
+    }
+
+    async fn start_tls(
+        &mut self,
+        config: Arc<rustls::ClientConfig>,
+        name: rustls::pki_types::ServerName<'static>,
+        wait: Option<Duration>,
+    ) -> Result<()> {
+        let Transport::Tcp(tcp) = std::mem::replace(self.0, Transport::Closed) else {
+            return Err(Error::error("STARTTLS needs a TCP connection"));
+        };
+        *self.0 = tls_handshake(tcp, config, name, wait).await?;
+        Ok(())
+    }
+
+    fn start_deflate(&mut self, pending: &[u8]) {
+        let inner = std::mem::replace(self.0, Transport::Closed);
+        let codec = crate::compress::DeflateCodec::new(pending);
+        *self.0 = Transport::Deflate(Box::new((inner, codec)));
+    }
+
+    async fn shutdown(&mut self) -> std::io::Result<()> {
+        self.0.shutdown().await;
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for AsyncImap4 {
@@ -242,15 +272,13 @@ async fn connect_tcp(host: &str, port: u16, options: &Options) -> Result<TcpStre
 
 async fn tls_handshake(
     tcp: TcpStream,
-    tls: &TlsConfig,
-    host: &str,
-    options: &Options,
+    config: Arc<rustls::ClientConfig>,
+    name: rustls::pki_types::ServerName<'static>,
+    wait: Option<Duration>,
 ) -> Result<Transport> {
-    let config = tls.build()?;
-    let name = tls.name_for(host)?;
-    let connector = tokio_rustls::TlsConnector::from(Arc::clone(&config));
+    let connector = tokio_rustls::TlsConnector::from(config);
     let handshake = connector.connect(name, tcp);
-    let result = match options.timeout {
+    let result = match wait {
         Some(t) => tokio::time::timeout(t, handshake)
             .await
             .map_err(|_| Error::abort("TLS handshake timed out"))?,
@@ -289,7 +317,9 @@ impl AsyncImap4 {
         let host = if host.is_empty() { "localhost" } else { host };
         let port = if port == 0 { IMAP4_SSL_PORT } else { port };
         let tcp = connect_tcp(host, port, &options).await?;
-        let transport = tls_handshake(tcp, &options.tls.clone(), host, &options).await?;
+        let config = options.tls.build()?;
+        let name = options.tls.name_for(host)?;
+        let transport = tls_handshake(tcp, config, name, options.timeout).await?;
         Self::start(transport, host, port, options, true).await
     }
 
@@ -351,14 +381,6 @@ impl AsyncImap4 {
         }
     }
 
-    async fn refresh_capabilities(&mut self) -> Result<()> {
-        self.conn().refresh_capabilities().await
-    }
-
-    fn set_protocol_version(&mut self) -> Result<()> {
-        self.engine.set_protocol_version()
-    }
-
     crate::engine::api::accessors!();
 
     // ----- attributes ----------------------------------------------------------
@@ -378,10 +400,6 @@ impl AsyncImap4 {
         }
         self.busy = true;
         Ok(())
-    }
-
-    async fn fill(&mut self) -> Result<()> {
-        self.conn().fill().await
     }
 
     /// Changes the timeout of each read.
@@ -449,143 +467,18 @@ impl AsyncImap4 {
         self.transport.tls_bindings().server_end_point
     }
 
-    /// LOGOUT, as [`crate::Imap4::logout`].
-    pub async fn logout(&mut self) -> Result<Reply> {
-        self.engine.session.set_state(State::Logout);
-        let result = self.run_command(build::logout()).await;
-        self.transport.shutdown().await;
-        self.engine.session.set_broken(ProtoError::msg(
-            ProtoErrorKind::Unexpected,
-            "connection closed",
-        ));
-        match result {
-            Ok(r) => Ok(r),
-            Err(e) => Ok(Reply {
-                typ: Status::No,
-                data: vec![Data::Line(Bytes::from(e.to_string()))],
-            }),
-        }
-    }
-
-    /// COMPRESS DEFLATE (RFC 4978), as [`crate::Imap4::compress_deflate`].
-    pub async fn compress_deflate(&mut self) -> Result<Reply> {
-        if !self.has_capability("COMPRESS=DEFLATE") {
-            return Err(Error::missing_capability("COMPRESS=DEFLATE"));
-        }
-        if matches!(self.transport, Transport::Deflate(_)) {
-            return Err(Error::error("compression is already active"));
-        }
-        let cmd =
-            Command::new("COMPRESS").arg(imaplib_proto::Arg::Raw(Bytes::from_static(b"DEFLATE")));
-        let reply = self.run_command(cmd).await?;
-        if reply.typ == Status::Ok {
-            let pending = self.engine.session.framer_mut().take_raw(usize::MAX);
-            let inner = std::mem::replace(&mut self.transport, Transport::Closed);
-            let codec = crate::compress::DeflateCodec::new(&pending);
-            self.transport = Transport::Deflate(Box::new((inner, codec)));
-        }
-        Ok(reply)
-    }
-
     /// True once COMPRESS=DEFLATE is active.
     pub fn is_compressed(&self) -> bool {
         matches!(self.transport, Transport::Deflate(_))
-    }
-
-    /// STARTTLS, as [`crate::Imap4::starttls`]: fails closed.
-    pub async fn starttls(&mut self, tls: Option<&TlsConfig>) -> Result<Reply> {
-        if self.engine.tls_active {
-            return Err(Error::abort("TLS session already established"));
-        }
-        if let Err(e) = self.engine.session.require_tls() {
-            let err = Error::from(e);
-            return Err(self.fail(err));
-        }
-        if !matches!(self.transport, Transport::Tcp(_)) {
-            return Err(Error::error("STARTTLS needs a TCP connection"));
-        }
-        let tls = tls
-            .cloned()
-            .unwrap_or_else(|| self.engine.options.tls.clone());
-        let reply = self.run_command(build::starttls()).await?;
-        if self.engine.session.buffered_input() > 0 {
-            let err = self.engine.session.tls_established().unwrap_err();
-            return Err(self.fail(err.into()));
-        }
-        let Transport::Tcp(tcp) = std::mem::replace(&mut self.transport, Transport::Closed) else {
-            unreachable!("checked above");
-        };
-        let host = if self.engine.host.is_empty() {
-            "localhost".to_string()
-        } else {
-            self.engine.host.clone()
-        };
-        let options = self.engine.options.clone();
-        match tls_handshake(tcp, &tls, &host, &options).await {
-            Ok(t) => self.transport = t,
-            Err(e) => return Err(self.fail(e)),
-        }
-        self.engine.tls_active = true;
-        self.engine.session.tls_established()?;
-        self.refresh_capabilities().await?;
-        self.set_protocol_version()?;
-        Ok(reply)
     }
 
     // ----- streaming, pipelining, IDLE that stays up ----------------------------------
 
     // ----- the rest of the typed methods and raw access ---------------------------------
 
-    /// Writes raw bytes (imaplib's `send`).
-    pub async fn send(&mut self, data: &[u8]) -> Result<()> {
-        if let Err(e) = self.transport.write_all(data).await {
-            let err = Error::io("socket error", e);
-            return Err(self.fail(err));
-        }
-        Ok(())
-    }
-
-    /// Reads up to `size` raw bytes (imaplib's `read`).
-    pub async fn read(&mut self, size: usize) -> Result<Bytes> {
-        let mut out = Vec::with_capacity(size.min(1 << 20));
-        while out.len() < size {
-            let got = self.engine.session.framer_mut().take_raw(size - out.len());
-            if got.is_empty() {
-                self.fill().await?;
-                continue;
-            }
-            out.extend_from_slice(&got);
-        }
-        Ok(Bytes::from(out))
-    }
-
-    /// Reads one raw line (imaplib's `readline`).
-    pub async fn readline(&mut self) -> Result<Bytes> {
-        let max = self.engine.session.limits().max_line;
-        let mut out = Vec::new();
-        loop {
-            let got = self.engine.session.framer_mut().take_raw(1);
-            if got.is_empty() {
-                self.fill().await?;
-                continue;
-            }
-            out.push(got[0]);
-            if got[0] == b'\n' {
-                return Ok(Bytes::from(out));
-            }
-            if out.len() > max {
-                return Err(Error::error(format!("got more than {max} bytes")));
-            }
-        }
-    }
-
     /// Closes the connection (imaplib's `shutdown`).
     pub async fn shutdown(&mut self) {
-        self.transport.shutdown().await;
-        self.engine.session.set_broken(ProtoError::msg(
-            ProtoErrorKind::Unexpected,
-            "connection closed",
-        ));
+        let _ = self.conn().shutdown().await;
     }
 
     // ----- modern extensions (see `Imap4` for each method's contract) -----------------

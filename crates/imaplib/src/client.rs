@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use crate::date::time_to_internaldate;
 use base64::Engine as _;
-use bytes::Bytes;
 use imaplib_proto::command::build;
 use imaplib_proto::date::DateInput;
 use imaplib_proto::{
@@ -134,6 +133,39 @@ impl Link for StdLink<'_> {
 
     fn tls_bindings(&self) -> crate::sasl::TlsBindings {
         self.transport.tls_bindings()
+    }
+
+    fn is_plain_tcp(&self) -> bool {
+        matches!(self.transport, Transport::Tcp(_))
+    }
+
+    fn is_compressed(&self) -> bool {
+        matches!(self.transport, Transport::Deflate(_))
+    }
+
+    async fn start_tls(
+        &mut self,
+        config: std::sync::Arc<rustls::ClientConfig>,
+        name: rustls::pki_types::ServerName<'static>,
+        _wait: Option<Duration>,
+    ) -> Result<()> {
+        // The handshake's reads and writes wait as long as the socket's
+        // timeouts allow.
+        let Transport::Tcp(tcp) = std::mem::replace(self.transport, Transport::Closed) else {
+            return Err(Error::error("STARTTLS needs a TCP connection"));
+        };
+        *self.transport = Transport::tls_handshake(tcp, config, name)?;
+        Ok(())
+    }
+
+    fn start_deflate(&mut self, pending: &[u8]) {
+        let inner = std::mem::replace(self.transport, Transport::Closed);
+        *self.transport =
+            Transport::Deflate(Box::new(crate::compress::Deflate::new(inner, pending)));
+    }
+
+    async fn shutdown(&mut self) -> io::Result<()> {
+        self.transport.shutdown()
     }
 }
 
@@ -272,14 +304,6 @@ impl Imap4 {
         block_on(self.conn().greet())
     }
 
-    pub(crate) fn refresh_capabilities(&mut self) -> Result<()> {
-        block_on(self.conn().refresh_capabilities())
-    }
-
-    pub(crate) fn set_protocol_version(&mut self) -> Result<()> {
-        self.engine.set_protocol_version()
-    }
-
     crate::engine::api::accessors!();
 
     // ----- attributes --------------------------------------------------------
@@ -310,16 +334,6 @@ impl Imap4 {
                 read_wait: &mut self.read_wait,
             },
         }
-    }
-
-    pub(crate) fn fail(&mut self, err: Error) -> Error {
-        self.engine.fail(err)
-    }
-
-    /// Writes anything pending, then reads once from the transport into
-    /// the session.
-    pub(crate) fn fill(&mut self) -> Result<()> {
-        block_on(self.conn().fill())
     }
 
     /// Sends a command and waits for its reply (imaplib's `_simple_command`).
@@ -356,78 +370,9 @@ impl Imap4 {
         self.transport.tls_bindings().server_end_point
     }
 
-    /// LOGOUT: returns the BYE data; the connection is shut down. As in
-    /// imaplib, a failure during logout is returned as `NO` with its text,
-    /// not raised.
-    pub fn logout(&mut self) -> Result<Reply> {
-        self.engine.session.set_state(State::Logout);
-        let result = self.run(build::logout());
-        let _ = self.shutdown();
-        match result {
-            Ok(r) => Ok(r),
-            Err(e) => Ok(Reply {
-                typ: imaplib_proto::Status::No,
-                data: vec![Data::Line(Bytes::from(e.to_string()))],
-            }),
-        }
-    }
-
-    /// Reads up to `size` raw bytes from the server, bypassing the protocol
-    /// (imaplib's `read`); bytes already received are returned first.
-    pub fn read(&mut self, size: usize) -> Result<Bytes> {
-        let mut out = Vec::with_capacity(size.min(1 << 20));
-        while out.len() < size {
-            let got = self.engine.session.framer_mut().take_raw(size - out.len());
-            if got.is_empty() {
-                self.fill()?;
-                continue;
-            }
-            out.extend_from_slice(&got);
-        }
-        Ok(Bytes::from(out))
-    }
-
-    /// Reads one raw line, up to and including LF (imaplib's `readline`),
-    /// at most the line limit long.
-    pub fn readline(&mut self) -> Result<Bytes> {
-        let max = self.engine.session.limits().max_line;
-        let mut out = Vec::new();
-        loop {
-            let got = self.engine.session.framer_mut().take_raw(1);
-            if got.is_empty() {
-                self.fill()?;
-                continue;
-            }
-            out.push(got[0]);
-            if got[0] == b'\n' {
-                return Ok(Bytes::from(out));
-            }
-            if out.len() > max {
-                return Err(Error::error(format!("got more than {max} bytes")));
-            }
-        }
-    }
-
-    /// Writes raw bytes to the server, bypassing the protocol (imaplib's
-    /// `send`). Nothing is checked: the caller keeps the protocol in step.
-    pub fn send(&mut self, data: &[u8]) -> Result<()> {
-        let r = self
-            .transport
-            .write_all(data)
-            .and_then(|_| self.transport.flush());
-        r.map_err(|e| {
-            let err = Error::io("socket error", e);
-            self.fail(err)
-        })
-    }
-
     /// Closes the connection (imaplib's `shutdown`).
     pub fn shutdown(&mut self) -> Result<()> {
-        let r = self.transport.shutdown();
-        self.engine.session.set_broken(ProtoError::msg(
-            ProtoErrorKind::Unexpected,
-            "connection closed",
-        ));
+        let r = crate::engine::block_on(self.conn().shutdown());
         r.map_err(|e| Error::io("socket error", e))
     }
 
@@ -435,54 +380,6 @@ impl Imap4 {
     /// for a child process or a custom transport.
     pub fn socket(&self) -> Option<&TcpStream> {
         self.transport.tcp()
-    }
-
-    /// STARTTLS (RFC 3501 §6.2.1) with `tls` (or the connection's TLS
-    /// options). Raises `abort` if the server does not offer STARTTLS or TLS
-    /// is already active, `error` if it refuses; never continues in
-    /// plaintext. Bytes the server sent after its OK and before the
-    /// handshake make the connection fail. Capabilities are asked for again
-    /// over TLS.
-    pub fn starttls(&mut self, tls: Option<&TlsConfig>) -> Result<Reply> {
-        if self.engine.tls_active {
-            return Err(Error::abort("TLS session already established"));
-        }
-        // From here on nothing but STARTTLS and LOGOUT goes out in
-        // cleartext, even if STARTTLS fails.
-        if let Err(e) = self.engine.session.require_tls() {
-            let err = Error::from(e);
-            return Err(self.fail(err));
-        }
-        if !matches!(self.transport, Transport::Tcp(_)) {
-            return Err(Error::error("STARTTLS needs a TCP connection"));
-        }
-        let tls = tls
-            .cloned()
-            .unwrap_or_else(|| self.engine.options.tls.clone());
-        let config = tls.build()?;
-        let host = if self.engine.host.is_empty() {
-            "localhost".to_string()
-        } else {
-            self.engine.host.clone()
-        };
-        let name = tls.name_for(&host)?;
-        let reply = self.run(build::starttls())?;
-        if self.engine.session.buffered_input() > 0 {
-            let err = self.engine.session.tls_established().unwrap_err();
-            return Err(self.fail(err.into()));
-        }
-        let Transport::Tcp(tcp) = std::mem::replace(&mut self.transport, Transport::Closed) else {
-            unreachable!("checked above");
-        };
-        match Transport::tls_handshake(tcp, config, name) {
-            Ok(t) => self.transport = t,
-            Err(e) => return Err(self.fail(e)),
-        }
-        self.engine.tls_active = true;
-        self.engine.session.tls_established()?;
-        self.refresh_capabilities()?;
-        self.set_protocol_version()?;
-        Ok(reply)
     }
 }
 

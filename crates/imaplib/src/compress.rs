@@ -159,29 +159,6 @@ impl Read for Deflate {
 }
 
 impl crate::client::Imap4 {
-    /// COMPRESS DEFLATE (RFC 4978): from the server's OK on, both
-    /// directions are compressed. Raises `error` if the server does not
-    /// offer COMPRESS=DEFLATE or compression is already on.
-    pub fn compress_deflate(&mut self) -> crate::Result<imaplib_proto::Reply> {
-        if !self.has_capability("COMPRESS=DEFLATE") {
-            return Err(crate::Error::missing_capability("COMPRESS=DEFLATE"));
-        }
-        if matches!(self.transport, Transport::Deflate(_)) {
-            return Err(crate::Error::error("compression is already active"));
-        }
-        let cmd = imaplib_proto::Command::new("COMPRESS").arg(imaplib_proto::Arg::Raw(
-            bytes::Bytes::from_static(b"DEFLATE"),
-        ));
-        let reply = self.run_command(cmd)?;
-        if reply.typ == imaplib_proto::Status::Ok {
-            // Whatever followed the OK in the same read is compressed already.
-            let pending = self.engine.session.framer_mut().take_raw(usize::MAX);
-            let inner = std::mem::replace(&mut self.transport, Transport::Closed);
-            self.transport = Transport::Deflate(Box::new(Deflate::new(inner, &pending)));
-        }
-        Ok(reply)
-    }
-
     /// True once COMPRESS=DEFLATE is active.
     pub fn is_compressed(&self) -> bool {
         matches!(self.transport, Transport::Deflate(_))

@@ -253,6 +253,32 @@ macro_rules! methods {
         /// and typed events. Raises `error` if the server lacks IDLE, `abort` on
         /// BYE or a lost connection.
         fn idle(duration: Option<std::time::Duration>, stop: impl FnMut(&str, &[$crate::Data]) -> bool) -> $crate::IdleResult;
+        /// STARTTLS (RFC 3501 §6.2.1) with `tls` (or the connection's TLS
+        /// options). Raises `abort` if the server does not offer STARTTLS or
+        /// TLS is already active, `error` if it refuses; never continues in
+        /// plaintext. Bytes the server sent after its OK and before the
+        /// handshake make the connection fail. Capabilities are asked for
+        /// again over TLS.
+        fn starttls(tls: Option<&$crate::TlsConfig>) -> $crate::Reply;
+        /// COMPRESS DEFLATE (RFC 4978): from the server's OK on, both
+        /// directions are compressed. Raises `error` if the server does not
+        /// offer COMPRESS=DEFLATE or compression is already on.
+        fn compress_deflate() -> $crate::Reply;
+        /// LOGOUT: returns the BYE data; the connection is shut down. As in
+        /// imaplib, a failure during logout is returned as `NO` with its
+        /// text, not raised.
+        fn logout() -> $crate::Reply;
+        /// Writes raw bytes to the server, bypassing the protocol (imaplib's
+        /// `send`). Nothing is checked: the caller keeps the protocol in
+        /// step.
+        fn send(data: &[u8]) -> ();
+        /// Reads up to `size` raw bytes from the server, bypassing the
+        /// protocol (imaplib's `read`); bytes already received are returned
+        /// first.
+        fn read(size: usize) -> bytes::Bytes;
+        /// Reads one raw line, up to and including LF (imaplib's
+        /// `readline`), at most the line limit long.
+        fn readline() -> bytes::Bytes;
         }
     };
 }

@@ -17,11 +17,13 @@
 //! operation here and its line in the list.
 
 pub(crate) mod api;
+mod connection;
 mod state;
 
 use std::future::Future;
 use std::io;
 use std::pin::pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -29,6 +31,9 @@ use imaplib_proto::command::build;
 use imaplib_proto::{
     Command, Data, Event, ProtoError, ProtoErrorKind, Reply, Session, SessionConfig,
 };
+
+use rustls::pki_types::ServerName;
+use rustls::ClientConfig;
 
 use crate::client::Options;
 use crate::error::{Error, Result};
@@ -55,6 +60,28 @@ pub(crate) trait Link: Send {
 
     /// The channel-binding data of a TLS link; nothing otherwise.
     fn tls_bindings(&self) -> TlsBindings;
+
+    /// True for a plain TCP link (the one STARTTLS can upgrade).
+    fn is_plain_tcp(&self) -> bool;
+
+    /// True once COMPRESS=DEFLATE is active.
+    fn is_compressed(&self) -> bool;
+
+    /// Runs a TLS handshake over the plain TCP link and continues over
+    /// TLS; a failure leaves the link closed.
+    fn start_tls(
+        &mut self,
+        config: Arc<ClientConfig>,
+        name: ServerName<'static>,
+        wait: Option<Duration>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Compresses both directions from now on (RFC 4978); `pending` is
+    /// what arrived after the server's OK, compressed already.
+    fn start_deflate(&mut self, pending: &[u8]);
+
+    /// Closes the link.
+    fn shutdown(&mut self) -> impl Future<Output = io::Result<()>> + Send;
 }
 
 /// Runs an operation of a blocking link to completion. A blocking link
@@ -175,12 +202,7 @@ impl<L: Link> Conn<'_, L> {
 
     /// imaplib's `response(code)`: pops what is stored under `code`.
     pub(crate) fn response(&mut self, code: &str) -> (String, Vec<Data>) {
-        let data = self
-            .e
-            .session
-            .pop_untagged(code)
-            .unwrap_or_else(|| vec![Data::None]);
-        (code.to_string(), data)
+        self.e.response(code)
     }
 
     pub(crate) fn set_protocol_version_to(&mut self, version: &str) {
