@@ -281,7 +281,7 @@ async fn tls_handshake(
     let result = match wait {
         Some(t) => tokio::time::timeout(t, handshake)
             .await
-            .map_err(|_| Error::abort("TLS handshake timed out"))?,
+            .map_err(|_| Error::abort("TLS handshake failed: timed out"))?,
         None => handshake.await,
     };
     match result {
@@ -381,7 +381,7 @@ impl AsyncImap4 {
         }
     }
 
-    crate::engine::api::accessors!();
+    crate::__imaplib_accessors!(crate::engine::api::accessor_methods);
 
     // ----- attributes ----------------------------------------------------------
 
@@ -417,15 +417,15 @@ impl AsyncImap4 {
 
     // ----- imaplib's methods -------------------------------------------------------
 
-    crate::methods::simple_commands!(async_methods);
+    crate::__imaplib_simple_commands!(crate::methods::async_methods);
 
-    crate::engine::api::methods!(asynchronous);
+    crate::__imaplib_methods!(crate::engine::api::asynchronous);
 
     /// Writes one message part into `sink` without holding it in memory,
     /// as [`crate::Imap4::uid_fetch_to`].
     pub async fn uid_fetch_to<W>(&mut self, uid: u32, item: &str, sink: &mut W) -> Result<u64>
     where
-        W: AsyncWrite + Unpin + Send,
+        W: AsyncWrite + Unpin,
     {
         self.begin()?;
         let result = self.conn().uid_fetch_to(uid, item, Tokio(sink)).await;
@@ -442,10 +442,10 @@ impl AsyncImap4 {
         date_time: Option<DateInput>,
         source: &mut R,
         len: u64,
-        progress: impl FnMut(u64) + Send,
+        progress: impl FnMut(u64),
     ) -> Result<Reply>
     where
-        R: AsyncRead + Unpin + Send,
+        R: AsyncRead + Unpin,
     {
         self.begin()?;
         let mut conn = self.conn();

@@ -304,7 +304,7 @@ impl Imap4 {
         block_on(self.conn().greet())
     }
 
-    crate::engine::api::accessors!();
+    crate::__imaplib_accessors!(crate::engine::api::accessor_methods);
 
     // ----- attributes --------------------------------------------------------
 
@@ -350,9 +350,9 @@ impl Imap4 {
     // ----- imaplib's methods, alphabetically -----------------------------------
     // (the plain ones are generated from the shared list in methods.rs)
 
-    crate::methods::simple_commands!(blocking_methods);
+    crate::__imaplib_simple_commands!(crate::methods::blocking_methods);
 
-    crate::engine::api::methods!(blocking);
+    crate::__imaplib_methods!(crate::engine::api::blocking);
 
     /// The RFC 9266 `tls-exporter` channel-binding data of this connection,
     /// for SCRAM-SHA-256-PLUS ([`crate::sasl::Scram::sha256_plus`]); `None`

@@ -2,15 +2,18 @@
 //!
 //! Each entry names a method, its parameters, and the command it sends
 //! (built by [`imaplib_proto::command::build`], which also says how the
-//! reply is shaped). `simple_commands!(blocking_methods)` expands the list
-//! into blocking methods, `simple_commands!(async_methods)` into async ones;
+//! reply is shaped). `__imaplib_simple_commands!(blocking_methods)` expands
+//! the list into blocking methods, `(async_methods)` into async ones;
 //! methods with logic of their own (LOGIN, AUTHENTICATE, IDLE, STARTTLS...)
 //! are written in each client.
 
-/// The list. Invoke with the name of a generator macro.
-macro_rules! simple_commands {
-    ($gen:ident) => {
-        $crate::methods::$gen! {
+/// The list. Invoke with the path of a generator macro. Exported (hidden)
+/// so that the tests can build a client of their own from it.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __imaplib_simple_commands {
+    ($($gen:tt)+) => {
+        $($gen)+! {
             /// CAPABILITY: the CAPABILITY data; also refreshes the
             /// capabilities.
             capability() => build::capability();
@@ -149,4 +152,4 @@ macro_rules! conn_commands {
 }
 
 #[allow(unused_imports)]
-pub(crate) use {async_methods, blocking_methods, conn_commands, simple_commands};
+pub(crate) use {async_methods, blocking_methods, conn_commands};

@@ -19,6 +19,7 @@ use imaplib::transport::Connection;
 use imaplib::{Data, ErrorKind, Imap4, Limits, Options, State, Status, TlsConfig};
 use rustls::ServerConfig;
 use support::certs::Certs;
+use support::both::Client;
 use support::scripted::{Peer, Scripted};
 
 // ---------------------------------------------------------------------------
@@ -56,12 +57,12 @@ fn tls_options() -> Options {
     }
 }
 
-fn connect(server: &Scripted) -> Imap4 {
+fn connect<C: Client>(server: &Scripted) -> C {
     connect_with(server, options())
 }
 
-fn connect_with(server: &Scripted, options: Options) -> Imap4 {
-    Imap4::with_options("127.0.0.1", server.port(), options).expect("connect")
+fn connect_with<C: Client>(server: &Scripted, options: Options) -> C {
+    C::with_options("127.0.0.1", server.port(), options).expect("connect")
 }
 
 fn has(haystack: &[u8], needle: &[u8]) -> bool {
@@ -82,7 +83,7 @@ fn next_tag(tag: &str) -> String {
 
 /// Nothing the server forged (every forged payload says "FORGED") is
 /// visible to the caller.
-fn assert_nothing_forged(m: &Imap4) {
+fn assert_nothing_forged(m: &impl Client) {
     assert!(
         !m.capabilities().iter().any(|c| c.contains("FORGED")),
         "forged capability adopted: {:?}",
@@ -163,7 +164,7 @@ fn serve_selected(p: &mut Peer) {
     p.tagged(&cmd, "OK [READ-WRITE] selected");
 }
 
-fn select_inbox(m: &mut Imap4) {
+fn select_inbox(m: &mut impl Client) {
     assert_eq!(
         m.select("INBOX", false).unwrap().data,
         vec![Data::from("1")]
@@ -183,7 +184,7 @@ fn noop_answered_with(
         let _ = p.try_send(answer(&cmd.tag));
         let _ = p.read_to_end();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     m.set_limits(limits);
     let start = Instant::now();
     let err = m.noop().expect_err("the NOOP must fail");
@@ -205,6 +206,13 @@ fn in_child_process(test_name: &str) -> bool {
     if std::env::var_os("IMAPLIB_HOSTILE_CHILD").is_some() {
         return true;
     }
+    // The test harness names the thread after the test's full path (with
+    // the client's module when the test runs against both).
+    let current = std::thread::current();
+    let test_name = current
+        .name()
+        .filter(|n| n.ends_with(test_name) || n.contains(&format!("{test_name}::")))
+        .unwrap_or(test_name);
     let out = Command::new(std::env::current_exe().expect("test binary"))
         .args([test_name, "--exact", "--nocapture", "--test-threads=1"])
         .env("IMAPLIB_HOSTILE_CHILD", "1")
@@ -265,7 +273,7 @@ fn injection_after_starttls_ok(extra: fn(&str) -> String) {
             text(&rest)
         );
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     let err = m.starttls(Some(&trust_test_ca())).unwrap_err();
     assert!(err.is_abort(), "{err}");
     assert!(
@@ -279,12 +287,13 @@ fn injection_after_starttls_ok(extra: fn(&str) -> String) {
     server.finish();
 }
 
-#[test]
+both! {
 fn starttls_ok_followed_by_forged_capability_fails_closed() {
     injection_after_starttls_ok(|_| "* CAPABILITY IMAP4rev1 AUTH=PLAIN X-FORGED\r\n".into());
 }
+}
 
-#[test]
+both! {
 fn starttls_ok_followed_by_forged_tagged_ok_for_next_tag_fails_closed() {
     injection_after_starttls_ok(|tag| {
         format!(
@@ -293,20 +302,23 @@ fn starttls_ok_followed_by_forged_tagged_ok_for_next_tag_fails_closed() {
         )
     });
 }
+}
 
-#[test]
+both! {
 fn starttls_ok_followed_by_bye_fails_closed() {
     injection_after_starttls_ok(|_| "* BYE forged shutdown\r\n".into());
 }
+}
 
-#[test]
+both! {
 fn starttls_ok_followed_by_alert_fails_closed() {
     injection_after_starttls_ok(|_| {
         "* OK [ALERT] FORGED: your password expired, log in again\r\n".into()
     });
 }
+}
 
-#[test]
+both! {
 fn starttls_discards_untagged_data_received_in_cleartext() {
     let good = Certs::get().good.clone();
     let server = Scripted::start(move |p| {
@@ -331,7 +343,7 @@ fn starttls_discards_untagged_data_received_in_cleartext() {
         p.tagged(&cmd, "OK nothing new");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     m.starttls(Some(&trust_test_ca())).unwrap();
     assert!(m.is_tls());
     for name in ["EXISTS", "FETCH", "LIST", "ALERT", "OK"] {
@@ -349,8 +361,9 @@ fn starttls_discards_untagged_data_received_in_cleartext() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn starttls_capabilities_in_the_cleartext_ok_are_not_trusted() {
     let good = Certs::get().good.clone();
     let server = Scripted::start(move |p| {
@@ -367,7 +380,7 @@ fn starttls_capabilities_in_the_cleartext_ok_are_not_trusted() {
         p.tagged(&cmd, "OK done");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     m.starttls(Some(&trust_test_ca())).unwrap();
     assert_nothing_forged(&m);
     assert!(
@@ -378,8 +391,9 @@ fn starttls_capabilities_in_the_cleartext_ok_are_not_trusted() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn starttls_then_login_goes_only_over_tls() {
     let good = Certs::get().good.clone();
     let server = Scripted::start(move |p| {
@@ -395,7 +409,7 @@ fn starttls_then_login_goes_only_over_tls() {
         p.tagged(&cmd, "OK [CAPABILITY IMAP4rev1 IDLE] logged in");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     assert!(m.has_capability("LOGINDISABLED"));
     m.starttls(Some(&trust_test_ca())).unwrap();
     assert!(!m.has_capability("LOGINDISABLED"), "re-read over TLS");
@@ -403,6 +417,7 @@ fn starttls_then_login_goes_only_over_tls() {
     assert!(m.has_capability("IDLE"));
     m.logout().unwrap();
     server.finish();
+}
 }
 
 /// STARTTLS does not happen (`answer` is the server's reply to it, or the
@@ -425,7 +440,7 @@ fn credentials_withheld_after_failed_starttls(
             text(&rest)
         );
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     let err = m.starttls(Some(&trust_test_ca())).unwrap_err();
     assert!(!m.is_tls());
     assert!(m.login("user", "s3cret").is_err());
@@ -436,23 +451,25 @@ fn credentials_withheld_after_failed_starttls(
 
 /// After a refused STARTTLS the session must refuse to
 /// send credentials in cleartext.
-#[test]
+both! {
 fn starttls_refused_with_no_sends_no_credentials() {
     let err = credentials_withheld_after_failed_starttls(STARTTLS_GREETING, Some("NO not now"));
     assert!(err.message().contains("not now"), "{err}");
 }
+}
 
 /// As above, for BAD.
-#[test]
+both! {
 fn starttls_refused_with_bad_sends_no_credentials() {
     let err =
         credentials_withheld_after_failed_starttls(STARTTLS_GREETING, Some("BAD unknown command"));
     assert!(err.message().contains("unknown command"), "{err}");
 }
+}
 
 /// A server that does not offer STARTTLS (or a man in
 /// the middle who stripped it) must not get credentials in cleartext.
-#[test]
+both! {
 fn starttls_not_advertised_sends_no_credentials() {
     let err = credentials_withheld_after_failed_starttls(
         "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] STARTTLS stripped",
@@ -461,8 +478,9 @@ fn starttls_not_advertised_sends_no_credentials() {
     assert!(err.is_abort(), "{err}");
     assert!(err.message().contains("TLS not supported"), "{err}");
 }
+}
 
-#[test]
+both! {
 fn starttls_answered_with_continuation_fails_closed() {
     let server = Scripted::start(|p| {
         p.line_out(STARTTLS_GREETING);
@@ -471,7 +489,7 @@ fn starttls_answered_with_continuation_fails_closed() {
         let rest = p.read_to_end();
         assert!(rest.is_empty(), "client sent {:?}", text(&rest));
     });
-    let mut m = connect_with(&server, options_with_timeout(Duration::from_millis(400)));
+    let mut m: Imap4 = connect_with(&server, options_with_timeout(Duration::from_millis(400)));
     let err = m.starttls(Some(&trust_test_ca())).unwrap_err();
     assert!(err.is_abort(), "{err}");
     assert!(err.message().contains("timed out"), "{err}");
@@ -480,8 +498,9 @@ fn starttls_answered_with_continuation_fails_closed() {
     drop(m);
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn starttls_answered_with_garbage_fails_closed() {
     let answers: [fn(&str) -> Vec<u8>; 3] = [
         |tag| format!("{tag} GO-AHEAD start TLS now\r\n").into_bytes(),
@@ -498,7 +517,7 @@ fn starttls_answered_with_garbage_fails_closed() {
             let rest = p.read_to_end();
             assert!(rest.is_empty(), "client sent {:?}", text(&rest));
         });
-        let mut m = connect(&server);
+        let mut m: Imap4 = connect(&server);
         let err = m.starttls(Some(&trust_test_ca())).unwrap_err();
         assert!(err.is_abort(), "{err}");
         assert!(!m.is_tls());
@@ -507,11 +526,12 @@ fn starttls_answered_with_garbage_fails_closed() {
         server.finish();
     }
 }
+}
 
 /// A cleartext PREAUTH greeting means TLS can no longer
 /// be started; a caller who asked for it must get an abort, and nothing more
 /// may be sent in cleartext.
-#[test]
+both! {
 fn cleartext_preauth_greeting_when_tls_is_required_fails_closed() {
     let server = Scripted::start(|p| {
         p.line_out("* PREAUTH [CAPABILITY IMAP4rev1 STARTTLS] FORGED: you are logged in");
@@ -522,7 +542,7 @@ fn cleartext_preauth_greeting_when_tls_is_required_fails_closed() {
             text(&rest)
         );
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     let err = m.starttls(Some(&trust_test_ca())).unwrap_err();
     assert!(!m.is_tls());
     assert!(
@@ -533,12 +553,13 @@ fn cleartext_preauth_greeting_when_tls_is_required_fails_closed() {
     drop(m);
     server.finish();
 }
+}
 
 /// The server sends the tagged OK for STARTTLS before
 /// the client sent STARTTLS (it guessed the next tag). A completion for a
 /// tag that is not in flight must be refused when it is read, whatever the
 /// client does next.
-#[test]
+both! {
 fn starttls_ok_sent_before_the_command_is_refused() {
     let good = Certs::get().good.clone();
     let server = Scripted::start(move |p| {
@@ -562,7 +583,7 @@ fn starttls_ok_sent_before_the_command_is_refused() {
         }
         let _ = p.raw_read_to_end();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     let err = m.starttls(Some(&trust_test_ca())).unwrap_err();
     assert!(err.is_abort(), "{err}");
     assert!(!m.is_tls());
@@ -574,6 +595,7 @@ fn starttls_ok_sent_before_the_command_is_refused() {
     );
     drop(m);
     server.finish();
+}
 }
 
 // ---------------------------------------------------------------------------
@@ -614,7 +636,7 @@ fn starttls_certificate_refused(config: Arc<ServerConfig>, reason: &str) {
         let rest = p.raw_read_to_end();
         assert!(!has(&rest, b"LOGIN"), "{:?}", text(&rest));
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     let err = m.starttls(Some(&trust_test_ca())).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Abort, "{err}");
     assert!(
@@ -634,47 +656,55 @@ const UNKNOWN_CA: &str = "not issued by a trusted certificate authority";
 const WRONG_HOST: &str = "not valid for this host name (127.0.0.1); it is for imap.example.org";
 const EXPIRED: &str = "certificate has expired (valid until 2020-02-01 00:00:00 UTC";
 
-#[test]
+both! {
 fn implicit_tls_self_signed_certificate_is_refused() {
     implicit_tls_refused(Certs::get().self_signed.clone(), SELF_SIGNED);
 }
+}
 
-#[test]
+both! {
 fn implicit_tls_unknown_ca_is_refused() {
     implicit_tls_refused(Certs::get().unknown_ca.clone(), UNKNOWN_CA);
 }
+}
 
-#[test]
+both! {
 fn implicit_tls_wrong_host_name_is_refused() {
     implicit_tls_refused(Certs::get().wrong_host.clone(), WRONG_HOST);
 }
+}
 
-#[test]
+both! {
 fn implicit_tls_expired_certificate_is_refused() {
     implicit_tls_refused(Certs::get().expired.clone(), EXPIRED);
 }
+}
 
-#[test]
+both! {
 fn starttls_self_signed_certificate_is_refused() {
     starttls_certificate_refused(Certs::get().self_signed.clone(), SELF_SIGNED);
 }
+}
 
-#[test]
+both! {
 fn starttls_unknown_ca_is_refused() {
     starttls_certificate_refused(Certs::get().unknown_ca.clone(), UNKNOWN_CA);
 }
+}
 
-#[test]
+both! {
 fn starttls_wrong_host_name_is_refused() {
     starttls_certificate_refused(Certs::get().wrong_host.clone(), WRONG_HOST);
 }
+}
 
-#[test]
+both! {
 fn starttls_expired_certificate_is_refused() {
     starttls_certificate_refused(Certs::get().expired.clone(), EXPIRED);
 }
+}
 
-#[test]
+both! {
 fn implicit_tls_with_a_valid_certificate_works() {
     let server = Scripted::start_tls(Certs::get().good.clone(), |p| {
         p.line_out("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready");
@@ -688,8 +718,9 @@ fn implicit_tls_with_a_valid_certificate_works() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn implicit_tls_handshake_stall_times_out() {
     // Accepts the connection, reads the ClientHello, never answers.
     let server = Scripted::start(|p| {
@@ -710,11 +741,12 @@ fn implicit_tls_handshake_stall_times_out() {
     );
     server.finish();
 }
+}
 
 // ---------------------------------------------------------------------------
 // Sizes and time
 
-#[test]
+both! {
 fn literal_size_over_the_limit_aborts_before_reading_it() {
     // The default limit (100 MiB) against a 10 GB announcement.
     let (err, took) = noop_answered_with(Limits::default(), |_| {
@@ -734,8 +766,9 @@ fn literal_size_over_the_limit_aborts_before_reading_it() {
     let (err, _) = noop_answered_with(limits, |_| b"* 1 FETCH (BODY[] {4097}\r\nabc".to_vec());
     assert_eq!(err.detail(), Some(ProtoErrorKind::LiteralTooLarge), "{err}");
 }
+}
 
-#[test]
+both! {
 fn literal_size_beyond_64_bits_aborts() {
     for size in ["18446744073709551616", "99999999999999999999"] {
         let (err, _) = noop_answered_with(Limits::default(), move |_| {
@@ -744,12 +777,13 @@ fn literal_size_beyond_64_bits_aborts() {
         assert_eq!(err.detail(), Some(ProtoErrorKind::BadLiteral), "{err}");
     }
 }
+}
 
 /// A literal size too long to be a number (here 39
 /// digits) is not recognised as an announcement at all; the line is taken
 /// as complete and the literal's bytes that follow would be read as
 /// responses. It must be refused like any malformed size.
-#[test]
+both! {
 fn overlong_literal_size_aborts() {
     let (err, _) = noop_answered_with(Limits::default(), |_| {
         b"* 1 FETCH (BODY[] {340282366920938463463374607431768211456}\r\nabc".to_vec()
@@ -760,8 +794,9 @@ fn overlong_literal_size_aborts() {
         "{CORE_CHANGE}: a 39-digit literal size was not refused: {err}"
     );
 }
+}
 
-#[test]
+both! {
 fn malformed_literal_size_aborts() {
     for announcement in ["{-1}", "{12x}", "{+}", "{1.5}", "{0x10}"] {
         let line = format!("* 1 FETCH (BODY[] {announcement}\r\nabc)\r\n");
@@ -774,8 +809,9 @@ fn malformed_literal_size_aborts() {
         assert!(err.message().contains("malformed literal size"), "{err}");
     }
 }
+}
 
-#[test]
+both! {
 fn literal_trickled_one_byte_at_a_time_arrives_whole() {
     let body: Vec<u8> = (0..20_000u32)
         .map(|i| b"abcdefghij\r\n"[i as usize % 12])
@@ -792,7 +828,7 @@ fn literal_trickled_one_byte_at_a_time_arrives_whole() {
         }
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     select_inbox(&mut m);
     let start = Instant::now();
     let reply = m.fetch("1", "(BODY[])").unwrap();
@@ -805,8 +841,9 @@ fn literal_trickled_one_byte_at_a_time_arrives_whole() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn untagged_bound_can_be_lowered_after_connecting() {
     let server = Scripted::start(|p| {
         p.line_out(PREAUTH_GREETING);
@@ -824,7 +861,7 @@ fn untagged_bound_can_be_lowered_after_connecting() {
         let _ = p.try_send(format!("{} OK\r\n", cmd.tag));
         let _ = p.read_to_end();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     m.noop().unwrap();
     m.set_max_untagged_bytes(4_000);
     let err = m.noop().unwrap_err();
@@ -832,6 +869,7 @@ fn untagged_bound_can_be_lowered_after_connecting() {
     assert!(err.message().contains("untagged"), "{err}");
     drop(m);
     server.finish();
+}
 }
 
 /// A server that answers FETCH one byte every 50 ms, forever: each read
@@ -859,10 +897,10 @@ fn check_command_timed_out(err: &imaplib::Error, took: Duration) {
     );
 }
 
-#[test]
+both! {
 fn command_timeout_bounds_a_trickling_response() {
     let server = trickling_server();
-    let mut m = connect_with(
+    let mut m: Imap4 = connect_with(
         &server,
         Options {
             command_timeout: Some(Duration::from_millis(700)),
@@ -876,6 +914,7 @@ fn command_timeout_bounds_a_trickling_response() {
     assert!(m.noop().is_err(), "the connection is unusable afterwards");
     drop(m);
     server.finish();
+}
 }
 
 #[cfg(feature = "tokio")]
@@ -900,7 +939,7 @@ async fn command_timeout_bounds_a_trickling_response_async() {
     server.finish();
 }
 
-#[test]
+both! {
 fn literal_fed_byte_by_byte_takes_linear_time_and_memory_as_received() {
     // In process, on the sans-IO session the client runs: a literal
     // announced as 8 GiB (the limit raised to allow it) arrives one byte per
@@ -940,8 +979,9 @@ fn literal_fed_byte_by_byte_takes_linear_time_and_memory_as_received() {
         "{buffered} bytes held for {FED} received"
     );
 }
+}
 
-#[test]
+both! {
 fn never_ending_line_aborts_at_the_line_limit() {
     for max_line in [Limits::DEFAULT_MAX_LINE, 8192] {
         let server = Scripted::start(|p| {
@@ -967,11 +1007,12 @@ fn never_ending_line_aborts_at_the_line_limit() {
         server.finish();
     }
 }
+}
 
 /// One response made of endless small literals (each
 /// under the literal limit, each line under the line limit) must be
 /// refused once it outgrows the untagged-data limit, not read to its end.
-#[test]
+both! {
 fn never_ending_response_of_small_literals_is_bounded() {
     const LIMIT: usize = 1 << 20;
     const CAP: usize = 16 << 20;
@@ -1006,8 +1047,9 @@ fn never_ending_response_of_small_literals_is_bounded() {
     drop(m);
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn endless_untagged_responses_abort_at_the_untagged_limit() {
     const LIMIT: usize = 1 << 20;
     let server = Scripted::start(|p| {
@@ -1040,10 +1082,11 @@ fn endless_untagged_responses_abort_at_the_untagged_limit() {
     drop(m);
     server.finish();
 }
+}
 
 /// Responses that carry (almost) no data still cost
 /// memory to hold; an endless stream of them must hit the limit too.
-#[test]
+both! {
 fn endless_empty_untagged_responses_are_bounded_too() {
     const LIMIT: usize = 256 * 1024;
     let server = Scripted::start(|p| {
@@ -1078,9 +1121,10 @@ fn endless_empty_untagged_responses_are_bounded_too() {
     drop(m);
     server.finish();
 }
+}
 
 /// What IDLE collects for the caller is bounded too.
-#[test]
+both! {
 fn endless_untagged_responses_during_idle_are_bounded() {
     const LIMIT: usize = 1 << 20;
     let server = Scripted::start(|p| {
@@ -1121,6 +1165,7 @@ fn endless_untagged_responses_during_idle_are_bounded() {
     drop(m);
     server.finish();
 }
+}
 
 /// A server that stops in the middle of a response (`partial`) and stays
 /// silent: the read timeout must end the wait.
@@ -1131,7 +1176,7 @@ fn stalled_mid_response(partial: &'static str) {
         p.send(partial);
         let _ = p.read_to_end();
     });
-    let mut m = connect_with(&server, options_with_timeout(Duration::from_millis(300)));
+    let mut m: Imap4 = connect_with(&server, options_with_timeout(Duration::from_millis(300)));
     let start = Instant::now();
     let err = m.noop().unwrap_err();
     let took = start.elapsed();
@@ -1146,17 +1191,19 @@ fn stalled_mid_response(partial: &'static str) {
     server.finish();
 }
 
-#[test]
+both! {
 fn server_stalling_mid_line_times_out() {
     stalled_mid_response("* 1 FETCH (FLAGS (\\Se");
 }
+}
 
-#[test]
+both! {
 fn server_stalling_mid_literal_times_out() {
     stalled_mid_response("* 1 FETCH (BODY[] {100}\r\nonly the first bytes");
 }
+}
 
-#[test]
+both! {
 fn eof_mid_literal_is_an_abort() {
     let server = Scripted::start(|p| {
         p.line_out(PREAUTH_GREETING);
@@ -1164,7 +1211,7 @@ fn eof_mid_literal_is_an_abort() {
         p.send("* 1 FETCH (BODY[] {100}\r\nonly the first bytes");
         p.close();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     let err = m.noop().unwrap_err();
     assert!(err.is_abort(), "{err}");
     assert!(
@@ -1174,8 +1221,9 @@ fn eof_mid_literal_is_an_abort() {
     drop(m);
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn zero_length_literals_are_empty_data() {
     let server = Scripted::start(|p| {
         serve_selected(p);
@@ -1189,7 +1237,7 @@ fn zero_length_literals_are_empty_data() {
         p.tagged(&cmd, "OK still in step");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     select_inbox(&mut m);
     let reply = m
         .fetch("1:2", "(BODY[HEADER] BODY[TEXT] BINARY[1] UID)")
@@ -1214,8 +1262,9 @@ fn zero_length_literals_are_empty_data() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn literal_containing_a_tagged_completion_is_data() {
     let server = Scripted::start(|p| {
         serve_selected(p);
@@ -1235,7 +1284,7 @@ fn literal_containing_a_tagged_completion_is_data() {
         p.tagged(&cmd, "OK in step");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     select_inbox(&mut m);
     let reply = m.fetch("1", "(BODY[])").unwrap();
     let literal = reply.data[0].literal().expect("a literal").clone();
@@ -1255,6 +1304,7 @@ fn literal_containing_a_tagged_completion_is_data() {
     assert_eq!(m.noop().unwrap().data, vec![Data::from("in step")]);
     m.logout().unwrap();
     server.finish();
+}
 }
 
 // ---------------------------------------------------------------------------
@@ -1276,7 +1326,7 @@ fn serve_one(command: &'static str, response: String) -> Scripted {
 
 const DEEP: usize = 100_000;
 
-#[test]
+both! {
 fn deeply_nested_bodystructure_is_refused_without_exhausting_the_stack() {
     if !in_child_process("deeply_nested_bodystructure_is_refused_without_exhausting_the_stack") {
         return;
@@ -1290,7 +1340,7 @@ fn deeply_nested_bodystructure_is_refused_without_exhausting_the_stack() {
             ")".repeat(DEEP)
         ),
     );
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     select_inbox(&mut m);
     let reply = m.fetch("1", "(UID BODYSTRUCTURE FLAGS)").unwrap();
     assert_eq!(reply.data.len(), 1, "kept raw, whole");
@@ -1304,8 +1354,9 @@ fn deeply_nested_bodystructure_is_refused_without_exhausting_the_stack() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn deeply_nested_thread_is_refused_without_exhausting_the_stack() {
     if !in_child_process("deeply_nested_thread_is_refused_without_exhausting_the_stack") {
         return;
@@ -1314,7 +1365,7 @@ fn deeply_nested_thread_is_refused_without_exhausting_the_stack() {
         "THREAD",
         format!("* THREAD {}1{}\r\n", "(".repeat(DEEP), ")".repeat(DEEP)),
     );
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     select_inbox(&mut m);
     let reply = m.thread("REFERENCES", "UTF-8", ["ALL"]).unwrap();
     let decoded = decode_data("THREAD", &reply.data);
@@ -1326,19 +1377,20 @@ fn deeply_nested_thread_is_refused_without_exhausting_the_stack() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
 /// A thread that is one long chain, `(1 2 3 ... N)`, is
 /// only one parenthesis deep on the wire but becomes a tree N levels deep
 /// once decoded; building, comparing, printing and dropping it must not
 /// exhaust the stack.
-#[test]
+both! {
 fn thread_chain_of_100000_messages_does_not_exhaust_the_stack() {
     if !in_child_process("thread_chain_of_100000_messages_does_not_exhaust_the_stack") {
         return;
     }
     let ids: Vec<String> = (1..=DEEP).map(|i| i.to_string()).collect();
     let server = serve_one("THREAD", format!("* THREAD ({})\r\n", ids.join(" ")));
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     select_inbox(&mut m);
     let reply = m.thread("REFERENCES", "UTF-8", ["ALL"]).unwrap();
     // Run the decoding on a thread with the stack a small program's main
@@ -1363,8 +1415,9 @@ fn thread_chain_of_100000_messages_does_not_exhaust_the_stack() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn deeply_nested_list_response_is_refused_without_exhausting_the_stack() {
     if !in_child_process("deeply_nested_list_response_is_refused_without_exhausting_the_stack") {
         return;
@@ -1381,7 +1434,7 @@ fn deeply_nested_list_response_is_refused_without_exhausting_the_stack() {
         p.tagged(&cmd, "OK done");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     let reply = m.list(None, None).unwrap();
     let decoded = decode_data("LIST", &reply.data);
     assert_eq!(decoded.len(), 2);
@@ -1390,14 +1443,15 @@ fn deeply_nested_list_response_is_refused_without_exhausting_the_stack() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
 /// Message number 0 does not exist (RFC 3501
 /// `nz-number`); a typed EXPUNGE of 0 would make `n - 1` underflow in the
 /// caller's bookkeeping. The raw data is kept, the typed decoding refuses it.
-#[test]
+both! {
 fn expunge_of_message_zero_is_kept_raw_and_not_typed() {
     let server = serve_one("EXPUNGE", "* 0 EXPUNGE\r\n* 3 EXPUNGE\r\n".into());
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     select_inbox(&mut m);
     let reply = m.expunge().unwrap();
     assert_eq!(reply.data, vec![Data::from("0"), Data::from("3")]);
@@ -1415,8 +1469,9 @@ fn expunge_of_message_zero_is_kept_raw_and_not_typed() {
         decoded[0]
     );
 }
+}
 
-#[test]
+both! {
 fn counts_beyond_32_and_64_bits_are_kept_raw_and_not_typed() {
     let server = Scripted::start(|p| {
         p.line_out(PREAUTH_GREETING);
@@ -1428,7 +1483,7 @@ fn counts_beyond_32_and_64_bits_are_kept_raw_and_not_typed() {
         p.tagged(&cmd, "OK [READ-WRITE] selected");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     let reply = m.select("INBOX", false).unwrap();
     assert_eq!(reply.data, vec![Data::from("18446744073709551616")]);
     assert!(decode_data("EXISTS", &reply.data)[0].is_err());
@@ -1448,8 +1503,9 @@ fn counts_beyond_32_and_64_bits_are_kept_raw_and_not_typed() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn huge_rfc822_size_is_kept_raw_and_refused_per_item() {
     let server = serve_one(
         "FETCH",
@@ -1457,7 +1513,7 @@ fn huge_rfc822_size_is_kept_raw_and_refused_per_item() {
          * 2 FETCH (RFC822.SIZE 18446744073709551615 UID 10)\r\n"
             .into(),
     );
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     select_inbox(&mut m);
     let reply = m.fetch("1:2", "(RFC822.SIZE UID)").unwrap();
     assert_eq!(reply.data.len(), 2);
@@ -1475,8 +1531,9 @@ fn huge_rfc822_size_is_kept_raw_and_refused_per_item() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn copyuid_and_appenduid_with_huge_ranges_are_not_expanded() {
     let server = Scripted::start(|p| {
         serve_selected(p);
@@ -1490,7 +1547,7 @@ fn copyuid_and_appenduid_with_huge_ranges_are_not_expanded() {
         ));
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     select_inbox(&mut m);
     let start = Instant::now();
     let reply = m.copy("1:*", "Archive").unwrap();
@@ -1513,8 +1570,9 @@ fn copyuid_and_appenduid_with_huge_ranges_are_not_expanded() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn unknown_tag_aborts() {
     let (err, _) = noop_answered_with(Limits::default(), |tag| {
         format!("* 1 EXISTS\r\nZZZZ{tag} OK forged completion\r\n").into_bytes()
@@ -1522,11 +1580,12 @@ fn unknown_tag_aborts() {
     assert_eq!(err.detail(), Some(ProtoErrorKind::UnknownTag), "{err}");
     assert!(has(err.bytes(), b"forged completion"), "{err}");
 }
+}
 
 /// A tagged OK sent before the command with that tag
 /// was sent must not complete the command once it is sent (here: LOGIN
 /// would succeed without the server having seen it).
-#[test]
+both! {
 fn tagged_ok_for_a_command_not_yet_sent_aborts() {
     let server = Scripted::start(|p| {
         p.line_out("* OK ready");
@@ -1538,7 +1597,7 @@ fn tagged_ok_for_a_command_not_yet_sent_aborts() {
         ));
         let _ = p.answer_rest();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     let result = m.login("user", "pass");
     assert!(
         result
@@ -1549,8 +1608,9 @@ fn tagged_ok_for_a_command_not_yet_sent_aborts() {
     drop(m);
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn responses_for_another_state_do_not_change_state_or_leak() {
     let server = Scripted::start(|p| {
         p.line_out("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready");
@@ -1572,7 +1632,7 @@ fn responses_for_another_state_do_not_change_state_or_leak() {
         p.tagged(&cmd, "OK done");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     m.noop().unwrap();
     assert_eq!(
         m.state(),
@@ -1591,8 +1651,9 @@ fn responses_for_another_state_do_not_change_state_or_leak() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn repeated_bye_is_one_clean_abort() {
     let server = Scripted::start(|p| {
         p.line_out(PREAUTH_GREETING);
@@ -1600,7 +1661,7 @@ fn repeated_bye_is_one_clean_abort() {
         p.send("* BYE first goodbye\r\n* BYE second goodbye\r\n* BYE third goodbye\r\n");
         let _ = p.answer_rest();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     let err = m.noop().unwrap_err();
     assert!(err.is_abort(), "{err}");
     assert!(err.message().contains("first goodbye"), "{err}");
@@ -1609,6 +1670,7 @@ fn repeated_bye_is_one_clean_abort() {
     assert!(m.select("INBOX", false).is_err());
     drop(m);
     server.finish();
+}
 }
 
 /// The server greets with `greeting`; connecting must fail with an abort
@@ -1625,26 +1687,29 @@ fn greeting_refused(greeting: &'static [u8]) -> imaplib::Error {
     err
 }
 
-#[test]
+both! {
 fn greeting_no_is_refused() {
     let err = greeting_refused(b"* NO [UNAVAILABLE] maintenance\r\n");
     assert!(err.message().contains("greeting"), "{err}");
     assert!(has(err.bytes(), b"maintenance"), "{err}");
 }
+}
 
-#[test]
+both! {
 fn greeting_bad_is_refused() {
     let err = greeting_refused(b"* BAD what\r\n");
     assert!(has(err.bytes(), b"* BAD what"), "{err}");
 }
+}
 
-#[test]
+both! {
 fn greeting_bye_is_refused() {
     let err = greeting_refused(b"* BYE too many connections\r\n");
     assert!(err.message().contains("too many connections"), "{err}");
 }
+}
 
-#[test]
+both! {
 fn malformed_greetings_are_refused() {
     for greeting in [
         &b"A1 OK hello\r\n"[..],
@@ -1658,6 +1723,7 @@ fn malformed_greetings_are_refused() {
     ] {
         greeting_refused(greeting);
     }
+}
 }
 
 // ---------------------------------------------------------------------------
@@ -1710,10 +1776,10 @@ fn echo_server(greeting: &'static str) -> (Scripted, Steps) {
 /// Runs `call`, then a NOOP, and returns what the server received for the
 /// call: exactly the commands it parsed, so an injected second command
 /// shows up as one more entry.
-fn received(
-    m: &mut Imap4,
+fn received<C: Client>(
+    m: &mut C,
     steps: &Steps,
-    call: impl FnOnce(&mut Imap4),
+    call: impl FnOnce(&mut C),
 ) -> Vec<(String, Vec<Vec<u8>>)> {
     m.noop().expect("NOOP before the call");
     call(m);
@@ -1742,7 +1808,7 @@ fn mailbox_as_read(wire: &[u8], utf8: bool) -> Vec<u8> {
         .unwrap_or_else(|e| panic!("not modified UTF-7: {:?}: {e:?}", text(wire)))
 }
 
-#[test]
+both! {
 fn crlf_in_mailbox_names_is_sent_encoded_or_as_a_literal() {
     // Without UTF8=ACCEPT, CR and LF (not printable ASCII) are encoded in
     // modified UTF-7; with it, the name is sent as a literal. Either way
@@ -1750,7 +1816,7 @@ fn crlf_in_mailbox_names_is_sent_encoded_or_as_a_literal() {
     for utf8 in [false, true] {
         let (server, steps) =
             echo_server("* PREAUTH [CAPABILITY IMAP4rev1 ENABLE UTF8=ACCEPT] ready");
-        let mut m = connect(&server);
+        let mut m: Imap4 = connect(&server);
         if utf8 {
             m.enable("UTF8=ACCEPT").unwrap();
             assert!(m.utf8_enabled());
@@ -1796,11 +1862,12 @@ fn crlf_in_mailbox_names_is_sent_encoded_or_as_a_literal() {
         server.finish();
     }
 }
+}
 
-#[test]
+both! {
 fn crlf_in_user_name_and_password_is_sent_as_a_literal() {
     let (server, steps) = echo_server("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready");
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     let got = received(&mut m, &steps, |m| {
         m.login("user\r\nA999 LOGOUT", "pa\r\nss").unwrap_err();
     });
@@ -1814,11 +1881,12 @@ fn crlf_in_user_name_and_password_is_sent_as_a_literal() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn nul_in_mailbox_user_or_password_is_refused_without_sending() {
     let (server, steps) = echo_server("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready");
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     let got = received(&mut m, &steps, |m| {
         refused(m.login("us\0er", "pass"));
         refused(m.login("user", "pa\0ss"));
@@ -1829,13 +1897,14 @@ fn nul_in_mailbox_user_or_password_is_refused_without_sending() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
 /// Expressions passed as written (search criteria, flags, fetch items,
 /// ID fields, `xatom` arguments) cannot be literals: CR, LF and NUL in them
 /// are refused, nothing is sent, and the connection stays usable.
 fn expression_refused(call: fn(&mut Imap4) -> imaplib::Result<imaplib::Reply>) {
     let (server, steps) = echo_server(PREAUTH_GREETING);
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     // SEARCH, FETCH and STORE need a selected mailbox.
     m.select("INBOX", false).unwrap();
     let got = received(&mut m, &steps, |m| refused(call(m)));
@@ -1844,39 +1913,44 @@ fn expression_refused(call: fn(&mut Imap4) -> imaplib::Result<imaplib::Reply>) {
     server.finish();
 }
 
-#[test]
+both! {
 fn crlf_or_nul_in_search_criteria_is_refused() {
     expression_refused(|m| m.search(None, ["SUBJECT", "\"x\r\nA999 EXPUNGE\""]));
     expression_refused(|m| m.search(None, ["TEXT hello\nA999 EXPUNGE"]));
     expression_refused(|m| m.search(None, ["SUBJECT \"a\0b\""]));
     expression_refused(|m| m.uid("SEARCH", ["ALL\r\nA999 EXPUNGE"]));
 }
+}
 
-#[test]
+both! {
 fn crlf_or_nul_in_flags_is_refused() {
     expression_refused(|m| m.store("1", "+FLAGS", "(\\Seen)\r\nA999 EXPUNGE"));
     expression_refused(|m| m.store("1", "+FLAGS", "\\Seen\0"));
     expression_refused(|m| m.append(None, Some("\\Seen)\r\n(x"), None, "message"));
 }
+}
 
-#[test]
+both! {
 fn crlf_or_nul_in_fetch_spec_is_refused() {
     expression_refused(|m| m.fetch("1", "(FLAGS)\r\nA999 EXPUNGE"));
     expression_refused(|m| m.fetch("1\r\n", "(FLAGS)"));
     expression_refused(|m| m.fetch("1", "(BODY[HEADER.FIELDS (SUBJECT\0)])"));
 }
+}
 
-#[test]
+both! {
 fn crlf_or_nul_in_id_fields_is_refused() {
     expression_refused(|m| m.xatom("ID", ["(\"name\" \"client\r\nA999 EXPUNGE\")"]));
     expression_refused(|m| m.xatom("ID", ["(\"name\" \"client\0\")"]));
 }
+}
 
-#[test]
+both! {
 fn crlf_or_nul_in_raw_xatom_arguments_is_refused() {
     expression_refused(|m| m.xatom("XFOO", ["a\r\nA999 DELETE INBOX"]));
     expression_refused(|m| m.xatom("XFOO", ["a", "b\n"]));
     expression_refused(|m| m.xatom("XFOO", ["a\0"]));
+}
 }
 
 /// A server that reads lines as they come (no literal handling) and
@@ -1913,10 +1987,10 @@ fn line_server(greeting: &'static str) -> (Scripted, Arc<Mutex<Vec<Vec<u8>>>>) {
 
 /// The command name of `xatom` is sent as written; CR
 /// and LF in it start a second command.
-#[test]
+both! {
 fn crlf_in_xatom_command_name_is_refused() {
     let (server, lines) = line_server(PREAUTH_GREETING);
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     let result = m.xatom("XFOO\r\nA999 DELETE INBOX\r\nXBAR", ["a"]);
     let _ = m.noop();
     let _ = m.logout();
@@ -1934,14 +2008,15 @@ fn crlf_in_xatom_command_name_is_refused() {
     );
     refused(result);
 }
+}
 
 /// An argument passed as written that ends in a literal
 /// announcement (`{N}` / `{N+}`) makes the server take the next N bytes the
 /// client sends (the next command) as data of this one.
-#[test]
+both! {
 fn raw_argument_ending_in_a_literal_announcement_is_refused() {
     let (server, lines) = line_server(PREAUTH_GREETING);
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     m.select("INBOX", false).unwrap();
     let mut results = Vec::new();
     for arg in ["{12+}", "TEXT {5}", "~{3}"] {
@@ -1961,8 +2036,9 @@ fn raw_argument_ending_in_a_literal_announcement_is_refused() {
          (results: {results:?})"
     );
 }
+}
 
-#[test]
+both! {
 fn quotes_backslashes_8bit_and_10kb_values_round_trip_exactly() {
     let long_plain = "x".repeat(10_000);
     let long_spaced = "word ".repeat(2_000);
@@ -1982,7 +2058,7 @@ fn quotes_backslashes_8bit_and_10kb_values_round_trip_exactly() {
         b"%*".to_vec(),
     ];
     let (server, steps) = echo_server("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready");
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     for value in &values {
         // User name and password: LOGIN's two strings.
         let got = received(&mut m, &steps, |m| {
@@ -2000,7 +2076,7 @@ fn quotes_backslashes_8bit_and_10kb_values_round_trip_exactly() {
 
     // Mailbox names and ACL identifiers, after LOGIN.
     let (server, steps) = echo_server(PREAUTH_GREETING);
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     for value in values
         .iter()
         .filter(|v| std::str::from_utf8(v).is_ok() && v.is_ascii())
@@ -2026,8 +2102,9 @@ fn quotes_backslashes_8bit_and_10kb_values_round_trip_exactly() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn mailbox_names_with_tab_dotdot_and_backquotes_come_back_byte_exact() {
     let names: [&[u8]; 6] = [
         b"a\tb",
@@ -2038,7 +2115,7 @@ fn mailbox_names_with_tab_dotdot_and_backquotes_come_back_byte_exact() {
         b"with\ttabs\tand \"quotes\" and \\",
     ];
     let (server, steps) = echo_server(PREAUTH_GREETING);
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     for name in names {
         let got = received(&mut m, &steps, |m| {
             let reply = m.create(name).unwrap();
@@ -2061,6 +2138,7 @@ fn mailbox_names_with_tab_dotdot_and_backquotes_come_back_byte_exact() {
     }
     m.logout().unwrap();
     server.finish();
+}
 }
 
 // ---------------------------------------------------------------------------
@@ -2095,7 +2173,7 @@ fn traced(body: impl FnOnce()) -> String {
     text(&log)
 }
 
-#[test]
+both! {
 fn trace_at_the_highest_debug_level_never_holds_a_password() {
     let passwords = [
         "pw-quoted-1",
@@ -2113,7 +2191,7 @@ fn trace_at_the_highest_debug_level_never_holds_a_password() {
         p.logout();
     });
     let log = traced(|| {
-        let mut m = connect_with(
+        let mut m: Imap4 = connect_with(
             &server,
             Options {
                 debug: u8::MAX,
@@ -2136,8 +2214,9 @@ fn trace_at_the_highest_debug_level_never_holds_a_password() {
     }
     assert!(!log.contains("pw-"), "part of a password leaked:\n{log}");
 }
+}
 
-#[test]
+both! {
 fn trace_never_holds_authenticate_payloads_or_oauth_tokens() {
     let token = "ya29.OAUTH-TOKEN-SECRET";
     let xoauth2 = format!("user=someone@example.org\x01auth=Bearer {token}\x01\x01");
@@ -2156,7 +2235,7 @@ fn trace_never_holds_authenticate_payloads_or_oauth_tokens() {
         p.logout();
     });
     let log = traced(|| {
-        let mut m = connect_with(
+        let mut m: Imap4 = connect_with(
             &server,
             Options {
                 debug: u8::MAX,
@@ -2194,13 +2273,14 @@ fn trace_never_holds_authenticate_payloads_or_oauth_tokens() {
         );
     }
 }
+}
 
 /// A password that cannot be sent (NUL) is refused; the
 /// error must say so without quoting the password.
-#[test]
+both! {
 fn refused_password_is_not_quoted_in_the_error() {
     let (server, _steps) = echo_server("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready");
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     let err = m.login("user", "TopSecret\0pw").unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Error);
     let shown = format!("{err} {err:?} {:?}", err.bytes());
@@ -2211,6 +2291,7 @@ fn refused_password_is_not_quoted_in_the_error() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
 // ---------------------------------------------------------------------------
 // Framing however the bytes arrive
@@ -2219,7 +2300,7 @@ fn refused_password_is_not_quoted_in_the_error() {
 /// its CR LF arrives with it, so it must be accepted when the CR and the LF
 /// arrive in separate reads too (the framer counts the CR against the limit
 /// while it waits for the LF).
-#[test]
+both! {
 fn line_at_the_limit_is_accepted_however_it_is_split() {
     use imaplib::imaplib_proto::Framer;
     let limits = Limits {
@@ -2245,4 +2326,5 @@ fn line_at_the_limit_is_accepted_however_it_is_split() {
             Some(line[..16].to_vec())
         );
     }
+}
 }

@@ -6,10 +6,20 @@ mod support;
 use std::time::{Duration, Instant};
 
 use imaplib::{Data, ErrorKind, Imap4, Limits, Options, State, Status};
+use support::both::Client;
 use support::scripted::{Peer, Scripted, GREETING};
 
-fn connect(server: &Scripted) -> Imap4 {
-    Imap4::with_options(
+/// Whether the client has a TCP socket to show (imaplib's `socket()`):
+/// the blocking one does; the async one keeps its socket inside tokio.
+fn socket_of(m: &dyn std::any::Any) -> bool {
+    match m.downcast_ref::<imaplib::Imap4>() {
+        Some(m) => m.socket().is_some(),
+        None => true,
+    }
+}
+
+fn connect<C: Client>(server: &Scripted) -> C {
+    C::with_options(
         "127.0.0.1",
         server.port(),
         Options::with_timeout(Duration::from_secs(5)),
@@ -31,7 +41,7 @@ fn greet_and_login(p: &mut Peer) {
     );
 }
 
-#[test]
+both! {
 fn greeting_cut_off_is_an_abort() {
     let server = Scripted::start(|p| {
         p.send("* OK [CAPABILITY IMAP4rev1] rea");
@@ -46,8 +56,9 @@ fn greeting_cut_off_is_an_abort() {
     assert!(err.message().contains("EOF"), "{err}");
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn greeting_bye_and_garbage_are_refused() {
     let server = Scripted::start(|p| p.line_out("* BYE too many connections"));
     let err = Imap4::new("127.0.0.1", server.port()).unwrap_err();
@@ -59,6 +70,7 @@ fn greeting_bye_and_garbage_are_refused() {
     let err = Imap4::new("127.0.0.1", server.port()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Abort);
     server.finish();
+}
 }
 
 /// Capabilities as Dovecot and Cyrus send them: in the greeting's code,
@@ -124,10 +136,10 @@ fn python_list(data: &[Data]) -> String {
     format!("[{}]", items.join(", "))
 }
 
-#[test]
+both! {
 fn capability_returns_what_imaplib_returns() {
     let server = Scripted::start(capability_server);
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     // The greeting's code answered the question while connecting: it is
     // not handed out again.
     let before = m.capability().unwrap().data;
@@ -141,8 +153,9 @@ fn capability_returns_what_imaplib_returns() {
     assert_eq!(python_list(&before), py_before);
     assert_eq!(python_list(&after), py_after);
 }
+}
 
-#[test]
+both! {
 fn capabilities_asked_when_the_greeting_has_none_and_bare_lf_tolerated() {
     let server = Scripted::start(|p| {
         p.line_out("* OK ready");
@@ -152,7 +165,7 @@ fn capabilities_asked_when_the_greeting_has_none_and_bare_lf_tolerated() {
         p.send(format!("{} OK CAPABILITY completed\n", cmd.tag));
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     assert_eq!(m.protocol_version(), "IMAP4REV1");
     assert_eq!(m.capabilities(), ["IMAP4REV1", "AUTH"]);
     assert_eq!(m.state(), State::NonAuth);
@@ -161,8 +174,9 @@ fn capabilities_asked_when_the_greeting_has_none_and_bare_lf_tolerated() {
     assert_eq!(reply.data, vec![line("logging out")]);
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn server_without_imap4_is_refused() {
     let server = Scripted::start(|p| p.line_out("* OK [CAPABILITY POP3] ready"));
     let err = Imap4::new("127.0.0.1", server.port()).unwrap_err();
@@ -170,8 +184,9 @@ fn server_without_imap4_is_refused() {
     assert!(err.message().contains("not IMAP4 compliant"));
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn line_over_the_limit_is_an_abort() {
     let server = Scripted::start(|p| {
         p.line_out(GREETING);
@@ -179,7 +194,7 @@ fn line_over_the_limit_is_an_abort() {
         p.send(format!("* OK {}\r\n", "x".repeat(2000)));
         let _ = p.read_to_end();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     m.set_limits(Limits {
         max_line: 1000,
         ..Limits::default()
@@ -193,8 +208,9 @@ fn line_over_the_limit_is_an_abort() {
     drop(m);
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn huge_literal_announcement_fails_at_once() {
     let server = Scripted::start(|p| {
         p.line_out(GREETING);
@@ -211,7 +227,7 @@ fn huge_literal_announcement_fails_at_once() {
         p.send("* 1 FETCH (BODY[] {10000000000}\r\nabc");
         let _ = p.read_to_end();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     m.login("user", "pass").unwrap();
     m.select("INBOX", false).unwrap();
     let start = Instant::now();
@@ -225,8 +241,9 @@ fn huge_literal_announcement_fails_at_once() {
     drop(m);
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn slow_server_times_out() {
     let server = Scripted::start(|p| {
         p.line_out(GREETING);
@@ -252,15 +269,16 @@ fn slow_server_times_out() {
     drop(m);
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn enable_needs_auth_state_and_the_capability() {
     let server = Scripted::start(|p| {
         p.line_out(GREETING);
         // Nothing is sent for the refused ENABLE; next comes LOGOUT.
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     let err = m.enable("UTF8=ACCEPT").unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Error);
     assert!(err.message().contains("illegal in state NONAUTH"), "{err}");
@@ -271,7 +289,7 @@ fn enable_needs_auth_state_and_the_capability() {
         p.line_out("* PREAUTH [CAPABILITY IMAP4rev1] ready");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     assert_eq!(m.state(), State::Auth);
     let err = m.enable("UTF8=ACCEPT").unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Error);
@@ -279,8 +297,9 @@ fn enable_needs_auth_state_and_the_capability() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn enable_utf8_then_append_sends_utf8_append_data() {
     let message = "Subject: üñí©öðé\r\n\r\nhi";
     let server = Scripted::start(move |p| {
@@ -297,7 +316,7 @@ fn enable_utf8_then_append_sends_utf8_append_data() {
         p.tagged(&cmd, "OK [APPENDUID 1 7] appended");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     assert!(!m.utf8_enabled());
     let reply = m.enable("UTF8=ACCEPT").unwrap();
     assert_eq!(reply.typ, Status::Ok);
@@ -308,8 +327,9 @@ fn enable_utf8_then_append_sends_utf8_append_data() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn append_waits_for_continuation_and_normalises_line_ends() {
     let server = Scripted::start(|p| {
         greet_and_login(p);
@@ -322,7 +342,7 @@ fn append_waits_for_continuation_and_normalises_line_ends() {
         p.tagged(&cmd, "OK APPEND completed");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     m.login("user", "pass").unwrap();
     let date = chrono::DateTime::parse_from_rfc3339("2020-01-01T10:00:00+00:00").unwrap();
     let reply = m
@@ -337,8 +357,9 @@ fn append_waits_for_continuation_and_normalises_line_ends() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn literal_plus_sends_without_waiting() {
     let server = Scripted::start(|p| {
         p.line_out("* PREAUTH [CAPABILITY IMAP4rev1 LITERAL+] ready");
@@ -348,13 +369,14 @@ fn literal_plus_sends_without_waiting() {
         p.tagged(&cmd, "OK done");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     m.append(None, None, None, "hello").unwrap();
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn refused_literal_completes_the_command() {
     let server = Scripted::start(|p| {
         p.line_out("* PREAUTH [CAPABILITY IMAP4rev1] ready");
@@ -364,13 +386,14 @@ fn refused_literal_completes_the_command() {
         p.tagged(&cmd, "OK still here");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     let reply = m.append(None, None, None, "hello").unwrap();
     assert_eq!(reply.typ, Status::No);
     assert_eq!(reply.data, vec![line("[TOOBIG] message too big")]);
     assert_eq!(m.noop().unwrap().typ, Status::Ok);
     m.logout().unwrap();
     server.finish();
+}
 }
 
 fn auth_server(answer: &'static [u8], outcome: &'static str) -> Scripted {
@@ -389,11 +412,11 @@ fn auth_server(answer: &'static [u8], outcome: &'static str) -> Scripted {
     })
 }
 
-#[test]
+both! {
 fn authenticate_success_failure_and_cancel() {
     // Success: the callback sees the decoded challenge; its answer is base64.
     let server = auth_server(b"ZmFrZQ==\r\n", "OK FAKEAUTH successful");
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     let mut seen = Vec::new();
     let reply = m
         .authenticate("MYAUTH", |challenge| {
@@ -413,7 +436,7 @@ fn authenticate_success_failure_and_cancel() {
 
     // Failure: NO raises error.
     let server = auth_server(b"ZmFrZQ==\r\n", "NO [AUTHENTICATIONFAILED] invalid");
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     let err = m
         .authenticate("MYAUTH", |_| Some(b"fake".to_vec()))
         .unwrap_err();
@@ -426,15 +449,16 @@ fn authenticate_success_failure_and_cancel() {
     // Cancelled: the callback returns None, '*' is sent, the server's BAD
     // raises error.
     let server = auth_server(b"*\r\n", "BAD AUTHENTICATE cancelled");
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     let err = m.authenticate("MYAUTH", |_| None).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Error);
     assert!(err.message().contains("cancelled"), "{err}");
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn login_cram_md5() {
     // RFC 2195's example: the server's challenge and the expected answer.
     let server = Scripted::start(|p| {
@@ -448,15 +472,16 @@ fn login_cram_md5() {
         p.tagged(&cmd, "OK [CAPABILITY IMAP4rev1] CRAM-MD5 successful");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     let reply = m.login_cram_md5("tim", "tanstaaftanstaaf").unwrap();
     assert_eq!(reply.typ, Status::Ok);
     assert_eq!(m.state(), State::Auth);
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn login_failure_raises_error_and_password_is_quoted() {
     let server = Scripted::start(|p| {
         p.line_out(GREETING);
@@ -469,7 +494,7 @@ fn login_failure_raises_error_and_password_is_quoted() {
         p.tagged(&cmd, "NO no");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     let err = m.login("user name", "p\"w\\d").unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Error);
     assert!(err.message().contains("Authentication failed"), "{err}");
@@ -481,8 +506,9 @@ fn login_failure_raises_error_and_password_is_quoted() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn bracket_inside_flags() {
     let server = Scripted::start(|p| {
         greet_and_login(p);
@@ -497,7 +523,7 @@ fn bracket_inside_flags() {
         p.tagged(&cmd, "OK STORE completed.");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     m.login("user", "pass").unwrap();
     let reply = m.select("test", false).unwrap();
     assert_eq!(reply.data, vec![line("2")]);
@@ -521,8 +547,9 @@ fn bracket_inside_flags() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn fetch_returns_imaplib_shaped_literals() {
     let server = Scripted::start(|p| {
         greet_and_login(p);
@@ -537,7 +564,7 @@ fn fetch_returns_imaplib_shaped_literals() {
         p.tagged(&cmd, "OK FETCH completed");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     m.login("user", "pass").unwrap();
     m.select("INBOX", false).unwrap();
     let reply = m.fetch("1:2", "(UID BODY[])").unwrap();
@@ -555,8 +582,9 @@ fn fetch_returns_imaplib_shaped_literals() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn commands_dovecot_lacks() {
     let server = Scripted::start(|p| {
         greet_and_login(p);
@@ -572,7 +600,7 @@ fn commands_dovecot_lacks() {
         p.tagged(&cmd, "OK proxied");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     m.login("user", "pass").unwrap();
     let reply = m
         .getannotation("INBOX", "/comment", "value.shared")
@@ -598,8 +626,9 @@ fn commands_dovecot_lacks() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn illegal_state_and_injection_send_nothing() {
     let server = Scripted::start(|p| {
         greet_and_login(p);
@@ -617,7 +646,7 @@ fn illegal_state_and_injection_send_nothing() {
         // Nothing else arrives before LOGOUT.
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     let err = m.fetch("1", "(FLAGS)").unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Error);
     assert!(err.message().contains("illegal in state NONAUTH"), "{err}");
@@ -638,8 +667,9 @@ fn illegal_state_and_injection_send_nothing() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn mailbox_names_are_quoted_or_encoded() {
     let server = Scripted::start(|p| {
         greet_and_login(p);
@@ -658,7 +688,7 @@ fn mailbox_names_are_quoted_or_encoded() {
         p.tagged(&cmd, "OK");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     m.login("user", "pass").unwrap();
     m.create("My Folder").unwrap();
     m.create("Entwürfe").unwrap();
@@ -680,8 +710,9 @@ fn mailbox_names_are_quoted_or_encoded() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn readonly_select_raises_readonly() {
     let server = Scripted::start(|p| {
         greet_and_login(p);
@@ -696,7 +727,7 @@ fn readonly_select_raises_readonly() {
         p.tagged(&cmd, "OK");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     m.login("user", "pass").unwrap();
     let err = m.select("shared", false).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Readonly);
@@ -708,8 +739,9 @@ fn readonly_select_raises_readonly() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn bye_during_a_command_is_an_abort() {
     let server = Scripted::start(|p| {
         greet_and_login(p);
@@ -717,7 +749,7 @@ fn bye_during_a_command_is_an_abort() {
         p.line_out("* BYE server shutting down");
         p.close();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     m.login("user", "pass").unwrap();
     let err = m.noop().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Abort);
@@ -726,8 +758,9 @@ fn bye_during_a_command_is_an_abort() {
     drop(m);
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn unknown_tag_is_an_abort() {
     let server = Scripted::start(|p| {
         greet_and_login(p);
@@ -735,7 +768,7 @@ fn unknown_tag_is_an_abort() {
         p.line_out("ZZZZ1 OK forged");
         let _ = p.read_to_end();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     m.login("user", "pass").unwrap();
     let err = m.noop().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Abort);
@@ -747,8 +780,9 @@ fn unknown_tag_is_an_abort() {
     drop(m);
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn bad_raises_error_and_no_is_returned() {
     let server = Scripted::start(|p| {
         greet_and_login(p);
@@ -758,7 +792,7 @@ fn bad_raises_error_and_no_is_returned() {
         p.tagged(&cmd, "NO [ALREADYEXISTS] exists");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     m.login("user", "pass").unwrap();
     let err = m.create("x").unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Error);
@@ -775,7 +809,9 @@ fn bad_raises_error_and_no_is_returned() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
+// Blocking only: an async client cannot log out in `drop`.
 #[test]
 fn drop_logs_out() {
     let server = Scripted::start(|p| {
@@ -785,13 +821,13 @@ fn drop_logs_out() {
         assert!(p.read_to_end().is_empty());
     });
     {
-        let mut m = connect(&server);
+        let mut m: Imap4 = connect(&server);
         m.login("user", "pass").unwrap();
     }
     server.finish();
 }
 
-#[test]
+both! {
 fn idle_collects_until_condition_then_sends_done() {
     let server = Scripted::start(|p| {
         greet_and_login(p);
@@ -812,7 +848,7 @@ fn idle_collects_until_condition_then_sends_done() {
         p.tagged(&cmd, "OK IDLE terminated");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     m.login("user", "pass").unwrap();
     m.select("INBOX", false).unwrap();
     let result = m
@@ -836,14 +872,15 @@ fn idle_collects_until_condition_then_sends_done() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn idle_refused_without_capability() {
     let server = Scripted::start(|p| {
         p.line_out("* PREAUTH [CAPABILITY IMAP4rev1] hi");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     let err = m
         .idle(Some(Duration::from_millis(10)), |_, _| false)
         .unwrap_err();
@@ -851,8 +888,9 @@ fn idle_refused_without_capability() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn starttls_not_offered_or_refused() {
     let server = Scripted::start(|p| {
         p.line_out("* OK [CAPABILITY IMAP4rev1] no tls here");
@@ -860,7 +898,7 @@ fn starttls_not_offered_or_refused() {
         // not even a LOGOUT on a connection that failed closed.
         assert!(p.read_to_end().is_empty());
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     let err = m.starttls(None).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Abort);
     assert!(err.message().contains("TLS not supported"), "{err}");
@@ -877,7 +915,7 @@ fn starttls_not_offered_or_refused() {
         p.tagged(&cmd, "NO not today");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     let err = m.starttls(None).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Error);
     assert!(!m.is_tls());
@@ -886,8 +924,9 @@ fn starttls_not_offered_or_refused() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn starttls_refuses_data_injected_after_ok() {
     let server = Scripted::start(|p| {
         p.line_out(GREETING);
@@ -902,7 +941,7 @@ fn starttls_refuses_data_injected_after_ok() {
         assert!(!rest.windows(5).any(|w| w == b"LOGIN"));
         assert!(rest.is_empty(), "client sent {} bytes", rest.len());
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     let err = m.starttls(None).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Abort);
     assert!(
@@ -916,8 +955,9 @@ fn starttls_refuses_data_injected_after_ok() {
     drop(m);
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn recent_and_response() {
     let server = Scripted::start(|p| {
         greet_and_login(p);
@@ -931,7 +971,7 @@ fn recent_and_response() {
         p.tagged(&cmd, "OK NOOP done");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     m.login("user", "pass").unwrap();
     m.select("INBOX", false).unwrap();
     assert_eq!(m.response("UIDVALIDITY").1, vec![line("42")]);
@@ -940,8 +980,9 @@ fn recent_and_response() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn getquotaroot_returns_two_lists() {
     let server = Scripted::start(|p| {
         greet_and_login(p);
@@ -951,7 +992,7 @@ fn getquotaroot_returns_two_lists() {
         p.tagged(&cmd, "OK Getquota completed");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     m.login("user", "pass").unwrap();
     let reply = m.getquotaroot("INBOX").unwrap();
     assert_eq!(
@@ -964,8 +1005,9 @@ fn getquotaroot_returns_two_lists() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn read_readline_send_and_socket() {
     let server = Scripted::start(|p| {
         p.line_out(GREETING);
@@ -973,16 +1015,17 @@ fn read_readline_send_and_socket() {
         p.send("line one\r\nabcdef");
         p.logout();
     });
-    let mut m = connect(&server);
-    assert!(m.socket().is_some());
+    let mut m: Imap4 = connect(&server);
+    assert!(socket_of(&m));
     m.send(b"RAW HELLO\r\n").unwrap();
     assert_eq!(&m.readline().unwrap()[..], b"line one\r\n");
     assert_eq!(&m.read(6).unwrap()[..], b"abcdef");
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn uid_commands_and_xatom() {
     let server = Scripted::start(|p| {
         greet_and_login(p);
@@ -997,7 +1040,7 @@ fn uid_commands_and_xatom() {
         p.tagged(&cmd, "OK special");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     m.login("user", "pass").unwrap();
     m.select("INBOX", false).unwrap();
     assert_eq!(m.uid("search", ["UNSEEN"]).unwrap().data, vec![line("5 7")]);
@@ -1012,6 +1055,7 @@ fn uid_commands_and_xatom() {
     );
     m.logout().unwrap();
     server.finish();
+}
 }
 
 /// A `tracing` writer that keeps everything in memory.
@@ -1028,7 +1072,7 @@ impl std::io::Write for Capture {
     }
 }
 
-#[test]
+both! {
 fn protocol_trace_redacts_secrets() {
     let server = Scripted::start(|p| {
         p.line_out(GREETING);
@@ -1054,7 +1098,7 @@ fn protocol_trace_redacts_secrets() {
         .with_ansi(false)
         .finish();
     tracing::subscriber::with_default(subscriber, || {
-        let mut m = connect(&server);
+        let mut m: Imap4 = connect(&server);
         m.set_debug(4);
         assert!(m.login("user", "s3cret-pass").is_err());
         assert!(m.login("user", "s3cret\r\npass2").is_err());
@@ -1073,8 +1117,9 @@ fn protocol_trace_redacts_secrets() {
         );
     }
 }
+}
 
-#[test]
+both! {
 fn one_broken_list_entry_does_not_hide_the_others() {
     let server = Scripted::start(|p| {
         greet_and_login(p);
@@ -1088,7 +1133,7 @@ fn one_broken_list_entry_does_not_hide_the_others() {
         p.tagged(&cmd, "NO no such thing");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     m.login("user", "pass").unwrap();
     let entries = m.list_typed(None, None).unwrap();
     assert_eq!(
@@ -1099,4 +1144,5 @@ fn one_broken_list_entry_does_not_hide_the_others() {
     assert!(m.list_typed(None, Some("x")).is_err());
     m.logout().unwrap();
     server.finish();
+}
 }

@@ -2,15 +2,18 @@
 //!
 //! Each entry is a method's documentation and signature (without
 //! `&mut self` and without the `Result` around its result); the operation of
-//! the same name on [`super::Conn`] does the work. `methods!(blocking)`
+//! the same name on [`super::Conn`] does the work. `__imaplib_methods!(blocking)`
 //! expands the list into blocking methods on [`crate::Imap4`],
-//! `methods!(asynchronous)` into async ones on [`crate::AsyncImap4`].
+//! `__imaplib_methods!(asynchronous)` into async ones on [`crate::AsyncImap4`].
 //! Adding a command: its operation on `Conn`, and one entry here.
 
-/// The list. Invoke with the name of a generator macro.
-macro_rules! methods {
-    ($gen:ident) => {
-        $crate::engine::api::$gen! {
+/// The list. Invoke with the path of a generator macro. Exported (hidden)
+/// so that the tests can build a client of their own from it.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __imaplib_methods {
+    ($($gen:tt)+) => {
+        $($gen)+! {
         /// SELECT (or EXAMINE when `readonly`), with the mailbox's state typed.
         fn select_typed(mailbox: impl AsRef<[u8]>, readonly: bool) -> $crate::SelectInfo;
         /// FETCH with each message's items typed.
@@ -232,7 +235,7 @@ macro_rules! methods {
         /// the state the others rely on. A failing command does not stop the
         /// others; an error returned by `on_reply` stops sending new ones, waits
         /// for those in flight and is returned.
-        fn pipeline(commands: impl IntoIterator<Item = imaplib_proto::Command>, window: usize, on_reply: impl FnMut(usize, $crate::Result<$crate::Reply>) -> $crate::Result<()>) -> ();
+        fn pipeline(commands: impl IntoIterator<Item = $crate::imaplib_proto::Command>, window: usize, on_reply: impl FnMut(usize, $crate::Result<$crate::Reply>) -> $crate::Result<()>) -> ();
         /// Downloads the messages with these UIDs: `UID FETCH` in batches of
         /// `batch` UIDs, `window` batches in flight at once, each message handed
         /// to `each` as a typed record as its batch completes.
@@ -286,9 +289,11 @@ macro_rules! methods {
 /// The accessors, the same on both clients: what the connection knows
 /// without asking the server (each is the [`super::Engine`] method of the
 /// same name).
-macro_rules! accessors {
-    () => {
-        $crate::engine::api::accessor_methods! {
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __imaplib_accessors {
+    ($($gen:tt)+) => {
+        $($gen)+! {
             /// imaplib's `PROTOCOL_VERSION` (`IMAP4REV1`, `IMAP4REV2` or `IMAP4`).
             fn protocol_version(&self) -> &str;
             /// imaplib's `capabilities`: upper case.
@@ -318,7 +323,7 @@ macro_rules! accessors {
             /// True when the connection runs over TLS.
             fn is_tls(&self) -> bool;
             /// The sans-IO session underneath.
-            fn session(&self) -> &imaplib_proto::Session;
+            fn session(&self) -> &$crate::imaplib_proto::Session;
             /// Line and literal limits in force.
             fn limits(&self) -> $crate::Limits;
             /// Changes the line and literal limits.
@@ -398,4 +403,4 @@ macro_rules! asynchronous {
 }
 
 #[allow(unused_imports)]
-pub(crate) use {accessor_methods, accessors, asynchronous, blocking, methods};
+pub(crate) use {accessor_methods, asynchronous, blocking};

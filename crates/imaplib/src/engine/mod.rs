@@ -183,7 +183,7 @@ pub(crate) struct Conn<'a, L: Link> {
 }
 
 impl<L: Link> Conn<'_, L> {
-    crate::methods::simple_commands!(conn_commands);
+    crate::__imaplib_simple_commands!(crate::methods::conn_commands);
 
     /// The capabilities (upper case).
     pub(crate) fn capabilities(&self) -> &[String] {
