@@ -27,7 +27,7 @@ use tokio::net::TcpStream;
 use tokio::process::{Child, ChildStdin, ChildStdout};
 
 use crate::client::{Options, IMAP4_PORT, IMAP4_SSL_PORT};
-use crate::engine::{Conn, Engine, Link};
+use crate::engine::{Conn, Engine, Link, Reopen};
 use crate::error::{Error, Result};
 use crate::streaming::{ByteSink, ByteSource};
 
@@ -303,7 +303,7 @@ impl AsyncImap4 {
         let host = if host.is_empty() { "localhost" } else { host };
         let port = if port == 0 { IMAP4_PORT } else { port };
         let tcp = connect_tcp(host, port, &options).await?;
-        Self::start(Transport::Tcp(tcp), host, port, options, false).await
+        Self::start(Transport::Tcp(tcp), Reopen::Tcp, host, port, options).await
     }
 
     /// Implicit TLS (imaplib's `IMAP4_SSL`; default port 993), certificates
@@ -320,7 +320,7 @@ impl AsyncImap4 {
         let config = options.tls.build()?;
         let name = options.tls.name_for(host)?;
         let transport = tls_handshake(tcp, config, name, options.timeout).await?;
-        Self::start(transport, host, port, options, true).await
+        Self::start(transport, Reopen::Ssl, host, port, options).await
     }
 
     /// A child process's stdin/stdout (imaplib's `IMAP4_stream`), started
@@ -346,7 +346,8 @@ impl AsyncImap4 {
             stdin,
             stdout,
         };
-        Self::start(Transport::Child(Box::new(pipes)), "", 0, options, false).await
+        let kind = Reopen::Stream(command.to_string());
+        Self::start(Transport::Child(Box::new(pipes)), kind, "", 0, options).await
     }
 
     /// Over any async byte stream.
@@ -354,18 +355,21 @@ impl AsyncImap4 {
         conn: Box<dyn AsyncConnection>,
         options: Options,
     ) -> Result<AsyncImap4> {
-        Self::start(Transport::Custom(conn), "", 0, options, false).await
+        Self::start(Transport::Custom(conn), Reopen::Custom, "", 0, options).await
     }
 
     async fn start(
         transport: Transport,
+        kind: Reopen,
         host: &str,
         port: u16,
         options: Options,
-        tls: bool,
     ) -> Result<AsyncImap4> {
+        let tls = matches!(kind, Reopen::Ssl);
+        let mut engine = Engine::new(host, port, options, tls);
+        engine.reopen = kind;
         let mut imap = AsyncImap4 {
-            engine: Engine::new(host, port, options, tls),
+            engine,
             transport,
             busy: false,
         };
@@ -475,6 +479,13 @@ impl AsyncImap4 {
     // ----- streaming, pipelining, IDLE that stays up ----------------------------------
 
     // ----- the rest of the typed methods and raw access ---------------------------------
+
+    /// imaplib's `open(host, port)`, as [`crate::Imap4::open`]: connects
+    /// again the same way and replaces the connection, closed without
+    /// LOGOUT.
+    pub async fn open(&mut self, host: &str, port: u16) -> Result<()> {
+        crate::engine::reopen!(self, host, port, await)
+    }
 
     /// Closes the connection (imaplib's `shutdown`).
     pub async fn shutdown(&mut self) {

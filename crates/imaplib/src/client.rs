@@ -13,7 +13,7 @@ use imaplib_proto::{
     Command, Data, Event, Limits, ProtoError, ProtoErrorKind, Reply, SessionConfig, State,
 };
 
-use crate::engine::{block_on, Conn, Engine, Link};
+use crate::engine::{block_on, Conn, Engine, Link, Reopen};
 use crate::error::{Error, Result};
 use crate::tls::TlsConfig;
 use crate::transport::{ChildStream, Connection, Transport};
@@ -103,7 +103,6 @@ pub struct IdleResult {
 pub struct Imap4 {
     pub(crate) engine: Engine,
     pub(crate) transport: Transport,
-    kind: ConnectionKind,
     /// The read timeout the transport has now (`None`: not known).
     read_wait: Option<Option<Duration>>,
 }
@@ -180,15 +179,6 @@ impl std::fmt::Debug for Imap4 {
     }
 }
 
-/// How the connection was made, so that [`Imap4::open`] can make it again.
-#[derive(Debug, Clone)]
-enum ConnectionKind {
-    Tcp,
-    Ssl,
-    Stream(String),
-    Custom,
-}
-
 impl Imap4 {
     // ----- construction (imaplib's three classes) ---------------------------
 
@@ -206,13 +196,7 @@ impl Imap4 {
         tcp.set_read_timeout(options.timeout)
             .and_then(|_| tcp.set_write_timeout(options.timeout))
             .map_err(|e| Error::io("setting the timeout", e))?;
-        Self::start(
-            Transport::Tcp(tcp),
-            ConnectionKind::Tcp,
-            host,
-            port,
-            options,
-        )
+        Self::start(Transport::Tcp(tcp), Reopen::Tcp, host, port, options)
     }
 
     /// imaplib's `IMAP4_SSL(host, port)`: implicit TLS (default port 993),
@@ -232,7 +216,7 @@ impl Imap4 {
             .and_then(|_| tcp.set_write_timeout(options.timeout))
             .map_err(|e| Error::io("setting the timeout", e))?;
         let transport = Transport::tls_handshake(tcp, config, name)?;
-        Self::start(transport, ConnectionKind::Ssl, host, port, options)
+        Self::start(transport, Reopen::Ssl, host, port, options)
     }
 
     /// imaplib's `IMAP4_stream(command)`: talks to `sh -c command` over its
@@ -246,34 +230,29 @@ impl Imap4 {
         let mut child = ChildStream::spawn(command)?;
         Connection::set_read_timeout(&mut child, options.timeout)
             .map_err(|e| Error::io("setting the timeout", e))?;
-        let kind = ConnectionKind::Stream(command.to_string());
+        let kind = Reopen::Stream(command.to_string());
         Self::start(Transport::Child(Box::new(child)), kind, "", 0, options)
     }
 
     /// A client over any transport (a `Read + Write` wrapped in
     /// [`crate::transport::Plain`], or a [`Connection`] with timeouts).
     pub fn from_transport(conn: Box<dyn Connection>, options: Options) -> Result<Imap4> {
-        Self::start(
-            Transport::Custom(conn),
-            ConnectionKind::Custom,
-            "",
-            0,
-            options,
-        )
+        Self::start(Transport::Custom(conn), Reopen::Custom, "", 0, options)
     }
 
     fn start(
         transport: Transport,
-        kind: ConnectionKind,
+        kind: Reopen,
         host: &str,
         port: u16,
         options: Options,
     ) -> Result<Imap4> {
-        let tls = matches!(kind, ConnectionKind::Ssl);
+        let tls = matches!(kind, Reopen::Ssl);
+        let mut engine = Engine::new(host, port, options, tls);
+        engine.reopen = kind;
         let mut imap = Imap4 {
-            engine: Engine::new(host, port, options, tls),
+            engine,
             transport,
-            kind,
             read_wait: None,
         };
         imap.read_greeting()?;
@@ -286,18 +265,7 @@ impl Imap4 {
     /// current connection, which is closed without LOGOUT. A custom
     /// transport cannot be reopened.
     pub fn open(&mut self, host: &str, port: u16) -> Result<()> {
-        let options = self.engine.options.clone();
-        let fresh = match &self.kind {
-            ConnectionKind::Tcp => Self::with_options(host, port, options)?,
-            ConnectionKind::Ssl => Self::ssl_with_options(host, port, options)?,
-            ConnectionKind::Stream(cmd) => Self::stream_with_options(&cmd.clone(), options)?,
-            ConnectionKind::Custom => {
-                return Err(Error::error("a custom transport cannot be reopened"))
-            }
-        };
-        let _ = self.shutdown();
-        *self = fresh;
-        Ok(())
+        crate::engine::reopen!(self, host, port)
     }
 
     fn read_greeting(&mut self) -> Result<()> {

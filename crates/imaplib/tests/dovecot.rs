@@ -7,7 +7,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use imaplib::{Data, ErrorKind, Imap4, Options, State, Status, TlsConfig};
+use imaplib::{Data, ErrorKind, Options, State, Status, TlsConfig};
+use support::both::Client;
 use support::dovecot::{Dovecot, PreauthDovecot};
 
 fn options() -> Options {
@@ -42,13 +43,13 @@ fn lines(reply: &imaplib::Reply) -> Vec<String> {
         .collect()
 }
 
-fn login(server: &Dovecot) -> Imap4 {
-    let mut m = Imap4::with_options("127.0.0.1", server.imap_port, options()).expect("connect");
+fn login<C: Client>(server: &Dovecot) -> C {
+    let mut m = C::with_options("127.0.0.1", server.imap_port, options()).expect("connect");
     m.login("alice", "alicepw").expect("login");
     m
 }
 
-#[test]
+both! {
 fn tcp_every_method() {
     let server = Dovecot::start();
     server.deliver("alice", "INBOX", &message("first", "one"));
@@ -265,7 +266,7 @@ fn tcp_every_method() {
     assert_eq!(m.state(), State::Auth);
 
     // Raw access: send, readline, read, socket.
-    assert!(m.socket().is_some());
+    assert_ne!(support::both::socket_of(&m), Some(false));
     m.send(b"RAW1 NOOP\r\n").unwrap();
     let line = m.readline().unwrap();
     assert!(line.starts_with(b"RAW1 OK"), "{line:?}");
@@ -277,8 +278,9 @@ fn tcp_every_method() {
     assert_eq!(m.state(), State::Logout);
     assert_eq!(m.noop().unwrap_err().kind(), ErrorKind::Abort);
 }
+}
 
-#[test]
+both! {
 fn authenticate_plain_and_cram_md5() {
     let server = Dovecot::start();
     let mut m = Imap4::with_options("127.0.0.1", server.imap_port, options()).unwrap();
@@ -302,8 +304,9 @@ fn authenticate_plain_and_cram_md5() {
     assert_eq!(m.state(), State::Auth);
     m.logout().unwrap();
 }
+}
 
-#[test]
+both! {
 fn starttls_then_login() {
     let server = Dovecot::start();
     let mut m = Imap4::with_options("127.0.0.1", server.imap_port, tls_options(&server)).unwrap();
@@ -323,8 +326,9 @@ fn starttls_then_login() {
     );
     m.logout().unwrap();
 }
+}
 
-#[test]
+both! {
 fn starttls_with_untrusted_certificate_fails_closed() {
     let server = Dovecot::start();
     // Only the platform's roots: the private CA is unknown.
@@ -339,8 +343,9 @@ fn starttls_with_untrusted_certificate_fails_closed() {
         ErrorKind::Abort
     );
 }
+}
 
-#[test]
+both! {
 fn implicit_tls_verified() {
     let server = Dovecot::start();
     let mut m =
@@ -401,15 +406,16 @@ fn implicit_tls_verified() {
     let mut m = Imap4::ssl_with_options("127.0.0.1", server.imaps_port, insecure).unwrap();
     m.logout().unwrap();
 }
+}
 
-#[test]
+both! {
 fn stream_preauthenticated_process() {
     let server = PreauthDovecot::new();
     server.deliver("INBOX", &message("streamed", "over a pipe"));
     let mut m = Imap4::stream_with_options(&server.command(), options()).unwrap();
     assert_eq!(m.state(), State::Auth);
     assert!(m.welcome().starts_with(b"* PREAUTH"));
-    assert!(m.socket().is_none());
+    assert_ne!(support::both::socket_of(&m), Some(true));
     assert_eq!(
         m.select("INBOX", false).unwrap().data,
         vec![Data::from("1")]
@@ -435,11 +441,12 @@ fn stream_preauthenticated_process() {
     let reply = m.logout().unwrap();
     assert_eq!(reply.typ, Status::Bye);
 }
+}
 
-#[test]
+both! {
 fn idle_sees_a_message_appended_by_another_connection() {
     let server = Dovecot::start();
-    let mut watcher = login(&server);
+    let mut watcher: Imap4 = login(&server);
     watcher.select("INBOX", false).unwrap();
     let writer = std::thread::spawn({
         let port = server.imap_port;
@@ -470,4 +477,5 @@ fn idle_sees_a_message_appended_by_another_connection() {
     assert!(seen_after < Duration::from_secs(5), "EXISTS arrived late");
     assert_eq!(watcher.noop().unwrap().typ, Status::Ok);
     watcher.logout().unwrap();
+}
 }

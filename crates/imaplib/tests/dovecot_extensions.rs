@@ -7,25 +7,26 @@ use std::time::Duration;
 
 use imaplib::types::{PartialRange, Typed, Untagged};
 use imaplib::{CatenatePart, NotifyEvent, NotifyFilter, NotifyGroup};
-use imaplib::{IdleOptions, Imap4, Options, Status, TlsConfig};
+use imaplib::{IdleOptions, Options, Status, TlsConfig};
+use support::both::Client;
 use support::dovecot::Dovecot;
 use support::scripted::Scripted;
 
 /// Every extension here is exercised over implicit TLS, as a real client
 /// would use it.
-fn login(server: &Dovecot) -> Imap4 {
+fn login<C: Client>(server: &Dovecot) -> C {
     let options = Options {
         tls: TlsConfig::new().ca_file(&server.ca_file),
         ..Options::with_timeout(Duration::from_secs(20))
     };
-    let mut m = Imap4::ssl_with_options("localhost", server.imaps_port, options).unwrap();
+    let mut m = C::ssl_with_options("localhost", server.imaps_port, options).unwrap();
     m.login("alice", "alicepw").unwrap();
     m
 }
 
 /// A plain-TCP client of a scripted server.
-fn scripted_client(server: &Scripted) -> Imap4 {
-    Imap4::with_options(
+fn scripted_client<C: Client>(server: &Scripted) -> C {
+    C::with_options(
         "127.0.0.1",
         server.port(),
         Options::with_timeout(Duration::from_secs(5)),
@@ -37,13 +38,13 @@ fn msg(i: u32) -> Vec<u8> {
     format!("Subject: m{i}\r\nMessage-ID: <m{i}@x>\r\n\r\nbody {i}\r\n").into_bytes()
 }
 
-#[test]
+both! {
 fn id_uidplus_move_and_copy() {
     let server = Dovecot::start();
     for i in 1..=5 {
         server.deliver("alice", "INBOX", &msg(i));
     }
-    let mut m = login(&server);
+    let mut m: Imap4 = login(&server);
     let id = m
         .id(Some(&[("name", "imaplib-rs"), ("version", "0.1")]))
         .unwrap()
@@ -95,14 +96,15 @@ fn id_uidplus_move_and_copy() {
     );
     m.logout().unwrap();
 }
+}
 
-#[test]
+both! {
 fn condstore_and_qresync() {
     let server = Dovecot::start();
     for i in 1..=4 {
         server.deliver("alice", "INBOX", &msg(i));
     }
-    let mut m = login(&server);
+    let mut m: Imap4 = login(&server);
     let info = m.select_condstore("INBOX", false).unwrap();
     let modseq = info.highest_modseq.expect("HIGHESTMODSEQ");
     let validity = info.uid_validity.unwrap();
@@ -124,7 +126,7 @@ fn condstore_and_qresync() {
     m.logout().unwrap();
 
     // Resync from the saved state after changes made by someone else.
-    let mut other = login(&server);
+    let mut other: Imap4 = login(&server);
     other.select("INBOX", false).unwrap();
     other.uid("STORE", ["4", "+FLAGS", "(\\Answered)"]).unwrap();
     other
@@ -133,7 +135,7 @@ fn condstore_and_qresync() {
     other.uid_expunge("1").unwrap();
     other.append(None, None, None, msg(5)).unwrap();
     other.logout().unwrap();
-    let mut m = login(&server);
+    let mut m: Imap4 = login(&server);
     let r = m.resync("INBOX", validity, modseq).unwrap();
     assert!(!r.uid_validity_changed);
     let uids: Vec<u32> = r.changed.iter().filter_map(|f| f.uid()).collect();
@@ -143,7 +145,7 @@ fn condstore_and_qresync() {
     assert_eq!(r.vanished.map(|s| s.to_string()), Some("1".to_string()));
     assert!(r.info.highest_modseq.unwrap() > modseq);
     // A wrong UIDVALIDITY is reported, and nothing is trusted.
-    let mut m2 = login(&server);
+    let mut m2: Imap4 = login(&server);
     let r = m2
         .resync("INBOX", validity.wrapping_add(1), modseq)
         .unwrap();
@@ -163,12 +165,13 @@ fn condstore_and_qresync() {
     m.logout().unwrap();
     m2.logout().unwrap();
 }
+}
 
-#[test]
+both! {
 fn list_status_special_use_metadata_and_rights() {
     let server = Dovecot::start();
     server.deliver("alice", "INBOX", &msg(1));
-    let mut m = login(&server);
+    let mut m: Imap4 = login(&server);
     let listed = m
         .list_extended(
             &[],
@@ -223,8 +226,9 @@ fn list_status_special_use_metadata_and_rights() {
     assert_eq!(rights.identifier.as_ref(), b"bob");
     m.logout().unwrap();
 }
+}
 
-#[test]
+both! {
 fn move_falls_back_only_when_safe() {
     // No MOVE, UIDPLUS: COPY + STORE \Deleted + UID EXPUNGE of those UIDs.
     let server = Scripted::start(|p| {
@@ -241,7 +245,7 @@ fn move_falls_back_only_when_safe() {
         p.tagged(&cmd, "OK expunged");
         p.logout();
     });
-    let mut m = scripted_client(&server);
+    let mut m: Imap4 = scripted_client(&server);
     m.select("INBOX", false).unwrap();
     let r = m.uid_move_typed("4:5", "Archive").unwrap();
     assert!(r.fallback);
@@ -256,7 +260,7 @@ fn move_falls_back_only_when_safe() {
         p.tagged(&cmd, "OK [READ-WRITE] done");
         p.logout();
     });
-    let mut m = scripted_client(&server);
+    let mut m: Imap4 = scripted_client(&server);
     m.select("INBOX", false).unwrap();
     let err = m.uid_move_typed("4", "Archive").unwrap_err();
     assert!(err.message().contains("neither MOVE nor UIDPLUS"), "{err}");
@@ -264,8 +268,9 @@ fn move_falls_back_only_when_safe() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn imap4rev2_is_enabled_when_offered() {
     let server = Scripted::start(|p| {
         p.line_out("* PREAUTH [CAPABILITY IMAP4rev2 ENABLE] hi");
@@ -274,7 +279,7 @@ fn imap4rev2_is_enabled_when_offered() {
         p.tagged(&cmd, "OK enabled");
         p.logout();
     });
-    let mut m = scripted_client(&server);
+    let mut m: Imap4 = scripted_client(&server);
     assert_eq!(
         m.protocol_version(),
         "IMAP4REV2",
@@ -285,8 +290,9 @@ fn imap4rev2_is_enabled_when_offered() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn esort_and_binary_append() {
     let server = Dovecot::start();
     for (i, subject) in ["b", "c", "a"].iter().enumerate() {
@@ -296,7 +302,7 @@ fn esort_and_binary_append() {
             format!("Subject: {subject}\r\nMessage-ID: <s{i}@x>\r\n\r\nx\r\n").as_bytes(),
         );
     }
-    let mut m = login(&server);
+    let mut m: Imap4 = login(&server);
     m.select("INBOX", false).unwrap();
     let e = m
         .esort(false, "MIN MAX COUNT ALL", "SUBJECT", "UTF-8", ["ALL"])
@@ -334,8 +340,9 @@ fn esort_and_binary_append() {
     );
     m.logout().unwrap();
 }
+}
 
-#[test]
+both! {
 fn catenate_builds_a_message_from_server_parts() {
     let server = Dovecot::start();
     server.deliver(
@@ -343,7 +350,7 @@ fn catenate_builds_a_message_from_server_parts() {
         "INBOX",
         b"Subject: original\r\nMessage-ID: <o@x>\r\n\r\nthe original body\r\n",
     );
-    let mut m = login(&server);
+    let mut m: Imap4 = login(&server);
     let info = m.select_typed("INBOX", false).unwrap();
     let validity = info.uid_validity.unwrap();
     let url = format!("/INBOX;UIDVALIDITY={validity}/;UID=1/;SECTION=TEXT");
@@ -387,14 +394,15 @@ fn catenate_builds_a_message_from_server_parts() {
     assert!(m.append_catenate(None, None, None, &[]).is_err());
     m.logout().unwrap();
 }
+}
 
-#[test]
+both! {
 fn notify_reports_other_mailboxes_as_typed_events() {
     let server = Dovecot::start();
-    let mut other = login(&server);
+    let mut other: Imap4 = login(&server);
     other.create("Lists").unwrap();
 
-    let mut m = login(&server);
+    let mut m: Imap4 = login(&server);
     m.select("INBOX", false).unwrap();
     m.notify_set(
         false,
@@ -458,10 +466,11 @@ fn notify_reports_other_mailboxes_as_typed_events() {
     m.notify_none().unwrap();
     m.logout().unwrap();
 }
+}
 
-/// An IMAP4rev2 server answers SEARCH with ESEARCH; PARTIAL pages; SETQUOTA
-/// with RFC 9208 resources; NOTIFY events outside IDLE.
-#[test]
+// An IMAP4rev2 server answers SEARCH with ESEARCH; PARTIAL pages; SETQUOTA
+// with RFC 9208 resources; NOTIFY events outside IDLE.
+both! {
 fn imap4rev2_search_partial_setquota_and_notify_events() {
     let server = Scripted::start(|p| {
         p.line_out(
@@ -511,7 +520,7 @@ fn imap4rev2_search_partial_setquota_and_notify_events() {
         p.tagged(&cmd, "OK");
         p.logout();
     });
-    let mut m = scripted_client(&server);
+    let mut m: Imap4 = scripted_client(&server);
     assert!(m.enable_imap4rev2().unwrap());
     let subscribed = m.lsub_typed(None, None).unwrap();
     assert_eq!(
@@ -602,7 +611,7 @@ fn imap4rev2_search_partial_setquota_and_notify_events() {
         p.tagged(&cmd, "OK [READ-WRITE] done");
         p.logout();
     });
-    let mut m = scripted_client(&server);
+    let mut m: Imap4 = scripted_client(&server);
     m.select("INBOX", false).unwrap();
     let range = PartialRange::first(1, 10).unwrap();
     for err in [
@@ -622,4 +631,5 @@ fn imap4rev2_search_partial_setquota_and_notify_events() {
     }
     m.logout().unwrap();
     server.finish();
+}
 }

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use imaplib::types::{Typed, Untagged};
 use imaplib::{ErrorKind, IdleEnd, IdleOptions, IdleStop, Imap4, Options, TlsConfig};
+use support::both::Client;
 use support::dovecot::Dovecot;
 
 fn options() -> Options {
@@ -18,19 +19,19 @@ fn options() -> Options {
 }
 
 /// Over implicit TLS, as a real client would idle.
-fn login_tls(server: &Dovecot) -> Imap4 {
+fn login_tls<C: Client>(server: &Dovecot) -> C {
     let options = Options {
         tls: TlsConfig::new().ca_file(&server.ca_file),
         ..options()
     };
-    let mut m = Imap4::ssl_with_options("localhost", server.imaps_port, options).unwrap();
+    let mut m = C::ssl_with_options("localhost", server.imaps_port, options).unwrap();
     m.login("alice", "alicepw").unwrap();
     m.select("INBOX", false).unwrap();
     m
 }
 
-fn login_port(port: u16) -> Imap4 {
-    let mut m = Imap4::with_options("127.0.0.1", port, options()).unwrap();
+fn login_port<C: Client>(port: u16) -> C {
+    let mut m = C::with_options("127.0.0.1", port, options()).unwrap();
     m.login("alice", "alicepw").unwrap();
     m.select("INBOX", false).unwrap();
     m
@@ -51,10 +52,10 @@ fn append_later(port: u16, delay: Duration) -> std::thread::JoinHandle<Instant> 
     })
 }
 
-#[test]
+both! {
 fn exists_arrives_within_a_second() {
     let server = Dovecot::start();
-    let mut m = login_tls(&server);
+    let mut m: Imap4 = login_tls(&server);
     let writer = append_later(server.imap_port, Duration::from_millis(300));
     let mut seen_at = None;
     let outcome = m
@@ -86,12 +87,13 @@ fn exists_arrives_within_a_second() {
     );
     m.logout().unwrap();
 }
+}
 
-#[test]
+both! {
 fn flag_change_arrives_as_fetch_and_stop_signal_ends_idle() {
     let server = Dovecot::start();
     server.deliver("alice", "INBOX", b"Subject: one\r\n\r\n1\r\n");
-    let mut m = login_port(server.imap_port);
+    let mut m: Imap4 = login_port(server.imap_port);
     let port = server.imap_port;
     let stop = IdleStop::new();
     let stopper = stop.clone();
@@ -99,7 +101,7 @@ fn flag_change_arrives_as_fetch_and_stop_signal_ends_idle() {
     let saw = saw_flags.clone();
     let other = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(300));
-        let mut o = login_port(port);
+        let mut o: Imap4 = login_port(port);
         o.store("1", "+FLAGS", "(\\Flagged)").unwrap();
         o.logout().unwrap();
         // Stop once the watcher saw the change (or after 5 s anyway).
@@ -138,11 +140,12 @@ fn flag_change_arrives_as_fetch_and_stop_signal_ends_idle() {
     );
     m.logout().unwrap();
 }
+}
 
-#[test]
+both! {
 fn idle_is_reissued() {
     let server = Dovecot::start();
-    let mut m = login_port(server.imap_port);
+    let mut m: Imap4 = login_port(server.imap_port);
     let writer = append_later(server.imap_port, Duration::from_millis(900));
     let opts = IdleOptions {
         duration: Some(Duration::from_secs(10)),
@@ -162,6 +165,7 @@ fn idle_is_reissued() {
         outcome.reissued
     );
     m.logout().unwrap();
+}
 }
 
 /// A loopback proxy in front of Dovecot that can drop the connection or
@@ -214,11 +218,11 @@ impl Proxy {
     }
 }
 
-#[test]
+both! {
 fn killed_connection_is_reported() {
     let server = Dovecot::start();
     let proxy = Proxy::start(server.imap_port);
-    let mut m = login_port(proxy.port);
+    let mut m: Imap4 = login_port(proxy.port);
     let kill = proxy.kill.clone();
     std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(300));
@@ -243,12 +247,13 @@ fn killed_connection_is_reported() {
     );
     assert_eq!(m.noop().unwrap_err().kind(), ErrorKind::Abort);
 }
+}
 
-#[test]
+both! {
 fn silent_connection_is_declared_dead() {
     let server = Dovecot::start();
     let proxy = Proxy::start(server.imap_port);
-    let mut m = login_port(proxy.port);
+    let mut m: Imap4 = login_port(proxy.port);
     let freeze = proxy.freeze.clone();
     std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(200));
@@ -269,11 +274,12 @@ fn silent_connection_is_declared_dead() {
         start.elapsed()
     );
 }
+}
 
-#[test]
+both! {
 fn compress_deflate_end_to_end() {
     let server = Dovecot::start();
-    let mut m = login_tls(&server);
+    let mut m: Imap4 = login_tls(&server);
     m.unselect().unwrap();
     assert!(m.has_capability("COMPRESS=DEFLATE"));
     let reply = m.compress_deflate().unwrap();
@@ -313,4 +319,5 @@ fn compress_deflate_end_to_end() {
     writer.join().unwrap();
     assert_eq!(outcome.end, IdleEnd::Condition);
     assert_eq!(m.logout().unwrap().typ, imaplib::Status::Bye);
+}
 }

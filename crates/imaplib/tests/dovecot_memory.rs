@@ -8,7 +8,7 @@ mod support;
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use imaplib::{Imap4, Options};
+use imaplib::Options;
 use support::dovecot::Dovecot;
 
 const SIZE: u64 = 200 * 1024 * 1024;
@@ -70,7 +70,7 @@ fn peak_rss_kib() -> u64 {
         .expect("VmHWM in /proc/self/status")
 }
 
-#[test]
+both! {
 fn two_hundred_megabytes_in_and_out_in_bounded_memory() {
     let server = Dovecot::start();
     let mut m = Imap4::with_options(
@@ -112,4 +112,5 @@ fn two_hundred_megabytes_in_and_out_in_bounded_memory() {
         SIZE >> 20
     );
     assert!(peak < 32 * 1024, "peak RSS {peak} KiB is over 32 MiB");
+}
 }

@@ -5,16 +5,17 @@ mod support;
 use std::time::Duration;
 
 use imaplib::types::{BodyStructure, FetchItem, Typed, Untagged};
-use imaplib::{Imap4, Options, TlsConfig};
+use imaplib::{Options, TlsConfig};
+use support::both::Client;
 use support::dovecot::Dovecot;
 
 /// Over implicit TLS, as a real client would connect.
-fn login(server: &Dovecot, user: &str, pass: &str) -> Imap4 {
+fn login<C: Client>(server: &Dovecot, user: &str, pass: &str) -> C {
     let options = Options {
         tls: TlsConfig::new().ca_file(&server.ca_file),
         ..Options::with_timeout(Duration::from_secs(20))
     };
-    let mut m = Imap4::ssl_with_options("localhost", server.imaps_port, options).unwrap();
+    let mut m = C::ssl_with_options("localhost", server.imaps_port, options).unwrap();
     m.login(user, pass).unwrap();
     m
 }
@@ -39,11 +40,11 @@ Content-Transfer-Encoding: base64\r\n\
 JVBERi0xLjQK\r\n\
 --XX--\r\n";
 
-#[test]
+both! {
 fn typed_methods() {
     let server = Dovecot::start();
     server.deliver("alice", "INBOX", MULTIPART.as_bytes());
-    let mut m = login(&server, "alice", "alicepw");
+    let mut m: Imap4 = login(&server, "alice", "alicepw");
 
     let info = m.select_typed("INBOX", false).unwrap();
     assert_eq!(info.exists, 1);
@@ -173,16 +174,17 @@ fn typed_methods() {
     assert_eq!(err.kind(), imaplib::ErrorKind::Error);
     m.logout().unwrap();
 }
+}
 
-#[test]
+both! {
 fn unsolicited_events_in_arrival_order() {
     let server = Dovecot::start();
     server.deliver("alice", "INBOX", b"Subject: one\r\n\r\n1\r\n");
-    let mut watcher = login(&server, "alice", "alicepw");
+    let mut watcher: Imap4 = login(&server, "alice", "alicepw");
     watcher.select("INBOX", false).unwrap();
     watcher.set_events(true);
 
-    let mut other = login(&server, "alice", "alicepw");
+    let mut other: Imap4 = login(&server, "alice", "alicepw");
     other.select("INBOX", false).unwrap();
     other.store("1", "+FLAGS", "(\\Flagged)").unwrap();
     other
@@ -213,11 +215,12 @@ fn unsolicited_events_in_arrival_order() {
     assert!(watcher.untagged_responses().contains_key("EXISTS"));
     watcher.logout().unwrap();
 }
+}
 
-#[test]
+both! {
 fn multiappend_is_atomic_and_reports_all_uids() {
     let server = Dovecot::start();
-    let mut m = login(&server, "alice", "alicepw");
+    let mut m: Imap4 = login(&server, "alice", "alicepw");
     assert!(m.has_capability("MULTIAPPEND"));
     let reply = m
         .append_many(
@@ -244,8 +247,9 @@ fn multiappend_is_atomic_and_reports_all_uids() {
     assert_eq!((st.messages(), st.unseen()), (Some(3), Some(2)));
     m.logout().unwrap();
 }
+}
 
-#[test]
+both! {
 fn fetch_each_decodes_message_by_message_in_bounded_memory() {
     let server = Dovecot::start();
     for i in 1..=300 {
@@ -256,7 +260,7 @@ fn fetch_each_decodes_message_by_message_in_bounded_memory() {
             format!("Subject: each {i}\r\nMessage-ID: <each{i}@x>\r\n\r\n{body}").as_bytes(),
         );
     }
-    let mut m = login(&server, "alice", "alicepw");
+    let mut m: Imap4 = login(&server, "alice", "alicepw");
     m.select("INBOX", true).unwrap();
     // Less than the whole answer (300 x ~500 bytes) may be held at once.
     m.set_max_untagged_bytes(32 * 1024);
@@ -268,7 +272,7 @@ fn fetch_each_decodes_message_by_message_in_bounded_memory() {
         "collecting everything exceeds the bound: {err}"
     );
 
-    let mut m = login(&server, "alice", "alicepw");
+    let mut m: Imap4 = login(&server, "alice", "alicepw");
     m.select("INBOX", true).unwrap();
     m.set_max_untagged_bytes(32 * 1024);
     let mut seen = Vec::new();
@@ -310,4 +314,5 @@ fn fetch_each_decodes_message_by_message_in_bounded_memory() {
     // The client is usable afterwards, and FETCH results go back to normal.
     assert_eq!(m.fetch_typed("2", "(UID)").unwrap()[0].uid(), Some(2));
     m.logout().unwrap();
+}
 }

@@ -18,8 +18,8 @@ use imaplib::imaplib_proto::{utf7, Event, ProtoErrorKind, Session, SessionConfig
 use imaplib::transport::Connection;
 use imaplib::{Data, ErrorKind, Imap4, Limits, Options, State, Status, TlsConfig};
 use rustls::ServerConfig;
-use support::certs::Certs;
 use support::both::Client;
+use support::certs::Certs;
 use support::scripted::{Peer, Scripted};
 
 // ---------------------------------------------------------------------------
@@ -449,8 +449,8 @@ fn credentials_withheld_after_failed_starttls(
     err
 }
 
-/// After a refused STARTTLS the session must refuse to
-/// send credentials in cleartext.
+// After a refused STARTTLS the session must refuse to
+// send credentials in cleartext.
 both! {
 fn starttls_refused_with_no_sends_no_credentials() {
     let err = credentials_withheld_after_failed_starttls(STARTTLS_GREETING, Some("NO not now"));
@@ -458,7 +458,7 @@ fn starttls_refused_with_no_sends_no_credentials() {
 }
 }
 
-/// As above, for BAD.
+// As above, for BAD.
 both! {
 fn starttls_refused_with_bad_sends_no_credentials() {
     let err =
@@ -467,8 +467,8 @@ fn starttls_refused_with_bad_sends_no_credentials() {
 }
 }
 
-/// A server that does not offer STARTTLS (or a man in
-/// the middle who stripped it) must not get credentials in cleartext.
+// A server that does not offer STARTTLS (or a man in
+// the middle who stripped it) must not get credentials in cleartext.
 both! {
 fn starttls_not_advertised_sends_no_credentials() {
     let err = credentials_withheld_after_failed_starttls(
@@ -528,9 +528,9 @@ fn starttls_answered_with_garbage_fails_closed() {
 }
 }
 
-/// A cleartext PREAUTH greeting means TLS can no longer
-/// be started; a caller who asked for it must get an abort, and nothing more
-/// may be sent in cleartext.
+// A cleartext PREAUTH greeting means TLS can no longer
+// be started; a caller who asked for it must get an abort, and nothing more
+// may be sent in cleartext.
 both! {
 fn cleartext_preauth_greeting_when_tls_is_required_fails_closed() {
     let server = Scripted::start(|p| {
@@ -555,10 +555,10 @@ fn cleartext_preauth_greeting_when_tls_is_required_fails_closed() {
 }
 }
 
-/// The server sends the tagged OK for STARTTLS before
-/// the client sent STARTTLS (it guessed the next tag). A completion for a
-/// tag that is not in flight must be refused when it is read, whatever the
-/// client does next.
+// The server sends the tagged OK for STARTTLS before
+// the client sent STARTTLS (it guessed the next tag). A completion for a
+// tag that is not in flight must be refused when it is read, whatever the
+// client does next.
 both! {
 fn starttls_ok_sent_before_the_command_is_refused() {
     let good = Certs::get().good.clone();
@@ -779,10 +779,10 @@ fn literal_size_beyond_64_bits_aborts() {
 }
 }
 
-/// A literal size too long to be a number (here 39
-/// digits) is not recognised as an announcement at all; the line is taken
-/// as complete and the literal's bytes that follow would be read as
-/// responses. It must be refused like any malformed size.
+// A literal size too long to be a number (here 39
+// digits) is not recognised as an announcement at all; the line is taken
+// as complete and the literal's bytes that follow would be read as
+// responses. It must be refused like any malformed size.
 both! {
 fn overlong_literal_size_aborts() {
     let (err, _) = noop_answered_with(Limits::default(), |_| {
@@ -1009,9 +1009,9 @@ fn never_ending_line_aborts_at_the_line_limit() {
 }
 }
 
-/// One response made of endless small literals (each
-/// under the literal limit, each line under the line limit) must be
-/// refused once it outgrows the untagged-data limit, not read to its end.
+// One response made of endless small literals (each
+// under the literal limit, each line under the line limit) must be
+// refused once it outgrows the untagged-data limit, not read to its end.
 both! {
 fn never_ending_response_of_small_literals_is_bounded() {
     const LIMIT: usize = 1 << 20;
@@ -1084,8 +1084,8 @@ fn endless_untagged_responses_abort_at_the_untagged_limit() {
 }
 }
 
-/// Responses that carry (almost) no data still cost
-/// memory to hold; an endless stream of them must hit the limit too.
+// Responses that carry (almost) no data still cost
+// memory to hold; an endless stream of them must hit the limit too.
 both! {
 fn endless_empty_untagged_responses_are_bounded_too() {
     const LIMIT: usize = 256 * 1024;
@@ -1123,7 +1123,7 @@ fn endless_empty_untagged_responses_are_bounded_too() {
 }
 }
 
-/// What IDLE collects for the caller is bounded too.
+// What IDLE collects for the caller is bounded too.
 both! {
 fn endless_untagged_responses_during_idle_are_bounded() {
     const LIMIT: usize = 1 << 20;
@@ -1379,10 +1379,10 @@ fn deeply_nested_thread_is_refused_without_exhausting_the_stack() {
 }
 }
 
-/// A thread that is one long chain, `(1 2 3 ... N)`, is
-/// only one parenthesis deep on the wire but becomes a tree N levels deep
-/// once decoded; building, comparing, printing and dropping it must not
-/// exhaust the stack.
+// A thread that is one long chain, `(1 2 3 ... N)`, is
+// only one parenthesis deep on the wire but becomes a tree N levels deep
+// once decoded; building, comparing, printing and dropping it must not
+// exhaust the stack.
 both! {
 fn thread_chain_of_100000_messages_does_not_exhaust_the_stack() {
     if !in_child_process("thread_chain_of_100000_messages_does_not_exhaust_the_stack") {
@@ -1445,9 +1445,9 @@ fn deeply_nested_list_response_is_refused_without_exhausting_the_stack() {
 }
 }
 
-/// Message number 0 does not exist (RFC 3501
-/// `nz-number`); a typed EXPUNGE of 0 would make `n - 1` underflow in the
-/// caller's bookkeeping. The raw data is kept, the typed decoding refuses it.
+// Message number 0 does not exist (RFC 3501
+// `nz-number`); a typed EXPUNGE of 0 would make `n - 1` underflow in the
+// caller's bookkeeping. The raw data is kept, the typed decoding refuses it.
 both! {
 fn expunge_of_message_zero_is_kept_raw_and_not_typed() {
     let server = serve_one("EXPUNGE", "* 0 EXPUNGE\r\n* 3 EXPUNGE\r\n".into());
@@ -1582,9 +1582,9 @@ fn unknown_tag_aborts() {
 }
 }
 
-/// A tagged OK sent before the command with that tag
-/// was sent must not complete the command once it is sent (here: LOGIN
-/// would succeed without the server having seen it).
+// A tagged OK sent before the command with that tag
+// was sent must not complete the command once it is sent (here: LOGIN
+// would succeed without the server having seen it).
 both! {
 fn tagged_ok_for_a_command_not_yet_sent_aborts() {
     let server = Scripted::start(|p| {
@@ -1985,8 +1985,8 @@ fn line_server(greeting: &'static str) -> (Scripted, Arc<Mutex<Vec<Vec<u8>>>>) {
     (server, lines)
 }
 
-/// The command name of `xatom` is sent as written; CR
-/// and LF in it start a second command.
+// The command name of `xatom` is sent as written; CR
+// and LF in it start a second command.
 both! {
 fn crlf_in_xatom_command_name_is_refused() {
     let (server, lines) = line_server(PREAUTH_GREETING);
@@ -2010,9 +2010,9 @@ fn crlf_in_xatom_command_name_is_refused() {
 }
 }
 
-/// An argument passed as written that ends in a literal
-/// announcement (`{N}` / `{N+}`) makes the server take the next N bytes the
-/// client sends (the next command) as data of this one.
+// An argument passed as written that ends in a literal
+// announcement (`{N}` / `{N+}`) makes the server take the next N bytes the
+// client sends (the next command) as data of this one.
 both! {
 fn raw_argument_ending_in_a_literal_announcement_is_refused() {
     let (server, lines) = line_server(PREAUTH_GREETING);
@@ -2275,8 +2275,8 @@ fn trace_never_holds_authenticate_payloads_or_oauth_tokens() {
 }
 }
 
-/// A password that cannot be sent (NUL) is refused; the
-/// error must say so without quoting the password.
+// A password that cannot be sent (NUL) is refused; the
+// error must say so without quoting the password.
 both! {
 fn refused_password_is_not_quoted_in_the_error() {
     let (server, _steps) = echo_server("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready");
@@ -2296,10 +2296,10 @@ fn refused_password_is_not_quoted_in_the_error() {
 // ---------------------------------------------------------------------------
 // Framing however the bytes arrive
 
-/// A line exactly at the line limit is accepted when
-/// its CR LF arrives with it, so it must be accepted when the CR and the LF
-/// arrive in separate reads too (the framer counts the CR against the limit
-/// while it waits for the LF).
+// A line exactly at the line limit is accepted when
+// its CR LF arrives with it, so it must be accepted when the CR and the LF
+// arrive in separate reads too (the framer counts the CR against the limit
+// while it waits for the LF).
 both! {
 fn line_at_the_limit_is_accepted_however_it_is_split() {
     use imaplib::imaplib_proto::Framer;

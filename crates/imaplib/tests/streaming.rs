@@ -4,11 +4,12 @@ mod support;
 
 use std::time::Duration;
 
-use imaplib::{Imap4, Options, Status, Streamed};
+use imaplib::{Options, Status, Streamed};
+use support::both::Client;
 use support::scripted::Scripted;
 
-fn connect(server: &Scripted) -> Imap4 {
-    Imap4::with_options(
+fn connect<C: Client>(server: &Scripted) -> C {
+    C::with_options(
         "127.0.0.1",
         server.port(),
         Options::with_timeout(Duration::from_secs(5)),
@@ -23,7 +24,7 @@ fn selected(p: &mut support::scripted::Peer, caps: &str) {
     p.tagged(&cmd, "OK [READ-WRITE] done");
 }
 
-#[test]
+both! {
 fn fetch_streams_literals_in_order() {
     let big = "0123456789".repeat(50_000);
     let body = big.clone();
@@ -38,7 +39,7 @@ fn fetch_streams_literals_in_order() {
         p.tagged(&cmd, "OK done");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     m.select("INBOX", false).unwrap();
     let mut starts = Vec::new();
     let mut data: Vec<Vec<u8>> = Vec::new();
@@ -74,8 +75,9 @@ fn fetch_streams_literals_in_order() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn failing_sink_keeps_the_connection_in_step() {
     let server = Scripted::start(|p| {
         selected(p, "");
@@ -86,7 +88,7 @@ fn failing_sink_keeps_the_connection_in_step() {
         p.tagged(&cmd, "OK still in step");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     m.select("INBOX", false).unwrap();
     struct Full;
     impl std::io::Write for Full {
@@ -107,8 +109,9 @@ fn failing_sink_keeps_the_connection_in_step() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn uid_fetch_to_writes_the_message() {
     let server = Scripted::start(|p| {
         selected(p, "");
@@ -119,7 +122,7 @@ fn uid_fetch_to_writes_the_message() {
         p.tagged(&cmd, "OK nothing");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     m.select("INBOX", false).unwrap();
     let mut out = Vec::new();
     assert_eq!(m.uid_fetch_to(42, "BODY.PEEK[]", &mut out).unwrap(), 11);
@@ -129,8 +132,9 @@ fn uid_fetch_to_writes_the_message() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn append_from_a_reader_sync_and_literal_plus() {
     let server = Scripted::start(|p| {
         p.line_out("* PREAUTH [CAPABILITY IMAP4rev1] hi");
@@ -143,7 +147,7 @@ fn append_from_a_reader_sync_and_literal_plus() {
         p.tagged(&cmd, "OK [APPENDUID 1 5] done");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     let mut source = std::io::repeat(b'z');
     let mut seen = 0;
     let reply = m
@@ -169,20 +173,21 @@ fn append_from_a_reader_sync_and_literal_plus() {
         p.tagged(&cmd, "OK done");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     m.append_from(None, None, None, &mut &b"abcde"[..], 5, |_| {})
         .unwrap();
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn append_from_a_short_reader_aborts() {
     let server = Scripted::start(|p| {
         p.line_out("* PREAUTH [CAPABILITY IMAP4rev1 LITERAL+] hi");
         let _ = p.read_to_end();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     let err = m
         .append_from(None, None, None, &mut &b"abc"[..], 10, |_| {})
         .unwrap_err();
@@ -194,8 +199,9 @@ fn append_from_a_short_reader_aborts() {
     drop(m);
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn pipelined_commands_are_in_flight_together() {
     let server = Scripted::start(|p| {
         selected(p, "");
@@ -213,7 +219,7 @@ fn pipelined_commands_are_in_flight_together() {
         p.tagged(&c, "OK c");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     m.select("INBOX", false).unwrap();
     let mut uids = Vec::new();
     m.uid_fetch_pipelined(&[1, 2, 3, 5, 7], "(FLAGS)", 2, 3, |f| {
@@ -225,8 +231,9 @@ fn pipelined_commands_are_in_flight_together() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn pipeline_reports_each_reply_in_order() {
     let server = Scripted::start(|p| {
         selected(p, "");
@@ -238,7 +245,7 @@ fn pipeline_reports_each_reply_in_order() {
         p.tagged(&c, "OK three");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     m.select("INBOX", false).unwrap();
     let cmds = vec![
         imaplib::imaplib_proto::command::build::noop(),
@@ -255,8 +262,9 @@ fn pipeline_reports_each_reply_in_order() {
     m.logout().unwrap();
     server.finish();
 }
+}
 
-#[test]
+both! {
 fn append_many_without_multiappend_sends_one_append_each() {
     let server = Scripted::start(|p| {
         p.line_out("* PREAUTH [CAPABILITY IMAP4rev1 LITERAL+] hi");
@@ -273,7 +281,7 @@ fn append_many_without_multiappend_sends_one_append_each() {
         }
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     let reply = m
         .append_many(
             Some("INBOX"),
@@ -283,6 +291,7 @@ fn append_many_without_multiappend_sends_one_append_each() {
     assert!(reply.is_ok());
     m.logout().unwrap();
     server.finish();
+}
 }
 
 /// What `fetch_each` hands over: every response in order, an undecodable
@@ -315,10 +324,10 @@ fn check_fetch_each(
     assert_eq!(change.flags().unwrap().len(), 2);
 }
 
-#[test]
+both! {
 fn fetch_each_hands_over_every_response() {
     let server = Scripted::start(fetch_each_script);
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     m.select("INBOX", false).unwrap();
     let mut got = Vec::new();
     let result = m.fetch_each("1:3", "(UID FLAGS)", |f| got.push(f));
@@ -327,6 +336,7 @@ fn fetch_each_hands_over_every_response() {
     assert!(!m.untagged_responses().contains_key("FETCH"));
     m.logout().unwrap();
     server.finish();
+}
 }
 
 #[cfg(feature = "tokio")]
@@ -349,7 +359,7 @@ async fn fetch_each_hands_over_every_response_async() {
     server.finish();
 }
 
-#[test]
+both! {
 fn streamed_literals_say_which_item_and_message_they_belong_to() {
     let server = Scripted::start(|p| {
         selected(p, "BINARY");
@@ -358,7 +368,7 @@ fn streamed_literals_say_which_item_and_message_they_belong_to() {
         p.tagged(&cmd, "OK done");
         p.logout();
     });
-    let mut m = connect(&server);
+    let mut m: Imap4 = connect(&server);
     m.select("INBOX", false).unwrap();
     let mut starts = Vec::new();
     m.fetch_streamed(
@@ -388,4 +398,5 @@ fn streamed_literals_say_which_item_and_message_they_belong_to() {
     );
     m.logout().unwrap();
     server.finish();
+}
 }

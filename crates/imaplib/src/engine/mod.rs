@@ -99,8 +99,41 @@ pub(crate) fn block_on<F: Future>(op: F) -> F::Output {
     }
 }
 
+/// How a connection was made, so that imaplib's `open` can make it again.
+#[derive(Debug, Clone)]
+pub(crate) enum Reopen {
+    Tcp,
+    Ssl,
+    Stream(String),
+    Custom,
+}
+
+/// imaplib's `open(host, port)` for a driver: connects again the way the
+/// connection was made (TCP, TLS, or the same child process command, for
+/// which `host` and `port` are ignored), then replaces the connection,
+/// closed without LOGOUT. `$($aw)*` is `.await` for the async driver.
+macro_rules! reopen {
+    ($client:ident, $host:expr, $port:expr $(, $aw:tt)*) => {{
+        let options = $client.engine.options.clone();
+        let fresh = match $client.engine.reopen.clone() {
+            $crate::engine::Reopen::Tcp => Self::with_options($host, $port, options)$(.$aw)*?,
+            $crate::engine::Reopen::Ssl => Self::ssl_with_options($host, $port, options)$(.$aw)*?,
+            $crate::engine::Reopen::Stream(cmd) => Self::stream_with_options(&cmd, options)$(.$aw)*?,
+            $crate::engine::Reopen::Custom => {
+                return Err($crate::Error::error("a custom transport cannot be reopened"))
+            }
+        };
+        let _ = $client.shutdown()$(.$aw)*;
+        *$client = fresh;
+        Ok(())
+    }};
+}
+pub(crate) use reopen;
+
 /// Everything a connection knows apart from its transport.
 pub(crate) struct Engine {
+    /// How the connection was made.
+    pub(crate) reopen: Reopen,
     pub(crate) session: Session,
     pub(crate) options: Options,
     pub(crate) host: String,
@@ -120,6 +153,7 @@ impl Engine {
             debug: options.debug,
         });
         Engine {
+            reopen: Reopen::Custom,
             session,
             options,
             host: host.to_string(),

@@ -36,16 +36,20 @@ macro_rules! both {
     };
 }
 
+/// imaplib's `socket()` where the client has one to show: `Some(true)`
+/// when the blocking client has a TCP socket, `Some(false)` when it has
+/// none, `None` for the async client (its socket stays inside tokio).
+pub fn socket_of(m: &dyn std::any::Any) -> Option<bool> {
+    m.downcast_ref::<imaplib::Imap4>()
+        .map(|m| m.socket().is_some())
+}
+
 /// A client the tests can create whichever it is.
 pub trait Client: Sized {
     /// Plain TCP with options.
     fn with_options(host: &str, port: u16, options: imaplib::Options) -> imaplib::Result<Self>;
     /// Implicit TLS with options.
-    fn ssl_with_options(
-        host: &str,
-        port: u16,
-        options: imaplib::Options,
-    ) -> imaplib::Result<Self>;
+    fn ssl_with_options(host: &str, port: u16, options: imaplib::Options) -> imaplib::Result<Self>;
     /// A child process with options.
     fn stream_with_options(command: &str, options: imaplib::Options) -> imaplib::Result<Self>;
     /// NOOP.
@@ -54,6 +58,8 @@ pub trait Client: Sized {
     fn select(&mut self, mailbox: &str, readonly: bool) -> imaplib::Result<imaplib::Reply>;
     /// The capabilities.
     fn capabilities(&self) -> &[String];
+    /// LOGIN.
+    fn login(&mut self, user: &str, password: &str) -> imaplib::Result<imaplib::Reply>;
     /// imaplib's `untagged_responses`.
     fn untagged_responses(&self) -> &std::collections::HashMap<String, Vec<imaplib::Data>>;
 }
@@ -70,6 +76,9 @@ macro_rules! forward_client_methods {
         fn capabilities(&self) -> &[String] {
             <$t>::capabilities(self)
         }
+        fn login(&mut self, user: &str, password: &str) -> imaplib::Result<imaplib::Reply> {
+            <$t>::login(self, user, password)
+        }
         fn untagged_responses(&self) -> &std::collections::HashMap<String, Vec<imaplib::Data>> {
             <$t>::untagged_responses(self)
         }
@@ -80,11 +89,7 @@ impl Client for imaplib::Imap4 {
     fn with_options(host: &str, port: u16, options: imaplib::Options) -> imaplib::Result<Self> {
         imaplib::Imap4::with_options(host, port, options)
     }
-    fn ssl_with_options(
-        host: &str,
-        port: u16,
-        options: imaplib::Options,
-    ) -> imaplib::Result<Self> {
+    fn ssl_with_options(host: &str, port: u16, options: imaplib::Options) -> imaplib::Result<Self> {
         imaplib::Imap4::ssl_with_options(host, port, options)
     }
     fn stream_with_options(command: &str, options: imaplib::Options) -> imaplib::Result<Self> {
@@ -205,6 +210,10 @@ mod asynchronous {
             Self::started(AsyncImap4::stream_with_options(command, options))
         }
 
+        pub fn open(&mut self, host: &str, port: u16) -> Result<()> {
+            self.rt.block_on(self.m.open(host, port))
+        }
+
         pub fn run_command(&mut self, cmd: imaplib::imaplib_proto::Command) -> Result<Reply> {
             self.rt.block_on(self.m.run_command(cmd))
         }
@@ -277,7 +286,10 @@ mod asynchronous {
         ) -> Poll<std::io::Result<usize>> {
             Poll::Ready(self.0.write(buf))
         }
-        fn poll_flush(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        fn poll_flush(
+            mut self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+        ) -> Poll<std::io::Result<()>> {
             Poll::Ready(self.0.flush())
         }
         fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
