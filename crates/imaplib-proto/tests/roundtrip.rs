@@ -51,6 +51,11 @@ proptest! {
     #[test]
     fn strings_roundtrip(v in proptest::collection::vec(1u8..=255, 1..64)) {
         // Any bytes but NUL: atom, quoted string or literal, read back equal.
+        // A value the caller already enclosed in `"..."` or `(...)` passes
+        // through as written, as imaplib passes it (see `Arg::String`).
+        let enclosed = v.len() >= 2
+            && matches!((v[0], v[v.len() - 1]), (b'"', b'"') | (b'(', b')'));
+        prop_assume!(!enclosed);
         let got = wire_roundtrip(Arg::String(Bytes::from(v.clone())), false);
         prop_assert_eq!(got.as_ref(), &v[..]);
     }
