@@ -22,6 +22,7 @@ pub mod date;
 pub mod error;
 pub mod response;
 pub mod session;
+pub mod state;
 pub mod types;
 pub mod utf7;
 

@@ -132,7 +132,12 @@ proptest! {
         let mut s = Session::new(SessionConfig::default());
         s.feed(b"* PREAUTH hi\r\n");
         s.poll_event().unwrap();
-        s.set_state(imaplib_proto::State::Selected);
+        let t = s.command(build::select(b"INBOX", false)).unwrap();
+        s.take_transmit();
+        s.feed(format!("{t} OK [READ-WRITE] selected\r\n").as_bytes());
+        while s.poll_event().unwrap().is_some() {}
+        s.take_reply(&t).unwrap().unwrap();
+        assert_eq!(s.state(), imaplib_proto::State::Selected);
         s.command(store).unwrap();
         let wire = s.take_transmit().unwrap();
         prop_assert_eq!(wire.iter().filter(|&&b| b == b'\n').count(), 1);

@@ -973,7 +973,7 @@ fn literal_fed_byte_by_byte_takes_linear_time_and_memory_as_received() {
         grown < 2 << 30,
         "virtual memory grew by {grown} bytes for {FED} bytes received"
     );
-    let buffered = s.framer_mut().buffered();
+    let buffered = s.buffered_input();
     assert!(
         (FED..FED + 64).contains(&buffered),
         "{buffered} bytes held for {FED} received"

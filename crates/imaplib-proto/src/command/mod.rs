@@ -11,8 +11,6 @@ pub mod build;
 pub(crate) use encode::{check_inline, is_enclosed, Encoder};
 pub use encode::{Arg, Chunk, EncodeOptions, LiteralMode};
 
-use crate::session::State;
-
 /// How the reply of a command is assembled from what the server sent,
 /// mirroring the tail of each imaplib method.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,67 +105,4 @@ impl Command {
         self.interactive = true;
         self
     }
-}
-
-/// imaplib's `Commands` table: the states in which each command is legal.
-/// Returns `None` for a command imaplib does not know.
-pub fn allowed_states(name: &str) -> Option<&'static [State]> {
-    use State::*;
-    const ANY: &[State] = &[NonAuth, Auth, Selected, Logout];
-    const NONAUTH: &[State] = &[NonAuth];
-    const AUTH_SEL: &[State] = &[Auth, Selected];
-    const AUTH: &[State] = &[Auth];
-    const SEL: &[State] = &[Selected];
-    Some(match name {
-        "APPEND" => AUTH_SEL,
-        "AUTHENTICATE" => NONAUTH,
-        "CAPABILITY" => ANY,
-        "CHECK" => SEL,
-        "CLOSE" => SEL,
-        "COMPRESS" => AUTH_SEL,
-        "COPY" => SEL,
-        "CREATE" => AUTH_SEL,
-        "DELETE" => AUTH_SEL,
-        "DELETEACL" => AUTH_SEL,
-        "ENABLE" => AUTH,
-        "EXAMINE" => AUTH_SEL,
-        "EXPUNGE" => SEL,
-        "FETCH" => SEL,
-        "GETACL" => AUTH_SEL,
-        "GETANNOTATION" => AUTH_SEL,
-        "GETQUOTA" => AUTH_SEL,
-        "GETQUOTAROOT" => AUTH_SEL,
-        "GETMETADATA" => AUTH_SEL,
-        "ID" => &[NonAuth, Auth, Selected],
-        "IDLE" => AUTH_SEL,
-        "MYRIGHTS" => AUTH_SEL,
-        "LIST" => AUTH_SEL,
-        "LISTRIGHTS" => AUTH_SEL,
-        "LOGIN" => NONAUTH,
-        "LOGOUT" => ANY,
-        "LSUB" => AUTH_SEL,
-        "MOVE" => SEL,
-        "NAMESPACE" => AUTH_SEL,
-        "NOOP" => ANY,
-        "NOTIFY" => AUTH_SEL,
-        "PARTIAL" => SEL,
-        "PROXYAUTH" => AUTH,
-        "RENAME" => AUTH_SEL,
-        "SEARCH" => SEL,
-        "SELECT" => AUTH_SEL,
-        "SETACL" => AUTH_SEL,
-        "SETANNOTATION" => AUTH_SEL,
-        "SETMETADATA" => AUTH_SEL,
-        "SETQUOTA" => AUTH_SEL,
-        "SORT" => SEL,
-        "STARTTLS" => NONAUTH,
-        "STATUS" => AUTH_SEL,
-        "STORE" => SEL,
-        "SUBSCRIBE" => AUTH_SEL,
-        "THREAD" => SEL,
-        "UID" => SEL,
-        "UNSUBSCRIBE" => AUTH_SEL,
-        "UNSELECT" => SEL,
-        _ => return None,
-    })
 }

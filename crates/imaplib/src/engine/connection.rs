@@ -4,7 +4,7 @@
 
 use bytes::{Bytes, BytesMut};
 use imaplib_proto::command::build;
-use imaplib_proto::{Arg, Command, Data, ProtoError, ProtoErrorKind, Reply, State, Status};
+use imaplib_proto::{Arg, Command, Data, ProtoError, ProtoErrorKind, Reply, Status};
 
 use super::{Conn, Link};
 use crate::error::{Error, Result};
@@ -63,7 +63,7 @@ impl<L: Link> Conn<'_, L> {
         let reply = self.run(cmd).await?;
         if reply.typ == Status::Ok {
             // Whatever followed the OK in the same read is compressed already.
-            let pending = self.e.session.framer_mut().take_raw(usize::MAX);
+            let pending = self.e.session.take_raw(usize::MAX);
             self.link.start_deflate(&pending);
         }
         Ok(reply)
@@ -72,7 +72,7 @@ impl<L: Link> Conn<'_, L> {
     /// LOGOUT, then the link closed. As in imaplib, a failure during
     /// logout is returned as `NO` with its text, not raised.
     pub(crate) async fn logout(&mut self) -> Result<Reply> {
-        self.e.session.set_state(State::Logout);
+        self.e.session.begin_logout();
         let result = self.run(build::logout()).await;
         let _ = self.shutdown().await;
         Ok(result.unwrap_or_else(|e| Reply {
@@ -106,7 +106,7 @@ impl<L: Link> Conn<'_, L> {
     pub(crate) async fn read(&mut self, size: usize) -> Result<Bytes> {
         let mut out = BytesMut::with_capacity(size.min(1 << 20));
         while out.len() < size {
-            let got = self.e.session.framer_mut().take_raw(size - out.len());
+            let got = self.e.session.take_raw(size - out.len());
             if got.is_empty() {
                 self.fill().await?;
                 continue;
@@ -122,7 +122,7 @@ impl<L: Link> Conn<'_, L> {
         let max = self.e.session.limits().max_line;
         let mut out = Vec::new();
         loop {
-            let got = self.e.session.framer_mut().take_raw(1);
+            let got = self.e.session.take_raw(1);
             if got.is_empty() {
                 self.fill().await?;
                 continue;

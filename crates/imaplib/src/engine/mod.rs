@@ -279,7 +279,7 @@ impl<L: Link> Conn<'_, L> {
         };
         match result {
             Ok(0) => {
-                let what = if session.framer_mut().in_progress() {
+                let what = if session.mid_response() {
                     "socket error: EOF in the middle of a response"
                 } else {
                     "socket error: EOF"

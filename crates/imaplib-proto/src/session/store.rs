@@ -1,0 +1,104 @@
+//! The untagged responses held for the caller, bounded.
+
+use super::*;
+
+impl Session {
+    // ----- untagged responses ----------------------------------------------
+
+    /// imaplib's `untagged_responses`: stored data by name.
+    pub fn untagged_responses(&self) -> &HashMap<String, Vec<Data>> {
+        &self.untagged
+    }
+
+    /// Removes and returns the stored responses of `name` (imaplib's
+    /// `response(code)` and `_untagged_response`).
+    pub fn pop_untagged(&mut self, name: &str) -> Option<Vec<Data>> {
+        let items = self.untagged.remove(&name.to_ascii_uppercase())?;
+        self.release_weight(&items);
+        Some(items)
+    }
+
+    /// What held items cost against `max_untagged_bytes`: their bytes and
+    /// the bookkeeping overhead each was charged when stored.
+    pub(super) fn held_weight(items: &[Data]) -> usize {
+        items.iter().map(|d| d.weight() + ITEM_OVERHEAD).sum()
+    }
+
+    /// Gives back what `items` were charged when they were stored.
+    pub(super) fn release_weight(&mut self, items: &[Data]) {
+        self.untagged_weight = self
+            .untagged_weight
+            .saturating_sub(Self::held_weight(items));
+    }
+
+    /// Bytes (and bookkeeping) of untagged data held now, counted against
+    /// [`SessionConfig::max_untagged_bytes`].
+    pub fn held_untagged_bytes(&self) -> usize {
+        self.untagged_weight
+    }
+
+    /// Forgets every stored untagged response.
+    pub fn clear_untagged(&mut self) {
+        self.untagged.clear();
+        self.untagged_weight = 0;
+    }
+
+    pub(super) fn append_untagged(&mut self, name: &str, item: Data) -> Result<(), ProtoError> {
+        self.untagged_weight += item.weight() + ITEM_OVERHEAD;
+        if self.untagged_weight > self.cfg.max_untagged_bytes {
+            return Err(ProtoError::msg(
+                ProtoErrorKind::TooMuchData,
+                format!(
+                    "more than {} bytes of untagged responses held; fetch in smaller batches \
+                     or raise the limit",
+                    self.cfg.max_untagged_bytes
+                ),
+            ));
+        }
+        match self.untagged.get_mut(name) {
+            Some(list) => list.push(item),
+            None => {
+                self.untagged.insert(name.to_string(), vec![item]);
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts capturing untagged responses in arrival order instead of
+    /// storing them by name (used while IDLE runs).
+    pub fn start_capture(&mut self) {
+        if self.idle_capture.is_none() {
+            self.idle_capture = Some(VecDeque::new());
+        }
+    }
+
+    /// Takes the responses captured so far, oldest first.
+    pub fn take_captured(&mut self) -> Vec<(String, Vec<Data>)> {
+        match &mut self.idle_capture {
+            Some(q) => {
+                let out: Vec<_> = q.drain(..).collect();
+                let weight: usize = out.iter().map(|(_, d)| Self::held_weight(d)).sum();
+                self.untagged_weight = self.untagged_weight.saturating_sub(weight);
+                out
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// Stops capturing; anything not taken is stored by name as usual.
+    pub fn stop_capture(&mut self) {
+        if let Some(q) = self.idle_capture.take() {
+            for (name, items) in q {
+                self.untagged.entry(name).or_default().extend(items);
+            }
+        }
+    }
+}
+
+/// What storing an untagged response gives the caller to report.
+pub(super) enum Stored {
+    /// An [`Event::Untagged`] naming the response.
+    Named,
+    /// The server said BYE, with this text.
+    Bye(Bytes),
+}
