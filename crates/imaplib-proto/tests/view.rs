@@ -1,8 +1,10 @@
-//! The borrowed FETCH view against the owned decoder: on every FETCH
-//! response of the recorded corpus, on generated responses, on mutated
-//! copies of both and on hostile input, the view accepts exactly what the
-//! owned decoder accepts, and its owned form is exactly the owned
-//! decoder's result (reasons of undecodable items included).
+//! The borrowed FETCH view, which is the one FETCH parser (the owned
+//! `Fetch` that `decode_response` gives is the view's `to_fetch`): on every
+//! FETCH response of the recorded corpus, on generated responses, on
+//! mutated copies of both and on hostile input, the view built from a frame
+//! and from a response agree, every accessor agrees with the owned form,
+//! and what `decode_response` gives is that owned form (reasons of
+//! undecodable items included).
 
 use imaplib_proto::types::view::{BodyPart, FetchView, ItemView, StrForm, StrView};
 use imaplib_proto::types::{decode_response, Fetch, FetchItem, Typed, Untagged, MAX_DEPTH};
