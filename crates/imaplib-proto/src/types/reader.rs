@@ -427,7 +427,6 @@ impl<'a> Reader<'a> {
         self.string()
     }
 
-
     fn quoted(&mut self) -> DResult<Bytes> {
         let rest = self.rest();
         debug_assert_eq!(rest.first(), Some(&b'"'));
