@@ -1,10 +1,9 @@
-//! The borrowed FETCH view, which is the one FETCH parser (the owned
-//! `Fetch` that `decode_response` gives is the view's `to_fetch`): on every
-//! FETCH response of the recorded corpus, on generated responses, on
-//! mutated copies of both and on hostile input, the view built from a frame
-//! and from a response agree, every accessor agrees with the owned form,
-//! and what `decode_response` gives is that owned form (reasons of
-//! undecodable items included).
+//! The borrowed FETCH view against the owned decoder: on every FETCH
+//! response of the recorded corpus, on generated responses, on mutated
+//! copies of both and on hostile input, the view accepts exactly what the
+//! owned decoder accepts, and its owned form (through the checked view's
+//! `to_fetch`, and in one pass through `owned_from_response`) is exactly
+//! the owned decoder's result (reasons of undecodable items included).
 
 use imaplib_proto::types::view::{BodyPart, FetchView, ItemView, StrForm, StrView};
 use imaplib_proto::types::{decode_response, Fetch, FetchItem, Typed, Untagged, MAX_DEPTH};
@@ -57,6 +56,12 @@ fn viewed(frame: &Frame) -> Outcome {
         from_frame, from_response,
         "from_frame and from_response differ"
     );
+    let one_pass = match FetchView::owned_from_response(&resp) {
+        None => Outcome::NotFetch,
+        Some(Ok(f)) => Outcome::Fetch(f),
+        Some(Err(e)) => Outcome::Error(imaplib_proto::types::DecodeError::to_string(&e)),
+    };
+    assert_eq!(from_frame, one_pass, "the one-pass owned form differs");
     from_frame
 }
 

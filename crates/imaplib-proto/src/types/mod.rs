@@ -127,56 +127,6 @@ pub fn decode_untagged(name: &str, segments: &Segments) -> Result<Untagged, Deco
     decode_after_name(name, number, segments, &mut r)
 }
 
-/// A FETCH held as imaplib data (`n (ITEMS...)`, literals apart), decoded
-/// the one way FETCH is decoded: the response is put back in its wire form
-/// and read by [`view::FetchView`].
-fn fetch_of_segments(seq: u32, segments: &Segments) -> Result<fetch::Fetch, DecodeError> {
-    let parts = segments.parts();
-    let size: usize = parts.iter().map(Bytes::len).sum();
-    let mut wire = Vec::with_capacity(size + 16 + 8 * parts.len());
-    for (i, part) in parts.iter().enumerate() {
-        let part: &[u8] = part;
-        if i == 0 {
-            let digits = part.iter().take_while(|b| b.is_ascii_digit()).count();
-            wire.extend_from_slice(b"* ");
-            wire.extend_from_slice(&part[..digits]);
-            wire.extend_from_slice(b" FETCH");
-            wire.extend_from_slice(&part[digits..]);
-        } else if i % 2 == 0 {
-            wire.extend_from_slice(part);
-        } else {
-            // The announcement says how much the literal held; a literal
-            // streamed elsewhere is held empty: announce what is here.
-            let line_end = wire.len();
-            let open = wire[..line_end].iter().rposition(|&b| b == b'{');
-            if let Some(open) = open.filter(|_| wire.last() == Some(&b'}')) {
-                wire.truncate(open);
-                wire.extend_from_slice(format!("{{{}}}", part.len()).as_bytes());
-            }
-            wire.extend_from_slice(b"\r\n");
-            wire.extend_from_slice(part);
-        }
-    }
-    wire.extend_from_slice(b"\r\n");
-    // What was held once is framed again whatever its size.
-    let mut framer = crate::Framer::new(crate::Limits {
-        max_line: usize::MAX,
-        max_literal: u64::MAX,
-        max_response: u64::MAX,
-    });
-    framer.feed(&wire);
-    let frame = match framer.next_frame() {
-        Ok(Some(frame)) if framer.buffered() == 0 => frame,
-        _ => return Err(DecodeError::new("unexpected data shape")),
-    };
-    let resp = Response::parse(frame);
-    match view::FetchView::from_response(&resp) {
-        Some(Ok(v)) if v.seq() == seq => Ok(v.to_fetch()),
-        Some(Ok(_)) | None => Err(DecodeError::new("unexpected data shape")),
-        Some(Err(e)) => Err(e),
-    }
-}
-
 /// Decodes what follows the name; `number` is the `* n NAME` number.
 fn decode_after_name(
     name: &str,
@@ -212,7 +162,7 @@ fn decode_after_name(
         "RECENT" => Untagged::Recent(num()?),
         "EXPUNGE" => Untagged::Expunge(nz(num()?)?),
         "VANISHED" => Untagged::Vanished(mailbox::vanished(r)?),
-        "FETCH" => Untagged::Fetch(fetch_of_segments(nz(num()?)?, segments)?),
+        "FETCH" => Untagged::Fetch(fetch::decode_fetch(nz(num()?)?, r)?),
         "LIST" => Untagged::List(mailbox::list_entry(r)?),
         "LSUB" => Untagged::Lsub(mailbox::list_entry(r)?),
         "STATUS" => Untagged::Status(mailbox::status(r)?),
@@ -322,18 +272,6 @@ pub fn decode_response(resp: &Response) -> Typed {
                     }
                 }
             };
-            if name == "FETCH" {
-                // One FETCH parser: the view checks, `to_fetch` owns.
-                if let Some(viewed) = view::FetchView::from_response(resp) {
-                    return match viewed {
-                        Ok(v) => Typed::Untagged(Untagged::Fetch(v.to_fetch())),
-                        Err(error) => Typed::Undecodable {
-                            name: name.clone(),
-                            error,
-                        },
-                    };
-                }
-            }
             let seg = Segments::from_frame(resp.frame(), resp.data_offset());
             let mut r = seg.reader();
             match decode_after_name(name, number, &seg, &mut r) {

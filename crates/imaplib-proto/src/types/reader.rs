@@ -102,11 +102,6 @@ impl Segments {
         }
     }
 
-    /// The parts: lines and literals alternating, a line first and last.
-    pub(crate) fn parts(&self) -> &[Bytes] {
-        &self.parts
-    }
-
     /// All the bytes, literals inlined with their announcements (for raw
     /// diagnostics).
     pub fn joined(&self) -> Bytes {
@@ -425,6 +420,26 @@ impl<'a> Reader<'a> {
     /// Reads an astring where NIL means the text "NIL" (mailbox names).
     pub fn astring(&mut self) -> DResult<Bytes> {
         self.string()
+    }
+
+    /// A quoted string or an atom, borrowed when it holds no escape (for
+    /// values that are parsed further, such as dates); `None` for
+    /// anything else, which [`Reader::string`] then reads.
+    pub(crate) fn simple_string_slice(&mut self) -> Option<&'a [u8]> {
+        self.skip_spaces();
+        let rest = self.rest();
+        match rest.first() {
+            Some(b'"') => {
+                let end = find_quote_or_backslash(&rest[1..])? + 1;
+                if rest[end] != b'"' {
+                    return None;
+                }
+                self.pos += end + 1;
+                Some(&rest[1..end])
+            }
+            Some(b'{') | Some(b'~') | None => None,
+            Some(_) => self.atom_slice().ok(),
+        }
     }
 
     fn quoted(&mut self) -> DResult<Bytes> {

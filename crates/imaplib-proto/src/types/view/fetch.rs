@@ -108,6 +108,18 @@ impl<'a> FetchView<'a> {
         number: Option<&[u8]>,
         offset: usize,
     ) -> Result<FetchView<'a>, DecodeError> {
+        let (src, seq, start) = Self::located(frame, number, offset)?;
+        Self::decode(src, seq, start)
+    }
+
+    /// Where the items of a FETCH response begin: its bytes, its checked
+    /// sequence number, and the offset after the name.
+    #[inline(always)]
+    fn located(
+        frame: &'a Frame,
+        number: Option<&[u8]>,
+        offset: usize,
+    ) -> Result<(Source<'a>, u32, usize), DecodeError> {
         let Some(digits) = number else {
             return Err(DecodeError::new("FETCH without a number"));
         };
@@ -126,15 +138,34 @@ impl<'a> FetchView<'a> {
             buf: frame.raw(),
             frame: Some(frame),
         };
-        Self::decode(src, seq, (first.start + offset).min(first.end))
+        Ok((src, seq, (first.start + offset).min(first.end)))
     }
 
+    /// The owned [`Fetch`] of a parsed response in one pass: each item is
+    /// read and made owned as it comes, without the view's separate check
+    /// (the result is the view's [`FetchView::to_fetch`], and an error the
+    /// view's). `None` if it is not an untagged FETCH response.
+    pub fn owned_from_response(resp: &'a Response) -> Option<Result<Fetch, DecodeError>> {
+        let Kind::Untagged {
+            name,
+            number,
+            status: None,
+        } = resp.kind()
+        else {
+            return None;
+        };
+        if name != "FETCH" {
+            return None;
+        }
+        let owned = Self::located(resp.frame(), number.as_deref(), resp.data_offset()).and_then(
+            |(src, seq, start)| sharing(resp.frame().raw(), || Self::decode_owned(src, seq, start)),
+        );
+        Some(owned)
+    }
+
+    /// The cursor just inside the opening parenthesis of the items.
     #[inline(always)]
-    pub(super) fn decode(
-        src: Source<'a>,
-        seq: u32,
-        start: usize,
-    ) -> Result<FetchView<'a>, DecodeError> {
+    fn opened(src: Source<'a>, start: usize) -> Result<Cur<'a>, DecodeError> {
         if src.buf.len() > MAX_VIEW_LEN {
             return Err(DecodeError::new("response too large for a view"));
         }
@@ -153,9 +184,34 @@ impl<'a> FetchView<'a> {
             c.enter()?;
             c.expect(b'(')
         })();
-        if let Err(fail) = opened {
-            return Err(DecodeError::new(fail.render(&src)));
+        match opened {
+            Ok(()) => Ok(c),
+            Err(fail) => Err(DecodeError::new(fail.render(&src))),
         }
+    }
+
+    fn decode_owned(src: Source<'a>, seq: u32, start: usize) -> Result<Fetch, DecodeError> {
+        let mut walk = Walk {
+            c: Self::opened(src, start)?,
+            done: false,
+        };
+        let mut items = Vec::new();
+        while let Some(next) = walk.next_item() {
+            match next {
+                Ok((name, item)) => items.push(item.to_fetch_item(name)),
+                Err(fail) => return Err(DecodeError::new(fail.render(&src))),
+            }
+        }
+        Ok(Fetch { seq, items })
+    }
+
+    #[inline(always)]
+    pub(super) fn decode(
+        src: Source<'a>,
+        seq: u32,
+        start: usize,
+    ) -> Result<FetchView<'a>, DecodeError> {
+        let mut c = Self::opened(src, start)?;
         let mut view = FetchView {
             src,
             seq,
@@ -332,12 +388,16 @@ impl<'a> FetchView<'a> {
     /// [`decode_response`](crate::types::decode_response) gives for the same
     /// response.
     pub fn to_fetch(&self) -> Fetch {
-        Fetch {
+        let owned = || Fetch {
             seq: self.seq,
             items: self
                 .items()
                 .map(|(name, item)| item.to_fetch_item(name))
                 .collect(),
+        };
+        match self.src.frame {
+            Some(frame) => sharing(frame.raw(), owned),
+            None => owned(),
         }
     }
 }

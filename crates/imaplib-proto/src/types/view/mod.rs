@@ -14,20 +14,19 @@
 //! - ENVELOPE as [`EnvelopeView`], BODY and BODYSTRUCTURE as [`BodyView`];
 //! - every item, in order, through [`FetchView::items`].
 //!
-//! This is the one FETCH parser: the owned [`Fetch`] that
-//! [`decode_response`](crate::types::decode_response) and
-//! [`decode_data`](crate::types::decode_data) give is
-//! [`FetchView::to_fetch`] of the view. A response the view rejects is
-//! undecodable with the view's reason; an item it keeps as
-//! [`ItemView::Undecodable`] becomes [`FetchItem::Undecodable`] with the
-//! same raw bytes and reason. Two differences between the view and its
-//! owned form, both in values kept raw: a raw value (a list where a string
-//! belongs, an unknown extension value) that spans a literal is handed out
-//! here as received, CRLF and literal included, where the owned form keeps
-//! it empty; and raw bytes are handed out as received, where the owned form
-//! has CRLF after each line that announced a literal ([`RawView::joined`]
-//! gives that form). A response larger than 4 GiB is refused (positions are
-//! kept in 32 bits).
+//! What the view accepts is exactly what the owned decoder accepts: a
+//! response it rejects, the view rejects with the same reason; an item it
+//! keeps as [`FetchItem::Undecodable`] the view keeps as
+//! [`ItemView::Undecodable`] with the same raw bytes and reason; and
+//! [`FetchView::to_fetch`] (or, in one pass without the check,
+//! [`FetchView::owned_from_response`]) gives the very [`Fetch`] the owned
+//! decoder gives. Two documented differences, both in values kept raw: a
+//! raw value (a list where a string belongs, an unknown extension value)
+//! that spans a literal is handed out here as received, CRLF and literal
+//! included, where the owned decoder keeps it empty; and raw bytes are
+//! handed out as received, where the owned decoder writes CRLF after each
+//! line that announced a literal ([`RawView::joined`] gives that form). And
+//! a response larger than 4 GiB is refused (positions are kept in 32 bits).
 //!
 //! Checking is one pass; reading is lazy: [`FetchView::body_structure`]
 //! gives the top level read during the check, and the check records where

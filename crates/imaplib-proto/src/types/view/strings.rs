@@ -139,11 +139,18 @@ impl<'a> StrView<'a> {
         mine.next().is_none()
     }
 
-    /// The bytes as the owned decoder keeps them.
+    /// The bytes as the owned form keeps them: a slice sharing the
+    /// response's buffer when the string holds no escape and the owned
+    /// form is being made from a whole response ([`sharing`]), else a copy.
     pub(super) fn to_owned_bytes(self) -> Bytes {
         if self.spans_literal {
-            // The owned decoder keeps a raw value spanning a literal empty.
+            // The owned form keeps a raw value spanning a literal empty.
             return Bytes::new();
+        }
+        if !self.escaped {
+            if let Some(shared) = shared_slice(self.raw) {
+                return shared;
+            }
         }
         Bytes::from(self.as_bytes().into_owned())
     }
@@ -260,4 +267,44 @@ pub(super) fn quote_or_backslash(s: &[u8], mut from: usize) -> Option<usize> {
         from += 1;
     }
     None
+}
+
+thread_local! {
+    /// The buffer of the response being made owned, if any (see [`sharing`]).
+    static SHARED: std::cell::RefCell<Option<Bytes>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with the owned values it makes sharing `whole` (the buffer the
+/// views of `f` read) instead of copying their bytes; the previous buffer,
+/// if any, is put back afterwards.
+pub(super) fn sharing<T>(whole: &Bytes, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<Bytes>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            SHARED.with(|s| *s.borrow_mut() = previous);
+        }
+    }
+    let previous = SHARED.with(|s| s.borrow_mut().replace(whole.clone()));
+    let _restore = Restore(previous);
+    f()
+}
+
+/// `part` as a slice of the shared buffer, when there is one and `part`
+/// lies in it.
+fn shared_slice(part: &[u8]) -> Option<Bytes> {
+    if part.is_empty() {
+        return Some(Bytes::new());
+    }
+    SHARED.with(|s| {
+        let s = s.borrow();
+        let whole = s.as_ref()?;
+        let start = whole.as_ptr() as usize;
+        let at = part.as_ptr() as usize;
+        if at >= start && at + part.len() <= start + whole.len() {
+            Some(whole.slice(at - start..at - start + part.len()))
+        } else {
+            None
+        }
+    })
 }
