@@ -248,12 +248,7 @@ impl Link for AsyncLink<'_> {
 
 impl std::fmt::Debug for AsyncImap4 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AsyncImap4")
-            .field("host", &self.engine.host)
-            .field("port", &self.engine.port)
-            .field("state", &self.engine.session.state())
-            .field("tls", &self.engine.tls_active)
-            .finish()
+        self.engine.debug_fields(&mut f.debug_struct("AsyncImap4"))
     }
 }
 
@@ -303,7 +298,11 @@ impl AsyncImap4 {
         let host = if host.is_empty() { "localhost" } else { host };
         let port = if port == 0 { IMAP4_PORT } else { port };
         let tcp = connect_tcp(host, port, &options).await?;
-        Self::start(Transport::Tcp(tcp), Reopen::Tcp, host, port, options).await
+        Self::start(
+            Transport::Tcp(tcp),
+            Engine::new(host, port, options, Reopen::Tcp),
+        )
+        .await
     }
 
     /// Implicit TLS (imaplib's `IMAP4_SSL`; default port 993), certificates
@@ -320,7 +319,7 @@ impl AsyncImap4 {
         let config = options.tls.build()?;
         let name = options.tls.name_for(host)?;
         let transport = tls_handshake(tcp, config, name, options.timeout).await?;
-        Self::start(transport, Reopen::Ssl, host, port, options).await
+        Self::start(transport, Engine::new(host, port, options, Reopen::Ssl)).await
     }
 
     /// A child process's stdin/stdout (imaplib's `IMAP4_stream`), started
@@ -347,7 +346,11 @@ impl AsyncImap4 {
             stdout,
         };
         let kind = Reopen::Stream(command.to_string());
-        Self::start(Transport::Child(Box::new(pipes)), kind, "", 0, options).await
+        Self::start(
+            Transport::Child(Box::new(pipes)),
+            Engine::new("", 0, options, kind),
+        )
+        .await
     }
 
     /// Over any async byte stream.
@@ -355,24 +358,20 @@ impl AsyncImap4 {
         conn: Box<dyn AsyncConnection>,
         options: Options,
     ) -> Result<AsyncImap4> {
-        Self::start(Transport::Custom(conn), Reopen::Custom, "", 0, options).await
+        Self::start(
+            Transport::Custom(conn),
+            Engine::new("", 0, options, Reopen::Custom),
+        )
+        .await
     }
 
-    async fn start(
-        transport: Transport,
-        kind: Reopen,
-        host: &str,
-        port: u16,
-        options: Options,
-    ) -> Result<AsyncImap4> {
-        let tls = matches!(kind, Reopen::Ssl);
-        let mut engine = Engine::new(host, port, options, tls);
-        engine.reopen = kind;
+    async fn start(transport: Transport, engine: Engine) -> Result<AsyncImap4> {
         let mut imap = AsyncImap4 {
             engine,
             transport,
             busy: false,
         };
+
         imap.conn().greet().await?;
         Ok(imap)
     }

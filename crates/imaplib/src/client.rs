@@ -170,12 +170,7 @@ impl Link for StdLink<'_> {
 
 impl std::fmt::Debug for Imap4 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Imap4")
-            .field("host", &self.engine.host)
-            .field("port", &self.engine.port)
-            .field("state", &self.engine.session.state())
-            .field("tls", &self.engine.tls_active)
-            .finish()
+        self.engine.debug_fields(&mut f.debug_struct("Imap4"))
     }
 }
 
@@ -196,7 +191,10 @@ impl Imap4 {
         tcp.set_read_timeout(options.timeout)
             .and_then(|_| tcp.set_write_timeout(options.timeout))
             .map_err(|e| Error::io("setting the timeout", e))?;
-        Self::start(Transport::Tcp(tcp), Reopen::Tcp, host, port, options)
+        Self::start(
+            Transport::Tcp(tcp),
+            Engine::new(host, port, options, Reopen::Tcp),
+        )
     }
 
     /// imaplib's `IMAP4_SSL(host, port)`: implicit TLS (default port 993),
@@ -216,7 +214,7 @@ impl Imap4 {
             .and_then(|_| tcp.set_write_timeout(options.timeout))
             .map_err(|e| Error::io("setting the timeout", e))?;
         let transport = Transport::tls_handshake(tcp, config, name)?;
-        Self::start(transport, Reopen::Ssl, host, port, options)
+        Self::start(transport, Engine::new(host, port, options, Reopen::Ssl))
     }
 
     /// imaplib's `IMAP4_stream(command)`: talks to `sh -c command` over its
@@ -231,30 +229,28 @@ impl Imap4 {
         Connection::set_read_timeout(&mut child, options.timeout)
             .map_err(|e| Error::io("setting the timeout", e))?;
         let kind = Reopen::Stream(command.to_string());
-        Self::start(Transport::Child(Box::new(child)), kind, "", 0, options)
+        Self::start(
+            Transport::Child(Box::new(child)),
+            Engine::new("", 0, options, kind),
+        )
     }
 
     /// A client over any transport (a `Read + Write` wrapped in
     /// [`crate::transport::Plain`], or a [`Connection`] with timeouts).
     pub fn from_transport(conn: Box<dyn Connection>, options: Options) -> Result<Imap4> {
-        Self::start(Transport::Custom(conn), Reopen::Custom, "", 0, options)
+        Self::start(
+            Transport::Custom(conn),
+            Engine::new("", 0, options, Reopen::Custom),
+        )
     }
 
-    fn start(
-        transport: Transport,
-        kind: Reopen,
-        host: &str,
-        port: u16,
-        options: Options,
-    ) -> Result<Imap4> {
-        let tls = matches!(kind, Reopen::Ssl);
-        let mut engine = Engine::new(host, port, options, tls);
-        engine.reopen = kind;
+    fn start(transport: Transport, engine: Engine) -> Result<Imap4> {
         let mut imap = Imap4 {
             engine,
             transport,
             read_wait: None,
         };
+
         imap.read_greeting()?;
         Ok(imap)
     }

@@ -144,8 +144,10 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
-    /// A connection not yet greeted.
-    pub(crate) fn new(host: &str, port: u16, options: Options, tls: bool) -> Engine {
+    /// A connection not yet greeted, made the way `kind` says (TLS from
+    /// the start for [`Reopen::Ssl`]).
+    pub(crate) fn new(host: &str, port: u16, options: Options, kind: Reopen) -> Engine {
+        let tls = matches!(kind, Reopen::Ssl);
         let session = Session::new(SessionConfig {
             limits: options.limits,
             max_untagged_bytes: options.max_untagged_bytes,
@@ -153,7 +155,7 @@ impl Engine {
             debug: options.debug,
         });
         Engine {
-            reopen: Reopen::Custom,
+            reopen: kind,
             session,
             options,
             host: host.to_string(),

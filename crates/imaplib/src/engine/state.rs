@@ -10,6 +10,15 @@ use imaplib_proto::{Data, Limits, Session, State};
 use super::Engine;
 
 impl Engine {
+    /// What a client's `Debug` shows: where it is connected and how.
+    pub(crate) fn debug_fields(&self, d: &mut std::fmt::DebugStruct<'_, '_>) -> std::fmt::Result {
+        d.field("host", &self.host)
+            .field("port", &self.port)
+            .field("state", &self.session.state())
+            .field("tls", &self.tls_active)
+            .finish()
+    }
+
     pub(crate) fn protocol_version(&self) -> &str {
         &self.protocol_version
     }
