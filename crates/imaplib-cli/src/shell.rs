@@ -289,9 +289,70 @@ fn unit(r: imaplib::Result<()>) -> Outcome {
     }
 }
 
+/// The plain commands, one dispatch each, generated from the library's
+/// list of them (the same list both clients' methods come from): each
+/// argument is converted by its type there (bytes, text, optional text, a
+/// flag, or the rest of the line), after the number of arguments is
+/// checked.
+macro_rules! plain_dispatch {
+    ($( $(#[$doc:meta])* $name:ident ( $($args:tt)* ) => $build:expr ; )*) => {
+        /// Runs `c` when it names one of the plain commands.
+        fn plain_call(m: &mut Imap4, c: &Call) -> Option<Result<Outcome, String>> {
+            $(
+                if c.name == stringify!($name).trim_start_matches("r#") {
+                    let mut run = || -> Result<Outcome, String> {
+                        plain_args!(c, m, $name, 0usize, []; $($args)*)
+                    };
+                    return Some(run());
+                }
+            )*
+            None
+        }
+    };
+}
+
+/// Converts a plain command's arguments one by one, then calls it.
+macro_rules! plain_args {
+    ($c:ident, $m:ident, $name:ident, $n:expr, [$($v:expr),*]; ) => {{
+        $c.arity($n, Some($n))?;
+        Ok(reply($m.$name($($v),*)))
+    }};
+    ($c:ident, $m:ident, $name:ident, $n:expr, [$($v:expr),*];
+     $a:ident : impl AsRef<[u8]> $(, $($rest:tt)*)?) => {
+        plain_args!($c, $m, $name, $n + 1, [$($v,)* $c.bytes($n, stringify!($a))?]; $($($rest)*)?)
+    };
+    ($c:ident, $m:ident, $name:ident, $n:expr, [$($v:expr),*];
+     $a:ident : &str $(, $($rest:tt)*)?) => {
+        plain_args!($c, $m, $name, $n + 1, [$($v,)* $c.text($n, stringify!($a))?]; $($($rest)*)?)
+    };
+    ($c:ident, $m:ident, $name:ident, $n:expr, [$($v:expr),*];
+     $a:ident : Option<&str> $(, $($rest:tt)*)?) => {
+        plain_args!($c, $m, $name, $n + 1, [$($v,)* $c.opt_text($n, stringify!($a))?]; $($($rest)*)?)
+    };
+    ($c:ident, $m:ident, $name:ident, $n:expr, [$($v:expr),*];
+     $a:ident : bool $(, $($rest:tt)*)?) => {
+        plain_args!($c, $m, $name, $n + 1, [$($v,)* $c.boolean($n, stringify!($a), false)?]; $($($rest)*)?)
+    };
+    // The rest of the line, always last: at least the arguments before it.
+    ($c:ident, $m:ident, $name:ident, $n:expr, [$($v:expr),*];
+     $a:ident : impl IntoIterator<Item = impl AsRef<[u8]>>) => {{
+        $c.arity($n, None)?;
+        Ok(reply($m.$name($($v,)* $c.rest($n)?)))
+    }};
+}
+
+imaplib::__imaplib_simple_commands!(plain_dispatch);
+
 /// Runs one call.
 fn call(m: &mut Imap4, c: &Call, conn: &Resolved) -> Result<Outcome, String> {
     let name = c.name.as_str();
+    // The plain commands come from the library's own list, but for those
+    // whose imaplib defaults need saying here (LIST, LSUB, SELECT).
+    if !matches!(name, "list" | "lsub" | "select") {
+        if let Some(outcome) = plain_call(m, c) {
+            return outcome;
+        }
+    }
     let none = |c: &Call| c.arity(0, Some(0));
     Ok(match name {
         "append" => {
@@ -324,69 +385,9 @@ fn call(m: &mut Imap4, c: &Call, conn: &Resolved) -> Result<Outcome, String> {
             let (user, password) = conn.credentials().map_err(|e| e.message)?;
             reply(connect::authenticate(m, Some(&mech), &user, &password))
         }
-        "capability" => {
-            none(c)?;
-            reply(m.capability())
-        }
-        "check" => {
-            none(c)?;
-            reply(m.check())
-        }
-        "close" => {
-            none(c)?;
-            reply(m.close())
-        }
-        "copy" => {
-            c.arity(2, Some(2))?;
-            reply(m.copy(c.bytes(0, "message_set")?, c.bytes(1, "new_mailbox")?))
-        }
-        "create" => {
-            c.arity(1, Some(1))?;
-            reply(m.create(c.bytes(0, "mailbox")?))
-        }
-        "delete" => {
-            c.arity(1, Some(1))?;
-            reply(m.delete(c.bytes(0, "mailbox")?))
-        }
-        "deleteacl" => {
-            c.arity(2, Some(2))?;
-            reply(m.deleteacl(c.bytes(0, "mailbox")?, c.bytes(1, "who")?))
-        }
         "enable" => {
             c.arity(1, Some(1))?;
             reply(m.enable(c.text(0, "capability")?))
-        }
-        "examine" => {
-            c.arity(1, Some(1))?;
-            reply(m.examine(c.bytes(0, "mailbox")?))
-        }
-        "expunge" => {
-            none(c)?;
-            reply(m.expunge())
-        }
-        "fetch" => {
-            c.arity(2, Some(2))?;
-            reply(m.fetch(c.bytes(0, "message_set")?, c.bytes(1, "message_parts")?))
-        }
-        "getacl" => {
-            c.arity(1, Some(1))?;
-            reply(m.getacl(c.bytes(0, "mailbox")?))
-        }
-        "getannotation" => {
-            c.arity(3, Some(3))?;
-            reply(m.getannotation(
-                c.bytes(0, "mailbox")?,
-                c.bytes(1, "entry")?,
-                c.bytes(2, "attribute")?,
-            ))
-        }
-        "getquota" => {
-            c.arity(1, Some(1))?;
-            reply(m.getquota(c.bytes(0, "root")?))
-        }
-        "getquotaroot" => {
-            c.arity(1, Some(1))?;
-            reply(m.getquotaroot(c.bytes(0, "mailbox")?))
         }
         "idle" => {
             c.arity(0, Some(1))?;
@@ -422,22 +423,6 @@ fn call(m: &mut Imap4, c: &Call, conn: &Resolved) -> Result<Outcome, String> {
             none(c)?;
             reply(m.logout())
         }
-        "move" => {
-            c.arity(2, Some(2))?;
-            reply(m.r#move(c.bytes(0, "message_set")?, c.bytes(1, "new_mailbox")?))
-        }
-        "myrights" => {
-            c.arity(1, Some(1))?;
-            reply(m.myrights(c.bytes(0, "mailbox")?))
-        }
-        "namespace" => {
-            none(c)?;
-            reply(m.namespace())
-        }
-        "noop" => {
-            none(c)?;
-            reply(m.noop())
-        }
         "open" => {
             c.arity(0, Some(2))?;
             let host = c.opt_text(0, "host")?.unwrap_or("").to_string();
@@ -453,19 +438,6 @@ fn call(m: &mut Imap4, c: &Call, conn: &Resolved) -> Result<Outcome, String> {
                 _ => (host, port),
             };
             unit(m.open(&host, port))
-        }
-        "partial" => {
-            c.arity(4, Some(4))?;
-            reply(m.partial(
-                c.bytes(0, "message_num")?,
-                c.bytes(1, "message_part")?,
-                c.bytes(2, "start")?,
-                c.bytes(3, "length")?,
-            ))
-        }
-        "proxyauth" => {
-            c.arity(1, Some(1))?;
-            reply(m.proxyauth(c.bytes(0, "user")?))
         }
         "read" => {
             c.arity(1, Some(1))?;
@@ -489,10 +461,6 @@ fn call(m: &mut Imap4, c: &Call, conn: &Resolved) -> Result<Outcome, String> {
             none(c)?;
             reply(m.recent())
         }
-        "rename" => {
-            c.arity(2, Some(2))?;
-            reply(m.rename(c.bytes(0, "oldmailbox")?, c.bytes(1, "newmailbox")?))
-        }
         "response" => {
             c.arity(1, Some(1))?;
             let (code, data) = m.response(c.text(0, "code")?);
@@ -514,30 +482,9 @@ fn call(m: &mut Imap4, c: &Call, conn: &Resolved) -> Result<Outcome, String> {
             c.arity(1, Some(1))?;
             unit(m.send(c.bytes(0, "data")?))
         }
-        "setacl" => {
-            c.arity(3, Some(3))?;
-            reply(m.setacl(
-                c.bytes(0, "mailbox")?,
-                c.bytes(1, "who")?,
-                c.bytes(2, "what")?,
-            ))
-        }
-        "setannotation" => reply(m.setannotation(c.rest(0)?)),
-        "setquota" => {
-            c.arity(2, Some(2))?;
-            reply(m.setquota(c.bytes(0, "root")?, c.bytes(1, "limits")?))
-        }
         "shutdown" => {
             none(c)?;
             unit(m.shutdown())
-        }
-        "sort" => {
-            c.arity(2, None)?;
-            reply(m.sort(
-                c.bytes(0, "sort_criteria")?,
-                c.text(1, "charset")?,
-                c.rest(2)?,
-            ))
         }
         "starttls" => {
             c.arity(0, Some(1))?;
@@ -549,42 +496,6 @@ fn call(m: &mut Imap4, c: &Call, conn: &Resolved) -> Result<Outcome, String> {
                 );
             }
             reply(m.starttls(None))
-        }
-        "status" => {
-            c.arity(2, Some(2))?;
-            reply(m.status(c.bytes(0, "mailbox")?, c.bytes(1, "names")?))
-        }
-        "store" => {
-            c.arity(3, Some(3))?;
-            reply(m.store(
-                c.bytes(0, "message_set")?,
-                c.bytes(1, "command")?,
-                c.bytes(2, "flags")?,
-            ))
-        }
-        "subscribe" => {
-            c.arity(1, Some(1))?;
-            reply(m.subscribe(c.bytes(0, "mailbox")?))
-        }
-        "thread" => {
-            c.arity(2, None)?;
-            reply(m.thread(
-                c.bytes(0, "threading_algorithm")?,
-                c.text(1, "charset")?,
-                c.rest(2)?,
-            ))
-        }
-        "uid" => {
-            c.arity(1, None)?;
-            reply(m.uid(c.text(0, "command")?, c.rest(1)?))
-        }
-        "unselect" => {
-            none(c)?;
-            reply(m.unselect())
-        }
-        "unsubscribe" => {
-            c.arity(1, Some(1))?;
-            reply(m.unsubscribe(c.bytes(0, "mailbox")?))
         }
         "xatom" => {
             c.arity(1, None)?;

@@ -273,22 +273,33 @@ fn shell_over_implicit_tls_and_a_file_of_calls() {
 #[test]
 fn shell_reports_bad_lines_and_goes_on() {
     let server = PreauthDovecot::new();
-    let script: &[u8] = b"noop\nfrobnicate\nfetch 1\nselect 'unterminated\nSELECT INBOX\nselect INBOX maybe\nappend INBOX None None @/no/such/file\nselect \xff\nnoop\n";
+    let script: &[u8] = b"noop\nfrobnicate\nfetch 1\nselect 'unterminated\nSELECT INBOX\nselect INBOX maybe\nappend INBOX None None @/no/such/file\nselect \xff\nnoop\n\
+        create None\nuid\nmove 1\nsort (DATE) None ALL\nnoop 1\n";
     let run = imap(["shell", "--json", "--stream", &server.command()])
         .stdin(script)
         .run();
     run.expect(2);
     let v = run.json_lines();
-    assert_eq!(v.len(), 9, "{}", run.out());
+    assert_eq!(v.len(), 14, "{}", run.out());
     assert_eq!(v[0]["typ"], "OK");
+    // The plain commands' checks come from the library's list: each
+    // argument by its type, the count first.
     for (i, text) in [
         (1, "unknown method \"frobnicate\""),
-        (2, "fetch takes 2 argument(s)"),
+        (
+            2,
+            "fetch takes 2 argument(s) (message_set message_parts), got 1",
+        ),
         (3, "unterminated single quote"),
         (4, "did you mean select?"),
         (5, "readonly must be True or False"),
         (6, "cannot read /no/such/file"),
         (7, "not valid UTF-8"),
+        (9, "create: mailbox may not be None"),
+        (10, "uid takes at least 1 argument(s)"),
+        (11, "move takes 2 argument(s)"),
+        (12, "sort: charset may not be None"),
+        (13, "noop takes 0 argument(s)"),
     ] {
         assert_eq!(v[i]["error"]["kind"], "usage", "{}", v[i]);
         let msg = v[i]["error"]["message"].as_str().unwrap();
