@@ -632,22 +632,19 @@ fn fetch_batch(
         Sink::Stdout(_) => batch.to_vec(),
     };
     counts.present = (batch.len() - wanted.len()) as u64;
-    let mut missing = Vec::new();
-    if !wanted.is_empty() {
-        missing = fetch_uids(m, &wanted, sink, progress, &mut counts)?;
+    // Fetched once, and what the answer left out that the mailbox still
+    // holds asked for once more (a printed message cannot be taken back).
+    let attempts = if matches!(sink, Sink::Dir(_)) { 2 } else { 1 };
+    let mut missing = wanted;
+    for _ in 0..attempts {
+        if missing.is_empty() {
+            break;
+        }
+        missing = fetch_uids(m, &missing, sink, progress, &mut counts)?;
         if !missing.is_empty() {
             let there = still_there(m, &missing)?;
             counts.gone += (missing.len() - there.len()) as u64;
             missing = there;
-        }
-        if !missing.is_empty() && matches!(sink, Sink::Dir(_)) {
-            // Asked for again (a printed message cannot be taken back).
-            missing = fetch_uids(m, &missing, sink, progress, &mut counts)?;
-            if !missing.is_empty() {
-                let there = still_there(m, &missing)?;
-                counts.gone += (missing.len() - there.len()) as u64;
-                missing = there;
-            }
         }
     }
     let done_up_to = match missing.first() {

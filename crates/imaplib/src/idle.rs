@@ -94,11 +94,6 @@ pub struct IdleOutcome {
     pub reissued: u32,
 }
 
-enum Wake {
-    Data,
-    Quiet,
-}
-
 impl<L: Link> Conn<'_, L> {
     /// IDLE with typed events: `on_event` gets each untagged response as it
     /// arrives (EXISTS, EXPUNGE, FETCH flag changes, VANISHED, keepalive
@@ -237,24 +232,18 @@ impl<L: Link> Conn<'_, L> {
             if let Some(k) = options.keepalive {
                 wait = wait.min((last_data + k).saturating_duration_since(now));
             }
-            match self.read_for(wait.max(Duration::from_millis(1))).await? {
-                Wake::Data => last_data = Instant::now(),
-                Wake::Quiet => {}
+            // Sleep in the read: data, or the wait passing quietly.
+            if self
+                .read_once(Some(wait.max(Duration::from_millis(1))))
+                .await?
+            {
+                last_data = Instant::now();
             }
         };
         self.e.session.idle_done(&tag)?;
         self.flush().await?;
         let reply = self.wait(&tag).await?;
         Ok((reply, end))
-    }
-
-    /// Reads once, waiting at most `wait`.
-    async fn read_for(&mut self, wait: Duration) -> Result<Wake> {
-        match self.read_once(Some(wait)).await {
-            Ok(true) => Ok(Wake::Data),
-            Ok(false) => Ok(Wake::Quiet),
-            Err(e) => Err(e),
-        }
     }
 }
 

@@ -302,6 +302,16 @@ fn last_uid(out: &TempDir) -> u64 {
     state["mailboxes"]["INBOX"]["last_uid"].as_u64().unwrap()
 }
 
+/// UIDs 1 to 3 each saved once, UID 2 whole, and the state at UID 3.
+fn assert_all_saved(out: &TempDir) {
+    assert_eq!(
+        files(&out.0),
+        [".imap-fetch.json", "1.eml", "2.eml", "3.eml"]
+    );
+    assert_eq!(std::fs::read(out.join("2.eml")).unwrap(), body(2));
+    assert_eq!(last_uid(out), 3);
+}
+
 #[test]
 fn a_message_sent_without_its_uid_is_asked_for_again() {
     let out = TempDir::new("fetch-omit-once");
@@ -310,12 +320,7 @@ fn a_message_sent_without_its_uid_is_asked_for_again() {
     let run = fetch_into(&server, &out);
     server.finish();
     run.expect(0);
-    assert_eq!(
-        files(&out.0),
-        [".imap-fetch.json", "1.eml", "2.eml", "3.eml"]
-    );
-    assert_eq!(std::fs::read(out.join("2.eml")).unwrap(), body(2));
-    assert_eq!(last_uid(&out), 3);
+    assert_all_saved(&out);
     let log = log.lock().unwrap();
     assert!(
         log.iter()
@@ -344,10 +349,5 @@ fn a_message_never_identified_stops_the_state_below_it() {
     let run = fetch_into(&server, &out);
     server.finish();
     run.expect(0);
-    assert_eq!(
-        files(&out.0),
-        [".imap-fetch.json", "1.eml", "2.eml", "3.eml"]
-    );
-    assert_eq!(std::fs::read(out.join("2.eml")).unwrap(), body(2));
-    assert_eq!(last_uid(&out), 3);
+    assert_all_saved(&out);
 }

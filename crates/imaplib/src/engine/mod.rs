@@ -223,17 +223,17 @@ impl<L: Link> Conn<'_, L> {
 
     /// The capabilities (upper case).
     pub(crate) fn capabilities(&self) -> &[String] {
-        self.e.session.capabilities()
+        self.e.capabilities()
     }
 
     /// True if the server announced `name`.
     pub(crate) fn has_capability(&self, name: &str) -> bool {
-        self.e.session.has_capability(name)
+        self.e.has_capability(name)
     }
 
     /// imaplib's `untagged_responses`.
     pub(crate) fn untagged_responses(&self) -> &std::collections::HashMap<String, Vec<Data>> {
-        self.e.session.untagged_responses()
+        self.e.untagged_responses()
     }
 
     /// imaplib's `response(code)`: pops what is stored under `code`.
