@@ -2,7 +2,9 @@
 # Installs what the integration tests need on a Debian/Ubuntu machine:
 #   - Dovecot (dovecot-imapd, which pulls in dovecot-core): the tests start
 #     throwaway daemons and a preauthenticated imap on stdin/stdout;
-#   - openssl: the tests make their own CA and server certificate.
+#   - openssl: the tests make their own CA and server certificate;
+#   - microsocks and tinyproxy: real SOCKS5 and HTTP CONNECT proxies that
+#     the proxy tests start on loopback ports.
 # Quiet and idempotent: does nothing when everything is already there.
 set -euo pipefail
 
@@ -13,6 +15,11 @@ fi
 if ! command -v openssl >/dev/null 2>&1; then
     packages+=(openssl)
 fi
+for proxy in microsocks tinyproxy; do
+    if [[ ! -x /usr/bin/$proxy ]]; then
+        packages+=("$proxy")
+    fi
+done
 if [[ ${#packages[@]} -eq 0 ]]; then
     exit 0
 fi
@@ -40,6 +47,12 @@ if ! { "${sudo[@]}" apt-get update -qq &&
 fi
 
 for f in /usr/sbin/dovecot /usr/lib/dovecot/imap; do
+    if [[ ! -x $f ]]; then
+        echo "install-deps.sh: $f is still missing after installing ${packages[*]}" >&2
+        exit 1
+    fi
+done
+for f in /usr/bin/microsocks /usr/bin/tinyproxy; do
     if [[ ! -x $f ]]; then
         echo "install-deps.sh: $f is still missing after installing ${packages[*]}" >&2
         exit 1

@@ -252,17 +252,47 @@ impl std::fmt::Debug for AsyncImap4 {
     }
 }
 
+/// A TCP connection to `host:port`, through `options.proxy` when there is
+/// one; connecting (and the proxy's exchange) may take `connect_timeout`,
+/// else `timeout`.
 async fn connect_tcp(host: &str, port: u16, options: &Options) -> Result<TcpStream> {
-    let connect = TcpStream::connect((host, port));
-    let stream = match options.connect_timeout.or(options.timeout) {
+    let connect = async {
+        let Some(proxy) = &options.proxy else {
+            return direct(host, port).await;
+        };
+        let mut tcp = direct(&proxy.host, proxy.port)
+            .await
+            .map_err(|e| crate::proxy::unreachable(proxy, &e))?;
+        crate::proxy::tunnel(&mut tcp, proxy, host, port).await?;
+        Ok(tcp)
+    };
+    match options.connect_timeout.or(options.timeout) {
         Some(t) => tokio::time::timeout(t, connect)
             .await
-            .map_err(|_| Error::abort(format!("cannot connect to {host}:{port}: timed out")))?,
+            .map_err(|_| match &options.proxy {
+                Some(proxy) => crate::proxy::timed_out(proxy),
+                None => Error::abort(format!("cannot connect to {host}:{port}: timed out")),
+            })?,
         None => connect.await,
     }
-    .map_err(|e| Error::io(&format!("cannot connect to {host}:{port}"), e))?;
+}
+
+async fn direct(host: &str, port: u16) -> Result<TcpStream> {
+    let stream = TcpStream::connect((host, port))
+        .await
+        .map_err(|e| Error::io(&format!("cannot connect to {host}:{port}"), e))?;
     let _ = stream.set_nodelay(true);
     Ok(stream)
+}
+
+impl crate::proxy::Pipe for TcpStream {
+    async fn send(&mut self, data: &[u8]) -> std::io::Result<()> {
+        tokio::io::AsyncWriteExt::write_all(self, data).await
+    }
+
+    async fn recv(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        tokio::io::AsyncReadExt::read(self, buf).await
+    }
 }
 
 async fn tls_handshake(

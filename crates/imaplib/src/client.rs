@@ -47,6 +47,12 @@ pub struct Options {
     pub debug: u8,
     /// TLS settings for implicit TLS and STARTTLS.
     pub tls: TlsConfig,
+    /// A SOCKS5 or HTTP CONNECT proxy to reach the server through (TCP,
+    /// STARTTLS and implicit TLS; not child processes). The proxy resolves
+    /// the server's name; TLS runs end to end and the certificate is
+    /// checked against the server's name. `None` (the default): connect
+    /// directly.
+    pub proxy: Option<crate::Proxy>,
 }
 
 impl Default for Options {
@@ -60,6 +66,7 @@ impl Default for Options {
             max_untagged_bytes: cfg.max_untagged_bytes,
             debug: 0,
             tls: TlsConfig::default(),
+            proxy: None,
         }
     }
 }
@@ -187,7 +194,7 @@ impl Imap4 {
     pub fn with_options(host: &str, port: u16, options: Options) -> Result<Imap4> {
         let host = if host.is_empty() { "localhost" } else { host };
         let port = if port == 0 { IMAP4_PORT } else { port };
-        let tcp = Transport::connect_tcp(host, port, options.connect_timeout.or(options.timeout))?;
+        let tcp = Transport::connect(host, port, &options)?;
         tcp.set_read_timeout(options.timeout)
             .and_then(|_| tcp.set_write_timeout(options.timeout))
             .map_err(|e| Error::io("setting the timeout", e))?;
@@ -209,7 +216,7 @@ impl Imap4 {
         let port = if port == 0 { IMAP4_SSL_PORT } else { port };
         let config = options.tls.build()?;
         let name = options.tls.name_for(host)?;
-        let tcp = Transport::connect_tcp(host, port, options.connect_timeout.or(options.timeout))?;
+        let tcp = Transport::connect(host, port, &options)?;
         tcp.set_read_timeout(options.timeout)
             .and_then(|_| tcp.set_write_timeout(options.timeout))
             .map_err(|e| Error::io("setting the timeout", e))?;

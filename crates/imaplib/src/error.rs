@@ -25,6 +25,7 @@ pub struct Error {
     message: String,
     bytes: Vec<u8>,
     detail: Option<ProtoErrorKind>,
+    proxy: Option<crate::proxy::ProxyFailure>,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -39,6 +40,7 @@ impl Error {
             message: message.into(),
             bytes: Vec::new(),
             detail: None,
+            proxy: None,
             source: None,
         }
     }
@@ -100,6 +102,18 @@ impl Error {
         &self.bytes
     }
 
+    /// The same error, marked as a proxy's failure.
+    pub(crate) fn with_proxy_failure(mut self, failure: crate::proxy::ProxyFailure) -> Self {
+        self.proxy = Some(failure);
+        self
+    }
+
+    /// How the proxy failed, when the error came from the proxy (see
+    /// [`crate::Options::proxy`]) rather than from the IMAP server.
+    pub fn proxy_failure(&self) -> Option<crate::proxy::ProxyFailure> {
+        self.proxy
+    }
+
     /// The protocol core's finer classification, when the error came from it.
     pub fn detail(&self) -> Option<ProtoErrorKind> {
         self.detail
@@ -118,6 +132,7 @@ impl From<ProtoError> for Error {
             message: e.message().to_string(),
             bytes: e.bytes().to_vec(),
             detail: Some(e.kind()),
+            proxy: None,
             source: None,
         }
     }

@@ -6,10 +6,11 @@ use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 
+use crate::client::Options;
 use crate::error::{Error, Result};
 use crate::tls::describe_tls_error;
 
@@ -212,7 +213,62 @@ pub(crate) enum Transport {
     Closed,
 }
 
+/// A blocking socket under a proxy exchange, with one deadline for the
+/// whole exchange.
+struct StdPipe<'a> {
+    tcp: &'a TcpStream,
+    deadline: Option<Instant>,
+}
+
+impl StdPipe<'_> {
+    fn arm(&self) -> io::Result<()> {
+        let Some(deadline) = self.deadline else {
+            return Ok(());
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        self.tcp.set_read_timeout(Some(left))?;
+        self.tcp.set_write_timeout(Some(left))
+    }
+}
+
+impl crate::proxy::Pipe for StdPipe<'_> {
+    async fn send(&mut self, data: &[u8]) -> io::Result<()> {
+        self.arm()?;
+        let mut tcp = self.tcp;
+        tcp.write_all(data)?;
+        tcp.flush()
+    }
+
+    async fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.arm()?;
+        let mut tcp = self.tcp;
+        tcp.read(buf)
+    }
+}
+
 impl Transport {
+    /// A TCP connection to `host:port`, through `options.proxy` when there
+    /// is one. Connecting (and the proxy's exchange) may take
+    /// `connect_timeout`, else `timeout`.
+    pub(crate) fn connect(host: &str, port: u16, options: &Options) -> Result<TcpStream> {
+        let wait = options.connect_timeout.or(options.timeout);
+        let Some(proxy) = &options.proxy else {
+            return Self::connect_tcp(host, port, wait);
+        };
+        let deadline = wait.map(|w| Instant::now() + w);
+        let tcp = Self::connect_tcp(&proxy.host, proxy.port, wait)
+            .map_err(|e| crate::proxy::unreachable(proxy, &e))?;
+        let mut pipe = StdPipe {
+            tcp: &tcp,
+            deadline,
+        };
+        crate::engine::block_on(crate::proxy::tunnel(&mut pipe, proxy, host, port))?;
+        Ok(tcp)
+    }
+
     pub(crate) fn connect_tcp(
         host: &str,
         port: u16,
