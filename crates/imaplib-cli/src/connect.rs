@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgAction, Args};
-use imaplib::{Imap4, Options, Reply, State, TlsConfig};
+use imaplib::{Imap4, Options, Proxy, Reply, State, TlsConfig};
 
 use crate::exit::{describe, CliError, CliResult, Exit};
 
@@ -87,6 +87,20 @@ pub struct ConnectArgs {
         help_heading = "Connection"
     )]
     pub timeout: Option<f64>,
+    /// Reach the server through this proxy (TCP, STARTTLS and TLS; the
+    /// proxy resolves the server's name, TLS runs end to end).
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        help_heading = "Connection",
+        help = "Proxy: socks5://[USER@]HOST[:PORT] or http://[USER@]HOST[:PORT]. Without it, \
+                ALL_PROXY / all_proxy is used unless NO_PROXY / no_proxy names the server"
+    )]
+    pub proxy: Option<String>,
+    /// Read the proxy's password from this environment variable.
+    #[arg(long, global = true, value_name = "VAR", help_heading = "Connection")]
+    pub proxy_password_env: Option<String>,
     /// Print the protocol trace to stderr (-vv: more); passwords and
     /// AUTHENTICATE responses are hidden.
     #[arg(short, long, global = true, action = ArgAction::Count, help_heading = "Connection")]
@@ -131,6 +145,8 @@ pub struct Resolved {
     pub auth: Option<String>,
     /// The mailbox named in the URL.
     pub mailbox: Option<String>,
+    /// The proxy to connect through, if any.
+    pub proxy: Option<Proxy>,
     args: ConnectArgs,
 }
 
@@ -422,13 +438,182 @@ impl ConnectArgs {
                 )));
             }
         }
+        let proxy = match &target {
+            Target::Tcp { host, .. } => self.proxy_for(host, |var| std::env::var(var).ok())?,
+            Target::Stream(_) if a.proxy.is_some() || a.proxy_password_env.is_some() => {
+                return Err(CliError::usage(
+                    "--proxy and --proxy-password-env need a network connection, not --stream",
+                ))
+            }
+            Target::Stream(_) => None,
+        };
         Ok(Resolved {
             target,
             user,
             auth,
             mailbox,
+            proxy,
             args: a.clone(),
         })
+    }
+
+    /// The proxy for `host`: `--proxy`, else `ALL_PROXY` (or `all_proxy`)
+    /// unless `NO_PROXY` (or `no_proxy`) names the host; the password from
+    /// `--proxy-password-env`. `env` reads a variable (lower case first).
+    fn proxy_for(
+        &self,
+        host: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> CliResult<Option<Proxy>> {
+        let var = |names: [&'static str; 2]| {
+            names
+                .into_iter()
+                .find_map(|n| env(n).filter(|v| !v.trim().is_empty()).map(|v| (n, v)))
+        };
+        let (source, url) = match &self.proxy {
+            Some(url) => ("--proxy".to_string(), url.clone()),
+            None => match var(["all_proxy", "ALL_PROXY"]) {
+                Some((name, url)) => {
+                    let skip = var(["no_proxy", "NO_PROXY"])
+                        .is_some_and(|(_, list)| no_proxy_matches(&list, host));
+                    if skip {
+                        return Ok(None);
+                    }
+                    (name.to_string(), url)
+                }
+                None if self.proxy_password_env.is_some() => {
+                    return Err(CliError::usage(
+                        "--proxy-password-env needs a proxy: give --proxy or set ALL_PROXY",
+                    ))
+                }
+                None => return Ok(None),
+            },
+        };
+        let mut proxy = Proxy::parse(url.trim())
+            .map_err(|e| CliError::usage(format!("{source}: {}", e.message())))?;
+        if self.proxy.is_some()
+            && proxy
+                .credentials
+                .as_ref()
+                .is_some_and(|(_, p)| !p.is_empty())
+        {
+            return Err(CliError::usage(
+                "put no password in --proxy: use --proxy-password-env",
+            ));
+        }
+        if let Some(var) = &self.proxy_password_env {
+            let password = env(var).ok_or_else(|| {
+                CliError::usage(format!(
+                    "--proxy-password-env {var}: the variable is not set"
+                ))
+            })?;
+            let Some((user, _)) = proxy.credentials.take() else {
+                return Err(CliError::usage(format!(
+                    "--proxy-password-env: name the proxy user in {source} (USER@HOST)"
+                )));
+            };
+            proxy.credentials = Some((user, password));
+        }
+        Ok(Some(proxy))
+    }
+}
+
+/// True when the `NO_PROXY` list names `host`: `*`, the host itself, or a
+/// domain it is in (`example.org` and `.example.org` both cover
+/// `mail.example.org`). Ports in the list are ignored; case does not count.
+fn no_proxy_matches(list: &str, host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    list.split([',', ' ']).map(str::trim).any(|entry| {
+        if entry == "*" {
+            return true;
+        }
+        let mut entry = entry.to_ascii_lowercase();
+        if let Some(v6) = entry.strip_prefix('[') {
+            entry = v6.split(']').next().unwrap_or_default().to_string();
+        } else if entry.matches(':').count() == 1 {
+            entry = entry.split(':').next().unwrap_or_default().to_string();
+        }
+        let entry = entry.trim_start_matches('.').trim_end_matches('.');
+        !entry.is_empty()
+            && (host == entry
+                || host
+                    .strip_suffix(entry)
+                    .is_some_and(|rest| rest.ends_with('.')))
+    })
+}
+
+#[cfg(test)]
+mod proxy_tests {
+    use super::*;
+
+    fn args(proxy: Option<&str>, password_env: Option<&str>) -> ConnectArgs {
+        ConnectArgs {
+            proxy: proxy.map(str::to_string),
+            proxy_password_env: password_env.map(str::to_string),
+            ..ConnectArgs::default()
+        }
+    }
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn no_proxy_lists() {
+        for (list, host, want) in [
+            ("*", "a.b", true),
+            ("example.org", "mail.example.org", true),
+            (".example.org", "mail.example.org", true),
+            ("example.org", "badexample.org", false),
+            ("localhost,127.0.0.1:143", "127.0.0.1", true),
+            ("[::1]", "::1", true),
+            ("MAIL.example.org.", "mail.example.org", true),
+            ("", "x", false),
+        ] {
+            assert_eq!(no_proxy_matches(list, host), want, "{list:?} {host:?}");
+        }
+    }
+
+    #[test]
+    fn the_proxy_comes_from_the_flag_or_the_environment() {
+        let a = args(Some("socks5://u@p:1"), Some("PW"));
+        let p = a.proxy_for("h", env(&[("PW", "secret")])).unwrap().unwrap();
+        assert_eq!(p.credentials, Some(("u".into(), "secret".into())));
+        assert!(args(Some("socks5://u:pw@p"), None)
+            .proxy_for("h", env(&[]))
+            .is_err());
+        assert!(args(Some("socks5://p"), Some("PW"))
+            .proxy_for("h", env(&[("PW", "x")]))
+            .is_err());
+        let vars = [("ALL_PROXY", "http://q:8"), ("NO_PROXY", "corp.example")];
+        let p = args(None, None)
+            .proxy_for("h", env(&vars))
+            .unwrap()
+            .unwrap();
+        assert_eq!((p.host.as_str(), p.port), ("q", 8));
+        assert!(args(None, None)
+            .proxy_for("imap.corp.example", env(&vars))
+            .unwrap()
+            .is_none());
+        // The lower-case form wins; a password in the environment is fine.
+        let vars = [
+            ("all_proxy", "socks5://u:pw@low"),
+            ("ALL_PROXY", "http://up"),
+        ];
+        let p = args(None, None)
+            .proxy_for("h", env(&vars))
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.host, "low");
+        assert_eq!(p.credentials, Some(("u".into(), "pw".into())));
+        assert!(args(None, None).proxy_for("h", env(&[])).unwrap().is_none());
+        assert!(args(None, None)
+            .proxy_for("h", env(&[("ALL_PROXY", "ftp://x")]))
+            .is_err());
     }
 }
 
@@ -462,6 +647,7 @@ impl Resolved {
             ),
             debug: if self.args.verbose > 0 { 4 } else { 0 },
             tls,
+            proxy: self.proxy.clone(),
             ..Options::default()
         }
     }
@@ -475,6 +661,13 @@ impl Resolved {
             );
         }
         let options = self.options();
+        if let (Some(proxy), true) = (&self.proxy, self.args.verbose > 0) {
+            // The proxy's URL without its password.
+            eprintln!(
+                "imap: connecting to {} through the proxy {proxy}",
+                self.describe()
+            );
+        }
         let m = match &self.target {
             Target::Stream(cmd) => Imap4::stream_with_options(cmd, options)
                 .map_err(|e| CliError::connect(&format!("cannot talk to {cmd:?}"), &e))?,

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use imaplib::ErrorKind;
+use imaplib::{ErrorKind, ProxyFailure};
 
 /// Exit statuses, one per kind of failure (listed in `imap --help`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +26,14 @@ pub enum Exit {
     /// `imap fetch`: the mailbox's UIDVALIDITY changed since the last run
     /// into the same output; nothing was written.
     UidValidity = 7,
+    /// The proxy cannot be reached, or did not answer in time.
+    ProxyUnreachable = 8,
+    /// The proxy wants credentials or refused the ones given.
+    ProxyAuth = 9,
+    /// The proxy refused, or failed, to connect to the server.
+    ProxyTarget = 10,
+    /// The proxy answered something that is not SOCKS5 or HTTP.
+    ProxyProtocol = 11,
 }
 
 impl Exit {
@@ -46,7 +54,11 @@ Exit status:
   5  the server answered NO or BAD (imaplib's `error`)
   6  connection lost or protocol out of step (imaplib's `abort`);
      for `imap decode`, input that cannot be framed
-  7  `imap fetch`: UIDVALIDITY changed since the last run (nothing written)";
+  7  `imap fetch`: UIDVALIDITY changed since the last run (nothing written)
+  8  the proxy cannot be reached or did not answer
+  9  the proxy refused the credentials (or wants some)
+ 10  the proxy refused or failed to connect to the server
+ 11  the proxy answered something that is not SOCKS5 or HTTP";
 
 /// A failure: what to print (one line) and the exit status.
 #[derive(Debug)]
@@ -91,6 +103,15 @@ impl CliError {
     /// out when the library's message already says what failed.
     pub fn connect(context: &str, err: &imaplib::Error) -> Self {
         let text = describe(err);
+        if let Some(failure) = err.proxy_failure() {
+            let exit = match failure {
+                ProxyFailure::Unreachable => Exit::ProxyUnreachable,
+                ProxyFailure::Credentials => Exit::ProxyAuth,
+                ProxyFailure::Target => Exit::ProxyTarget,
+                ProxyFailure::Protocol => Exit::ProxyProtocol,
+            };
+            return Self::new(exit, text);
+        }
         if text.starts_with("cannot connect to") || text.starts_with("cannot resolve") {
             return Self::new(Exit::Connect, text);
         }

@@ -5,6 +5,8 @@
 
 #[path = "../../../imaplib/tests/support/dovecot.rs"]
 mod dovecot;
+#[path = "../../../imaplib/tests/support/proxies.rs"]
+mod proxies;
 #[path = "../../../imaplib/tests/support/scripted.rs"]
 mod scripted;
 mod support;
@@ -14,5 +16,6 @@ mod errors;
 mod fetch;
 mod hostile;
 mod list;
+mod proxy;
 mod python;
 mod shell;

@@ -82,6 +82,10 @@ pub fn imap<S: AsRef<std::ffi::OsStr>>(args: impl IntoIterator<Item = S>) -> Ima
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_imap"));
     cmd.args(args);
     cmd.env_remove("IMAP_PASSWORD");
+    // The machine's proxy settings stay out of the tests that do not set them.
+    for var in ["ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"] {
+        cmd.env_remove(var);
+    }
     Imap {
         cmd,
         stdin: Vec::new(),

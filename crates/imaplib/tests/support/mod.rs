@@ -4,4 +4,5 @@
 pub mod both;
 pub mod certs;
 pub mod dovecot;
+pub mod proxies;
 pub mod scripted;
