@@ -21,6 +21,13 @@ pub enum Arg {
     /// A value the caller already enclosed in double quotes or parentheses
     /// passes through unchanged, as imaplib passes it.
     String(Bytes),
+    /// A text value (the strings of SEARCH keys: FROM, SUBJECT, HEADER
+    /// values...): always encoded from its content, an atom when it is one,
+    /// else a quoted string, else a literal (CR or LF, or 8-bit data
+    /// without UTF8=ACCEPT); the empty value is `""`. Unlike
+    /// [`Arg::String`], a value that looks quoted or parenthesised is
+    /// encoded too (`"x"` is sent as `"\"x\""`). NUL is refused.
+    Text(Bytes),
     /// A mailbox name: like [`Arg::String`], and a non-ASCII name is encoded
     /// in modified UTF-7 (RFC 3501 §5.1.3) unless UTF8=ACCEPT is enabled.
     Mailbox(Bytes),
@@ -64,6 +71,7 @@ impl std::fmt::Debug for Arg {
         use crate::Printable;
         match self {
             Arg::String(b) => write!(f, "String({:?})", Printable(b)),
+            Arg::Text(b) => write!(f, "Text({:?})", Printable(b)),
             Arg::Mailbox(b) => write!(f, "Mailbox({:?})", Printable(b)),
             Arg::Pattern(b) => write!(f, "Pattern({:?})", Printable(b)),
             Arg::Secret(_) => f.write_str("Secret(***)"),
@@ -179,6 +187,7 @@ impl Encoder {
             }
             Arg::ListEnd => Ok(()),
             Arg::String(v) => self.astring(v, false, true),
+            Arg::Text(v) => self.astring(v, false, false),
             Arg::Mailbox(v) | Arg::Pattern(v) => {
                 let wildcards = matches!(arg, Arg::Pattern(_));
                 // A name is encoded in modified UTF-7 unless it already is:
