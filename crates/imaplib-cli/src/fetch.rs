@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use clap::Args;
-use imaplib::types::{decode_data, split_responses, Fetch, FetchItem, Untagged};
-use imaplib::{Data, Imap4, Status, Streamed};
+use imaplib::types::{decode_data, split_responses, Fetch, FetchItem, SequenceSet, Untagged};
+use imaplib::{Data, Imap4, Query, Status, Streamed};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::connect::Resolved;
@@ -42,7 +42,8 @@ pub struct FetchArgs {
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<Format>,
     /// IMAP SEARCH criteria choosing the messages, e.g. 'SINCE 1-Jan-2024
-    /// FROM alice'.
+    /// FROM alice' or 'SUBJECT Grüße'; words in any language work (the
+    /// charset is chosen by itself).
     #[arg(long, value_name = "CRITERIA", default_value = "ALL")]
     pub search: String,
     /// Messages per FETCH command.
@@ -254,6 +255,9 @@ pub fn run(args: &FetchArgs, conn: &Resolved) -> CliResult<()> {
     if args.search.contains(['\r', '\n']) {
         return Err(CliError::usage("--search may not contain line breaks"));
     }
+    // Parsed here, so that the charset is chosen by the words' content.
+    let query = Query::parse(&args.search)
+        .map_err(|e| CliError::usage(format!("--search: {}", e.message())))?;
     let started = Instant::now();
     let mut m = conn.connect()?;
     conn.login(&mut m, true)?;
@@ -294,13 +298,15 @@ pub fn run(args: &FetchArgs, conn: &Resolved) -> CliResult<()> {
     };
 
     // Which messages.
-    let criteria = if last_uid > 0 {
-        format!("UID {}:* ({})", last_uid + 1, args.search)
+    let query = if last_uid > 0 {
+        let newer = SequenceSet::parse(format!("{}:*", last_uid + 1).as_bytes())
+            .map_err(|_| CliError::local(format!("bad last UID {last_uid} in the saved state")))?;
+        Query::uid(newer).and(query)
     } else {
-        args.search.clone()
+        query
     };
     let found = m
-        .uid_search_typed([criteria.as_str()])
+        .uid_search_query(&query)
         .map_err(|e| CliError::imap(&format!("cannot search {mailbox}"), &e))?;
     let mut uids: Vec<u64> = found
         .ids

@@ -5,7 +5,8 @@
 //!
 //! - [`command`]: commands, their arguments and the encoder that chooses
 //!   atom, quoted string or literal for each argument; one builder per
-//!   imaplib method in [`command::build`].
+//!   imaplib method in [`command::build`]; typed SEARCH queries that pick
+//!   their charset by themselves ([`Query`]).
 //! - [`response`]: the [`Framer`] that splits the server's byte stream into
 //!   complete responses (lines plus literals, bounded, linear time) and the
 //!   parser that recognises tagged, untagged and continuation responses with
@@ -26,7 +27,7 @@ pub mod state;
 pub mod types;
 pub mod utf7;
 
-pub use command::{Arg, Command, Finish};
+pub use command::{Arg, Command, Finish, Query, SearchArgs};
 pub use error::{ProtoError, ProtoErrorKind};
 pub use response::{Code, Data, Frame, Framer, Kind, Limits, Response, Status};
 pub use session::{Event, Reply, Session, SessionConfig, State};

@@ -63,6 +63,7 @@ pub use typed::{reply_code, SelectInfo};
 pub use date::{internaldate_to_tuple, time_to_internaldate};
 pub use imaplib_proto;
 pub use imaplib_proto::command::build::{CatenatePart, NotifyEvent, NotifyFilter, NotifyGroup};
+pub use imaplib_proto::command::{EntryType, ModSeqEntry, Query};
 pub use imaplib_proto::date::DateInput;
 pub use imaplib_proto::types;
 pub use imaplib_proto::{int_to_ap, parse_flags, Data, Limits, Reply, State, Status};

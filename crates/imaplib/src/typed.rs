@@ -16,7 +16,7 @@ use imaplib_proto::types::{
     ListEntry, MailboxStatus, Namespaces, Quota, QuotaRoot, ResponseCode, SearchResult,
     SequenceSet, ThreadNode, Typed, Untagged,
 };
-use imaplib_proto::{Command, Data, Reply, Status};
+use imaplib_proto::{Command, Data, Query, Reply, Status};
 
 use crate::engine::{Conn, Link};
 use crate::error::{Error, Result};
@@ -61,8 +61,19 @@ fn refused(reply: &Reply) -> Error {
         .and_then(Data::as_bytes)
         .map(|b| String::from_utf8_lossy(b).into_owned())
         .unwrap_or_default();
-    Error::error(format!("server refused: {} {text}", reply.typ))
-        .with_detail(imaplib_proto::ProtoErrorKind::CommandFailed)
+    let mut message = format!("server refused: {} {text}", reply.typ);
+    if let Some(ResponseCode::BadCharset(offered)) = reply_code(reply) {
+        // RFC 3501 §7.1: the charsets the server does search in, if it says.
+        if offered.is_empty() {
+            message.push_str(" (the server names no charset it supports)");
+        } else {
+            message.push_str(&format!(
+                " (the server searches only in: {})",
+                offered.join(", ")
+            ));
+        }
+    }
+    Error::error(message).with_detail(imaplib_proto::ProtoErrorKind::CommandFailed)
 }
 
 pub(crate) fn require_ok(reply: &Reply) -> Result<()> {
@@ -401,6 +412,58 @@ impl<L: Link> Conn<'_, L> {
         Ok(one_esearch(all.pop(), uid))
     }
 
+    /// SEARCH with a typed [`Query`]: the charset is chosen by itself
+    /// (none for ASCII; with 8-bit text, UTF-8 as is under UTF8=ACCEPT,
+    /// else `CHARSET UTF-8`).
+    pub(crate) async fn search_query(&mut self, query: &Query) -> Result<SearchResult> {
+        let cmd = build::search_query(query, self.e.session.utf8_enabled());
+        merge_search(self.typed_data(cmd, "SEARCH").await?)
+    }
+
+    /// UID SEARCH with a typed [`Query`].
+    pub(crate) async fn uid_search_query(&mut self, query: &Query) -> Result<SearchResult> {
+        let cmd = build::uid_search_query(query, self.e.session.utf8_enabled());
+        merge_search(self.typed_data(cmd, "SEARCH").await?)
+    }
+
+    /// ESEARCH (RFC 4731) with a typed [`Query`]: `SEARCH RETURN
+    /// (options)`, or UID SEARCH with `uid`.
+    pub(crate) async fn esearch_query(
+        &mut self,
+        uid: bool,
+        return_options: &str,
+        query: &Query,
+    ) -> Result<ESearch> {
+        esearch_allowed(self.capabilities(), return_options)?;
+        let cmd = build::esearch_query(uid, return_options, query, self.e.session.utf8_enabled());
+        let mut all = self.typed_data(cmd, "ESEARCH").await?;
+        Ok(one_esearch(all.pop(), uid))
+    }
+
+    /// SORT (RFC 5256) with a typed [`Query`]; `uid` for UID SORT.
+    pub(crate) async fn sort_query(
+        &mut self,
+        sort_criteria: &str,
+        query: &Query,
+        uid: bool,
+    ) -> Result<Vec<u32>> {
+        let utf8 = self.e.session.utf8_enabled();
+        let cmd = build::sort_query(sort_criteria.as_bytes(), query, utf8, uid);
+        Ok(sort_ids(self.typed_data(cmd, "SORT").await?))
+    }
+
+    /// THREAD (RFC 5256) with a typed [`Query`]; `uid` for UID THREAD.
+    pub(crate) async fn thread_query(
+        &mut self,
+        algorithm: &str,
+        query: &Query,
+        uid: bool,
+    ) -> Result<Vec<ThreadNode>> {
+        let utf8 = self.e.session.utf8_enabled();
+        let cmd = build::thread_query(algorithm.as_bytes(), query, utf8, uid);
+        Ok(threads(self.typed_data(cmd, "THREAD").await?))
+    }
+
     /// SORT, typed.
     pub(crate) async fn sort_typed<I, A>(
         &mut self,
@@ -603,16 +666,9 @@ pub(crate) fn merge_search(items: Vec<Untagged>) -> Result<SearchResult> {
     Ok(out)
 }
 
-pub(crate) fn esearch_command<I, A>(
-    caps: &[String],
-    uid: bool,
-    return_options: &str,
-    criteria: I,
-) -> Result<Command>
-where
-    I: IntoIterator<Item = A>,
-    A: AsRef<[u8]>,
-{
+/// Raises `error` unless the server offers ESEARCH (and PARTIAL when the
+/// return options ask for it).
+fn esearch_allowed(caps: &[String], return_options: &str) -> Result<()> {
     if !caps.iter().any(|c| c == "ESEARCH" || c == "IMAP4REV2") {
         return Err(Error::missing_capability("ESEARCH"));
     }
@@ -624,6 +680,20 @@ where
     {
         return Err(Error::missing_capability("PARTIAL"));
     }
+    Ok(())
+}
+
+pub(crate) fn esearch_command<I, A>(
+    caps: &[String],
+    uid: bool,
+    return_options: &str,
+    criteria: I,
+) -> Result<Command>
+where
+    I: IntoIterator<Item = A>,
+    A: AsRef<[u8]>,
+{
+    esearch_allowed(caps, return_options)?;
     let mut args: Vec<Bytes> = vec![
         Bytes::from_static(b"RETURN"),
         Bytes::from(format!("({return_options})")),

@@ -394,3 +394,49 @@ fn fetch_streams_each_message_to_its_file_as_it_arrives() {
         run.stderr
     );
 }
+
+#[test]
+fn search_words_in_any_language_need_no_charset() {
+    let server = PreauthDovecot::new();
+    let cmd = server.command();
+    let utf8 = |subject: &str, body: &str| {
+        format!(
+            "From: a@example.org\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\n\
+             Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\
+             \r\n{body}\r\n"
+        )
+        .into_bytes()
+    };
+    let msgs = [
+        utf8("Grüße aus Köln", "Bis bald"),
+        utf8("Καλημέρα", "Γειά σου"),
+        utf8("plain", "ascii only"),
+    ];
+    for m in &msgs {
+        server.deliver("INBOX", m);
+    }
+    let out = TempDir::new("utf8-search");
+    let dir = out.0.display().to_string();
+    let fetch = |search: &str| {
+        imap([
+            "fetch", "INBOX", "--out", &dir, "--format", "eml", "--search", search, "--stream",
+            &cmd,
+        ])
+        .run()
+    };
+    fetch("OR SUBJECT Grüße BODY \"Γειά σου\"").expect(0);
+    assert_eq!(files(&out.0), [".imap-fetch.json", "1.eml", "2.eml"]);
+    // A new message: the next run asks only for UIDs above the last one,
+    // with the same non-ASCII words.
+    server.deliver("INBOX", &utf8("Noch mehr Grüße", "x"));
+    let run = fetch("OR SUBJECT Grüße BODY \"Γειά σου\"");
+    run.expect(0);
+    assert_eq!(
+        files(&out.0),
+        [".imap-fetch.json", "1.eml", "2.eml", "4.eml"]
+    );
+    // A malformed search is a usage error before anything is sent.
+    let run = fetch("SUBJECT \"unclosed");
+    run.expect(2);
+    run.one_error_line("--search");
+}

@@ -4,11 +4,14 @@
 //! Argument conventions follow imaplib: mailbox names and strings are quoted
 //! as needed ([`Arg::Mailbox`], [`Arg::String`]); sequence sets, search
 //! criteria, fetch item lists and flag lists are expressions passed as
-//! written ([`Arg::Raw`]).
+//! written ([`Arg::Raw`]). Typed searches ([`Query`]) have their own
+//! builders ([`search_query`], [`uid_search_query`], [`sort_query`],
+//! [`thread_query`], [`esearch_query`]) that encode every string from its
+//! content and choose the charset.
 
 use bytes::Bytes;
 
-use super::{is_enclosed, Arg, Command, Finish};
+use super::{is_enclosed, Arg, Command, Finish, Query};
 use crate::types::PartialRange;
 
 fn b(v: impl AsRef<[u8]>) -> Bytes {
@@ -372,6 +375,76 @@ where
         cmd = cmd.arg(raw(c));
     }
     cmd.finish(untagged("SEARCH"))
+}
+
+/// SEARCH \[CHARSET UTF-8\] criteria from a typed [`Query`], the charset
+/// chosen from its text (see [`Query::encode`]); `utf8` is the session's
+/// UTF8=ACCEPT mode. The reply is shaped as [`search`]'s.
+pub fn search_query(query: &Query, utf8: bool) -> Command {
+    let mut cmd = Command::new("SEARCH");
+    cmd.args = query.encode(utf8).into_criteria();
+    cmd.finish(untagged("SEARCH"))
+}
+
+/// UID SEARCH \[CHARSET UTF-8\] criteria from a typed [`Query`]; the reply
+/// is shaped as `uid("SEARCH", ..)`'s.
+pub fn uid_search_query(query: &Query, utf8: bool) -> Command {
+    let mut cmd = uid("SEARCH", std::iter::empty::<&[u8]>());
+    cmd.args.extend(query.encode(utf8).into_criteria());
+    cmd
+}
+
+/// SORT (or UID SORT) (sort_criteria) charset criteria from a typed
+/// [`Query`] (RFC 5256): the charset is always given, `US-ASCII` when all
+/// the text is ASCII, else `UTF-8`. `sort_criteria` gets parentheses if it
+/// has none. The reply is shaped as [`sort`]'s (or `uid("SORT", ..)`'s).
+pub fn sort_query(sort_criteria: &[u8], query: &Query, utf8: bool, uid: bool) -> Command {
+    let charset = sort_charset(query);
+    let mut cmd = if uid {
+        self::uid("SORT", [&paren_list(sort_criteria)[..], charset.as_bytes()])
+    } else {
+        sort(sort_criteria, charset, std::iter::empty::<&[u8]>())
+    };
+    cmd.args.extend(query.encode(utf8).args);
+    cmd
+}
+
+/// THREAD (or UID THREAD) algorithm charset criteria from a typed
+/// [`Query`] (RFC 5256), the charset chosen as for [`sort_query`]. The
+/// reply is shaped as [`thread`]'s (or `uid("THREAD", ..)`'s).
+pub fn thread_query(algorithm: &[u8], query: &Query, utf8: bool, uid: bool) -> Command {
+    let charset = sort_charset(query);
+    let mut cmd = if uid {
+        self::uid("THREAD", [algorithm, charset.as_bytes()])
+    } else {
+        thread(algorithm, charset, std::iter::empty::<&[u8]>())
+    };
+    cmd.args.extend(query.encode(utf8).args);
+    cmd
+}
+
+/// SEARCH (or UID SEARCH) RETURN (return_options) \[CHARSET UTF-8\]
+/// criteria from a typed [`Query`] (RFC 4731 ESEARCH, RFC 9051): the
+/// charset, when needed, comes after the RETURN options. The reply is the
+/// ESEARCH data.
+pub fn esearch_query(uid: bool, return_options: &str, query: &Query, utf8: bool) -> Command {
+    let options = format!("({return_options})");
+    let mut cmd = if uid {
+        self::uid("SEARCH", [&b"RETURN"[..], options.as_bytes()])
+    } else {
+        Command::new("SEARCH").arg(raw("RETURN")).arg(raw(&options))
+    };
+    cmd.args.extend(query.encode(utf8).into_criteria());
+    cmd.finish(untagged("ESEARCH"))
+}
+
+/// The charset SORT and THREAD name for a query's text.
+fn sort_charset(query: &Query) -> &'static str {
+    if query.is_ascii() {
+        "US-ASCII"
+    } else {
+        "UTF-8"
+    }
 }
 
 /// SELECT mailbox, or EXAMINE when `readonly`.

@@ -487,6 +487,36 @@ mod tests {
     }
 
     #[test]
+    fn text_is_always_encoded_from_its_content() {
+        let o = EncodeOptions::default();
+        assert_eq!(wire(&[Arg::Text(s("bob"))], o), b"A1 CMD bob\r\n");
+        assert_eq!(wire(&[Arg::Text(s(""))], o), b"A1 CMD \"\"\r\n");
+        // Unlike Arg::String, enclosed values are not passed through.
+        assert_eq!(
+            wire(&[Arg::Text(s("\"x\""))], o),
+            b"A1 CMD \"\\\"x\\\"\"\r\n"
+        );
+        assert_eq!(wire(&[Arg::String(s("\"x\""))], o), b"A1 CMD \"x\"\r\n");
+        assert_eq!(wire(&[Arg::Text(s("(a b)"))], o), b"A1 CMD \"(a b)\"\r\n");
+        assert_eq!(wire(&[Arg::Text(s("a*"))], o), b"A1 CMD \"a*\"\r\n");
+        assert_eq!(
+            wire(&[Arg::Text(s("a\r\nb"))], o),
+            b"A1 CMD {4}\r\na\r\nb\r\n"
+        );
+        assert_eq!(wire(&[Arg::Text(s("é"))], o), b"A1 CMD {2}\r\n\xc3\xa9\r\n");
+        let utf8 = EncodeOptions { utf8: true, ..o };
+        assert_eq!(
+            wire(&[Arg::Text(s("é"))], utf8),
+            "A1 CMD \"é\"\r\n".as_bytes()
+        );
+        assert_eq!(
+            enc(&[Arg::Text(s("a\0"))], o).unwrap_err().kind(),
+            ProtoErrorKind::BadArgument
+        );
+        assert_eq!(format!("{:?}", Arg::Text(s("x"))), "Text(b\"x\")");
+    }
+
+    #[test]
     fn eight_bit_values() {
         let o = EncodeOptions::default();
         // A non-ASCII mailbox name becomes modified UTF-7.

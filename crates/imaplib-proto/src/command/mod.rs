@@ -5,11 +5,13 @@
 //! is defined once.
 
 mod encode;
+mod search;
 
 pub mod build;
 
 pub(crate) use encode::{check_inline, is_enclosed, Encoder};
 pub use encode::{Arg, Chunk, EncodeOptions, LiteralMode};
+pub use search::{EntryType, ModSeqEntry, Query, SearchArgs};
 
 /// How the reply of a command is assembled from what the server sent,
 /// mirroring the tail of each imaplib method.

@@ -59,6 +59,23 @@ macro_rules! __imaplib_methods {
         /// `"MIN MAX COUNT ALL"`; with `uid`, as UID SEARCH. Raises `error` if
         /// the server lacks ESEARCH.
         fn esearch(uid: bool, return_options: &str, criteria: impl IntoIterator<Item = impl AsRef<[u8]>>) -> $crate::types::ESearch;
+        /// SEARCH with a typed query ([`Query`](crate::Query)); the charset
+        /// is picked by itself: none for ASCII text, and for 8-bit text
+        /// UTF-8 as is under UTF8=ACCEPT, else `CHARSET UTF-8`. A server
+        /// answering `[BADCHARSET]` raises `error` naming the charsets it
+        /// offers.
+        fn search_query(query: &$crate::Query) -> $crate::types::SearchResult;
+        /// UID SEARCH with a typed query.
+        fn uid_search_query(query: &$crate::Query) -> $crate::types::SearchResult;
+        /// ESEARCH with a typed query: `SEARCH RETURN (options)`, or UID
+        /// SEARCH with `uid`. Raises `error` if the server lacks ESEARCH.
+        fn esearch_query(uid: bool, return_options: &str, query: &$crate::Query) -> $crate::types::ESearch;
+        /// SORT with a typed query (`sort_criteria` such as `"REVERSE
+        /// DATE"`); `uid` for UID SORT. The charset is `US-ASCII` or `UTF-8`.
+        fn sort_query(sort_criteria: &str, query: &$crate::Query, uid: bool) -> Vec<u32>;
+        /// THREAD with a typed query (`algorithm` such as `"REFERENCES"`);
+        /// `uid` for UID THREAD.
+        fn thread_query(algorithm: &str, query: &$crate::Query, uid: bool) -> Vec<$crate::types::ThreadNode>;
         /// SORT, typed.
         fn sort_typed(sort_criteria: impl AsRef<[u8]>, charset: &str, criteria: impl IntoIterator<Item = impl AsRef<[u8]>>) -> Vec<u32>;
         /// THREAD, typed as a forest of trees.
