@@ -142,7 +142,11 @@ impl Link for StdLink<'_> {
     }
 
     fn is_plain_tcp(&self) -> bool {
-        matches!(self.transport, Transport::Tcp(_))
+        match &self.transport {
+            Transport::Tcp(_) => true,
+            Transport::Custom(c) => c.can_start_tls(),
+            _ => false,
+        }
     }
 
     fn is_compressed(&self) -> bool {
@@ -155,6 +159,12 @@ impl Link for StdLink<'_> {
         name: rustls::pki_types::ServerName<'static>,
         _wait: Option<Duration>,
     ) -> Result<()> {
+        if let Transport::Custom(c) = self.transport {
+            // The transport runs TLS itself, with its own settings.
+            return c
+                .start_tls()
+                .map_err(|e| Error::abort(format!("TLS handshake failed: {e}")));
+        }
         // The handshake's reads and writes wait as long as the socket's
         // timeouts allow.
         let Transport::Tcp(tcp) = std::mem::replace(self.transport, Transport::Closed) else {

@@ -26,6 +26,29 @@ pub trait Connection: Read + Write + Send {
     fn shutdown(&mut self) -> io::Result<()> {
         Ok(())
     }
+
+    /// True when the transport can run TLS over itself, so that STARTTLS
+    /// may be sent ([`Connection::start_tls`] does the handshake).
+    fn can_start_tls(&self) -> bool {
+        false
+    }
+
+    /// Runs a TLS handshake over the transport after the server accepted
+    /// STARTTLS, with the transport's own TLS settings; what is read and
+    /// written afterwards goes through TLS.
+    fn start_tls(&mut self) -> io::Result<()> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this transport cannot start TLS",
+        ))
+    }
+}
+
+/// A TCP connection to `host:port` as the clients make it: through
+/// `options.proxy` when set, within `options.connect_timeout` (else
+/// `options.timeout`). For programs that run their own transport over it.
+pub fn connect(host: &str, port: u16, options: &Options) -> Result<TcpStream> {
+    Transport::connect(host, port, options)
 }
 
 /// Wraps any `Read + Write + Send` as a [`Connection`] without timeouts.

@@ -184,6 +184,9 @@ pub struct Session {
     broken: Option<ProtoError>,
     awaiting_tls: bool,
     extra_commands: HashMap<String, Vec<State>>,
+    /// A caller's table of commands and their states, in place of
+    /// imaplib's (Python's mutable `imaplib.Commands`).
+    command_table: Option<HashMap<String, Vec<State>>>,
     continuation_text: Bytes,
     unparsed_count: u64,
     events_enabled: bool,
@@ -227,6 +230,7 @@ impl Session {
             broken: None,
             awaiting_tls: false,
             extra_commands: HashMap::new(),
+            command_table: None,
             continuation_text: Bytes::new(),
             unparsed_count: 0,
             events_enabled: false,

@@ -13,7 +13,11 @@ impl Session {
     /// `xatom` registered).
     pub fn check_state(&self, name: &str) -> Result<(), ProtoError> {
         let upper = name.to_ascii_uppercase();
-        let states: &[State] = match allowed_states(&upper) {
+        let table = match &self.command_table {
+            Some(t) => t.get(&upper).map(Vec::as_slice),
+            None => allowed_states(&upper),
+        };
+        let states: &[State] = match table {
             Some(s) => s,
             None => match self.extra_commands.get(&upper) {
                 Some(s) => s,
@@ -39,6 +43,13 @@ impl Session {
         Ok(())
     }
 
+    /// Replaces imaplib's table of commands and the states they are legal
+    /// in (names upper case) with `table`; `None` restores imaplib's.
+    /// Python's `imaplib.Commands` is such a table, which programs extend.
+    pub fn set_command_table(&mut self, table: Option<HashMap<String, Vec<State>>>) {
+        self.command_table = table;
+    }
+
     /// Registers a command unknown to imaplib's table as legal in the
     /// current state (imaplib's `xatom` does this). A name that is not an
     /// atom is ignored (and [`Session::command`] refuses it).
@@ -47,7 +58,11 @@ impl Session {
             return;
         }
         let upper = name.to_ascii_uppercase();
-        if allowed_states(&upper).is_none() {
+        let known = match &self.command_table {
+            Some(t) => t.contains_key(&upper),
+            None => allowed_states(&upper).is_some(),
+        };
+        if !known {
             self.extra_commands
                 .entry(upper)
                 .or_insert_with(|| vec![self.state]);

@@ -37,6 +37,22 @@ impl Session {
         self.untagged_weight
     }
 
+    /// Takes every stored untagged response out of the session (a driver
+    /// that keeps them in a store of its own, as Python's
+    /// `untagged_responses` dict, gives them back with
+    /// [`Session::replace_untagged`] before the next command).
+    pub fn take_untagged(&mut self) -> HashMap<String, Vec<Data>> {
+        self.untagged_weight = 0;
+        std::mem::take(&mut self.untagged)
+    }
+
+    /// Replaces the stored untagged responses with `untagged` (names upper
+    /// case, as the session stores them).
+    pub fn replace_untagged(&mut self, untagged: HashMap<String, Vec<Data>>) {
+        self.untagged_weight = untagged.values().map(|v| Self::held_weight(v)).sum();
+        self.untagged = untagged;
+    }
+
     /// Forgets every stored untagged response.
     pub fn clear_untagged(&mut self) {
         self.untagged.clear();

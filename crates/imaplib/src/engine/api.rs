@@ -292,6 +292,12 @@ macro_rules! __imaplib_methods {
         /// `send`). Nothing is checked: the caller keeps the protocol in
         /// step.
         fn send(data: &[u8]) -> ();
+        /// Sends a command without waiting for its completion and returns
+        /// its tag (imaplib's `_command`); [`wait_command`](crate::Imap4::wait_command) completes it.
+        fn send_command(cmd: $crate::imaplib_proto::Command) -> String;
+        /// Reads until the command with `tag` completes and returns its reply
+        /// (imaplib's `_command_complete`).
+        fn wait_command(tag: &str) -> $crate::Reply;
         /// Reads up to `size` raw bytes from the server, bypassing the
         /// protocol (imaplib's `read`); bytes already received are returned
         /// first.
@@ -341,6 +347,15 @@ macro_rules! __imaplib_accessors {
             fn is_tls(&self) -> bool;
             /// The sans-IO session underneath.
             fn session(&self) -> &$crate::imaplib_proto::Session;
+            /// Takes every untagged response out of the client's store (for a
+            /// program that keeps them itself; give them back with
+            /// `replace_untagged_responses`).
+            fn take_untagged_responses(&mut self) -> std::collections::HashMap<String, Vec<$crate::Data>>;
+            /// Replaces the stored untagged responses (names upper case).
+            fn replace_untagged_responses(&mut self, untagged: std::collections::HashMap<String, Vec<$crate::Data>>) -> ();
+            /// Replaces imaplib's table of the states each command is legal in
+            /// (names upper case); `None` restores imaplib's own.
+            fn set_command_table(&mut self, table: Option<std::collections::HashMap<String, Vec<$crate::State>>>) -> ();
             /// Line and literal limits in force.
             fn limits(&self) -> $crate::Limits;
             /// Changes the line and literal limits.

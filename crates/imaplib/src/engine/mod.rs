@@ -362,6 +362,12 @@ impl<L: Link> Conn<'_, L> {
         }
     }
 
+    /// Reads until the command with `tag` completes (imaplib's
+    /// `_command_complete`).
+    pub(crate) async fn wait_command(&mut self, tag: &str) -> Result<Reply> {
+        self.wait(tag).await
+    }
+
     /// Sends a command and waits for its reply (imaplib's
     /// `_simple_command`).
     pub(crate) async fn run(&mut self, cmd: Command) -> Result<Reply> {

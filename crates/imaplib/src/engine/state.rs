@@ -79,6 +79,18 @@ impl Engine {
         &self.session
     }
 
+    pub(crate) fn take_untagged_responses(&mut self) -> HashMap<String, Vec<Data>> {
+        self.session.take_untagged()
+    }
+
+    pub(crate) fn replace_untagged_responses(&mut self, untagged: HashMap<String, Vec<Data>>) {
+        self.session.replace_untagged(untagged)
+    }
+
+    pub(crate) fn set_command_table(&mut self, table: Option<HashMap<String, Vec<crate::State>>>) {
+        self.session.set_command_table(table)
+    }
+
     pub(crate) fn limits(&self) -> Limits {
         self.session.limits()
     }

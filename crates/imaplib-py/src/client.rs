@@ -1,0 +1,1087 @@
+//! `_IMAP4`: the base of the package's `IMAP4`, `IMAP4_SSL` and
+//! `IMAP4_stream`. It holds the engine and gives imaplib's methods and
+//! attributes; every command runs in the engine with the GIL released.
+//!
+//! imaplib keeps its state in instance attributes that programs read and
+//! change (`state`, `capabilities`, `untagged_responses`...). They stay
+//! plain attributes here: after each call the engine's view is written to
+//! them, and `untagged_responses` (a real dict, which callers pop) is
+//! handed to the engine before each command and taken back after it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use imaplib::imaplib_proto::command::{Arg, Command};
+use imaplib::{ErrorKind, Imap4, Options, Proxy, State};
+use pyo3::exceptions::{PyAttributeError, PyConnectionError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
+
+use crate::convert::{
+    args_bytes, bytes_arg, date_input, dict_to_store, opt_str, reply_to_py, store_to_dict, str_arg,
+};
+use crate::io::{PyIo, Shared};
+
+/// The engine-backed base class.
+#[pyclass(subclass, dict, name = "_IMAP4", module = "imaplib_rs._native")]
+pub(crate) struct Base {
+    inner: Mutex<Option<Imap4>>,
+    shared: Arc<Mutex<Shared>>,
+    proxy: Option<Proxy>,
+    /// The `Commands` table last handed to the engine.
+    commands_seen: Option<Py<PyDict>>,
+}
+
+/// Sets attributes on `obj`.
+fn set_all(obj: &Bound<'_, PyAny>, items: &[(&str, PyObject)]) -> PyResult<()> {
+    for (name, value) in items {
+        obj.setattr(*name, value)?;
+    }
+    Ok(())
+}
+
+impl Base {
+    /// The engine's slot (empty while a call runs, or once closed).
+    fn engine(&self) -> std::sync::MutexGuard<'_, Option<Imap4>> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `f` on the engine with the GIL released, with
+    /// `untagged_responses` and `Commands` handed over before and the
+    /// attributes brought up to date after. An engine error becomes the
+    /// instance's `error`, `abort` or `readonly`; a Python exception raised
+    /// by the socket or a hook is raised as it was.
+    fn call<T: Send>(
+        slf: &Bound<'_, Self>,
+        f: impl FnOnce(&mut Imap4) -> imaplib::Result<T> + Send,
+    ) -> PyResult<T> {
+        let py = slf.py();
+        let any = slf.as_any();
+        let taken = slf.borrow().engine().take();
+        let Some(mut imap) = taken else {
+            return Err(raise_kind(any, "abort", "connection closed")?);
+        };
+        if let Err(e) = Self::hand_over(slf, &mut imap) {
+            *slf.borrow().engine() = Some(imap);
+            return Err(e);
+        }
+        let result = py.allow_threads(|| f(&mut imap));
+        let synced = Self::take_back(slf, &mut imap);
+        *slf.borrow().engine() = Some(imap);
+        synced?;
+        result.map_err(|e| raise(slf, &e))
+    }
+
+    /// [`Base::call`] for a command: imaplib's `(typ, data)`.
+    fn reply(
+        slf: &Bound<'_, Self>,
+        f: impl FnOnce(&mut Imap4) -> imaplib::Result<imaplib::Reply> + Send,
+    ) -> PyResult<PyObject> {
+        let reply = Self::call(slf, f)?;
+        reply_to_py(slf.py(), &reply)
+    }
+
+    fn hand_over(slf: &Bound<'_, Self>, imap: &mut Imap4) -> PyResult<()> {
+        let py = slf.py();
+        let any = slf.as_any();
+        let dict = any.getattr("untagged_responses")?;
+        let dict = dict.downcast::<PyDict>()?;
+        imap.replace_untagged_responses(dict_to_store(dict)?);
+        let commands = crate::commands(py)?;
+        let same = match &slf.borrow().commands_seen {
+            Some(seen) => seen.bind(py).eq(commands)?,
+            None => false,
+        };
+        if !same {
+            let mut table: HashMap<String, Vec<State>> = HashMap::new();
+            for (name, states) in commands.iter() {
+                let list: Vec<State> = states
+                    .try_iter()?
+                    .filter_map(|s| s.ok().and_then(|s| s.extract::<String>().ok()))
+                    .filter_map(|s| crate::parse_state(&s))
+                    .collect();
+                table.insert(str_arg(&name)?.to_ascii_uppercase(), list);
+            }
+            imap.set_command_table(Some(table));
+            slf.borrow_mut().commands_seen = Some(commands.copy()?.unbind());
+        }
+        let debug: u8 = any
+            .getattr("debug")
+            .and_then(|d| d.extract::<i64>())
+            .map(|d| d.clamp(0, 255) as u8)
+            .unwrap_or(0);
+        imap.set_debug(debug);
+        Ok(())
+    }
+
+    fn take_back(slf: &Bound<'_, Self>, imap: &mut Imap4) -> PyResult<()> {
+        let py = slf.py();
+        let any = slf.as_any();
+        let store = imap.take_untagged_responses();
+        let dict = any.getattr("untagged_responses")?;
+        store_to_dict(py, dict.downcast::<PyDict>()?, &store)?;
+        sync_attributes(any, imap)
+    }
+
+    /// The engine, built over the instance's socket (or its hooks) once
+    /// `open` has run; reads the greeting and the capabilities.
+    fn connect(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let py = slf.py();
+        let any = slf.as_any();
+        let hooks = overrides_io(slf)?;
+        let shared = slf.borrow().shared.clone();
+        let io = PyIo::new(any, hooks, shared.clone())?;
+        let options = Options::default();
+        let made = py.allow_threads(|| Imap4::from_transport(Box::new(io), options));
+        let mut imap = match made {
+            Ok(imap) => imap,
+            Err(e) => return Err(raise(slf, &e)),
+        };
+        Self::take_back(slf, &mut imap)?;
+        any.setattr("welcome", PyBytes::new(py, imap.welcome()))?;
+        any.setattr("tagpre", PyBytes::new(py, imap.tag_prefix().as_bytes()))?;
+        *slf.borrow().engine() = Some(imap);
+        Ok(())
+    }
+}
+
+/// True when a subclass replaced `read`, `readline` or `send`: the engine
+/// then reads and writes through them.
+fn overrides_io(slf: &Bound<'_, Base>) -> PyResult<bool> {
+    let py = slf.py();
+    let cls = slf.get_type();
+    let base = py.get_type::<Base>();
+    for name in ["read", "readline", "send"] {
+        if !cls.getattr(name)?.is(&base.getattr(name)?) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Writes the engine's view to imaplib's attributes.
+fn sync_attributes(any: &Bound<'_, PyAny>, imap: &Imap4) -> PyResult<()> {
+    let py = any.py();
+    let caps: Vec<&str> = imap.capabilities().iter().map(String::as_str).collect();
+    let utf8 = imap.utf8_enabled();
+    set_all(
+        any,
+        &[
+            (
+                "state",
+                PyString::new(py, imap.state().as_str()).into_any().unbind(),
+            ),
+            ("capabilities", PyTuple::new(py, caps)?.into_any().unbind()),
+            (
+                "is_readonly",
+                imap.is_readonly()
+                    .into_pyobject(py)?
+                    .to_owned()
+                    .into_any()
+                    .unbind(),
+            ),
+            (
+                "utf8_enabled",
+                utf8.into_pyobject(py)?.to_owned().into_any().unbind(),
+            ),
+            (
+                "_encoding",
+                PyString::new(py, if utf8 { "utf-8" } else { "ascii" })
+                    .into_any()
+                    .unbind(),
+            ),
+            (
+                "PROTOCOL_VERSION",
+                PyString::new(py, imap.protocol_version())
+                    .into_any()
+                    .unbind(),
+            ),
+        ],
+    )
+}
+
+/// `cls_name` (`error`, `abort`, `readonly`) of the instance, raised with
+/// `message`.
+fn raise_kind(any: &Bound<'_, PyAny>, cls_name: &str, message: &str) -> PyResult<PyErr> {
+    let cls = any.getattr(cls_name)?;
+    let value = cls.call1((message,))?;
+    Ok(PyErr::from_value(value))
+}
+
+/// An engine error as the instance's exception, or the Python exception
+/// that caused it.
+fn raise(slf: &Bound<'_, Base>, e: &imaplib::Error) -> PyErr {
+    if let Some(err) = slf
+        .borrow()
+        .shared
+        .lock()
+        .ok()
+        .and_then(|mut s| s.error.take())
+    {
+        return err;
+    }
+    let cls = match e.kind() {
+        ErrorKind::Error => "error",
+        ErrorKind::Abort => "abort",
+        ErrorKind::Readonly => "readonly",
+    };
+    raise_kind(slf.as_any(), cls, e.message()).unwrap_or_else(|err| err)
+}
+
+fn py_bool(py: Python<'_>, v: bool) -> PyObject {
+    v.into_pyobject(py)
+        .map(|b| b.to_owned().into_any().unbind())
+        .unwrap_or_else(|_| py.None())
+}
+
+#[pymethods]
+impl Base {
+    #[new]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
+        Base {
+            inner: Mutex::new(None),
+            shared: Arc::new(Mutex::new(Shared::default())),
+            proxy: None,
+            commands_seen: None,
+        }
+    }
+
+    /// imaplib's `IMAP4.__init__`: the attributes, `open`, then the
+    /// greeting and capabilities; `proxy` is a `socks5://` or `http://`
+    /// URL to connect through.
+    #[pyo3(signature = (host, port, timeout=None, proxy=None))]
+    fn _init(
+        slf: &Bound<'_, Self>,
+        host: &Bound<'_, PyAny>,
+        port: &Bound<'_, PyAny>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        proxy: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let py = slf.py();
+        let any = slf.as_any();
+        if let Some(url) = opt_str(proxy)? {
+            let parsed =
+                Proxy::parse(&url).map_err(|e| PyValueError::new_err(e.message().to_string()))?;
+            slf.borrow_mut().proxy = Some(parsed);
+        }
+        let debug = py.import("imaplib_rs")?.getattr("Debug")?;
+        set_all(
+            any,
+            &[
+                ("debug", debug.unbind()),
+                ("state", PyString::new(py, "LOGOUT").into_any().unbind()),
+                ("literal", py.None()),
+                ("tagged_commands", PyDict::new(py).into_any().unbind()),
+                ("untagged_responses", PyDict::new(py).into_any().unbind()),
+                (
+                    "continuation_response",
+                    PyString::new(py, "").into_any().unbind(),
+                ),
+                ("is_readonly", py_bool(py, false)),
+                ("tagnum", 0i64.into_pyobject(py)?.into_any().unbind()),
+                ("_tls_established", py_bool(py, false)),
+                ("utf8_enabled", py_bool(py, false)),
+                ("_encoding", PyString::new(py, "ascii").into_any().unbind()),
+                ("capabilities", PyTuple::empty(py).into_any().unbind()),
+                (
+                    "PROTOCOL_VERSION",
+                    PyString::new(py, "").into_any().unbind(),
+                ),
+            ],
+        )?;
+        let timeout = timeout.map_or_else(|| py.None(), |t| t.clone().unbind());
+        any.call_method1("open", (host, port, timeout))?;
+        if let Err(e) = Self::connect(slf) {
+            let _ = any.call_method0("shutdown");
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    // ----- connection hooks (imaplib's overridable methods) -----------------
+
+    /// imaplib's `_create_socket(timeout)`: a TCP socket to `self.host`,
+    /// `self.port` (through the proxy when one was given).
+    #[pyo3(signature = (timeout=None))]
+    fn _create_socket<'py>(
+        slf: &Bound<'py, Self>,
+        timeout: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let any = slf.as_any();
+        let timeout = timeout.filter(|t| !t.is_none());
+        if let Some(t) = timeout {
+            if !t.is_truthy()? {
+                return Err(PyValueError::new_err(
+                    "Non-blocking socket (timeout=0) is not supported",
+                ));
+            }
+        }
+        let host = any.getattr("host")?;
+        let host: Option<String> = if host.is_truthy()? {
+            Some(str_arg(&host)?)
+        } else {
+            None
+        };
+        let port: u16 = any.getattr("port")?.extract()?;
+        let socket = py.import("socket")?;
+        let proxy = slf.borrow().proxy.clone();
+        let Some(proxy) = proxy else {
+            let address = (host, port);
+            return match timeout {
+                Some(t) => socket.call_method1("create_connection", (address, t)),
+                None => socket.call_method1("create_connection", (address,)),
+            };
+        };
+        let seconds: Option<f64> = timeout.map(|t| t.extract()).transpose()?;
+        let options = Options {
+            connect_timeout: seconds.map(std::time::Duration::from_secs_f64),
+            proxy: Some(proxy),
+            ..Options::default()
+        };
+        let target = host.unwrap_or_else(|| "localhost".to_string());
+        let tcp = py
+            .allow_threads(|| imaplib::transport::connect(&target, port, &options))
+            .map_err(|e| PyConnectionError::new_err(e.message().to_string()))?;
+        let fd = std::os::fd::IntoRawFd::into_raw_fd(tcp);
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("fileno", fd)?;
+        let sock = socket.getattr("socket")?.call((), Some(&kwargs))?;
+        let t = timeout.map_or_else(|| py.None(), |t| t.clone().unbind());
+        sock.call_method1("settimeout", (t,))?;
+        Ok(sock)
+    }
+
+    /// `IMAP4_SSL._create_socket`: the TCP socket wrapped by
+    /// `self.ssl_context` for `self.host`.
+    #[pyo3(signature = (timeout=None))]
+    fn _ssl_create_socket<'py>(
+        slf: &Bound<'py, Self>,
+        timeout: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let any = slf.as_any();
+        let sock = Self::_create_socket(slf, timeout)?;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("server_hostname", any.getattr("host")?)?;
+        any.getattr("ssl_context")?
+            .call_method("wrap_socket", (sock,), Some(&kwargs))
+    }
+
+    /// imaplib's `open(host, port, timeout)`: `self.sock` and `self.file`.
+    #[pyo3(signature = (host=None, port=None, timeout=None))]
+    fn open(
+        slf: &Bound<'_, Self>,
+        host: Option<&Bound<'_, PyAny>>,
+        port: Option<&Bound<'_, PyAny>>,
+        timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let py = slf.py();
+        let any = slf.as_any();
+        match host {
+            Some(h) => any.setattr("host", h)?,
+            None => any.setattr("host", "")?,
+        }
+        match port {
+            Some(p) => any.setattr("port", p)?,
+            None => any.setattr("port", imaplib::IMAP4_PORT)?,
+        }
+        let _ = py;
+        let timeout = timeout.map_or_else(|| slf.py().None(), |t| t.clone().unbind());
+        let sock = any.call_method1("_create_socket", (timeout,))?;
+        any.setattr("file", sock.call_method1("makefile", ("rb",))?)?;
+        any.setattr("sock", sock)?;
+        Ok(())
+    }
+
+    /// imaplib's `read(size)`: raw bytes from the server.
+    fn read<'py>(slf: &Bound<'py, Self>, size: usize) -> PyResult<Bound<'py, PyBytes>> {
+        let data = Self::call(slf, |m| m.read(size))?;
+        Ok(PyBytes::new(slf.py(), &data))
+    }
+
+    /// imaplib's `readline()`: one raw line from the server.
+    fn readline<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyBytes>> {
+        let data = Self::call(slf, |m| m.readline())?;
+        Ok(PyBytes::new(slf.py(), &data))
+    }
+
+    /// imaplib's `send(data)`: raw bytes to the server.
+    fn send(slf: &Bound<'_, Self>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        let data = bytes_arg(data)?;
+        Self::call(slf, move |m| m.send(&data))
+    }
+
+    /// imaplib's `shutdown()`: closes the file and the socket.
+    fn shutdown(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let py = slf.py();
+        let any = slf.as_any();
+        let taken = slf.borrow().engine().take();
+        if let Some(mut imap) = taken {
+            let _ = py.allow_threads(|| imap.shutdown());
+        }
+        if let Ok(file) = any.getattr("file") {
+            if !file.is_none() {
+                file.call_method0("close")?;
+            }
+        }
+        let sock = any.getattr("sock")?;
+        if sock.is_none() {
+            return Ok(());
+        }
+        let how = py.import("socket")?.getattr("SHUT_RDWR")?;
+        let result = sock.call_method1("shutdown", (how,));
+        let closed = sock.call_method0("close");
+        if let Err(e) = result {
+            let errno = py.import("errno")?.getattr("ENOTCONN")?;
+            let code = e.value(py).getattr("errno").ok();
+            if !code.is_some_and(|c| c.eq(&errno).unwrap_or(false)) {
+                return Err(e);
+            }
+        }
+        closed.map(|_| ())
+    }
+
+    /// imaplib's `socket()`.
+    fn socket<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        slf.as_any().getattr("sock")
+    }
+
+    // ----- IMAP4_stream's hooks ---------------------------------------------
+
+    /// `IMAP4_stream.open`: starts `self.command` with pipes.
+    #[pyo3(signature = (host=None, port=None, timeout=None))]
+    fn _stream_open(
+        slf: &Bound<'_, Self>,
+        host: Option<&Bound<'_, PyAny>>,
+        port: Option<&Bound<'_, PyAny>>,
+        timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let _ = (host, port, timeout);
+        let py = slf.py();
+        let any = slf.as_any();
+        for name in ["host", "port", "sock", "file"] {
+            any.setattr(name, py.None())?;
+        }
+        let subprocess = py.import("subprocess")?;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("bufsize", py.import("io")?.getattr("DEFAULT_BUFFER_SIZE")?)?;
+        kwargs.set_item("stdin", subprocess.getattr("PIPE")?)?;
+        kwargs.set_item("stdout", subprocess.getattr("PIPE")?)?;
+        kwargs.set_item("shell", true)?;
+        kwargs.set_item("close_fds", true)?;
+        let process = subprocess
+            .getattr("Popen")?
+            .call((any.getattr("command")?,), Some(&kwargs))?;
+        any.setattr("writefile", process.getattr("stdin")?)?;
+        any.setattr("readfile", process.getattr("stdout")?)?;
+        any.setattr("process", process)?;
+        Ok(())
+    }
+
+    /// `IMAP4_stream.read`.
+    fn _stream_read<'py>(slf: &Bound<'py, Self>, size: usize) -> PyResult<Bound<'py, PyAny>> {
+        slf.as_any()
+            .getattr("readfile")?
+            .call_method1("read", (size,))
+    }
+
+    /// `IMAP4_stream.readline`.
+    fn _stream_readline<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        slf.as_any().getattr("readfile")?.call_method0("readline")
+    }
+
+    /// `IMAP4_stream.send`.
+    fn _stream_send(slf: &Bound<'_, Self>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        let w = slf.as_any().getattr("writefile")?;
+        w.call_method1("write", (data,))?;
+        w.call_method0("flush")?;
+        Ok(())
+    }
+
+    /// `IMAP4_stream.shutdown`.
+    fn _stream_shutdown(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let py = slf.py();
+        let taken = slf.borrow().engine().take();
+        if let Some(mut imap) = taken {
+            let _ = py.allow_threads(|| imap.shutdown());
+        }
+        let any = slf.as_any();
+        any.getattr("readfile")?.call_method0("close")?;
+        any.getattr("writefile")?.call_method0("close")?;
+        any.getattr("process")?.call_method0("wait")?;
+        Ok(())
+    }
+
+    // ----- commands ---------------------------------------------------------
+
+    /// APPEND: `mailbox` (INBOX if None), `flags`, `date_time` (anything
+    /// `Time2Internaldate` takes), `message`.
+    #[pyo3(signature = (mailbox, flags, date_time, message))]
+    fn append(
+        slf: &Bound<'_, Self>,
+        mailbox: Option<&Bound<'_, PyAny>>,
+        flags: Option<&Bound<'_, PyAny>>,
+        date_time: Option<&Bound<'_, PyAny>>,
+        message: &Bound<'_, PyAny>,
+    ) -> PyResult<PyObject> {
+        let mailbox = opt_str(mailbox)?;
+        let flags = opt_str(flags)?;
+        let date = match date_time {
+            Some(d) if d.is_truthy()? => Some(date_input(d)?),
+            _ => None,
+        };
+        let message = bytes_arg(message)?;
+        Self::reply(slf, move |m| {
+            m.append(mailbox.as_deref(), flags.as_deref(), date, message)
+        })
+    }
+
+    /// AUTHENTICATE `mechanism`: `authobject` gets each challenge (bytes)
+    /// and returns the answer (bytes or str), or None to cancel.
+    fn authenticate(
+        slf: &Bound<'_, Self>,
+        mechanism: &Bound<'_, PyAny>,
+        authobject: &Bound<'_, PyAny>,
+    ) -> PyResult<PyObject> {
+        let mechanism = str_arg(mechanism)?.to_ascii_uppercase();
+        let callback = authobject.clone().unbind();
+        let shared = slf.borrow().shared.clone();
+        Self::reply(slf, move |m| {
+            m.authenticate(&mechanism, |challenge| {
+                Python::with_gil(|py| {
+                    let answer = callback
+                        .bind(py)
+                        .call1((PyBytes::new(py, challenge),))
+                        .and_then(|a| {
+                            if a.is_none() {
+                                Ok(None)
+                            } else {
+                                bytes_arg(&a).map(Some)
+                            }
+                        });
+                    match answer {
+                        Ok(a) => a,
+                        Err(e) => {
+                            if let Ok(mut s) = shared.lock() {
+                                s.error = Some(e);
+                            }
+                            None
+                        }
+                    }
+                })
+            })
+        })
+    }
+
+    fn capability(slf: &Bound<'_, Self>) -> PyResult<PyObject> {
+        Self::reply(slf, |m| m.capability())
+    }
+
+    fn check(slf: &Bound<'_, Self>) -> PyResult<PyObject> {
+        Self::reply(slf, |m| m.check())
+    }
+
+    fn close(slf: &Bound<'_, Self>) -> PyResult<PyObject> {
+        Self::reply(slf, |m| m.close())
+    }
+
+    fn copy(
+        slf: &Bound<'_, Self>,
+        message_set: &Bound<'_, PyAny>,
+        new_mailbox: &Bound<'_, PyAny>,
+    ) -> PyResult<PyObject> {
+        let (set, mailbox) = (bytes_arg(message_set)?, bytes_arg(new_mailbox)?);
+        Self::reply(slf, move |m| m.copy(set, mailbox))
+    }
+
+    fn create(slf: &Bound<'_, Self>, mailbox: &Bound<'_, PyAny>) -> PyResult<PyObject> {
+        let mailbox = bytes_arg(mailbox)?;
+        Self::reply(slf, move |m| m.create(mailbox))
+    }
+
+    fn delete(slf: &Bound<'_, Self>, mailbox: &Bound<'_, PyAny>) -> PyResult<PyObject> {
+        let mailbox = bytes_arg(mailbox)?;
+        Self::reply(slf, move |m| m.delete(mailbox))
+    }
+
+    fn deleteacl(
+        slf: &Bound<'_, Self>,
+        mailbox: &Bound<'_, PyAny>,
+        who: &Bound<'_, PyAny>,
+    ) -> PyResult<PyObject> {
+        let (mailbox, who) = (bytes_arg(mailbox)?, bytes_arg(who)?);
+        Self::reply(slf, move |m| m.deleteacl(mailbox, who))
+    }
+
+    fn enable(slf: &Bound<'_, Self>, capability: &Bound<'_, PyAny>) -> PyResult<PyObject> {
+        let capability = str_arg(capability)?;
+        Self::reply(slf, move |m| m.enable(&capability))
+    }
+
+    fn expunge(slf: &Bound<'_, Self>) -> PyResult<PyObject> {
+        Self::reply(slf, |m| m.expunge())
+    }
+
+    fn fetch(
+        slf: &Bound<'_, Self>,
+        message_set: &Bound<'_, PyAny>,
+        message_parts: &Bound<'_, PyAny>,
+    ) -> PyResult<PyObject> {
+        let (set, parts) = (bytes_arg(message_set)?, bytes_arg(message_parts)?);
+        Self::reply(slf, move |m| m.fetch(set, parts))
+    }
+
+    fn getacl(slf: &Bound<'_, Self>, mailbox: &Bound<'_, PyAny>) -> PyResult<PyObject> {
+        let mailbox = bytes_arg(mailbox)?;
+        Self::reply(slf, move |m| m.getacl(mailbox))
+    }
+
+    fn getannotation(
+        slf: &Bound<'_, Self>,
+        mailbox: &Bound<'_, PyAny>,
+        entry: &Bound<'_, PyAny>,
+        attribute: &Bound<'_, PyAny>,
+    ) -> PyResult<PyObject> {
+        let (a, b, c) = (
+            bytes_arg(mailbox)?,
+            bytes_arg(entry)?,
+            bytes_arg(attribute)?,
+        );
+        Self::reply(slf, move |m| m.getannotation(a, b, c))
+    }
+
+    fn getquota(slf: &Bound<'_, Self>, root: &Bound<'_, PyAny>) -> PyResult<PyObject> {
+        let root = bytes_arg(root)?;
+        Self::reply(slf, move |m| m.getquota(root))
+    }
+
+    fn getquotaroot(slf: &Bound<'_, Self>, mailbox: &Bound<'_, PyAny>) -> PyResult<PyObject> {
+        let mailbox = bytes_arg(mailbox)?;
+        Self::reply(slf, move |m| m.getquotaroot(mailbox))
+    }
+
+    #[pyo3(signature = (directory=None, pattern=None))]
+    fn list(
+        slf: &Bound<'_, Self>,
+        directory: Option<&Bound<'_, PyAny>>,
+        pattern: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyObject> {
+        let (directory, pattern) = (opt_str(directory)?, opt_str(pattern)?);
+        Self::reply(slf, move |m| {
+            m.list(directory.as_deref(), pattern.as_deref())
+        })
+    }
+
+    fn login(
+        slf: &Bound<'_, Self>,
+        user: &Bound<'_, PyAny>,
+        password: &Bound<'_, PyAny>,
+    ) -> PyResult<PyObject> {
+        let (user, password) = (bytes_arg(user)?, bytes_arg(password)?);
+        Self::reply(slf, move |m| m.login(user, password))
+    }
+
+    fn login_cram_md5(
+        slf: &Bound<'_, Self>,
+        user: &Bound<'_, PyAny>,
+        password: &Bound<'_, PyAny>,
+    ) -> PyResult<PyObject> {
+        let (user, password) = (str_arg(user)?, str_arg(password)?);
+        Self::reply(slf, move |m| m.login_cram_md5(&user, &password))
+    }
+
+    /// LOGOUT, then `shutdown()`.
+    fn logout(slf: &Bound<'_, Self>) -> PyResult<PyObject> {
+        let reply = Self::call(slf, |m| m.logout())?;
+        slf.as_any().setattr("state", "LOGOUT")?;
+        slf.as_any().call_method0("shutdown")?;
+        reply_to_py(slf.py(), &reply)
+    }
+
+    #[pyo3(signature = (directory=None, pattern=None))]
+    fn lsub(
+        slf: &Bound<'_, Self>,
+        directory: Option<&Bound<'_, PyAny>>,
+        pattern: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyObject> {
+        let (directory, pattern) = (opt_str(directory)?, opt_str(pattern)?);
+        Self::reply(slf, move |m| {
+            m.lsub(directory.as_deref(), pattern.as_deref())
+        })
+    }
+
+    fn myrights(slf: &Bound<'_, Self>, mailbox: &Bound<'_, PyAny>) -> PyResult<PyObject> {
+        let mailbox = bytes_arg(mailbox)?;
+        Self::reply(slf, move |m| m.myrights(mailbox))
+    }
+
+    fn namespace(slf: &Bound<'_, Self>) -> PyResult<PyObject> {
+        Self::reply(slf, |m| m.namespace())
+    }
+
+    fn noop(slf: &Bound<'_, Self>) -> PyResult<PyObject> {
+        Self::reply(slf, |m| m.noop())
+    }
+
+    fn partial(
+        slf: &Bound<'_, Self>,
+        message_num: &Bound<'_, PyAny>,
+        message_part: &Bound<'_, PyAny>,
+        start: &Bound<'_, PyAny>,
+        length: &Bound<'_, PyAny>,
+    ) -> PyResult<PyObject> {
+        let args = [
+            bytes_arg(message_num)?,
+            bytes_arg(message_part)?,
+            bytes_arg(start.str()?.as_any())?,
+            bytes_arg(length.str()?.as_any())?,
+        ];
+        Self::reply(slf, move |m| {
+            let [a, b, c, d] = args;
+            m.partial(a, b, c, d)
+        })
+    }
+
+    fn proxyauth(slf: &Bound<'_, Self>, user: &Bound<'_, PyAny>) -> PyResult<PyObject> {
+        let user = bytes_arg(user)?;
+        Self::reply(slf, move |m| m.proxyauth(user))
+    }
+
+    fn recent(slf: &Bound<'_, Self>) -> PyResult<PyObject> {
+        Self::reply(slf, |m| m.recent())
+    }
+
+    fn rename(
+        slf: &Bound<'_, Self>,
+        oldmailbox: &Bound<'_, PyAny>,
+        newmailbox: &Bound<'_, PyAny>,
+    ) -> PyResult<PyObject> {
+        let (old, new) = (bytes_arg(oldmailbox)?, bytes_arg(newmailbox)?);
+        Self::reply(slf, move |m| m.rename(old, new))
+    }
+
+    /// imaplib's `response(code)`: pops `untagged_responses[code]`.
+    fn response(slf: &Bound<'_, Self>, code: &Bound<'_, PyAny>) -> PyResult<PyObject> {
+        let code = str_arg(code)?;
+        let none = PyTuple::new(slf.py(), [slf.py().None()])?.to_list();
+        Self::_untagged_response(slf, &code, none.as_any(), &code.to_ascii_uppercase())
+    }
+
+    #[pyo3(signature = (charset, *criteria))]
+    fn search(
+        slf: &Bound<'_, Self>,
+        charset: Option<&Bound<'_, PyAny>>,
+        criteria: &Bound<'_, PyTuple>,
+    ) -> PyResult<PyObject> {
+        let charset = opt_str(charset)?;
+        let criteria = args_bytes(criteria)?;
+        Self::reply(slf, move |m| m.search(charset.as_deref(), criteria))
+    }
+
+    #[pyo3(signature = (mailbox=None, readonly=false))]
+    fn select(
+        slf: &Bound<'_, Self>,
+        mailbox: Option<&Bound<'_, PyAny>>,
+        readonly: bool,
+    ) -> PyResult<PyObject> {
+        let mailbox = match mailbox {
+            Some(m) if !m.is_none() => bytes_arg(m)?,
+            _ => b"INBOX".to_vec(),
+        };
+        Self::reply(slf, move |m| m.select(mailbox, readonly))
+    }
+
+    fn setacl(
+        slf: &Bound<'_, Self>,
+        mailbox: &Bound<'_, PyAny>,
+        who: &Bound<'_, PyAny>,
+        what: &Bound<'_, PyAny>,
+    ) -> PyResult<PyObject> {
+        let (a, b, c) = (bytes_arg(mailbox)?, bytes_arg(who)?, bytes_arg(what)?);
+        Self::reply(slf, move |m| m.setacl(a, b, c))
+    }
+
+    #[pyo3(signature = (*args))]
+    fn setannotation(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<PyObject> {
+        let args = args_bytes(args)?;
+        Self::reply(slf, move |m| m.setannotation(args))
+    }
+
+    fn setquota(
+        slf: &Bound<'_, Self>,
+        root: &Bound<'_, PyAny>,
+        limits: &Bound<'_, PyAny>,
+    ) -> PyResult<PyObject> {
+        let (root, limits) = (bytes_arg(root)?, bytes_arg(limits)?);
+        Self::reply(slf, move |m| m.setquota(root, limits))
+    }
+
+    #[pyo3(signature = (sort_criteria, charset, *search_criteria))]
+    fn sort(
+        slf: &Bound<'_, Self>,
+        sort_criteria: &Bound<'_, PyAny>,
+        charset: &Bound<'_, PyAny>,
+        search_criteria: &Bound<'_, PyTuple>,
+    ) -> PyResult<PyObject> {
+        let (criteria, charset) = (bytes_arg(sort_criteria)?, str_arg(charset)?);
+        let search = args_bytes(search_criteria)?;
+        Self::reply(slf, move |m| m.sort(criteria, &charset, search))
+    }
+
+    /// STARTTLS with `ssl_context` (by default one that verifies the
+    /// certificate and host name).
+    #[pyo3(signature = (ssl_context=None))]
+    fn starttls(
+        slf: &Bound<'_, Self>,
+        ssl_context: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyObject> {
+        if let Some(ctx) = ssl_context.filter(|c| !c.is_none()) {
+            if let Ok(mut s) = slf.borrow().shared.lock() {
+                s.tls_context = Some(ctx.clone().unbind());
+            }
+        }
+        Self::reply(slf, |m| m.starttls(None))
+    }
+
+    fn status(
+        slf: &Bound<'_, Self>,
+        mailbox: &Bound<'_, PyAny>,
+        names: &Bound<'_, PyAny>,
+    ) -> PyResult<PyObject> {
+        let (mailbox, names) = (bytes_arg(mailbox)?, bytes_arg(names)?);
+        Self::reply(slf, move |m| m.status(mailbox, names))
+    }
+
+    fn store(
+        slf: &Bound<'_, Self>,
+        message_set: &Bound<'_, PyAny>,
+        command: &Bound<'_, PyAny>,
+        flags: &Bound<'_, PyAny>,
+    ) -> PyResult<PyObject> {
+        let (a, b, c) = (
+            bytes_arg(message_set)?,
+            bytes_arg(command)?,
+            bytes_arg(flags)?,
+        );
+        Self::reply(slf, move |m| m.store(a, b, c))
+    }
+
+    fn subscribe(slf: &Bound<'_, Self>, mailbox: &Bound<'_, PyAny>) -> PyResult<PyObject> {
+        let mailbox = bytes_arg(mailbox)?;
+        Self::reply(slf, move |m| m.subscribe(mailbox))
+    }
+
+    #[pyo3(signature = (threading_algorithm, charset, *search_criteria))]
+    fn thread(
+        slf: &Bound<'_, Self>,
+        threading_algorithm: &Bound<'_, PyAny>,
+        charset: &Bound<'_, PyAny>,
+        search_criteria: &Bound<'_, PyTuple>,
+    ) -> PyResult<PyObject> {
+        let (algorithm, charset) = (bytes_arg(threading_algorithm)?, str_arg(charset)?);
+        let search = args_bytes(search_criteria)?;
+        Self::reply(slf, move |m| m.thread(algorithm, &charset, search))
+    }
+
+    #[pyo3(signature = (command, *args))]
+    fn uid(
+        slf: &Bound<'_, Self>,
+        command: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+    ) -> PyResult<PyObject> {
+        let command = str_arg(command)?;
+        let args = args_bytes(args)?;
+        Self::reply(slf, move |m| m.uid(&command, args))
+    }
+
+    fn unselect(slf: &Bound<'_, Self>) -> PyResult<PyObject> {
+        Self::reply(slf, |m| m.unselect())
+    }
+
+    fn unsubscribe(slf: &Bound<'_, Self>, mailbox: &Bound<'_, PyAny>) -> PyResult<PyObject> {
+        let mailbox = bytes_arg(mailbox)?;
+        Self::reply(slf, move |m| m.unsubscribe(mailbox))
+    }
+
+    #[pyo3(signature = (name, *args))]
+    fn xatom(
+        slf: &Bound<'_, Self>,
+        name: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+    ) -> PyResult<PyObject> {
+        let name = str_arg(name)?;
+        let args = args_bytes(args)?;
+        Self::reply(slf, move |m| m.xatom(&name, args))
+    }
+
+    // ----- the semi-private API that libraries call --------------------------
+
+    /// imaplib's `_command(name, *args)`: sends the command (arguments as
+    /// given, `self.literal` as a literal) and returns its tag.
+    #[pyo3(signature = (name, *args))]
+    fn _command<'py>(
+        slf: &Bound<'py, Self>,
+        name: &Bound<'py, PyAny>,
+        args: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let cmd = Self::raw_command(slf, name, args)?;
+        let tag = Self::call(slf, move |m| m.send_command(cmd))?;
+        let tag = PyBytes::new(slf.py(), tag.as_bytes());
+        let tagged = slf.as_any().getattr("tagged_commands")?;
+        tagged.set_item(&tag, slf.py().None())?;
+        Ok(tag)
+    }
+
+    /// imaplib's `_command_complete(name, tag)`: waits for the command's
+    /// completion; `(typ, data)`.
+    fn _command_complete(
+        slf: &Bound<'_, Self>,
+        name: &Bound<'_, PyAny>,
+        tag: &Bound<'_, PyAny>,
+    ) -> PyResult<PyObject> {
+        let _ = name;
+        let tag_bytes = bytes_arg(tag)?;
+        let tag_text = String::from_utf8_lossy(&tag_bytes).into_owned();
+        let result = Self::reply(slf, move |m| m.wait_command(&tag_text));
+        let tagged = slf.as_any().getattr("tagged_commands")?;
+        let _ = tagged.del_item(PyBytes::new(slf.py(), &tag_bytes));
+        result
+    }
+
+    /// imaplib's `_simple_command(name, *args)`.
+    #[pyo3(signature = (name, *args))]
+    fn _simple_command(
+        slf: &Bound<'_, Self>,
+        name: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+    ) -> PyResult<PyObject> {
+        let cmd = Self::raw_command(slf, name, args)?;
+        Self::reply(slf, move |m| m.run_command(cmd))
+    }
+
+    /// imaplib's `_untagged_response(typ, dat, name)`: pops
+    /// `untagged_responses[name]` unless `typ` is NO.
+    fn _untagged_response(
+        slf: &Bound<'_, Self>,
+        typ: &str,
+        dat: &Bound<'_, PyAny>,
+        name: &str,
+    ) -> PyResult<PyObject> {
+        let py = slf.py();
+        if typ == "NO" {
+            return Ok(
+                PyTuple::new(py, [PyString::new(py, typ).into_any(), dat.clone()])?
+                    .into_any()
+                    .unbind(),
+            );
+        }
+        let dict = slf.as_any().getattr("untagged_responses")?;
+        let dict = dict.downcast::<PyDict>()?;
+        let data = match dict.get_item(name)? {
+            Some(d) => {
+                dict.del_item(name)?;
+                d
+            }
+            None => PyTuple::new(py, [py.None()])?.to_list().into_any(),
+        };
+        Ok(PyTuple::new(py, [PyString::new(py, typ).into_any(), data])?
+            .into_any()
+            .unbind())
+    }
+
+    /// imaplib's `_get_line()`: one line without its CRLF.
+    fn _get_line<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyBytes>> {
+        let line = Self::call(slf, |m| m.readline())?;
+        if line.is_empty() {
+            return Err(raise_kind(slf.as_any(), "abort", "socket error: EOF")?);
+        }
+        let Some(body) = line.strip_suffix(b"\r\n") else {
+            let msg = format!(
+                "socket error: unterminated line: {:?}",
+                PyBytes::new(slf.py(), &line)
+            );
+            return Err(raise_kind(slf.as_any(), "abort", &msg)?);
+        };
+        Ok(PyBytes::new(slf.py(), body))
+    }
+
+    /// imaplib's `_quote(arg)`.
+    #[staticmethod]
+    fn _quote(arg: &str) -> String {
+        format!("\"{}\"", arg.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+
+    /// imaplib's `_mesg(s, secs=None)`: a timestamped debug line on stderr.
+    #[pyo3(signature = (s, secs=None))]
+    fn _mesg(slf: &Bound<'_, Self>, s: &Bound<'_, PyAny>, secs: Option<f64>) -> PyResult<()> {
+        let py = slf.py();
+        let time = py.import("time")?;
+        let secs = match secs {
+            Some(s) => s,
+            None => time.call_method0("time")?.extract()?,
+        };
+        let tm: String = time
+            .call_method1(
+                "strftime",
+                ("%M:%S", time.call_method1("localtime", (secs,))?),
+            )?
+            .extract()?;
+        let hundredths = ((secs * 100.0) % 100.0) as i64;
+        let stderr = py.import("sys")?.getattr("stderr")?;
+        stderr.call_method1("write", (format!("  {tm}.{hundredths:02} {}\n", s.str()?),))?;
+        stderr.call_method0("flush")?;
+        Ok(())
+    }
+
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(slf: &Bound<'_, Self>, _args: &Bound<'_, PyTuple>) -> PyResult<()> {
+        let state: String = slf.as_any().getattr("state")?.extract()?;
+        if state == "LOGOUT" {
+            return Ok(());
+        }
+        match slf.as_any().call_method0("logout") {
+            Err(e) if e.is_instance_of::<pyo3::exceptions::PyOSError>(slf.py()) => Ok(()),
+            other => other.map(|_| ()),
+        }
+    }
+
+    /// imaplib's `__getattr__`: `imap.SELECT` is `imap.select`.
+    fn __getattr__<'py>(slf: &Bound<'py, Self>, attr: &str) -> PyResult<Bound<'py, PyAny>> {
+        if crate::commands(slf.py())?.contains(attr)? {
+            return slf.as_any().getattr(attr.to_ascii_lowercase());
+        }
+        Err(PyAttributeError::new_err(format!(
+            "Unknown IMAP4 command: '{attr}'"
+        )))
+    }
+}
+
+impl Base {
+    /// A command as imaplib's `_command` writes it: the name, each argument
+    /// as given (str encoded), and `self.literal` as a literal.
+    fn raw_command(
+        slf: &Bound<'_, Self>,
+        name: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+    ) -> PyResult<Command> {
+        let name = str_arg(name)?;
+        let mut cmd = Command::new(name.to_ascii_uppercase());
+        for a in args_bytes(args)? {
+            cmd = cmd.arg(Arg::Raw(a.into()));
+        }
+        let literal = slf.as_any().getattr("literal")?;
+        if !literal.is_none() {
+            slf.as_any().setattr("literal", slf.py().None())?;
+            cmd = cmd.arg(Arg::Literal(bytes_arg(&literal)?.into()));
+        }
+        Ok(cmd)
+    }
+}
