@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use imaplib::imaplib_proto::command::{Arg, Command};
+use imaplib::imaplib_proto::ProtoErrorKind;
 use imaplib::{ErrorKind, Imap4, Options, Proxy, State};
 use pyo3::exceptions::{PyAttributeError, PyConnectionError, PyValueError};
 use pyo3::prelude::*;
@@ -19,6 +20,7 @@ use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
 
 use crate::convert::{
     args_bytes, bytes_arg, date_input, dict_to_store, opt_str, reply_to_py, store_to_dict, str_arg,
+    Enc,
 };
 use crate::io::{PyIo, Shared};
 
@@ -57,11 +59,21 @@ impl Base {
         slf: &Bound<'_, Self>,
         f: impl FnOnce(&mut Imap4) -> imaplib::Result<T> + Send,
     ) -> PyResult<T> {
+        Self::call_with(slf, f, |_, _| None)
+    }
+
+    /// [`Base::call`] where `on_error` may raise an engine error as the
+    /// method's own imaplib exception (None: the usual one).
+    fn call_with<T: Send>(
+        slf: &Bound<'_, Self>,
+        f: impl FnOnce(&mut Imap4) -> imaplib::Result<T> + Send,
+        on_error: impl FnOnce(&Bound<'_, PyAny>, &imaplib::Error) -> Option<PyErr>,
+    ) -> PyResult<T> {
         let py = slf.py();
         let any = slf.as_any();
         let taken = slf.borrow().engine().take();
         let Some(mut imap) = taken else {
-            return Err(raise_kind(any, "abort", "connection closed")?);
+            return Err(closed_error(any)?);
         };
         if let Err(e) = Self::hand_over(slf, &mut imap) {
             *slf.borrow().engine() = Some(imap);
@@ -71,7 +83,17 @@ impl Base {
         let synced = Self::take_back(slf, &mut imap);
         *slf.borrow().engine() = Some(imap);
         synced?;
-        result.map_err(|e| raise(slf, &e))
+        result.map_err(|e| {
+            let stashed = slf
+                .borrow()
+                .shared
+                .lock()
+                .ok()
+                .and_then(|mut s| s.error.take());
+            stashed
+                .or_else(|| on_error(any, &e))
+                .unwrap_or_else(|| raise(slf, &e))
+        })
     }
 
     /// [`Base::call`] for a command: imaplib's `(typ, data)`.
@@ -107,12 +129,27 @@ impl Base {
             imap.set_command_table(Some(table));
             slf.borrow_mut().commands_seen = Some(commands.copy()?.unbind());
         }
+        let state = any.getattr("state")?;
+        if let Some(state) = state
+            .extract::<String>()
+            .ok()
+            .and_then(|s| crate::parse_state(&s))
+        {
+            if state != imap.state() {
+                imap.assume_state(state);
+            }
+        }
         let debug: u8 = any
             .getattr("debug")
             .and_then(|d| d.extract::<i64>())
             .map(|d| d.clamp(0, 255) as u8)
             .unwrap_or(0);
         imap.set_debug(debug);
+        let limits = imaplib::Limits {
+            max_line: crate::max_line(py)?,
+            ..imap.limits()
+        };
+        imap.set_limits(limits);
         Ok(())
     }
 
@@ -133,13 +170,16 @@ impl Base {
         let hooks = overrides_io(slf)?;
         let shared = slf.borrow().shared.clone();
         let io = PyIo::new(any, hooks, shared.clone())?;
-        let options = Options::default();
+        let mut options = Options::default();
+        options.limits.max_line = crate::max_line(py)?;
+        options.imaplib_capabilities = true;
         let made = py.allow_threads(|| Imap4::from_transport(Box::new(io), options));
         let mut imap = match made {
             Ok(imap) => imap,
             Err(e) => return Err(raise(slf, &e)),
         };
         Self::take_back(slf, &mut imap)?;
+        sync_capabilities(any, &imap)?;
         any.setattr("welcome", PyBytes::new(py, imap.welcome()))?;
         any.setattr("tagpre", PyBytes::new(py, imap.tag_prefix().as_bytes()))?;
         *slf.borrow().engine() = Some(imap);
@@ -161,19 +201,18 @@ fn overrides_io(slf: &Bound<'_, Base>) -> PyResult<bool> {
     Ok(false)
 }
 
-/// Writes the engine's view to imaplib's attributes.
+/// Writes the engine's view to imaplib's attributes. `state` becomes
+/// LOGOUT only through `logout()`, as in imaplib (after a server's BYE the
+/// attribute keeps its value; the next command fails with `abort`).
 fn sync_attributes(any: &Bound<'_, PyAny>, imap: &Imap4) -> PyResult<()> {
     let py = any.py();
-    let caps: Vec<&str> = imap.capabilities().iter().map(String::as_str).collect();
+    if imap.state() != State::Logout {
+        any.setattr("state", imap.state().as_str())?;
+    }
     let utf8 = imap.utf8_enabled();
     set_all(
         any,
         &[
-            (
-                "state",
-                PyString::new(py, imap.state().as_str()).into_any().unbind(),
-            ),
-            ("capabilities", PyTuple::new(py, caps)?.into_any().unbind()),
             (
                 "is_readonly",
                 imap.is_readonly()
@@ -192,14 +231,36 @@ fn sync_attributes(any: &Bound<'_, PyAny>, imap: &Imap4) -> PyResult<()> {
                     .into_any()
                     .unbind(),
             ),
-            (
-                "PROTOCOL_VERSION",
-                PyString::new(py, imap.protocol_version())
-                    .into_any()
-                    .unbind(),
-            ),
         ],
     )
+}
+
+/// imaplib's `_get_capabilities` result: `capabilities` and
+/// `PROTOCOL_VERSION`, written only where imaplib writes them (while
+/// connecting and after STARTTLS).
+fn sync_capabilities(any: &Bound<'_, PyAny>, imap: &Imap4) -> PyResult<()> {
+    let py = any.py();
+    let caps: Vec<&str> = imap.capabilities().iter().map(String::as_str).collect();
+    any.setattr("capabilities", PyTuple::new(py, caps)?)?;
+    any.setattr("PROTOCOL_VERSION", imap.protocol_version())?;
+    Ok(())
+}
+
+/// What imaplib raises for a command after `shutdown()`: its send fails
+/// on the closed socket, and the OSError becomes `abort`.
+fn closed_error(any: &Bound<'_, PyAny>) -> PyResult<PyErr> {
+    let sock = any.getattr("sock").ok().filter(|s| !s.is_none());
+    if let Some(sock) = sock {
+        let empty = PyBytes::new(any.py(), b"");
+        if let Err(e) = sock.call_method1("sendall", (empty,)) {
+            if e.is_instance_of::<pyo3::exceptions::PyOSError>(any.py()) {
+                let text = e.value(any.py()).str()?;
+                return raise_kind(any, "abort", &format!("socket error: {text}"));
+            }
+            return Ok(e);
+        }
+    }
+    raise_kind(any, "abort", "socket error: connection closed")
 }
 
 /// `cls_name` (`error`, `abort`, `readonly`) of the instance, raised with
@@ -221,6 +282,22 @@ fn raise(slf: &Bound<'_, Base>, e: &imaplib::Error) -> PyErr {
         .and_then(|mut s| s.error.take())
     {
         return err;
+    }
+    if e.detail() == Some(ProtoErrorKind::LineTooLong) {
+        // imaplib's words for a line over _MAXLINE.
+        let max = crate::max_line(slf.py()).unwrap_or(0);
+        let msg = format!("got more than {max} bytes");
+        return raise_kind(slf.as_any(), "error", &msg).unwrap_or_else(|err| err);
+    }
+    if e.detail() == Some(ProtoErrorKind::CommandBad) {
+        // imaplib: '%s command error: %s %s' % (name, typ, data), data
+        // being the list of the tagged line's bytes.
+        if let Some((name, text)) = e.message().split_once(" command error: BAD ") {
+            let data = PyBytes::new(slf.py(), text.as_bytes());
+            let shown = data.repr().map(|r| r.to_string()).unwrap_or_default();
+            let msg = format!("{name} command error: BAD [{shown}]");
+            return raise_kind(slf.as_any(), "error", &msg).unwrap_or_else(|err| err);
+        }
     }
     let cls = match e.kind() {
         ErrorKind::Error => "error",
@@ -294,11 +371,21 @@ impl Base {
         )?;
         let timeout = timeout.map_or_else(|| py.None(), |t| t.clone().unbind());
         any.call_method1("open", (host, port, timeout))?;
-        if let Err(e) = Self::connect(slf) {
-            let _ = any.call_method0("shutdown");
+        if let Err(e) = any.call_method0("_connect") {
+            if let Err(second) = any.call_method0("shutdown") {
+                if !second.is_instance_of::<pyo3::exceptions::PyOSError>(py) {
+                    return Err(second);
+                }
+            }
             return Err(e);
         }
         Ok(())
+    }
+
+    /// imaplib's `_connect()`: the greeting and the capabilities, over
+    /// what `open` set up.
+    fn _connect(slf: &Bound<'_, Self>) -> PyResult<()> {
+        Self::connect(slf)
     }
 
     // ----- connection hooks (imaplib's overridable methods) -----------------
@@ -528,13 +615,20 @@ impl Base {
         date_time: Option<&Bound<'_, PyAny>>,
         message: &Bound<'_, PyAny>,
     ) -> PyResult<PyObject> {
-        let mailbox = opt_str(mailbox)?;
-        let flags = opt_str(flags)?;
+        let enc = Enc::of(slf.as_any())?;
+        let mailbox = enc.opt(mailbox)?;
+        let flags = enc.opt(flags)?;
         let date = match date_time {
             Some(d) if d.is_truthy()? => Some(date_input(d)?),
             _ => None,
         };
-        let message = bytes_arg(message)?;
+        if message.is_instance_of::<PyString>() {
+            // imaplib applies a bytes regex to the message.
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "cannot use a bytes pattern on a string-like object",
+            ));
+        }
+        let message = enc.arg(message)?;
         Self::reply(slf, move |m| {
             m.append(mailbox.as_deref(), flags.as_deref(), date, message)
         })
@@ -547,7 +641,8 @@ impl Base {
         mechanism: &Bound<'_, PyAny>,
         authobject: &Bound<'_, PyAny>,
     ) -> PyResult<PyObject> {
-        let mechanism = str_arg(mechanism)?.to_ascii_uppercase();
+        let enc = Enc::of(slf.as_any())?;
+        let mechanism = enc.text(mechanism)?.to_ascii_uppercase();
         let callback = authobject.clone().unbind();
         let shared = slf.borrow().shared.clone();
         Self::reply(slf, move |m| {
@@ -594,17 +689,20 @@ impl Base {
         message_set: &Bound<'_, PyAny>,
         new_mailbox: &Bound<'_, PyAny>,
     ) -> PyResult<PyObject> {
-        let (set, mailbox) = (bytes_arg(message_set)?, bytes_arg(new_mailbox)?);
+        let enc = Enc::of(slf.as_any())?;
+        let (set, mailbox) = (enc.arg(message_set)?, enc.arg(new_mailbox)?);
         Self::reply(slf, move |m| m.copy(set, mailbox))
     }
 
     fn create(slf: &Bound<'_, Self>, mailbox: &Bound<'_, PyAny>) -> PyResult<PyObject> {
-        let mailbox = bytes_arg(mailbox)?;
+        let enc = Enc::of(slf.as_any())?;
+        let mailbox = enc.arg(mailbox)?;
         Self::reply(slf, move |m| m.create(mailbox))
     }
 
     fn delete(slf: &Bound<'_, Self>, mailbox: &Bound<'_, PyAny>) -> PyResult<PyObject> {
-        let mailbox = bytes_arg(mailbox)?;
+        let enc = Enc::of(slf.as_any())?;
+        let mailbox = enc.arg(mailbox)?;
         Self::reply(slf, move |m| m.delete(mailbox))
     }
 
@@ -613,12 +711,14 @@ impl Base {
         mailbox: &Bound<'_, PyAny>,
         who: &Bound<'_, PyAny>,
     ) -> PyResult<PyObject> {
-        let (mailbox, who) = (bytes_arg(mailbox)?, bytes_arg(who)?);
+        let enc = Enc::of(slf.as_any())?;
+        let (mailbox, who) = (enc.arg(mailbox)?, enc.arg(who)?);
         Self::reply(slf, move |m| m.deleteacl(mailbox, who))
     }
 
     fn enable(slf: &Bound<'_, Self>, capability: &Bound<'_, PyAny>) -> PyResult<PyObject> {
-        let capability = str_arg(capability)?;
+        let enc = Enc::of(slf.as_any())?;
+        let capability = enc.text(capability)?;
         Self::reply(slf, move |m| m.enable(&capability))
     }
 
@@ -631,12 +731,14 @@ impl Base {
         message_set: &Bound<'_, PyAny>,
         message_parts: &Bound<'_, PyAny>,
     ) -> PyResult<PyObject> {
-        let (set, parts) = (bytes_arg(message_set)?, bytes_arg(message_parts)?);
+        let enc = Enc::of(slf.as_any())?;
+        let (set, parts) = (enc.arg(message_set)?, enc.arg(message_parts)?);
         Self::reply(slf, move |m| m.fetch(set, parts))
     }
 
     fn getacl(slf: &Bound<'_, Self>, mailbox: &Bound<'_, PyAny>) -> PyResult<PyObject> {
-        let mailbox = bytes_arg(mailbox)?;
+        let enc = Enc::of(slf.as_any())?;
+        let mailbox = enc.arg(mailbox)?;
         Self::reply(slf, move |m| m.getacl(mailbox))
     }
 
@@ -646,21 +748,20 @@ impl Base {
         entry: &Bound<'_, PyAny>,
         attribute: &Bound<'_, PyAny>,
     ) -> PyResult<PyObject> {
-        let (a, b, c) = (
-            bytes_arg(mailbox)?,
-            bytes_arg(entry)?,
-            bytes_arg(attribute)?,
-        );
+        let enc = Enc::of(slf.as_any())?;
+        let (a, b, c) = (enc.arg(mailbox)?, enc.arg(entry)?, enc.arg(attribute)?);
         Self::reply(slf, move |m| m.getannotation(a, b, c))
     }
 
     fn getquota(slf: &Bound<'_, Self>, root: &Bound<'_, PyAny>) -> PyResult<PyObject> {
-        let root = bytes_arg(root)?;
+        let enc = Enc::of(slf.as_any())?;
+        let root = enc.arg(root)?;
         Self::reply(slf, move |m| m.getquota(root))
     }
 
     fn getquotaroot(slf: &Bound<'_, Self>, mailbox: &Bound<'_, PyAny>) -> PyResult<PyObject> {
-        let mailbox = bytes_arg(mailbox)?;
+        let enc = Enc::of(slf.as_any())?;
+        let mailbox = enc.arg(mailbox)?;
         Self::reply(slf, move |m| m.getquotaroot(mailbox))
     }
 
@@ -670,7 +771,8 @@ impl Base {
         directory: Option<&Bound<'_, PyAny>>,
         pattern: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyObject> {
-        let (directory, pattern) = (opt_str(directory)?, opt_str(pattern)?);
+        let enc = Enc::of(slf.as_any())?;
+        let (directory, pattern) = (enc.opt(directory)?, enc.opt(pattern)?);
         Self::reply(slf, move |m| {
             m.list(directory.as_deref(), pattern.as_deref())
         })
@@ -681,8 +783,22 @@ impl Base {
         user: &Bound<'_, PyAny>,
         password: &Bound<'_, PyAny>,
     ) -> PyResult<PyObject> {
-        let (user, password) = (bytes_arg(user)?, bytes_arg(password)?);
-        Self::reply(slf, move |m| m.login(user, password))
+        let enc = Enc::of(slf.as_any())?;
+        let (user, password) = (enc.arg(user)?, enc.arg(password)?);
+        let reply = Self::call_with(
+            slf,
+            move |m| m.login(user, password),
+            |any, e| {
+                // imaplib raises error(dat[-1]): the server's bytes.
+                (e.detail() == Some(ProtoErrorKind::CommandFailed)).then(|| {
+                    let text = PyBytes::new(any.py(), e.message().as_bytes());
+                    any.getattr("error")
+                        .and_then(|cls| cls.call1((text,)))
+                        .map_or_else(|err| err, PyErr::from_value)
+                })
+            },
+        )?;
+        reply_to_py(slf.py(), &reply)
     }
 
     fn login_cram_md5(
@@ -708,14 +824,16 @@ impl Base {
         directory: Option<&Bound<'_, PyAny>>,
         pattern: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyObject> {
-        let (directory, pattern) = (opt_str(directory)?, opt_str(pattern)?);
+        let enc = Enc::of(slf.as_any())?;
+        let (directory, pattern) = (enc.opt(directory)?, enc.opt(pattern)?);
         Self::reply(slf, move |m| {
             m.lsub(directory.as_deref(), pattern.as_deref())
         })
     }
 
     fn myrights(slf: &Bound<'_, Self>, mailbox: &Bound<'_, PyAny>) -> PyResult<PyObject> {
-        let mailbox = bytes_arg(mailbox)?;
+        let enc = Enc::of(slf.as_any())?;
+        let mailbox = enc.arg(mailbox)?;
         Self::reply(slf, move |m| m.myrights(mailbox))
     }
 
@@ -734,11 +852,12 @@ impl Base {
         start: &Bound<'_, PyAny>,
         length: &Bound<'_, PyAny>,
     ) -> PyResult<PyObject> {
+        let enc = Enc::of(slf.as_any())?;
         let args = [
-            bytes_arg(message_num)?,
-            bytes_arg(message_part)?,
-            bytes_arg(start.str()?.as_any())?,
-            bytes_arg(length.str()?.as_any())?,
+            enc.arg(message_num)?,
+            enc.arg(message_part)?,
+            enc.arg(start)?,
+            enc.arg(length)?,
         ];
         Self::reply(slf, move |m| {
             let [a, b, c, d] = args;
@@ -747,7 +866,8 @@ impl Base {
     }
 
     fn proxyauth(slf: &Bound<'_, Self>, user: &Bound<'_, PyAny>) -> PyResult<PyObject> {
-        let user = bytes_arg(user)?;
+        let enc = Enc::of(slf.as_any())?;
+        let user = enc.arg(user)?;
         Self::reply(slf, move |m| m.proxyauth(user))
     }
 
@@ -760,13 +880,15 @@ impl Base {
         oldmailbox: &Bound<'_, PyAny>,
         newmailbox: &Bound<'_, PyAny>,
     ) -> PyResult<PyObject> {
-        let (old, new) = (bytes_arg(oldmailbox)?, bytes_arg(newmailbox)?);
+        let enc = Enc::of(slf.as_any())?;
+        let (old, new) = (enc.arg(oldmailbox)?, enc.arg(newmailbox)?);
         Self::reply(slf, move |m| m.rename(old, new))
     }
 
     /// imaplib's `response(code)`: pops `untagged_responses[code]`.
     fn response(slf: &Bound<'_, Self>, code: &Bound<'_, PyAny>) -> PyResult<PyObject> {
-        let code = str_arg(code)?;
+        let enc = Enc::of(slf.as_any())?;
+        let code = enc.text(code)?;
         let none = PyTuple::new(slf.py(), [slf.py().None()])?.to_list();
         Self::_untagged_response(slf, &code, none.as_any(), &code.to_ascii_uppercase())
     }
@@ -777,8 +899,9 @@ impl Base {
         charset: Option<&Bound<'_, PyAny>>,
         criteria: &Bound<'_, PyTuple>,
     ) -> PyResult<PyObject> {
-        let charset = opt_str(charset)?;
-        let criteria = args_bytes(criteria)?;
+        let enc = Enc::of(slf.as_any())?;
+        let charset = enc.opt(charset)?;
+        let criteria = enc.args(criteria)?;
         Self::reply(slf, move |m| m.search(charset.as_deref(), criteria))
     }
 
@@ -788,11 +911,22 @@ impl Base {
         mailbox: Option<&Bound<'_, PyAny>>,
         readonly: bool,
     ) -> PyResult<PyObject> {
-        let mailbox = match mailbox {
-            Some(m) if !m.is_none() => bytes_arg(m)?,
-            _ => b"INBOX".to_vec(),
+        let enc = Enc::of(slf.as_any())?;
+        let (mailbox, shown) = match mailbox {
+            Some(m) if !m.is_none() => (enc.arg(m)?, m.str()?.to_string()),
+            _ => (b"INBOX".to_vec(), "INBOX".to_string()),
         };
-        Self::reply(slf, move |m| m.select(mailbox, readonly))
+        let reply = Self::call_with(
+            slf,
+            move |m| m.select(mailbox, readonly),
+            |any, e| {
+                (e.kind() == ErrorKind::Readonly).then(|| {
+                    raise_kind(any, "readonly", &format!("{shown} is not writable"))
+                        .unwrap_or_else(|err| err)
+                })
+            },
+        )?;
+        reply_to_py(slf.py(), &reply)
     }
 
     fn setacl(
@@ -801,13 +935,15 @@ impl Base {
         who: &Bound<'_, PyAny>,
         what: &Bound<'_, PyAny>,
     ) -> PyResult<PyObject> {
-        let (a, b, c) = (bytes_arg(mailbox)?, bytes_arg(who)?, bytes_arg(what)?);
+        let enc = Enc::of(slf.as_any())?;
+        let (a, b, c) = (enc.arg(mailbox)?, enc.arg(who)?, enc.arg(what)?);
         Self::reply(slf, move |m| m.setacl(a, b, c))
     }
 
     #[pyo3(signature = (*args))]
     fn setannotation(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<PyObject> {
-        let args = args_bytes(args)?;
+        let enc = Enc::of(slf.as_any())?;
+        let args = enc.args(args)?;
         Self::reply(slf, move |m| m.setannotation(args))
     }
 
@@ -816,7 +952,8 @@ impl Base {
         root: &Bound<'_, PyAny>,
         limits: &Bound<'_, PyAny>,
     ) -> PyResult<PyObject> {
-        let (root, limits) = (bytes_arg(root)?, bytes_arg(limits)?);
+        let enc = Enc::of(slf.as_any())?;
+        let (root, limits) = (enc.arg(root)?, enc.arg(limits)?);
         Self::reply(slf, move |m| m.setquota(root, limits))
     }
 
@@ -827,8 +964,9 @@ impl Base {
         charset: &Bound<'_, PyAny>,
         search_criteria: &Bound<'_, PyTuple>,
     ) -> PyResult<PyObject> {
-        let (criteria, charset) = (bytes_arg(sort_criteria)?, str_arg(charset)?);
-        let search = args_bytes(search_criteria)?;
+        let enc = Enc::of(slf.as_any())?;
+        let (criteria, charset) = (enc.arg(sort_criteria)?, enc.text(charset)?);
+        let search = enc.args(search_criteria)?;
         Self::reply(slf, move |m| m.sort(criteria, &charset, search))
     }
 
@@ -839,12 +977,27 @@ impl Base {
         slf: &Bound<'_, Self>,
         ssl_context: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyObject> {
+        let any = slf.as_any();
+        // imaplib's checks, which leave the connection usable.
+        if any.getattr("_tls_established")?.is_truthy()? {
+            return Err(raise_kind(any, "abort", "TLS session already established")?);
+        }
+        if !any.getattr("capabilities")?.contains("STARTTLS")? {
+            return Err(raise_kind(any, "abort", "TLS not supported by server")?);
+        }
         if let Some(ctx) = ssl_context.filter(|c| !c.is_none()) {
             if let Ok(mut s) = slf.borrow().shared.lock() {
                 s.tls_context = Some(ctx.clone().unbind());
             }
         }
-        Self::reply(slf, |m| m.starttls(None))
+        let reply = Self::call(slf, |m| m.starttls(None))?;
+        if let Some(imap) = slf.borrow().engine().as_ref() {
+            sync_capabilities(any, imap)?;
+        }
+        let typ = reply.typ.to_string();
+        let data = reply_to_py(slf.py(), &reply)?;
+        let data = data.bind(slf.py()).get_item(1)?;
+        Self::_untagged_response(slf, &typ, &data, "STARTTLS")
     }
 
     fn status(
@@ -852,7 +1005,8 @@ impl Base {
         mailbox: &Bound<'_, PyAny>,
         names: &Bound<'_, PyAny>,
     ) -> PyResult<PyObject> {
-        let (mailbox, names) = (bytes_arg(mailbox)?, bytes_arg(names)?);
+        let enc = Enc::of(slf.as_any())?;
+        let (mailbox, names) = (enc.arg(mailbox)?, enc.arg(names)?);
         Self::reply(slf, move |m| m.status(mailbox, names))
     }
 
@@ -862,16 +1016,14 @@ impl Base {
         command: &Bound<'_, PyAny>,
         flags: &Bound<'_, PyAny>,
     ) -> PyResult<PyObject> {
-        let (a, b, c) = (
-            bytes_arg(message_set)?,
-            bytes_arg(command)?,
-            bytes_arg(flags)?,
-        );
+        let enc = Enc::of(slf.as_any())?;
+        let (a, b, c) = (enc.arg(message_set)?, enc.arg(command)?, enc.arg(flags)?);
         Self::reply(slf, move |m| m.store(a, b, c))
     }
 
     fn subscribe(slf: &Bound<'_, Self>, mailbox: &Bound<'_, PyAny>) -> PyResult<PyObject> {
-        let mailbox = bytes_arg(mailbox)?;
+        let enc = Enc::of(slf.as_any())?;
+        let mailbox = enc.arg(mailbox)?;
         Self::reply(slf, move |m| m.subscribe(mailbox))
     }
 
@@ -882,8 +1034,9 @@ impl Base {
         charset: &Bound<'_, PyAny>,
         search_criteria: &Bound<'_, PyTuple>,
     ) -> PyResult<PyObject> {
-        let (algorithm, charset) = (bytes_arg(threading_algorithm)?, str_arg(charset)?);
-        let search = args_bytes(search_criteria)?;
+        let enc = Enc::of(slf.as_any())?;
+        let (algorithm, charset) = (enc.arg(threading_algorithm)?, enc.text(charset)?);
+        let search = enc.args(search_criteria)?;
         Self::reply(slf, move |m| m.thread(algorithm, &charset, search))
     }
 
@@ -893,8 +1046,29 @@ impl Base {
         command: &Bound<'_, PyAny>,
         args: &Bound<'_, PyTuple>,
     ) -> PyResult<PyObject> {
-        let command = str_arg(command)?;
-        let args = args_bytes(args)?;
+        let enc = Enc::of(slf.as_any())?;
+        let command = enc.text(command)?.to_ascii_uppercase();
+        // imaplib's checks name the UID command's own command.
+        let table = crate::commands(slf.py())?;
+        let Some(states) = table.get_item(&command)? else {
+            let msg = format!("Unknown IMAP4 UID command: {command}");
+            return Err(raise_kind(slf.as_any(), "error", &msg)?);
+        };
+        let state = slf.as_any().getattr("state")?;
+        if !states.contains(&state)? {
+            slf.as_any().setattr("literal", slf.py().None())?;
+            let names: Vec<String> = states
+                .try_iter()?
+                .map(|s| s.and_then(|s| s.str().map(|s| s.to_string())))
+                .collect::<PyResult<_>>()?;
+            let msg = format!(
+                "command {command} illegal in state {}, only allowed in states {}",
+                state.str()?,
+                names.join(", ")
+            );
+            return Err(raise_kind(slf.as_any(), "error", &msg)?);
+        }
+        let args = enc.args(args)?;
         Self::reply(slf, move |m| m.uid(&command, args))
     }
 
@@ -903,7 +1077,8 @@ impl Base {
     }
 
     fn unsubscribe(slf: &Bound<'_, Self>, mailbox: &Bound<'_, PyAny>) -> PyResult<PyObject> {
-        let mailbox = bytes_arg(mailbox)?;
+        let enc = Enc::of(slf.as_any())?;
+        let mailbox = enc.arg(mailbox)?;
         Self::reply(slf, move |m| m.unsubscribe(mailbox))
     }
 
@@ -913,8 +1088,9 @@ impl Base {
         name: &Bound<'_, PyAny>,
         args: &Bound<'_, PyTuple>,
     ) -> PyResult<PyObject> {
-        let name = str_arg(name)?;
-        let args = args_bytes(args)?;
+        let enc = Enc::of(slf.as_any())?;
+        let name = enc.text(name)?;
+        let args = enc.args(args)?;
         Self::reply(slf, move |m| m.xatom(&name, args))
     }
 
@@ -1034,6 +1210,21 @@ impl Base {
         let stderr = py.import("sys")?.getattr("stderr")?;
         stderr.call_method1("write", (format!("  {tm}.{hundredths:02} {}\n", s.str()?),))?;
         stderr.call_method0("flush")?;
+        Ok(())
+    }
+
+    /// imaplib's `_dump_ur(dict)`: the untagged responses through `_mesg`.
+    fn _dump_ur(slf: &Bound<'_, Self>, untagged_resp_dict: &Bound<'_, PyAny>) -> PyResult<()> {
+        if !untagged_resp_dict.is_truthy()? {
+            return Ok(());
+        }
+        let mut items = Vec::new();
+        for item in untagged_resp_dict.call_method0("items")?.try_iter()? {
+            let (key, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item?.extract()?;
+            items.push(format!("{}: {}", key.str()?, value.repr()?));
+        }
+        let text = format!("untagged responses dump:{}", items.join("\n\t\t"));
+        slf.as_any().call_method1("_mesg", (text,))?;
         Ok(())
     }
 

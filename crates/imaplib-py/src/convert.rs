@@ -27,6 +27,65 @@ pub(crate) fn bytes_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     )))
 }
 
+/// imaplib's conversion of a command argument: `bytes` as given, `str`
+/// encoded with the connection's `_encoding` (ASCII, or UTF-8 once
+/// UTF8=ACCEPT is enabled; other text raises `UnicodeEncodeError`, as in
+/// imaplib).
+pub(crate) struct Enc(String);
+
+impl Enc {
+    /// The instance's `_encoding`.
+    pub(crate) fn of(obj: &Bound<'_, PyAny>) -> PyResult<Enc> {
+        let name = obj
+            .getattr("_encoding")
+            .and_then(|e| e.extract::<String>())
+            .unwrap_or_else(|_| "ascii".to_string());
+        Ok(Enc(name))
+    }
+
+    /// One argument; anything but `str` and bytes-like is refused with
+    /// imaplib's TypeError.
+    pub(crate) fn arg(&self, obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+        if obj.is_instance_of::<PyString>() {
+            let b = obj.call_method1("encode", (self.0.as_str(),))?;
+            return Ok(b.downcast::<PyBytes>()?.as_bytes().to_vec());
+        }
+        if let Ok(b) = obj.downcast::<PyBytes>() {
+            return Ok(b.as_bytes().to_vec());
+        }
+        if let Ok(b) = obj.downcast::<PyByteArray>() {
+            return Ok(b.to_vec());
+        }
+        Err(PyTypeError::new_err(format!(
+            "can't concat {} to bytes",
+            obj.get_type().name()?
+        )))
+    }
+
+    /// An optional argument as text: `None` stays `None`.
+    pub(crate) fn opt(&self, obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<String>> {
+        match obj {
+            Some(o) if !o.is_none() => {
+                Ok(Some(String::from_utf8_lossy(&self.arg(o)?).into_owned()))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// An argument as text.
+    pub(crate) fn text(&self, obj: &Bound<'_, PyAny>) -> PyResult<String> {
+        Ok(String::from_utf8_lossy(&self.arg(obj)?).into_owned())
+    }
+
+    /// Every argument of a `*args` call that is not `None`.
+    pub(crate) fn args(&self, args: &Bound<'_, PyTuple>) -> PyResult<Vec<Vec<u8>>> {
+        args.iter()
+            .filter(|a| !a.is_none())
+            .map(|a| self.arg(&a))
+            .collect()
+    }
+}
+
 /// An argument as text (bytes must be UTF-8).
 pub(crate) fn str_arg(obj: &Bound<'_, PyAny>) -> PyResult<String> {
     String::from_utf8(bytes_arg(obj)?)
@@ -151,16 +210,31 @@ pub(crate) fn date_input(obj: &Bound<'_, PyAny>) -> PyResult<DateInput> {
     let py = obj.py();
     let unknown = || PyValueError::new_err("date_time not of a known type");
     if obj.is_instance_of::<pyo3::types::PyInt>() || obj.is_instance_of::<pyo3::types::PyFloat>() {
-        return Ok(DateInput::Timestamp(obj.extract::<f64>()?));
+        // The local zone as Python sees it now (callers change TZ and call
+        // time.tzset()), as imaplib does.
+        let dt = py.import("datetime")?;
+        let utc = dt.getattr("timezone")?.getattr("utc")?;
+        let aware = dt
+            .getattr("datetime")?
+            .call_method1("fromtimestamp", (obj, utc))?
+            .call_method0("astimezone")?;
+        return date_input(&aware);
     }
     if let Ok(s) = obj.downcast::<PyString>() {
         let s = s.to_cow()?;
-        if s.len() >= 2 && s.starts_with('"') && s.ends_with('"') {
+        if s.is_empty() {
+            // imaplib looks at date_time[0] first.
+            return Err(pyo3::exceptions::PyIndexError::new_err(
+                "string index out of range",
+            ));
+        }
+        if s.len() >= 2 && s.starts_with('"') && s.ends_with('"') || s == "\"" {
             return Ok(DateInput::Quoted(s.to_string()));
         }
         return Err(unknown());
     }
-    let datetime = py.import("datetime")?.getattr("datetime")?;
+    let dt = py.import("datetime")?;
+    let datetime = dt.getattr("datetime")?;
     if obj.is_instance(&datetime)? {
         let offset = obj.call_method0("utcoffset")?;
         if offset.is_none() {
@@ -178,47 +252,35 @@ pub(crate) fn date_input(obj: &Bound<'_, PyAny>) -> PyResult<DateInput> {
         return fixed(fields, seconds as i32);
     }
     if obj.is_instance_of::<PyTuple>() {
-        let t: Vec<i64> = obj
-            .downcast::<PyTuple>()?
-            .iter()
-            .take(9)
-            .map(|v| v.extract::<i64>())
-            .collect::<PyResult<_>>()?;
-        if t.len() < 9 {
-            return Err(unknown());
-        }
+        // imaplib's steps, in Python, so that odd tuples fail as there.
         let gmtoff = match obj.getattr("tm_gmtoff") {
-            Ok(g) if !g.is_none() => g.extract::<i64>()?,
-            _ => {
+            Ok(g) => g,
+            Err(_) => {
                 let time = py.import("time")?;
-                if time.getattr("daylight")?.extract::<i64>()? != 0 {
-                    let mut dst = t[8];
-                    if dst == -1 {
+                if time.getattr("daylight")?.is_truthy()? {
+                    let mut dst = obj.get_item(8)?;
+                    if dst.eq(-1)? {
                         let secs = time.call_method1("mktime", (obj,))?;
-                        dst = time
-                            .call_method1("localtime", (secs,))?
-                            .get_item(8)?
-                            .extract()?;
+                        dst = time.call_method1("localtime", (secs,))?.get_item(8)?;
                     }
-                    let zone = if dst > 0 { "altzone" } else { "timezone" };
-                    -time.getattr(zone)?.extract::<i64>()?
+                    let zones =
+                        PyTuple::new(py, [time.getattr("timezone")?, time.getattr("altzone")?])?;
+                    zones.as_any().get_item(dst)?.neg()?
                 } else {
-                    -time.getattr("timezone")?.extract::<i64>()?
+                    time.getattr("timezone")?.neg()?
                 }
             }
         };
-        let field = |i: usize| u32::try_from(t[i]).map_err(|_| unknown());
-        return fixed(
-            [
-                field(0)?,
-                field(1)?,
-                field(2)?,
-                field(3)?,
-                field(4)?,
-                field(5)?,
-            ],
-            gmtoff as i32,
-        );
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("seconds", gmtoff)?;
+        let delta = dt.getattr("timedelta")?.call((), Some(&kwargs))?;
+        let zone = dt.getattr("timezone")?.call1((delta,))?;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("tzinfo", zone)?;
+        let first = obj.get_item(pyo3::types::PySlice::new(py, 0, 6, 1))?;
+        let first = first.downcast::<PyTuple>()?;
+        let aware = datetime.call(first, Some(&kwargs))?;
+        return date_input(&aware);
     }
     Err(unknown())
 }

@@ -25,6 +25,12 @@ Known, deliberate differences, and how they are kept out of the comparison:
   text is replaced by "(<timing>)" in both recordings.
 * ``untagged_responses`` is compared as a mapping (keys and each value list
   in order), not by the order of its keys.
+* imaplib sends a ``str`` argument as given, so an argument with a space,
+  a quote or 8-bit bytes becomes a broken command; imaplib_rs sends it as a
+  quoted string or a literal (a value the caller already quoted passes
+  unchanged). The steps where that shows, and the steps whose result
+  follows from them, are listed in ``DELIBERATE`` with the reason; each must
+  really differ, so the list cannot go stale.
 
 Run ``python test_differential.py --subprocess SCENARIO MODULE`` to print a
 scenario's recording (used for the module-level checks, which need a fresh
@@ -395,9 +401,36 @@ def mismatches(reference, candidate):
     return found
 
 
-def assert_same(reference, candidate, label):
-    """Fails with every step where two recordings (step lists) differ."""
+#: ``(scenario, step)``: why imaplib_rs gives another result there.
+_QUOTED = ("imaplib_rs quotes the argument by its content; imaplib sends it "
+           "raw, and the server reads something else or refuses the syntax")
+DELIBERATE = {
+    ("mailbox_management", "list"):
+        "the mailbox created from the unquoted 'Unquoted Name': " + _QUOTED
+        + " (imaplib's CREATE made 'Unquoted')",
+    ("mailbox_management", "list at the end"): "as the step 'list'",
+    ("search_sort_thread", "search raw 8-bit bytes (an 8-bit atom)"):
+        "an 8-bit word is sent as a literal; imaplib sends an 8-bit atom, "
+        "which the server refuses",
+    ("server_extensions", "getquota unquoted root with a space"): _QUOTED,
+    ("utf8_accept", "create non-ASCII str name (UTF-8 mode)"):
+        "the 8-bit name is sent quoted; imaplib sends an 8-bit atom, which "
+        "the server refuses",
+    ("errors", "list bad syntax"): _QUOTED + " (a lone '\"')",
+}
+
+
+def assert_same(reference, candidate, label, scenario=None):
+    """Fails with every step where two recordings (step lists) differ,
+    apart from the steps of ``scenario`` listed in DELIBERATE, which must
+    differ."""
     found = mismatches(reference, candidate)
+    if label == "imaplib_rs" and scenario is not None:
+        listed = {step for (name, step) in DELIBERATE if name == scenario}
+        differing = {step for _, step, _, _ in found}
+        equal = sorted(listed - differing)
+        assert not equal, f"listed in DELIBERATE but equal now: {equal}"
+        found = [f for f in found if f[1] not in listed]
     if found:
         lines = [f"{len(found)} step(s) differ between CPython's imaplib and {label}:"]
         for i, step, a, b in found[:25]:
@@ -1086,7 +1119,7 @@ def test_scenario(impl, scenario, fresh_user):
     )
     fresh_user.reset(**BASE_STATE)
     candidate = run_scenario(scenario, impl, env)
-    assert_same(reference.steps, candidate.steps, _label(impl))
+    assert_same(reference.steps, candidate.steps, _label(impl), scenario.__name__)
 
 
 def test_module_functions(impl):

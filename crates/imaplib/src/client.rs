@@ -53,6 +53,13 @@ pub struct Options {
     /// checked against the server's name. `None` (the default): connect
     /// directly.
     pub proxy: Option<crate::Proxy>,
+    /// Capabilities kept exactly as imaplib keeps them: asked with
+    /// CAPABILITY right after the greeting (even when the greeting carried
+    /// them) and after STARTTLS, and not asked again after LOGIN or
+    /// AUTHENTICATE. `false` (the default) saves those round trips: the
+    /// greeting's CAPABILITY code is used, and capabilities are refreshed
+    /// after authentication. The Python module sets it.
+    pub imaplib_capabilities: bool,
 }
 
 impl Default for Options {
@@ -67,6 +74,7 @@ impl Default for Options {
             debug: 0,
             tls: TlsConfig::default(),
             proxy: None,
+            imaplib_capabilities: false,
         }
     }
 }

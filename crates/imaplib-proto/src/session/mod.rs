@@ -159,6 +159,14 @@ struct InFlight {
     sent_mark: Option<u64>,
 }
 
+impl InFlight {
+    /// LOGOUT, or any command named LOGOUT (imaplib's `xatom('LOGOUT')`):
+    /// the server's BYE is its result.
+    fn expects_bye(&self) -> bool {
+        self.finish == Finish::Logout || (self.finish == Finish::Tagged && self.name == "LOGOUT")
+    }
+}
+
 /// The sans-IO client session. See the module documentation.
 #[derive(Debug)]
 pub struct Session {

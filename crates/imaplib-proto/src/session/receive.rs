@@ -372,12 +372,15 @@ impl Session {
     /// After BYE every command in flight fails with `abort`, except LOGOUT,
     /// whose result is the BYE.
     pub(super) fn on_bye(&mut self, text: &Bytes) {
-        let tags: Vec<(String, bool)> = self
+        // imaplib expects BYE as the result of any command named LOGOUT
+        // (xatom('LOGOUT') too); the others fail as its _command_complete
+        // words it.
+        let tags: Vec<(String, String, bool)> = self
             .inflight
             .iter()
-            .map(|f| (f.tag.clone(), f.finish == Finish::Logout))
+            .map(|f| (f.tag.clone(), f.name.clone(), f.expects_bye()))
             .collect();
-        for (tag, is_logout) in tags {
+        for (tag, name, is_logout) in tags {
             let result = if is_logout {
                 let data = self.pop_untagged("BYE").unwrap_or_else(|| vec![Data::None]);
                 Ok(Reply {
@@ -387,7 +390,7 @@ impl Session {
             } else {
                 Err(ProtoError::msg(
                     ProtoErrorKind::Bye,
-                    String::from_utf8_lossy(text).into_owned(),
+                    format!("command: {name} => {}", String::from_utf8_lossy(text)),
                 ))
             };
             self.complete(tag, result);
@@ -530,6 +533,10 @@ impl Session {
         }
         let reply = |typ, data| Ok(Reply { typ, data });
         match &f.finish {
+            Finish::Tagged if f.name == "LOGOUT" => match self.pop_untagged("BYE") {
+                Some(bye) => reply(Status::Bye, bye),
+                None => reply(status, data),
+            },
             Finish::Tagged | Finish::Idle | Finish::Deselect => reply(status, data),
             Finish::Untagged(name) => {
                 if status == Status::No {

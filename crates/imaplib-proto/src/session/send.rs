@@ -50,6 +50,14 @@ impl Session {
         self.command_table = table;
     }
 
+    /// Takes `state` as the connection's state without a command: Python's
+    /// imaplib keeps `state` in a plain attribute that programs set (after
+    /// sending their own LOGIN through `_simple_command`, for example), and
+    /// the state checks obey it. Commands in flight are not affected.
+    pub fn assume_state(&mut self, state: State) {
+        self.state = state;
+    }
+
     /// Registers a command unknown to imaplib's table as legal in the
     /// current state (imaplib's `xatom` does this). A name that is not an
     /// atom is ignored (and [`Session::command`] refuses it).

@@ -21,6 +21,7 @@ from ._native import (  # noqa: F401
     ParseFlags,
     Time2Internaldate,
     _IMAP4,
+    _default_ssl_context,
     install,
 )
 
@@ -47,21 +48,29 @@ class IMAP4(_IMAP4):
 
 class IMAP4_SSL(IMAP4):
     """IMAP4 client over TLS. Without ``ssl_context``, the certificate and
-    host name are verified (``ssl.create_default_context()``); pass
-    ``ssl._create_unverified_context()`` to turn that off."""
+    host name are verified (``_default_ssl_context()``, which is
+    ``ssl.create_default_context()``); pass
+    ``ssl_context=ssl._create_unverified_context()`` to turn that off."""
 
     if _sys.version_info < (3, 12):
         def __init__(self, host='', port=IMAP4_SSL_PORT, keyfile=None,
                      certfile=None, ssl_context=None, timeout=None, *,
                      proxy=None):
-            if ssl_context is not None and (keyfile or certfile):
+            if ssl_context is not None and keyfile is not None:
                 raise ValueError("ssl_context and keyfile arguments are "
                                  "mutually exclusive")
+            if ssl_context is not None and certfile is not None:
+                raise ValueError("ssl_context and certfile arguments are "
+                                 "mutually exclusive")
+            if keyfile is not None or certfile is not None:
+                import warnings
+                warnings.warn("keyfile and certfile are deprecated, use a "
+                              "custom ssl_context instead",
+                              DeprecationWarning, 2)
             self.keyfile = keyfile
             self.certfile = certfile
             if ssl_context is None:
-                import ssl
-                ssl_context = ssl.create_default_context()
+                ssl_context = _default_ssl_context()
                 if certfile:
                     ssl_context.load_cert_chain(certfile, keyfile)
             self.ssl_context = ssl_context
@@ -70,8 +79,7 @@ class IMAP4_SSL(IMAP4):
         def __init__(self, host='', port=IMAP4_SSL_PORT, *, ssl_context=None,
                      timeout=None, proxy=None):
             if ssl_context is None:
-                import ssl
-                ssl_context = ssl.create_default_context()
+                ssl_context = _default_ssl_context()
             self.ssl_context = ssl_context
             IMAP4.__init__(self, host, port, timeout, proxy=proxy)
 

@@ -356,6 +356,9 @@ macro_rules! __imaplib_accessors {
             /// Replaces imaplib's table of the states each command is legal in
             /// (names upper case); `None` restores imaplib's own.
             fn set_command_table(&mut self, table: Option<std::collections::HashMap<String, Vec<$crate::State>>>) -> ();
+            /// Takes `state` as the connection's state without a command, as
+            /// Python programs set imaplib's `state` attribute.
+            fn assume_state(&mut self, state: $crate::State) -> ();
             /// Line and literal limits in force.
             fn limits(&self) -> $crate::Limits;
             /// Changes the line and literal limits.

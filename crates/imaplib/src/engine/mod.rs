@@ -392,7 +392,7 @@ impl<L: Link> Conn<'_, L> {
             }
         }
         tracing::debug!(target: "imaplib", "greeting: {:?}", imaplib_proto::Printable(self.e.session.welcome()));
-        if self.e.session.capabilities_stale() {
+        if self.e.session.capabilities_stale() || self.e.options.imaplib_capabilities {
             self.refresh_capabilities().await?;
         }
         self.e.set_protocol_version()
@@ -412,7 +412,7 @@ impl<L: Link> Conn<'_, L> {
     /// After LOGIN or AUTHENTICATE: capabilities asked again unless the
     /// server's OK carried them.
     pub(crate) async fn after_auth(&mut self, reply: Reply) -> Result<Reply> {
-        if self.e.session.capabilities_stale() {
+        if self.e.session.capabilities_stale() && !self.e.options.imaplib_capabilities {
             self.refresh_capabilities().await?;
             self.e.set_protocol_version()?;
         }
