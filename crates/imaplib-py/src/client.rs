@@ -209,6 +209,7 @@ fn sync_attributes(any: &Bound<'_, PyAny>, imap: &Imap4) -> PyResult<()> {
     if imap.state() != State::Logout {
         any.setattr("state", imap.state().as_str())?;
     }
+    any.setattr("tagnum", imap.session().tags_used())?;
     let utf8 = imap.utf8_enabled();
     set_all(
         any,
@@ -1113,19 +1114,171 @@ impl Base {
     }
 
     /// imaplib's `_command_complete(name, tag)`: waits for the command's
-    /// completion; `(typ, data)`.
+    /// completion; `(typ, data)`. A command the engine sent is completed by
+    /// the engine; one a program wrote itself (with `_new_tag` and `send`)
+    /// is read with `_get_response` until its tagged line is in
+    /// `tagged_commands`, as imaplib does.
     fn _command_complete(
         slf: &Bound<'_, Self>,
         name: &Bound<'_, PyAny>,
         tag: &Bound<'_, PyAny>,
     ) -> PyResult<PyObject> {
-        let _ = name;
+        let py = slf.py();
+        let any = slf.as_any();
+        let name = str_arg(name)?;
         let tag_bytes = bytes_arg(tag)?;
         let tag_text = String::from_utf8_lossy(&tag_bytes).into_owned();
-        let result = Self::reply(slf, move |m| m.wait_command(&tag_text));
-        let tagged = slf.as_any().getattr("tagged_commands")?;
-        let _ = tagged.del_item(PyBytes::new(slf.py(), &tag_bytes));
-        result
+        let key = PyBytes::new(py, &tag_bytes);
+        let tagged = any.getattr("tagged_commands")?;
+        let engine_knows = slf
+            .borrow()
+            .engine()
+            .as_ref()
+            .is_some_and(|m| m.session().is_in_flight(&tag_text));
+        if engine_knows {
+            let result = Self::reply(slf, move |m| m.wait_command(&tag_text));
+            let _ = tagged.del_item(&key);
+            return result;
+        }
+        let logout = name == "LOGOUT";
+        loop {
+            if let Some(result) = tagged.get_item(&key).ok().filter(|r| !r.is_none()) {
+                tagged.del_item(&key)?;
+                let typ: String = result.get_item(0)?.extract()?;
+                let data = result.get_item(1)?;
+                if typ == "BAD" {
+                    let msg = format!("{name} command error: {typ} {}", data.str()?);
+                    return Err(raise_kind(any, "error", &msg)?);
+                }
+                return Ok(
+                    PyTuple::new(py, [PyString::new(py, &typ).into_any(), data])?
+                        .into_any()
+                        .unbind(),
+                );
+            }
+            if logout {
+                let ur = any.getattr("untagged_responses")?;
+                if let Ok(bye) = ur.call_method1("pop", ("BYE", py.None())) {
+                    if !bye.is_none() {
+                        let _ = tagged.del_item(&key);
+                        return Ok(
+                            PyTuple::new(py, [PyString::new(py, "BYE").into_any(), bye])?
+                                .into_any()
+                                .unbind(),
+                        );
+                    }
+                }
+            }
+            if let Err(e) = any.call_method0("_get_response") {
+                if e.is_instance(py, &any.getattr("abort")?) {
+                    let msg = format!("command: {name} => {}", e.value(py).str()?);
+                    return Err(raise_kind(any, "abort", &msg)?);
+                }
+                return Err(e);
+            }
+        }
+    }
+
+    /// imaplib's `_new_tag()`: a tag the engine will not use, registered
+    /// in `tagged_commands`.
+    fn _new_tag<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyBytes>> {
+        let py = slf.py();
+        let tag = {
+            let me = slf.borrow();
+            let mut engine = me.engine();
+            let Some(imap) = engine.as_mut() else {
+                drop(engine);
+                drop(me);
+                return Err(closed_error(slf.as_any())?);
+            };
+            let tag = imap.reserve_tag();
+            slf.as_any().setattr("tagnum", imap.session().tags_used())?;
+            tag
+        };
+        let tag = PyBytes::new(py, tag.as_bytes());
+        slf.as_any()
+            .getattr("tagged_commands")?
+            .set_item(&tag, py.None())?;
+        Ok(tag)
+    }
+
+    /// imaplib's `_get_response()`: reads one response with `_get_line`
+    /// (and `read` for its literals), files it in `tagged_commands` or
+    /// `untagged_responses` as imaplib does, and returns the line, or None
+    /// for a continuation request.
+    fn _get_response(slf: &Bound<'_, Self>) -> PyResult<PyObject> {
+        let py = slf.py();
+        let any = slf.as_any();
+        let resp_obj = any.call_method0("_get_line")?;
+        let resp = bytes_arg(&resp_obj)?;
+        let tagpre = bytes_arg(&any.getattr("tagpre")?)?;
+        let (typ, dat): (String, Option<Vec<u8>>);
+        if let Some((tag, t, d)) = match_tagged(&resp, &tagpre) {
+            let tag = PyBytes::new(py, tag);
+            let tagged = any.getattr("tagged_commands")?;
+            if !tagged.contains(&tag)? {
+                let msg = format!(
+                    "unexpected tagged response: {}",
+                    PyBytes::new(py, &resp).repr()?
+                );
+                return Err(raise_kind(any, "abort", &msg)?);
+            }
+            typ = String::from_utf8_lossy(t).into_owned();
+            let list = pyo3::types::PyList::new(py, [PyBytes::new(py, d)])?;
+            tagged.set_item(&tag, (typ.as_str(), list))?;
+            dat = Some(d.to_vec());
+        } else {
+            let Some((t, d)) = match_untagged(&resp) else {
+                if let Some(data) = match_continuation(&resp) {
+                    let data =
+                        data.map_or_else(|| py.None(), |d| PyBytes::new(py, d).into_any().unbind());
+                    any.setattr("continuation_response", data)?;
+                    return Ok(py.None());
+                }
+                let msg = format!("unexpected response: {}", PyBytes::new(py, &resp).repr()?);
+                return Err(raise_kind(any, "abort", &msg)?);
+            };
+            typ = String::from_utf8_lossy(&t).into_owned();
+            let mut d = d;
+            while let Some(size) = literal_size(&d) {
+                let data = any.call_method1("read", (size,))?;
+                Self::_append_untagged(
+                    slf,
+                    &typ,
+                    PyTuple::new(py, [PyBytes::new(py, &d).into_any(), data])?.as_any(),
+                )?;
+                d = bytes_arg(&any.call_method0("_get_line")?)?;
+            }
+            Self::_append_untagged(slf, &typ, PyBytes::new(py, &d).as_any())?;
+            dat = Some(d);
+        }
+        if matches!(typ.as_str(), "OK" | "NO" | "BAD") {
+            if let Some((code, data)) = dat.as_deref().and_then(match_code) {
+                let code = String::from_utf8_lossy(code).into_owned();
+                let data =
+                    data.map_or_else(|| py.None(), |d| PyBytes::new(py, d).into_any().unbind());
+                Self::_append_untagged(slf, &code, data.bind(py))?;
+            }
+        }
+        Ok(resp_obj.unbind())
+    }
+
+    /// imaplib's `_append_untagged(typ, dat)`.
+    fn _append_untagged(slf: &Bound<'_, Self>, typ: &str, dat: &Bound<'_, PyAny>) -> PyResult<()> {
+        let py = slf.py();
+        let dat = if dat.is_none() {
+            PyBytes::new(py, b"").into_any()
+        } else {
+            dat.clone()
+        };
+        let ur = slf.as_any().getattr("untagged_responses")?;
+        match ur.get_item(typ).ok() {
+            Some(list) => {
+                list.call_method1("append", (dat,))?;
+            }
+            None => ur.set_item(typ, pyo3::types::PyList::new(py, [dat])?)?,
+        }
+        Ok(())
     }
 
     /// imaplib's `_simple_command(name, *args)`.
@@ -1253,6 +1406,89 @@ impl Base {
             "Unknown IMAP4 command: '{attr}'"
         )))
     }
+}
+
+/// imaplib's tagged-response pattern: `TAGPRE\d+ [A-Z]+ data`.
+fn match_tagged<'a>(line: &'a [u8], tagpre: &[u8]) -> Option<(&'a [u8], &'a [u8], &'a [u8])> {
+    let rest = line.strip_prefix(tagpre)?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 {
+        return None;
+    }
+    let tag = &line[..tagpre.len() + digits];
+    let rest = rest[digits..].strip_prefix(b" ")?;
+    let letters = rest.iter().take_while(|b| b.is_ascii_uppercase()).count();
+    if letters == 0 {
+        return None;
+    }
+    let data = rest[letters..].strip_prefix(b" ")?;
+    Some((tag, &rest[..letters], data))
+}
+
+/// imaplib's untagged patterns: `* TYPE[ data]`, or `* N TYPE[ data2]`
+/// (whose data is `N data2`).
+fn match_untagged(line: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let rest = line.strip_prefix(b"* ")?;
+    let is_type = |b: &u8| b.is_ascii_uppercase() || *b == b'-';
+    let n = rest.iter().take_while(|b| is_type(b)).count();
+    if n > 0 {
+        let data = rest[n..].strip_prefix(b" ").unwrap_or(b"");
+        return Some((rest[..n].to_vec(), data.to_vec()));
+    }
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 {
+        return None;
+    }
+    let after = rest[digits..].strip_prefix(b" ")?;
+    let n = after.iter().take_while(|b| is_type(b)).count();
+    if n == 0 {
+        return None;
+    }
+    let mut data = rest[..digits].to_vec();
+    if let Some(more) = after[n..].strip_prefix(b" ") {
+        if !more.is_empty() {
+            data.push(b' ');
+            data.extend_from_slice(more);
+        }
+    }
+    Some((after[..n].to_vec(), data))
+}
+
+/// imaplib's continuation pattern: `+[ data]`; `Some(None)` for a bare `+`.
+fn match_continuation(line: &[u8]) -> Option<Option<&[u8]>> {
+    let rest = line.strip_prefix(b"+")?;
+    Some(rest.strip_prefix(b" "))
+}
+
+/// imaplib's literal pattern: a line ending in `{N}`.
+fn literal_size(line: &[u8]) -> Option<usize> {
+    let body = line.strip_suffix(b"}")?;
+    let open = body.iter().rposition(|&b| b == b'{')?;
+    let digits = &body[open + 1..];
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
+/// imaplib's response-code pattern at the start of the data:
+/// `[TYPE[ data]]`, up to the last `]`.
+fn match_code(dat: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
+    let rest = dat.strip_prefix(b"[")?;
+    let n = rest
+        .iter()
+        .take_while(|b| b.is_ascii_uppercase() || **b == b'-')
+        .count();
+    if n == 0 {
+        return None;
+    }
+    let after = &rest[n..];
+    if after.first() == Some(&b']') {
+        return Some((&rest[..n], None));
+    }
+    let inner = after.strip_prefix(b" ")?;
+    let close = inner.iter().rposition(|&b| b == b']')?;
+    Some((&rest[..n], Some(&inner[..close])))
 }
 
 impl Base {

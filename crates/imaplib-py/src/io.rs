@@ -61,6 +61,8 @@ impl PyIo {
             f(&owner).map_err(|e| {
                 let kind = if e.is_instance_of::<PyTimeoutError>(py) {
                     io::ErrorKind::TimedOut
+                } else if would_block(py, &e) {
+                    io::ErrorKind::WouldBlock
                 } else {
                     io::ErrorKind::Other
                 };
@@ -150,4 +152,23 @@ impl imaplib::transport::Connection for PyIo {
             Ok(())
         })
     }
+}
+
+/// A non-blocking socket with nothing to read (BlockingIOError, or the
+/// ssl module's SSLWantReadError/SSLWantWriteError): programs poll this
+/// way, and the connection stays usable.
+fn would_block(py: Python<'_>, e: &PyErr) -> bool {
+    if e.is_instance_of::<pyo3::exceptions::PyBlockingIOError>(py) {
+        return true;
+    }
+    let Ok(ssl) = py.import("ssl") else {
+        return false;
+    };
+    ["SSLWantReadError", "SSLWantWriteError"]
+        .iter()
+        .any(|name| {
+            ssl.getattr(*name)
+                .map(|cls| e.is_instance(py, &cls))
+                .unwrap_or(false)
+        })
 }

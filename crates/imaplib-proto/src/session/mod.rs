@@ -272,6 +272,19 @@ impl Session {
         &self.tag_prefix
     }
 
+    /// A tag the session will never use itself (imaplib's `_new_tag`), for
+    /// a command the caller writes and reads on its own.
+    pub fn reserve_tag(&mut self) -> String {
+        let tag = format!("{}{}", self.tag_prefix, self.tag_counter);
+        self.tag_counter += 1;
+        tag
+    }
+
+    /// How many tags were used or reserved (imaplib's `tagnum`).
+    pub fn tags_used(&self) -> u64 {
+        self.tag_counter
+    }
+
     /// The server's capabilities, upper case, as imaplib keeps them.
     pub fn capabilities(&self) -> &[String] {
         &self.capabilities
@@ -356,6 +369,12 @@ impl Session {
     /// Number of commands sent and not yet completed.
     pub fn in_flight(&self) -> usize {
         self.inflight.len()
+    }
+
+    /// True while the command with `tag` was sent by this session and its
+    /// result was not taken yet.
+    pub fn is_in_flight(&self, tag: &str) -> bool {
+        self.completed.contains_key(tag) || self.inflight.iter().any(|f| f.tag == tag)
     }
 
     /// Enters the LOGOUT state before LOGOUT is sent, as imaplib does: a

@@ -356,6 +356,10 @@ macro_rules! __imaplib_accessors {
             /// Replaces imaplib's table of the states each command is legal in
             /// (names upper case); `None` restores imaplib's own.
             fn set_command_table(&mut self, table: Option<std::collections::HashMap<String, Vec<$crate::State>>>) -> ();
+            /// A tag the client will never use itself (imaplib's `_new_tag`),
+            /// for a command the caller writes with `send` and reads with
+            /// `readline`.
+            fn reserve_tag(&mut self) -> String;
             /// Takes `state` as the connection's state without a command, as
             /// Python programs set imaplib's `state` attribute.
             fn assume_state(&mut self, state: $crate::State) -> ();

@@ -124,7 +124,16 @@ impl<L: Link> Conn<'_, L> {
         loop {
             let got = self.e.session.take_raw(1);
             if got.is_empty() {
-                self.fill().await?;
+                if out.is_empty() {
+                    // Nothing taken yet: a timeout leaves the connection
+                    // usable, as a timed-out readline does in imaplib
+                    // (programs poll for IDLE responses this way).
+                    if !self.read_once(self.e.options.timeout).await? {
+                        return Err(Error::abort("socket error: timed out"));
+                    }
+                } else {
+                    self.fill().await?;
+                }
                 continue;
             }
             out.push(got[0]);

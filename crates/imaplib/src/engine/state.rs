@@ -91,6 +91,10 @@ impl Engine {
         self.session.set_command_table(table)
     }
 
+    pub(crate) fn reserve_tag(&mut self) -> String {
+        self.session.reserve_tag()
+    }
+
     pub(crate) fn assume_state(&mut self, state: crate::State) {
         self.session.assume_state(state)
     }
