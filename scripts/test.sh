@@ -23,6 +23,10 @@ cargo test --workspace --all-features
 echo "== benches compile"
 cargo bench --workspace --no-run
 
+# The Python package imaplib_rs (maturin build into target/pyenv; CPython's
+# test_imaplib, differential and library tests).
+scripts/python-tests.sh
+
 # ---------------------------------------------------------------------------
 # Fuzzing: every cargo-fuzz target in fuzz/ for a short, bounded time
 # (FUZZ_SECONDS per target, default 20; builds into fuzz/target). See
