@@ -6,7 +6,7 @@
 # on stderr). See benches/README.md.
 #
 #   scripts/bench-compare.sh                  # everything
-#   scripts/bench-compare.sh decode replay    # some: decode replay memory dovecot
+#   scripts/bench-compare.sh decode replay    # some: decode replay memory dovecot python
 #   BENCH_REPS=9 scripts/bench-compare.sh     # timed repetitions per client (default 5)
 #
 # The bench crate lives outside the workspace (benches/compare) and builds
@@ -17,4 +17,14 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cargo build --release --manifest-path benches/compare/Cargo.toml \
     --target-dir benches/compare/target
+# The Python benchmark needs imaplib_rs built in release mode, in a virtual
+# environment of its own (not the test one, which holds a debug build).
+if [[ $# -eq 0 || " $* " == *" all "* || " $* " == *" python "* ]]; then
+    venv=benches/compare/target/pyenv
+    [[ -x $venv/bin/python ]] || python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check maturin==1.15.0
+    VIRTUAL_ENV="$PWD/$venv" "$venv/bin/maturin" develop -q --release \
+        -m crates/imaplib-py/Cargo.toml >&2
+    export BENCH_PYTHON="$PWD/$venv/bin/python"
+fi
 exec benches/compare/target/release/imaplib-compare "$@"

@@ -1,4 +1,5 @@
-"""Python's imaplib, measured like the other clients of the comparison.
+"""Python's imaplib, measured like the other clients of the comparison
+(or, with BENCH_IMAPLIB=imaplib_rs, the imaplib_rs package in its place).
 
 Arguments: PORT CA_FILE|- USER PASSWORD UID(0|1) SET ITEMS REPS. Logs in,
 selects INBOX, runs the FETCH once to warm up and then REPS times, timing
@@ -6,10 +7,14 @@ only the FETCH inside Python, and prints one RESULT line (times, literal
 bytes and messages of the last FETCH, peak RSS from /proc/self/status).
 """
 
-import imaplib
+import importlib
+import os
 import ssl
 import sys
 import time
+
+
+imaplib = importlib.import_module(os.environ.get("BENCH_IMAPLIB", "imaplib"))
 
 
 def peak_rss_kb():

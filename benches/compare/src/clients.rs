@@ -83,10 +83,19 @@ impl Job {
 
     /// Runs the job in a child process and parses its report.
     pub fn run(&self) -> Outcome {
-        let out = if self.client == "python" {
-            Command::new("python3")
+        let out = if self.client == "python" || self.client == "python-rs" {
+            // BENCH_PYTHON: the interpreter with imaplib_rs built in
+            // release mode (scripts/bench-compare.sh sets it up).
+            let python = std::env::var("BENCH_PYTHON").unwrap_or_else(|_| "python3".into());
+            let module = if self.client == "python" {
+                "imaplib"
+            } else {
+                "imaplib_rs"
+            };
+            Command::new(python)
                 .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("imaplib_client.py"))
                 .args(&self.args()[1..])
+                .env("BENCH_IMAPLIB", module)
                 .output()
         } else {
             Command::new(std::env::current_exe().unwrap())

@@ -51,7 +51,7 @@ fn main() {
     }
     let mut what: Vec<&str> = args.iter().map(String::as_str).collect();
     if what.is_empty() || what == ["all"] {
-        what = vec!["decode", "replay", "memory", "dovecot"];
+        what = vec!["decode", "replay", "memory", "dovecot", "python"];
     }
     let reps: usize = std::env::var("BENCH_REPS")
         .ok()
@@ -67,6 +67,7 @@ fn main() {
             "replay" => replay_bench(&mut table, reps),
             "memory" => memory_bench(&mut table),
             "dovecot" => dovecot_bench(&mut table, reps.min(3)),
+            "python" => python_bench(&mut table, reps),
             other => panic!("unknown benchmark {other}"),
         }
         eprintln!(
@@ -224,7 +225,9 @@ fn end_to_end(
         round_times.insert(key, times);
     }
     let wire = results.get("raw").map_or(0, |r| r.1.bytes);
-    let expected = results.get("ours").map(|r| (r.1.bytes, r.1.messages));
+    let expected = results
+        .get(clients[0].key)
+        .map(|r| (r.1.bytes, r.1.messages));
     for c in clients {
         let (t, o) = &results[c.key];
         let reference = round_times.get(c.reference);
@@ -352,6 +355,98 @@ fn memory_bench(table: &mut Table) {
             note: format!("{t:.3} s, {} literal bytes", o.bytes),
             ratio: Some(o.hwm_kb as f64 / ours_rss),
         });
+    }
+}
+
+const PYTHON_RS: Client = Client {
+    key: "python-rs",
+    label: "imaplib_rs from Python (imaplib data)",
+    reference: "python-rs",
+};
+const PYTHON_VS_RS: Client = Client {
+    key: "python",
+    label: "Python 3.11 imaplib (imaplib data)",
+    reference: "python-rs",
+};
+
+/// Benchmark 5: the Python package imaplib_rs against CPython's imaplib,
+/// the same script (`imaplib_client.py`) with either module, interleaved;
+/// 10,000 messages of 20 KB from the replay server (plain TCP and TLS) and
+/// from Dovecot over TLS.
+fn python_bench(table: &mut Table, reps: usize) {
+    const HEADERS: &str = "(UID FLAGS ENVELOPE BODYSTRUCTURE)";
+    let clients = [PYTHON_RS, PYTHON_VS_RS, RAW];
+    let mut map = HashMap::new();
+    map.insert(
+        "(RFC822)".to_string(),
+        Arc::new(inputs::literal_fetches(replay::EXISTS, 20_000, "RFC822")),
+    );
+    // The pre-built answer also carries INTERNALDATE and RFC822.SIZE.
+    map.insert(
+        HEADERS.to_string(),
+        Arc::new(inputs::envelopes(replay::EXISTS)),
+    );
+    let responses: replay::Responses = Arc::new(map);
+    let certs = certs();
+    let plain = replay::start(responses.clone(), None);
+    let tls = replay::start(responses, Some(certs.server.clone()));
+    let workloads = [
+        ("`fetch('1:*', '(RFC822)')`, 10,000 × 20 KB", "(RFC822)"),
+        (
+            "`fetch('1:*', '(UID FLAGS ENVELOPE BODYSTRUCTURE)')`, 10,000 messages",
+            HEADERS,
+        ),
+    ];
+    for (transport, port, ca) in [
+        ("replay server, plain TCP", plain, None),
+        ("replay server, TLS", tls, Some(certs.ca_file.as_path())),
+    ] {
+        for (what, items) in workloads {
+            end_to_end(
+                table,
+                "5 Python",
+                &format!("{what}, {transport}"),
+                &clients,
+                port,
+                ca,
+                ("alice", "alicepw"),
+                ("1:*", items),
+                reps,
+            );
+        }
+    }
+    let count: usize = std::env::var("BENCH_DOVECOT_MESSAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let server = dovecot::Dovecot::start();
+    for i in 1..=count {
+        server.deliver("alice", "INBOX", &inputs::message(i, 20_000));
+    }
+    for (what, items) in workloads {
+        Job {
+            client: "raw".into(),
+            port: server.imaps_port,
+            ca_file: Some(server.ca_file.clone()),
+            user: "alice".into(),
+            password: "alicepw".into(),
+            uid: false,
+            set: "1:*".into(),
+            items: items.into(),
+            reps: 1,
+        }
+        .run();
+        end_to_end(
+            table,
+            "5 Python",
+            &format!("{what}, Dovecot, TLS"),
+            &clients,
+            server.imaps_port,
+            Some(&server.ca_file),
+            ("alice", "alicepw"),
+            ("1:*", items),
+            reps.min(3),
+        );
     }
 }
 

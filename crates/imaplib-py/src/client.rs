@@ -19,8 +19,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
 
 use crate::convert::{
-    args_bytes, bytes_arg, date_input, dict_to_store, opt_str, reply_to_py, store_to_dict, str_arg,
-    Enc,
+    args_bytes, bytes_arg, date_input, dict_to_store, opt_str, reply_into_py, reply_to_py,
+    store_to_dict, str_arg, Enc,
 };
 use crate::io::{PyIo, Shared};
 
@@ -102,7 +102,7 @@ impl Base {
         f: impl FnOnce(&mut Imap4) -> imaplib::Result<imaplib::Reply> + Send,
     ) -> PyResult<PyObject> {
         let reply = Self::call(slf, f)?;
-        reply_to_py(slf.py(), &reply)
+        reply_into_py(slf.py(), reply)
     }
 
     fn hand_over(slf: &Bound<'_, Self>, imap: &mut Imap4) -> PyResult<()> {
@@ -145,6 +145,7 @@ impl Base {
             .map(|d| d.clamp(0, 255) as u8)
             .unwrap_or(0);
         imap.set_debug(debug);
+        imap.capture_trace(debug >= 4);
         let limits = imaplib::Limits {
             max_line: crate::max_line(py)?,
             ..imap.limits()
@@ -159,6 +160,12 @@ impl Base {
         let store = imap.take_untagged_responses();
         let dict = any.getattr("untagged_responses")?;
         store_to_dict(py, dict.downcast::<PyDict>()?, &store)?;
+        // imaplib's protocol trace at debug level 4, through `_mesg`.
+        for (out, line) in imap.take_trace() {
+            let shown = PyBytes::new(py, &line).repr()?;
+            let text = format!("{} {shown}", if out { ">" } else { "<" });
+            any.call_method1("_mesg", (text,))?;
+        }
         sync_attributes(any, imap)
     }
 
@@ -182,6 +189,17 @@ impl Base {
         sync_capabilities(any, &imap)?;
         any.setattr("welcome", PyBytes::new(py, imap.welcome()))?;
         any.setattr("tagpre", PyBytes::new(py, imap.tag_prefix().as_bytes()))?;
+        let debug: i64 = any.getattr("debug")?.extract().unwrap_or(0);
+        if debug >= 1 {
+            let version = py.import("imaplib_rs")?.getattr("__version__")?;
+            any.call_method1("_mesg", (format!("imaplib_rs version {version}"),))?;
+            let tag = imap.tag_prefix().to_string();
+            any.call_method1("_mesg", (format!("new IMAP4 connection, tag={tag}"),))?;
+        }
+        if debug >= 3 {
+            let caps = any.getattr("capabilities")?.repr()?;
+            any.call_method1("_mesg", (format!("CAPABILITIES: {caps}"),))?;
+        }
         *slf.borrow().engine() = Some(imap);
         Ok(())
     }

@@ -151,6 +151,19 @@ pub(crate) fn reply_to_py(py: Python<'_>, reply: &Reply) -> PyResult<PyObject> {
     .unbind())
 }
 
+/// [`reply_to_py`] taking the reply: each item's bytes are freed as soon
+/// as its Python copy exists, so a large FETCH is not held twice.
+pub(crate) fn reply_into_py(py: Python<'_>, reply: Reply) -> PyResult<PyObject> {
+    let typ = PyString::new(py, &reply.typ.to_string());
+    let list = PyList::empty(py);
+    for d in reply.data {
+        list.append(data_to_py(py, &d)?)?;
+    }
+    Ok(PyTuple::new(py, [typ.into_any(), list.into_any()])?
+        .into_any()
+        .unbind())
+}
+
 /// A data item a caller left in `untagged_responses`, back to the engine.
 pub(crate) fn py_to_data(obj: &Bound<'_, PyAny>) -> PyResult<Data> {
     if obj.is_none() {

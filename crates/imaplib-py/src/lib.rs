@@ -286,6 +286,7 @@ fn install(py: Python<'_>) -> PyResult<()> {
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("Commands", commands(py)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("IMAP4_PORT", imaplib::IMAP4_PORT)?;
     m.add("IMAP4_SSL_PORT", imaplib::IMAP4_SSL_PORT)?;
     m.add("CRLF", pyo3::types::PyBytes::new(py, b"\r\n"))?;

@@ -182,6 +182,8 @@ pub struct Session {
     caps_stale: bool,
     untagged: HashMap<String, Vec<Data>>,
     untagged_weight: usize,
+    /// The protocol trace kept for the caller ([`Session::capture_trace`]).
+    wire_trace: Option<VecDeque<(bool, Bytes)>>,
     idle_capture: Option<VecDeque<(String, Vec<Data>)>>,
     inflight: VecDeque<InFlight>,
     completed: HashMap<String, Result<Reply, ProtoError>>,
@@ -228,6 +230,7 @@ impl Session {
             caps_stale: true,
             untagged: HashMap::new(),
             untagged_weight: 0,
+            wire_trace: None,
             idle_capture: None,
             inflight: VecDeque::new(),
             completed: HashMap::new(),

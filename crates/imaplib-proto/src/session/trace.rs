@@ -5,7 +5,44 @@ use super::*;
 impl Session {
     // ----- tracing ----------------------------------------------------------
 
-    pub(super) fn trace_out(&self, shown: &str) {
+    /// Keeps the protocol trace for the caller: each line sent (secrets
+    /// shown as `***`) and the first line of each response received, at
+    /// most the last [`Session::TRACE_KEPT`]; `false` stops and forgets.
+    /// Python's imaplib prints this at debug level 4.
+    pub fn capture_trace(&mut self, on: bool) {
+        if on {
+            self.wire_trace.get_or_insert_with(VecDeque::new);
+        } else {
+            self.wire_trace = None;
+        }
+    }
+
+    /// The trace kept since the last call: `(true, line)` for a line sent,
+    /// `(false, line)` for one received.
+    pub fn take_trace(&mut self) -> Vec<(bool, Bytes)> {
+        self.wire_trace
+            .as_mut()
+            .map(|c| c.drain(..).collect())
+            .unwrap_or_default()
+    }
+
+    /// Lines of trace kept at most.
+    pub const TRACE_KEPT: usize = 1000;
+
+    fn keep(&mut self, out: bool, line: Bytes) {
+        if let Some(c) = self.wire_trace.as_mut() {
+            if c.len() == Self::TRACE_KEPT {
+                c.pop_front();
+            }
+            c.push_back((out, line));
+        }
+    }
+
+    pub(super) fn trace_out(&mut self, shown: &str) {
+        if self.wire_trace.is_some() {
+            let line = Bytes::copy_from_slice(shown.trim_end().as_bytes());
+            self.keep(true, line);
+        }
         if self.cfg.debug >= 4 {
             tracing::debug!(target: "imaplib::protocol", "> {}", shown.trim_end());
         } else {
@@ -13,7 +50,11 @@ impl Session {
         }
     }
 
-    pub(super) fn trace_in(&self, frame: &Frame) {
+    pub(super) fn trace_in(&mut self, frame: &Frame) {
+        if self.wire_trace.is_some() {
+            let line = Bytes::copy_from_slice(frame.first_line());
+            self.keep(false, line);
+        }
         // Formatting costs more than decoding: only when someone listens.
         let debug = self.cfg.debug >= 4;
         let enabled = if debug {

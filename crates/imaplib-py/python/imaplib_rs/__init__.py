@@ -22,6 +22,7 @@ from ._native import (  # noqa: F401
     Time2Internaldate,
     _IMAP4,
     _default_ssl_context,
+    __version__,
     install,
 )
 

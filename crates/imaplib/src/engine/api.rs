@@ -356,6 +356,12 @@ macro_rules! __imaplib_accessors {
             /// Replaces imaplib's table of the states each command is legal in
             /// (names upper case); `None` restores imaplib's own.
             fn set_command_table(&mut self, table: Option<std::collections::HashMap<String, Vec<$crate::State>>>) -> ();
+            /// Keeps the protocol trace for the caller (see
+            /// [`Session::capture_trace`]($crate::imaplib_proto::Session::capture_trace)).
+            fn capture_trace(&mut self, on: bool) -> ();
+            /// The trace kept since the last call: `(true, line)` sent,
+            /// `(false, line)` received.
+            fn take_trace(&mut self) -> Vec<(bool, bytes::Bytes)>;
             /// A tag the client will never use itself (imaplib's `_new_tag`),
             /// for a command the caller writes with `send` and reads with
             /// `readline`.

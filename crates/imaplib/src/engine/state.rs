@@ -91,6 +91,14 @@ impl Engine {
         self.session.set_command_table(table)
     }
 
+    pub(crate) fn capture_trace(&mut self, on: bool) {
+        self.session.capture_trace(on)
+    }
+
+    pub(crate) fn take_trace(&mut self) -> Vec<(bool, bytes::Bytes)> {
+        self.session.take_trace()
+    }
+
     pub(crate) fn reserve_tag(&mut self) -> String {
         self.session.reserve_tag()
     }

@@ -1,0 +1,163 @@
+"""imaplib_rs beyond the differential tests: the module's ``Debug`` level
+and ``_MAXLINE``, and the ``proxy=`` option through a real SOCKS5 proxy
+(microsocks, from Debian) and a real HTTP CONNECT proxy (tinyproxy)."""
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+import imaplib_rs
+
+PROXY_USER, PROXY_PASSWORD = "proxyuser", "proxy secret"
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_listening(port, process, what):
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"{what} exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.02)
+    pytest.fail(f"{what} did not listen on port {port}")
+
+
+def _program(name):
+    path = shutil.which(name) or f"/usr/bin/{name}"
+    if not Path(path).exists():
+        pytest.fail(f"{name} is not installed (scripts/install-deps.sh installs it)")
+    return path
+
+
+@pytest.fixture
+def microsocks():
+    """A SOCKS5 proxy that wants a user name and password (RFC 1929)."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [_program("microsocks"), "-i", "127.0.0.1", "-p", str(port),
+         "-u", PROXY_USER, "-P", PROXY_PASSWORD],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_listening(port, process, "microsocks")
+        yield port
+    finally:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def tinyproxy():
+    """An HTTP CONNECT proxy with Basic authentication (webuser/webpw)."""
+    port = _free_port()
+    workdir = Path(tempfile.mkdtemp(prefix="imaplib-py-tinyproxy-"))
+    conf = workdir / "tinyproxy.conf"
+    conf.write_text(
+        f"Port {port}\nListen 127.0.0.1\nTimeout 30\nMaxClients 20\n"
+        "Allow 127.0.0.1\nBasicAuth webuser webpw\n"
+        f"PidFile \"{workdir}/tinyproxy.pid\"\nLogFile \"{workdir}/tinyproxy.log\"\n")
+    process = subprocess.Popen([_program("tinyproxy"), "-d", "-c", str(conf)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_listening(port, process, "tinyproxy")
+        yield port
+    finally:
+        process.kill()
+        process.wait()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _session(M):
+    typ, data = M.login("alice", "alicepw")
+    assert typ == "OK"
+    typ, data = M.select("INBOX")
+    assert typ == "OK" and data == [b"1"]
+    typ, data = M.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    assert typ == "OK" and data[0][1].startswith(b"Subject: through a proxy")
+    assert M.logout()[0] == "BYE"
+
+
+MESSAGE = b"Subject: through a proxy\r\nFrom: a@example.org\r\n\r\nhello\r\n"
+
+
+def test_socks5_proxy_plain_starttls_and_tls(fresh_user, dovecot, microsocks):
+    fresh_user.reset({"INBOX": [MESSAGE]})
+    url = f"socks5://{PROXY_USER}:{PROXY_PASSWORD.replace(' ', '%20')}@127.0.0.1:{microsocks}"
+    _session(imaplib_rs.IMAP4(dovecot.host, dovecot.imap_port, proxy=url))
+    M = imaplib_rs.IMAP4(dovecot.host, dovecot.imap_port, proxy=url)
+    assert M.starttls(dovecot.ssl_context()) == ("OK", [None])
+    assert M.sock.version() in ("TLSv1.2", "TLSv1.3")
+    _session(M)
+    M = imaplib_rs.IMAP4_SSL(dovecot.host, dovecot.imaps_port,
+                             ssl_context=dovecot.ssl_context(), proxy=url)
+    # TLS runs end to end: the certificate is the IMAP server's.
+    assert M.sock.getpeercert()["subjectAltName"][0] == ("DNS", "localhost")
+    _session(M)
+
+
+def test_socks5_proxy_refusing_the_credentials(dovecot, microsocks):
+    url = f"socks5://{PROXY_USER}:wrong@127.0.0.1:{microsocks}"
+    with pytest.raises(ConnectionError, match="refused the user name or password"):
+        imaplib_rs.IMAP4(dovecot.host, dovecot.imap_port, proxy=url)
+
+
+def test_http_connect_proxy(fresh_user, dovecot, tinyproxy):
+    fresh_user.reset({"INBOX": [MESSAGE]})
+    with pytest.raises(ConnectionError, match="requires a user name and password"):
+        imaplib_rs.IMAP4(dovecot.host, dovecot.imap_port, proxy=f"http://127.0.0.1:{tinyproxy}")
+    url = f"http://webuser:webpw@127.0.0.1:{tinyproxy}"
+    _session(imaplib_rs.IMAP4_SSL(dovecot.host, dovecot.imaps_port,
+                                  ssl_context=dovecot.ssl_context(), proxy=url))
+
+
+def test_unreachable_proxy_and_bad_url(dovecot):
+    with pytest.raises(ConnectionError):
+        imaplib_rs.IMAP4(dovecot.host, dovecot.imap_port,
+                         proxy=f"socks5://127.0.0.1:{_free_port()}")
+    with pytest.raises(ValueError):
+        imaplib_rs.IMAP4(dovecot.host, dovecot.imap_port, proxy="ftp://127.0.0.1:21")
+
+
+def test_debug_level_4_traces_through_mesg(fresh_user, dovecot, monkeypatch):
+    fresh_user.reset({"INBOX": [MESSAGE]})
+    lines = []
+    monkeypatch.setattr(imaplib_rs, "Debug", 4)
+    monkeypatch.setattr(imaplib_rs.IMAP4, "_mesg", lambda self, s, secs=None: lines.append(s))
+    M = imaplib_rs.IMAP4(dovecot.host, dovecot.imap_port)
+    assert M.debug == 4
+    assert any(line.startswith("new IMAP4 connection, tag=") for line in lines)
+    assert any(line.startswith("CAPABILITIES: (") for line in lines)
+    M.login("alice", "alicepw")
+    M.select("INBOX")
+    sent = [line for line in lines if line.startswith("> b'")]
+    received = [line for line in lines if line.startswith("< b'")]
+    assert any(b" SELECT INBOX'" in line.encode() for line in sent), sent
+    assert any("* 1 EXISTS" in line for line in received), received
+    # Passwords never reach the trace.
+    assert not any("alicepw" in line for line in lines)
+    M.debug = 0
+    lines.clear()
+    M.noop()
+    assert lines == []
+    M.logout()
+
+
+def test_maxline_is_read_at_each_use(fresh_user, dovecot, monkeypatch):
+    fresh_user.reset({"INBOX": [MESSAGE]})
+    M = imaplib_rs.IMAP4(dovecot.host, dovecot.imap_port)
+    M.login("alice", "alicepw")
+    monkeypatch.setattr(imaplib_rs, "_MAXLINE", 20)
+    with pytest.raises(imaplib_rs.IMAP4.error, match="got more than 20 bytes"):
+        M.list()
