@@ -33,8 +33,13 @@ fn main() {
     }
     if args.first().map(String::as_str) == Some("serve") {
         // `serve`: the replay servers alone (for profiling a client).
+        // `serve python`: the Python benchmark's responses (20 KB messages).
         let certs = certs();
-        let responses = replay_responses();
+        let responses = if args.get(1).map(String::as_str) == Some("python") {
+            python_responses()
+        } else {
+            replay_responses()
+        };
         let plain = replay::start(responses.clone(), None);
         let tls = replay::start(responses, Some(certs.server.clone()));
         println!("plain {plain} tls {tls} ca {}", certs.ca_file.display());
@@ -369,24 +374,33 @@ const PYTHON_VS_RS: Client = Client {
     reference: "python-rs",
 };
 
-/// Benchmark 5: the Python package imaplib_rs against CPython's imaplib,
-/// the same script (`imaplib_client.py`) with either module, interleaved;
-/// 10,000 messages of 20 KB from the replay server (plain TCP and TLS) and
-/// from Dovecot over TLS.
-fn python_bench(table: &mut Table, reps: usize) {
-    const HEADERS: &str = "(UID FLAGS ENVELOPE BODYSTRUCTURE)";
-    let clients = [PYTHON_RS, PYTHON_VS_RS, RAW];
+/// The items of the Python benchmark's header FETCH.
+const PYTHON_HEADERS: &str = "(UID FLAGS ENVELOPE BODYSTRUCTURE)";
+
+/// The replay server's answers for the Python benchmark: 10,000 messages
+/// of 20 KB, and their headers (the pre-built answer also carries
+/// INTERNALDATE and RFC822.SIZE).
+fn python_responses() -> replay::Responses {
     let mut map = HashMap::new();
     map.insert(
         "(RFC822)".to_string(),
         Arc::new(inputs::literal_fetches(replay::EXISTS, 20_000, "RFC822")),
     );
-    // The pre-built answer also carries INTERNALDATE and RFC822.SIZE.
     map.insert(
-        HEADERS.to_string(),
+        PYTHON_HEADERS.to_string(),
         Arc::new(inputs::envelopes(replay::EXISTS)),
     );
-    let responses: replay::Responses = Arc::new(map);
+    Arc::new(map)
+}
+
+/// Benchmark 5: the Python package imaplib_rs against CPython's imaplib,
+/// the same script (`imaplib_client.py`) with either module, interleaved;
+/// 10,000 messages of 20 KB from the replay server (plain TCP and TLS) and
+/// from Dovecot over TLS.
+fn python_bench(table: &mut Table, reps: usize) {
+    const HEADERS: &str = PYTHON_HEADERS;
+    let clients = [PYTHON_RS, PYTHON_VS_RS, RAW];
+    let responses = python_responses();
     let certs = certs();
     let plain = replay::start(responses.clone(), None);
     let tls = replay::start(responses, Some(certs.server.clone()));
