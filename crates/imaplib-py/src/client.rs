@@ -11,16 +11,16 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use imaplib::imaplib_proto::command::{Arg, Command};
+use imaplib::imaplib_proto::command::{build, Arg, Command};
 use imaplib::imaplib_proto::ProtoErrorKind;
 use imaplib::{ErrorKind, Imap4, Options, Proxy, State};
 use pyo3::exceptions::{PyAttributeError, PyConnectionError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use crate::convert::{
-    args_bytes, bytes_arg, date_input, dict_to_store, opt_str, reply_into_py, reply_to_py,
-    store_to_dict, str_arg, Enc,
+    args_bytes, bytes_arg, data_to_py, date_input, dict_to_store, opt_str, reply_into_py,
+    reply_to_py, store_to_dict, str_arg, Enc,
 };
 use crate::io::{PyIo, Shared};
 
@@ -103,6 +103,79 @@ impl Base {
     ) -> PyResult<PyObject> {
         let reply = Self::call(slf, f)?;
         reply_into_py(slf.py(), reply)
+    }
+
+    /// [`Base::reply`] for a command whose answer can be large (FETCH):
+    /// the data stored under `name` becomes Python objects batch by batch
+    /// as it arrives, so it is never held twice (as Rust bytes and as
+    /// Python bytes). The result is imaplib's: the batches and the reply's
+    /// data in order; on NO, or an error, the batches go back into
+    /// `untagged_responses`, where imaplib leaves them.
+    fn reply_draining(
+        slf: &Bound<'_, Self>,
+        cmd: Command,
+        name: &'static str,
+    ) -> PyResult<PyObject> {
+        /// Untagged data held before a batch is handed over.
+        const BATCH_BYTES: usize = 1 << 20;
+        let py = slf.py();
+        let drained = PyList::empty(py).unbind();
+        let sink = drained.clone_ref(py);
+        let result = Self::call(slf, move |m| {
+            m.run_command_draining(cmd, name, BATCH_BYTES, |items| {
+                Python::with_gil(|py| {
+                    let list = sink.bind(py);
+                    for d in items {
+                        if let Ok(obj) = data_to_py(py, &d) {
+                            let _ = list.append(obj);
+                        }
+                    }
+                })
+            })
+        });
+        let drained = drained.bind(py);
+        let restore = || -> PyResult<()> {
+            if drained.is_empty() {
+                return Ok(());
+            }
+            let dict = slf.as_any().getattr("untagged_responses")?;
+            let items = PyList::empty(py);
+            for d in drained.iter() {
+                items.append(d)?;
+            }
+            if let Ok(rest) = dict.get_item(name) {
+                for d in rest.try_iter()? {
+                    items.append(d?)?;
+                }
+            }
+            dict.set_item(name, items)
+        };
+        let reply = match result {
+            Ok(reply) => reply,
+            Err(e) => {
+                restore()?;
+                return Err(e);
+            }
+        };
+        if drained.is_empty() {
+            return reply_into_py(py, reply);
+        }
+        if reply.typ == imaplib::Status::No {
+            restore()?;
+            return reply_into_py(py, reply);
+        }
+        let only_none = reply.data.len() == 1 && reply.data[0].is_none();
+        if !only_none {
+            for d in reply.data {
+                drained.append(data_to_py(py, &d)?)?;
+            }
+        }
+        let typ = PyString::new(py, &reply.typ.to_string());
+        Ok(
+            PyTuple::new(py, [typ.into_any(), drained.clone().into_any()])?
+                .into_any()
+                .unbind(),
+        )
     }
 
     fn hand_over(slf: &Bound<'_, Self>, imap: &mut Imap4) -> PyResult<()> {
@@ -752,7 +825,7 @@ impl Base {
     ) -> PyResult<PyObject> {
         let enc = Enc::of(slf.as_any())?;
         let (set, parts) = (enc.arg(message_set)?, enc.arg(message_parts)?);
-        Self::reply(slf, move |m| m.fetch(set, parts))
+        Self::reply_draining(slf, build::fetch(&set, &parts), "FETCH")
     }
 
     fn getacl(slf: &Bound<'_, Self>, mailbox: &Bound<'_, PyAny>) -> PyResult<PyObject> {
@@ -1088,6 +1161,9 @@ impl Base {
             return Err(raise_kind(slf.as_any(), "error", &msg)?);
         }
         let args = enc.args(args)?;
+        if command == "FETCH" {
+            return Self::reply_draining(slf, build::uid(&command, args), "FETCH");
+        }
         Self::reply(slf, move |m| m.uid(&command, args))
     }
 

@@ -161,3 +161,35 @@ def test_maxline_is_read_at_each_use(fresh_user, dovecot, monkeypatch):
     monkeypatch.setattr(imaplib_rs, "_MAXLINE", 20)
     with pytest.raises(imaplib_rs.IMAP4.error, match="got more than 20 bytes"):
         M.list()
+
+
+def test_large_fetch_handed_over_in_batches_equals_cpython(fresh_user, dovecot):
+    """A FETCH answer of several MiB becomes Python objects batch by batch
+    while it arrives; the result is still exactly CPython's."""
+    import imaplib as cpython_imaplib
+
+    messages = [
+        b"Subject: big %d\r\nFrom: a@example.org\r\n\r\n" % i + (b"%07d " % i) * 8000 + b"\r\n"
+        for i in range(1, 41)
+    ]
+    results = []
+    for module in (cpython_imaplib, imaplib_rs):
+        fresh_user.reset({"INBOX": messages})
+        M = module.IMAP4(dovecot.host, dovecot.imap_port)
+        M.login("alice", "alicepw")
+        M.select("INBOX")
+        M.untagged_responses["FETCH"] = [b"1 (FLAGS (\\Seen))"]  # held from before
+        fetched = M.fetch("1:*", "(UID RFC822)")
+        uid_fetched = M.uid("FETCH", "1:*", "(RFC822.SIZE BODY.PEEK[TEXT])")
+        results.append((fetched, uid_fetched, dict(M.untagged_responses)))
+        M.logout()
+    assert sum(len(d[1]) for d in results[1][0][1] if isinstance(d, tuple)) > 2_000_000
+    for what, ours, theirs in zip(("fetch", "uid fetch", "untagged"), results[1], results[0]):
+        if what == "untagged":
+            assert ours == theirs
+            continue
+        assert ours[0] == theirs[0], what
+        assert len(ours[1]) == len(theirs[1]), (what, len(ours[1]), len(theirs[1]))
+        for i, (a, b) in enumerate(zip(ours[1], theirs[1])):
+            assert a == b, (what, i, a if not isinstance(a, tuple) else a[0],
+                            b if not isinstance(b, tuple) else b[0])

@@ -816,7 +816,9 @@ A1 OK done\r\n";
             }
         }
         assert_eq!(rooms.first(), Some(&1000));
-        assert!(rooms.windows(2).all(|w| w[1] == (w[0] * 2).min(Framer::GROWTH)));
+        assert!(rooms
+            .windows(2)
+            .all(|w| w[1] == (w[0] * 2).min(Framer::GROWTH)));
         assert_eq!(rooms.last(), Some(&Framer::GROWTH));
     }
 

@@ -298,6 +298,14 @@ macro_rules! __imaplib_methods {
         /// Reads until the command with `tag` completes and returns its reply
         /// (imaplib's `_command_complete`).
         fn wait_command(tag: &str) -> $crate::Reply;
+        /// Runs `cmd` as `run_command` does, and hands what is stored under
+        /// `name` (`FETCH`, say) to `each`, in order, whenever more than
+        /// `batch_bytes` of untagged data is held while the answer arrives:
+        /// an answer of any size is never held whole. The reply keeps what
+        /// came after the last batch, so imaplib's data is the batches
+        /// followed by the reply's data (unless that is `[None]`). A command
+        /// that fails leaves the batches with the caller.
+        fn run_command_draining(cmd: $crate::imaplib_proto::Command, name: &str, batch_bytes: usize, each: impl FnMut(Vec<$crate::Data>)) -> $crate::Reply;
         /// Reads up to `size` raw bytes from the server, bypassing the
         /// protocol (imaplib's `read`); bytes already received are returned
         /// first.

@@ -381,6 +381,28 @@ impl<L: Link> Conn<'_, L> {
         self.run(cmd).await
     }
 
+    /// [`Conn::run_command`], handing what is stored under `name` to
+    /// `each` while the answer arrives, whenever more than `batch_bytes`
+    /// of untagged data is held.
+    pub(crate) async fn run_command_draining(
+        &mut self,
+        cmd: Command,
+        name: &str,
+        batch_bytes: usize,
+        mut each: impl FnMut(Vec<Data>),
+    ) -> Result<Reply> {
+        let tag = self.send_command(cmd).await?;
+        self.wait_with(&tag, |session| {
+            if session.held_untagged_bytes() > batch_bytes {
+                if let Some(items) = session.pop_untagged(name) {
+                    each(items);
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
     /// Reads the greeting, then learns the capabilities (from its code, or
     /// by asking) and the protocol version.
     pub(crate) async fn greet(&mut self) -> Result<()> {
