@@ -117,7 +117,7 @@ impl Base {
         name: &'static str,
     ) -> PyResult<PyObject> {
         /// Untagged data held before a batch is handed over.
-        const BATCH_BYTES: usize = 1 << 20;
+        const BATCH_BYTES: usize = 256 << 10;
         let py = slf.py();
         let drained = PyList::empty(py).unbind();
         let sink = drained.clone_ref(py);

@@ -291,7 +291,7 @@ impl Framer {
         // one used to make the buffer grow twice, copying it again).
         //
         // While data keeps coming, the room made doubles at each
-        // reservation, up to a MiB: frames split off the buffer keep its
+        // reservation, up to 256 KiB: frames split off the buffer keep its
         // allocation alive, and each new allocation starts with a copy of
         // the unfinished frame, so the fewer allocations, the less of them
         // is left unused (with 64 KiB steps and 20 KB messages, a FETCH of
@@ -311,8 +311,8 @@ impl Framer {
 
     /// Least room made at a time in the buffer. Frames of
     /// [`Framer::SMALL_FRAME`] bytes and more share it; smaller ones are
-    /// copied out, so a kept frame holds at most 256 times its size.
-    const GROWTH: usize = 1024 * 1024;
+    /// copied out, so a kept frame holds at most 64 times its size.
+    const GROWTH: usize = 256 * 1024;
 
     /// Frames shorter than this are copied out of the buffer.
     const SMALL_FRAME: usize = 4096;
