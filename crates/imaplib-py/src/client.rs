@@ -30,8 +30,25 @@ pub(crate) struct Base {
     inner: Mutex<Option<Imap4>>,
     shared: Arc<Mutex<Shared>>,
     proxy: Option<Proxy>,
+    /// The TCP connection `_create_socket` made (a duplicate of the
+    /// descriptor it handed to Python) and that descriptor's number: while
+    /// `self.sock` is still that plain socket, the engine reads and writes
+    /// it natively.
+    native: Option<(std::net::TcpStream, i64)>,
     /// The `Commands` table last handed to the engine.
     commands_seen: Option<Py<PyDict>>,
+}
+
+impl Drop for Base {
+    /// An instance dropped without `logout()` only lets its connection go,
+    /// as imaplib's does: no LOGOUT is sent (the engine's own drop would
+    /// send one and wait for the server).
+    fn drop(&mut self) {
+        let engine = self.inner.get_mut().unwrap_or_else(|p| p.into_inner());
+        if let Some(mut imap) = engine.take() {
+            let _ = imap.shutdown();
+        }
+    }
 }
 
 /// Sets attributes on `obj`.
@@ -178,9 +195,49 @@ impl Base {
         )
     }
 
+    /// Sets the native socket's descriptor up for a call as the Python
+    /// socket's timeout asks: blocking, or blocking with that timeout on
+    /// each read and write (Python keeps such a socket non-blocking and
+    /// waits itself; `finish_native` puts that back), or left non-blocking.
+    fn prepare_native(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let timeout = sock_timeout(slf.as_any());
+        if let Ok(mut shared) = slf.borrow().shared.lock() {
+            shared.sock_timeout = timeout;
+        }
+        if !sock_is_native(slf)? {
+            return Ok(());
+        }
+        let me = slf.borrow();
+        let Some((tcp, _)) = me.native.as_ref() else {
+            return Ok(());
+        };
+        let wait = match timeout {
+            Some(t) if t <= 0.0 => return Ok(()),
+            Some(t) => Some(std::time::Duration::from_secs_f64(t)),
+            None => None,
+        };
+        tcp.set_nonblocking(false)?;
+        tcp.set_read_timeout(wait)?;
+        tcp.set_write_timeout(wait)?;
+        Ok(())
+    }
+
+    /// Gives the Python socket back the non-blocking mode its timeout
+    /// needs.
+    fn finish_native(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let timeout = slf.borrow().shared.lock().ok().and_then(|s| s.sock_timeout);
+        if timeout.is_some_and(|t| t > 0.0) && sock_is_native(slf)? {
+            if let Some((tcp, _)) = slf.borrow().native.as_ref() {
+                tcp.set_nonblocking(true)?;
+            }
+        }
+        Ok(())
+    }
+
     fn hand_over(slf: &Bound<'_, Self>, imap: &mut Imap4) -> PyResult<()> {
         let py = slf.py();
         let any = slf.as_any();
+        Self::prepare_native(slf)?;
         let dict = any.getattr("untagged_responses")?;
         let dict = dict.downcast::<PyDict>()?;
         imap.replace_untagged_responses(dict_to_store(dict)?);
@@ -230,6 +287,7 @@ impl Base {
     fn take_back(slf: &Bound<'_, Self>, imap: &mut Imap4) -> PyResult<()> {
         let py = slf.py();
         let any = slf.as_any();
+        Self::finish_native(slf)?;
         let store = imap.take_untagged_responses();
         let dict = any.getattr("untagged_responses")?;
         store_to_dict(py, dict.downcast::<PyDict>()?, &store)?;
@@ -249,7 +307,15 @@ impl Base {
         let any = slf.as_any();
         let hooks = overrides_io(slf)?;
         let shared = slf.borrow().shared.clone();
-        let io = PyIo::new(any, hooks, shared.clone())?;
+        let native = if !hooks && sock_is_native(slf)? {
+            let me = slf.borrow();
+            let handle = me.native.as_ref().map(|(tcp, _)| tcp.try_clone());
+            handle.transpose().map_err(PyErr::from)?
+        } else {
+            None
+        };
+        Self::prepare_native(slf)?;
+        let io = PyIo::new(any, hooks, shared.clone(), native)?;
         let mut options = Options::default();
         options.limits.max_line = crate::max_line(py)?;
         options.imaplib_capabilities = true;
@@ -338,6 +404,62 @@ fn sync_capabilities(any: &Bound<'_, PyAny>, imap: &Imap4) -> PyResult<()> {
     Ok(())
 }
 
+/// A failed connection as Python's: the OS error's own class
+/// (ConnectionRefusedError, TimeoutError, socket.gaierror's OSError...),
+/// or ConnectionError for a proxy's refusal.
+fn connect_error(e: &imaplib::Error) -> PyErr {
+    if e.proxy_failure().is_none() {
+        let io = std::error::Error::source(e).and_then(|s| s.downcast_ref::<std::io::Error>());
+        if let Some(io) = io {
+            // Python's own words: "[Errno 111] Connection refused", "timed out".
+            if let Some(code) = io.raw_os_error() {
+                // OSError(errno, strerror) picks the subclass and the words.
+                return Python::with_gil(|py| {
+                    let made = py.import("os").and_then(|os| {
+                        let text = os.call_method1("strerror", (code,))?;
+                        let err = py
+                            .get_type::<pyo3::exceptions::PyOSError>()
+                            .call1((code, text))?;
+                        Ok(PyErr::from_value(err))
+                    });
+                    made.unwrap_or_else(|err| err)
+                });
+            }
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+            ) {
+                return pyo3::exceptions::PyTimeoutError::new_err("timed out");
+            }
+            return PyErr::from(std::io::Error::new(io.kind(), e.message().to_string()));
+        }
+    }
+    PyConnectionError::new_err(e.message().to_string())
+}
+
+/// True while `self.sock` is the plain socket `_create_socket` made (not
+/// an ssl socket wrapping it, not one a subclass made).
+fn sock_is_native(slf: &Bound<'_, Base>) -> PyResult<bool> {
+    let Some(fd) = slf.borrow().native.as_ref().map(|(_, fd)| *fd) else {
+        return Ok(false);
+    };
+    let py = slf.py();
+    let sock = slf.as_any().getattr("sock")?;
+    if sock.is_none() || !sock.get_type().is(&py.import("socket")?.getattr("socket")?) {
+        return Ok(false);
+    }
+    Ok(sock.call_method0("fileno")?.extract::<i64>()? == fd)
+}
+
+/// The Python socket's timeout (`None` blocking, `0.0` non-blocking).
+fn sock_timeout(any: &Bound<'_, PyAny>) -> Option<f64> {
+    let sock = any.getattr("sock").ok().filter(|s| !s.is_none())?;
+    sock.call_method0("gettimeout")
+        .ok()?
+        .extract::<Option<f64>>()
+        .ok()?
+}
+
 /// What imaplib raises for a command after `shutdown()`: its send fails
 /// on the closed socket, and the OSError becomes `abort`.
 fn closed_error(any: &Bound<'_, PyAny>) -> PyResult<PyErr> {
@@ -414,6 +536,7 @@ impl Base {
             inner: Mutex::new(None),
             shared: Arc::new(Mutex::new(Shared::default())),
             proxy: None,
+            native: None,
             commands_seen: None,
         }
     }
@@ -507,30 +630,24 @@ impl Base {
         };
         let port: u16 = any.getattr("port")?.extract()?;
         let socket = py.import("socket")?;
-        let proxy = slf.borrow().proxy.clone();
-        let Some(proxy) = proxy else {
-            let address = (host, port);
-            return match timeout {
-                Some(t) => socket.call_method1("create_connection", (address, t)),
-                None => socket.call_method1("create_connection", (address,)),
-            };
-        };
         let seconds: Option<f64> = timeout.map(|t| t.extract()).transpose()?;
         let options = Options {
             connect_timeout: seconds.map(std::time::Duration::from_secs_f64),
-            proxy: Some(proxy),
+            proxy: slf.borrow().proxy.clone(),
             ..Options::default()
         };
         let target = host.unwrap_or_else(|| "localhost".to_string());
         let tcp = py
             .allow_threads(|| imaplib::transport::connect(&target, port, &options))
-            .map_err(|e| PyConnectionError::new_err(e.message().to_string()))?;
+            .map_err(|e| connect_error(&e))?;
+        let keep = tcp.try_clone().map_err(PyErr::from)?;
         let fd = std::os::fd::IntoRawFd::into_raw_fd(tcp);
         let kwargs = PyDict::new(py);
         kwargs.set_item("fileno", fd)?;
         let sock = socket.getattr("socket")?.call((), Some(&kwargs))?;
         let t = timeout.map_or_else(|| py.None(), |t| t.clone().unbind());
         sock.call_method1("settimeout", (t,))?;
+        slf.borrow_mut().native = Some((keep, i64::from(fd)));
         Ok(sock)
     }
 
@@ -544,6 +661,8 @@ impl Base {
         let py = slf.py();
         let any = slf.as_any();
         let sock = Self::_create_socket(slf, timeout)?;
+        // Python's ssl module carries these bytes, not the engine.
+        slf.borrow_mut().native = None;
         let kwargs = PyDict::new(py);
         kwargs.set_item("server_hostname", any.getattr("host")?)?;
         any.getattr("ssl_context")?
@@ -602,6 +721,7 @@ impl Base {
         if let Some(mut imap) = taken {
             let _ = py.allow_threads(|| imap.shutdown());
         }
+        slf.borrow_mut().native = None;
         if let Ok(file) = any.getattr("file") {
             if !file.is_none() {
                 file.call_method0("close")?;

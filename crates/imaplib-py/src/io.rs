@@ -1,13 +1,22 @@
-//! The transport the engine runs over inside Python: the instance's own
-//! socket (`self.sock.recv` / `sendall`), or, when a subclass overrides
-//! `read`, `readline` or `send` (as `IMAP4_stream` does), those methods.
+//! The transport the engine runs over inside Python:
 //!
-//! The engine runs with the GIL released; each read or write takes it back
-//! for the Python call. A Python exception raised there (a timeout, a
-//! subclass's own error) is kept and raised to the caller as it was, as
-//! imaplib lets it through.
+//! - the plain TCP socket `_create_socket` made (still `self.sock`, no I/O
+//!   method overridden) is read and written natively, through a duplicate
+//!   of its descriptor, without the GIL; the Python socket's timeout is
+//!   honoured as Python honours it (see `client.rs`, which sets the
+//!   descriptor up before each call): blocking, non-blocking
+//!   (`BlockingIOError`) or a timeout (`TimeoutError`);
+//! - any other socket (an `ssl.SSLSocket` wrapped by the caller's context,
+//!   a socket a subclass made) goes through `self.sock.recv` / `sendall`;
+//! - when a subclass overrides `read`, `readline` or `send` (as
+//!   `IMAP4_stream` does), through those methods.
+//!
+//! The engine runs with the GIL released; a Python call takes it back. A
+//! Python exception raised there (a timeout, a subclass's own error) is
+//! kept and raised to the caller as it was, as imaplib lets it through.
 
 use std::io::{self, Read, Write};
+use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::PyTimeoutError;
@@ -21,6 +30,9 @@ pub(crate) struct Shared {
     pub(crate) error: Option<PyErr>,
     /// The SSL context for the next STARTTLS.
     pub(crate) tls_context: Option<PyObject>,
+    /// The Python socket's timeout when the current call began: `None`
+    /// blocking, `Some(0.0)` non-blocking, else seconds.
+    pub(crate) sock_timeout: Option<f64>,
 }
 
 /// The engine's transport: I/O through the Python instance.
@@ -34,6 +46,8 @@ pub(crate) struct PyIo {
     pending: Vec<u8>,
     pending_pos: usize,
     shared: Arc<Mutex<Shared>>,
+    /// The plain socket, for native I/O (a duplicate of its descriptor).
+    native: Option<TcpStream>,
 }
 
 impl PyIo {
@@ -41,6 +55,7 @@ impl PyIo {
         owner: &Bound<'_, PyAny>,
         hooks: bool,
         shared: Arc<Mutex<Shared>>,
+        native: Option<TcpStream>,
     ) -> PyResult<PyIo> {
         Ok(PyIo {
             owner: PyWeakrefReference::new(owner)?.unbind(),
@@ -48,7 +63,74 @@ impl PyIo {
             pending: Vec::new(),
             pending_pos: 0,
             shared,
+            native: if hooks { None } else { native },
         })
+    }
+
+    /// Keeps `err` for the caller and returns the engine's I/O error.
+    fn stash(&self, err: PyErr, kind: io::ErrorKind, text: &str) -> io::Error {
+        if let Ok(mut shared) = self.shared.lock() {
+            shared.error = Some(err);
+        }
+        io::Error::new(kind, text.to_string())
+    }
+
+    /// An error of the native socket, as Python's socket raises it.
+    fn native_error(&self, e: io::Error) -> io::Error {
+        match e.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                let timeout = self.shared.lock().map(|s| s.sock_timeout).unwrap_or(None);
+                if timeout.is_some_and(|t| t <= 0.0) {
+                    let err = pyo3::exceptions::PyBlockingIOError::new_err((
+                        11,
+                        "Resource temporarily unavailable",
+                    ));
+                    self.stash(err, io::ErrorKind::WouldBlock, "would block")
+                } else {
+                    let err = PyTimeoutError::new_err("timed out");
+                    self.stash(err, io::ErrorKind::TimedOut, "timed out")
+                }
+            }
+            kind => {
+                let text = e.to_string();
+                self.stash(PyErr::from(e), kind, &text)
+            }
+        }
+    }
+
+    /// After an interrupted system call: Python's pending signals (Ctrl-C
+    /// raises KeyboardInterrupt here, as in a Python socket call).
+    fn check_signals(&self) -> io::Result<()> {
+        Python::with_gil(|py| py.check_signals())
+            .map_err(|e| self.stash(e, io::ErrorKind::Interrupted, "interrupted"))
+    }
+
+    fn native_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let Some(stream) = self.native.as_mut() else {
+                return Err(io::ErrorKind::NotConnected.into());
+            };
+            match stream.read(buf) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => self.check_signals()?,
+                Err(e) => return Err(self.native_error(e)),
+            }
+        }
+    }
+
+    fn native_write(&mut self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            let Some(stream) = self.native.as_mut() else {
+                return Err(io::ErrorKind::NotConnected.into());
+            };
+            match stream.write(buf) {
+                Ok(0) => return Err(self.native_error(io::ErrorKind::WriteZero.into())),
+                Ok(n) => buf = &buf[n..],
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => self.check_signals()?,
+                Err(e) => return Err(self.native_error(e)),
+            }
+        }
+        Ok(())
     }
 
     /// Runs `f` with the instance under the GIL; a Python exception is kept
@@ -84,6 +166,9 @@ impl Read for PyIo {
             self.pending_pos += n;
             return Ok(n);
         }
+        if self.native.is_some() {
+            return self.native_read(buf);
+        }
         let want = buf.len();
         let hooks = self.hooks;
         let data: Vec<u8> = self.with_owner(|owner| {
@@ -106,6 +191,10 @@ impl Read for PyIo {
 
 impl Write for PyIo {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.native.is_some() {
+            self.native_write(buf)?;
+            return Ok(buf.len());
+        }
         let hooks = self.hooks;
         self.with_owner(|owner| {
             let data = PyBytes::new(owner.py(), buf);
@@ -130,6 +219,8 @@ impl imaplib::transport::Connection for PyIo {
     }
 
     fn start_tls(&mut self) -> io::Result<()> {
+        // From here on the Python ssl socket carries the bytes.
+        self.native = None;
         let context = self
             .shared
             .lock()

@@ -193,3 +193,59 @@ def test_large_fetch_handed_over_in_batches_equals_cpython(fresh_user, dovecot):
         for i, (a, b) in enumerate(zip(ours[1], theirs[1])):
             assert a == b, (what, i, a if not isinstance(a, tuple) else a[0],
                             b if not isinstance(b, tuple) else b[0])
+
+
+def test_plain_socket_timeouts_and_non_blocking_mode_as_python(fresh_user, dovecot):
+    """The plain socket is read natively; its Python timeout still rules:
+    a wait past it raises TimeoutError, a non-blocking socket raises
+    BlockingIOError, and the connection stays usable afterwards."""
+    fresh_user.reset({"INBOX": [MESSAGE]})
+    M = imaplib_rs.IMAP4(dovecot.host, dovecot.imap_port, timeout=0.3)
+    assert M.sock.gettimeout() == 0.3
+    M.login("alice", "alicepw")
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        M.readline()  # the server has nothing to say
+    assert 0.25 < time.monotonic() - started < 3
+    assert M.sock.gettimeout() == 0.3
+    M.sock.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        M.readline()
+    M.sock.setblocking(True)
+    assert M.select("INBOX") == ("OK", [b"1"])
+    M.sock.settimeout(5)
+    assert M.noop()[0] == "OK"
+    assert M.logout()[0] == "BYE"
+
+
+def test_dropped_instance_closes_without_logout():
+    """An instance dropped without logout() lets the connection go at once
+    (imaplib sends no LOGOUT either): the server sees end of file."""
+    import gc
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    seen = []
+
+    def serve():
+        conn, _ = server.accept()
+        with conn:
+            conn.sendall(b"* OK ready\r\n")
+            f = conn.makefile("rb")
+            tag = f.readline().split()[0]
+            conn.sendall(b"* CAPABILITY IMAP4rev1\r\n" + tag + b" OK done\r\n")
+            conn.settimeout(5)
+            seen.append(f.readline())
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    M = imaplib_rs.IMAP4("127.0.0.1", server.getsockname()[1])
+    started = time.monotonic()
+    del M
+    gc.collect()
+    thread.join(5)
+    server.close()
+    assert seen == [b""], seen
+    assert time.monotonic() - started < 1
