@@ -521,6 +521,13 @@ fn raise(slf: &Bound<'_, Base>, e: &imaplib::Error) -> PyErr {
     raise_kind(slf.as_any(), cls, e.message()).unwrap_or_else(|err| err)
 }
 
+/// imaplib's `(typ, data)` tuple.
+fn typ_data<'py>(py: Python<'py>, typ: &str, data: Bound<'py, PyAny>) -> PyResult<PyObject> {
+    Ok(PyTuple::new(py, [PyString::new(py, typ).into_any(), data])?
+        .into_any()
+        .unbind())
+}
+
 fn py_bool(py: Python<'_>, v: bool) -> PyObject {
     v.into_pyobject(py)
         .map(|b| b.to_owned().into_any().unbind())
@@ -1364,22 +1371,14 @@ impl Base {
                     let msg = format!("{name} command error: {typ} {}", data.str()?);
                     return Err(raise_kind(any, "error", &msg)?);
                 }
-                return Ok(
-                    PyTuple::new(py, [PyString::new(py, &typ).into_any(), data])?
-                        .into_any()
-                        .unbind(),
-                );
+                return typ_data(py, &typ, data);
             }
             if logout {
                 let ur = any.getattr("untagged_responses")?;
                 if let Ok(bye) = ur.call_method1("pop", ("BYE", py.None())) {
                     if !bye.is_none() {
                         let _ = tagged.del_item(&key);
-                        return Ok(
-                            PyTuple::new(py, [PyString::new(py, "BYE").into_any(), bye])?
-                                .into_any()
-                                .unbind(),
-                        );
+                        return typ_data(py, "BYE", bye);
                     }
                 }
             }
@@ -1516,11 +1515,7 @@ impl Base {
     ) -> PyResult<PyObject> {
         let py = slf.py();
         if typ == "NO" {
-            return Ok(
-                PyTuple::new(py, [PyString::new(py, typ).into_any(), dat.clone()])?
-                    .into_any()
-                    .unbind(),
-            );
+            return typ_data(py, typ, dat.clone());
         }
         let dict = slf.as_any().getattr("untagged_responses")?;
         let dict = dict.downcast::<PyDict>()?;
@@ -1531,9 +1526,7 @@ impl Base {
             }
             None => PyTuple::new(py, [py.None()])?.to_list().into_any(),
         };
-        Ok(PyTuple::new(py, [PyString::new(py, typ).into_any(), data])?
-            .into_any()
-            .unbind())
+        typ_data(py, typ, data)
     }
 
     /// imaplib's `_get_line()`: one line without its CRLF.
