@@ -461,6 +461,17 @@ impl Framer {
                         // hold the whole read buffer alive.
                         let own = Bytes::copy_from_slice(&self.buf[..len]);
                         bytes::Buf::advance(&mut self.buf, len);
+                        if self.buf.is_empty()
+                            && self.buf.capacity() > Self::SMALL_FRAME
+                            && !matches!(own.first(), Some(b'*' | b'+'))
+                        {
+                            // A command ended and nothing more is waiting:
+                            // the grown buffer goes, so that a big answer
+                            // leaves no allocation behind it (the process
+                            // can give the memory back).
+                            self.buf = BytesMut::new();
+                            self.room = 0;
+                        }
                         own
                     } else {
                         self.buf.split_to(len).freeze()
@@ -801,6 +812,39 @@ A1 OK done\r\n";
         assert!(last.buf.is_unique());
         assert!(!big.buf.is_unique());
         assert_eq!(&big.literal(0)[..], &body[..]);
+    }
+
+    #[test]
+    fn a_finished_command_leaves_no_grown_buffer() {
+        let mut framer = Framer::new(Limits::default());
+        let body = vec![b'x'; 200_000];
+        let mut input = b"* 1 FETCH (RFC822 {200000}\r\n".to_vec();
+        input.extend_from_slice(&body);
+        input.extend_from_slice(b")\r\n");
+        for chunk in input.chunks(16_384) {
+            framer.feed(chunk);
+        }
+        let fetch = framer.next_frame().unwrap().unwrap();
+        assert_eq!(fetch.literal(0).len(), 200_000);
+        assert!(framer.buf.capacity() > Framer::SMALL_FRAME);
+        // An untagged line does not end a command: the buffer stays.
+        framer.feed(b"* 2 EXISTS\r\n");
+        framer.next_frame().unwrap().unwrap();
+        assert!(framer.buf.capacity() > Framer::SMALL_FRAME);
+        framer.feed(b"A1 OK done\r\n");
+        framer.next_frame().unwrap().unwrap();
+        assert_eq!(framer.buf.capacity(), 0);
+        assert_eq!(framer.room, 0);
+        // Bytes already behind the tagged line keep the buffer.
+        framer.feed(&input);
+        framer.feed(b"A2 OK done\r\n* 3 EXISTS\r\n");
+        framer.next_frame().unwrap().unwrap();
+        framer.next_frame().unwrap().unwrap();
+        assert!(framer.buf.capacity() > Framer::SMALL_FRAME);
+        assert_eq!(
+            framer.next_frame().unwrap().unwrap().first_line(),
+            b"* 3 EXISTS"
+        );
     }
 
     #[test]
