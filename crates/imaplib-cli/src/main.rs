@@ -21,6 +21,7 @@ mod json;
 mod list;
 mod shell;
 mod store;
+mod sync;
 mod term;
 mod typed;
 mod words;
@@ -69,6 +70,21 @@ under a temporary name as it arrives (never held in memory whole) and is
 renamed once complete, and a run that stops half-way keeps every complete
 batch. If the server renumbered the mailbox (UIDVALIDITY changed) nothing is
 written and the exit status is 7.";
+
+const SYNC_EXAMPLES: &str = "\
+Examples:
+  imap sync --url imaps://alice@mail.example.org/ --out ~/Mail
+  imap sync --url imaps://alice@mail.example.org/ --out ~/Mail --mailbox INBOX --mailbox 'Work/*'
+  imap sync --url imaps://alice@mail.example.org/ --out ~/Mail --pull --dry-run
+
+Each mailbox is a Maildir under DIR (hierarchy as directories, names in
+UTF-8). New messages, flag changes and deletions go both ways (--pull: from
+the server only; --push: to the server only). Flags merge: additions from
+both sides are kept, a removal on either side wins. A message deleted on one
+side and changed on the other is kept. The state (DIR/.imap-sync) is written
+after the files it names, so a run killed at any moment loses nothing and
+duplicates nothing: run it again. If a mailbox's UIDVALIDITY changed, nothing
+is changed and the exit status is 7.";
 
 /// The line format, output format and examples of `imap shell --help`.
 const SHELL_EXAMPLES: &str = "\
@@ -143,6 +159,11 @@ enum Command {
     /// Maildir, an mbox or .eml files.
     #[command(after_help = format!("{FETCH_EXAMPLES}\n\n{EXIT_HELP}"))]
     Fetch(fetch::FetchArgs),
+    /// Mirror the account (or some mailboxes) into Maildirs under a
+    /// directory, and keep both sides current: new messages, flags and
+    /// deletions go both ways.
+    #[command(after_help = format!("{SYNC_EXAMPLES}\n\n{EXIT_HELP}"))]
+    Sync(sync::SyncArgs),
     /// Run imaplib calls, one per line, from the terminal, a file or stdin.
     #[command(after_help = format!("{SHELL_EXAMPLES}\n\n{EXIT_HELP}"))]
     Shell(shell::ShellArgs),
@@ -203,6 +224,7 @@ fn run(cli: Cli) -> CliResult<()> {
             match command {
                 Command::List(args) => list::run(args, &conn),
                 Command::Fetch(args) => fetch::run(args, &conn),
+                Command::Sync(args) => sync::run(args, &conn),
                 Command::Shell(args) => {
                     if conn.mailbox.is_some() {
                         return Err(CliError::usage(
@@ -224,7 +246,7 @@ fn usage_line(e: &clap::Error) -> String {
         e.kind(),
         ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
     ) {
-        return "say what to do: list, fetch, shell or decode (see `imap --help`)".into();
+        return "say what to do: list, fetch, sync, shell or decode (see `imap --help`)".into();
     }
     let text = e.render().to_string();
     let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());

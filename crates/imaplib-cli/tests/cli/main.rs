@@ -19,3 +19,4 @@ mod list;
 mod proxy;
 mod python;
 mod shell;
+mod sync;

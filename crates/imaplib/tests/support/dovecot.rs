@@ -506,6 +506,17 @@ impl PreauthDovecot {
     pub fn log_path(&self) -> PathBuf {
         self.dir.join("dovecot.log")
     }
+
+    /// Makes the sessions started from now on announce exactly
+    /// `capabilities` (Dovecot's `imap_capability`), e.g. without
+    /// CONDSTORE and QRESYNC.
+    #[allow(dead_code)]
+    pub fn announce_only(&self, capabilities: &str) {
+        let path = self.dir.join("dc.conf");
+        let mut conf = std::fs::read_to_string(&path).expect("read dc.conf");
+        let _ = writeln!(conf, "imap_capability = {capabilities}");
+        write_file(&path, conf.as_bytes(), 0o644);
+    }
 }
 
 impl Default for PreauthDovecot {

@@ -1,0 +1,352 @@
+//! `imap sync`: the first mirror, the server's changes pulled, local
+//! changes pushed, each conflict rule, mailboxes made on either side; each
+//! with QRESYNC and again with Dovecot announcing neither CONDSTORE nor
+//! QRESYNC.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use imaplib::Imap4;
+
+use crate::support::{imap, message, PreauthDovecot, TempDir};
+
+/// Capabilities without CONDSTORE and QRESYNC (what Dovecot announces
+/// otherwise, less those two).
+const PLAIN_CAPS: &str = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY \
+     THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE \
+     UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 ESEARCH ESORT SEARCHRES \
+     WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY \
+     LITERAL+ NOTIFY SPECIAL-USE";
+
+fn lf(b: &[u8]) -> Vec<u8> {
+    String::from_utf8_lossy(b)
+        .replace("\r\n", "\n")
+        .into_bytes()
+}
+
+/// A server, with or without CONDSTORE and QRESYNC.
+fn server(modseq: bool) -> PreauthDovecot {
+    let server = PreauthDovecot::new();
+    if !modseq {
+        server.announce_only(PLAIN_CAPS);
+    }
+    server
+}
+
+fn sync(server: &PreauthDovecot, out: &Path, extra: &[&str]) -> String {
+    let cmd = server.command();
+    let mut args = vec!["sync", "--stream", &cmd, "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let run = imap(args).run();
+    run.expect(0);
+    run.out()
+}
+
+/// The messages of a local Maildir: content to letters.
+fn local(dir: &Path) -> BTreeMap<Vec<u8>, String> {
+    let mut out = BTreeMap::new();
+    for sub in ["cur", "new"] {
+        let Ok(entries) = fs::read_dir(dir.join(sub)) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let letters = name.rsplit_once(":2,").map_or("", |(_, l)| l).to_string();
+            let prev = out.insert(fs::read(e.path()).unwrap(), letters);
+            assert!(prev.is_none(), "a message twice in {}", dir.display());
+        }
+    }
+    out
+}
+
+/// The messages of a server mailbox: content (LF) to flags.
+fn remote(server: &PreauthDovecot, mailbox: &str) -> BTreeMap<Vec<u8>, Vec<String>> {
+    let mut m = Imap4::stream(&server.command()).unwrap();
+    m.select_typed(mailbox, true).unwrap();
+    let mut out = BTreeMap::new();
+    for f in m
+        .uid_fetch_typed("1:*", "(FLAGS BODY.PEEK[])")
+        .unwrap_or_default()
+    {
+        let mut flags: Vec<String> = f
+            .flags()
+            .unwrap_or_default()
+            .iter()
+            .filter(|f| !f.eq_ignore_ascii_case("\\Recent"))
+            .cloned()
+            .collect();
+        flags.sort();
+        let prev = out.insert(lf(f.body().unwrap()), flags);
+        assert!(prev.is_none(), "a message twice in {mailbox} on the server");
+    }
+    let _ = m.logout();
+    out
+}
+
+/// Runs one session on the server.
+fn on_server(server: &PreauthDovecot, f: impl FnOnce(&mut Imap4)) {
+    let mut m = Imap4::stream(&server.command()).unwrap();
+    f(&mut m);
+    let _ = m.logout();
+}
+
+fn uid_of(m: &mut Imap4, subject: &str) -> u32 {
+    let found = m
+        .uid_search_typed([format!("SUBJECT \"{subject}\"")])
+        .unwrap();
+    assert_eq!(found.ids.len(), 1, "{subject}");
+    found.ids[0]
+}
+
+fn letters_of(dir: &Path, content: &[u8]) -> Option<String> {
+    local(dir).get(&lf(content)).cloned()
+}
+
+/// The file holding `content` in a Maildir.
+fn file_of(dir: &Path, content: &[u8]) -> PathBuf {
+    for sub in ["cur", "new"] {
+        for e in fs::read_dir(dir.join(sub)).unwrap().flatten() {
+            if fs::read(e.path()).unwrap() == lf(content) {
+                return e.path();
+            }
+        }
+    }
+    panic!("no file with that message in {}", dir.display());
+}
+
+fn set_letters(path: &Path, letters: &str) {
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    let base = name
+        .rsplit_once(":2,")
+        .map_or(name.as_str(), |(b, _)| b)
+        .to_string();
+    let dest = path.parent().unwrap().join(format!("{base}:2,{letters}"));
+    fs::rename(path, dest).unwrap();
+}
+
+fn pulls(modseq: bool) {
+    let server = server(modseq);
+    let msgs: Vec<Vec<u8>> = (0..4)
+        .map(|i| message(&format!("pull {i}"), 400 + i * 100))
+        .collect();
+    for m in &msgs[..3] {
+        server.deliver("INBOX", m);
+    }
+    server.deliver("Work", &msgs[3]);
+    // On disk, Maildir++ names are in modified UTF-7 ("Ü" is "&ANw-").
+    server.deliver("Work.Sub &ANw-", &message("deep", 300));
+    let out = TempDir::new("sync-pull");
+
+    let said = sync(&server, &out.0, &[]);
+    assert!(said.contains("INBOX: 3 new from the server"), "{said}");
+    let inbox = out.join("INBOX");
+    let want: BTreeMap<Vec<u8>, String> =
+        msgs[..3].iter().map(|m| (lf(m), String::new())).collect();
+    assert_eq!(local(&inbox), want);
+    assert_eq!(local(&out.join("Work")).len(), 1);
+    assert_eq!(local(&out.join("Work/Sub Ü")).len(), 1);
+
+    // Nothing changed: nothing done.
+    let said = sync(&server, &out.0, &[]);
+    assert!(said.lines().all(|l| l.ends_with(": unchanged")), "{said}");
+
+    // On the server: a flag, an expunge, a new message, a new mailbox.
+    let new = message("pull new", 700);
+    on_server(&server, |m| {
+        m.select("INBOX", false).unwrap();
+        let u0 = uid_of(m, "pull 0");
+        let u1 = uid_of(m, "pull 1");
+        m.uid(
+            "STORE",
+            [u0.to_string().as_str(), "+FLAGS", "(\\Flagged $Work)"],
+        )
+        .unwrap();
+        m.uid("STORE", [u1.to_string().as_str(), "+FLAGS", "(\\Deleted)"])
+            .unwrap();
+        m.expunge().unwrap();
+        m.create("Made there").unwrap();
+    });
+    server.deliver("INBOX", &new);
+    server.deliver("Made there", &message("there", 300));
+    let said = sync(&server, &out.0, &[]);
+    assert!(
+        said.contains(
+            "INBOX: 1 new from the server, 1 flag changes from the server, 1 deleted on the server"
+        ),
+        "{said}"
+    );
+    let got = local(&inbox);
+    assert_eq!(got.len(), 3, "{:?}", got.values());
+    assert_eq!(got.get(&lf(&msgs[0])).map(String::as_str), Some("F"));
+    assert!(!got.contains_key(&lf(&msgs[1])));
+    assert!(got.contains_key(&lf(&new)));
+    assert_eq!(local(&out.join("Made there")).len(), 1);
+    let said = sync(&server, &out.0, &[]);
+    assert!(said.lines().all(|l| l.ends_with(": unchanged")), "{said}");
+}
+
+#[test]
+fn sync_mirrors_and_pulls_the_servers_changes() {
+    pulls(true);
+}
+
+#[test]
+fn sync_pulls_without_condstore_or_qresync() {
+    pulls(false);
+}
+
+fn pushes(modseq: bool) {
+    let server = server(modseq);
+    let msgs: Vec<Vec<u8>> = (0..3).map(|i| message(&format!("push {i}"), 500)).collect();
+    for m in &msgs {
+        server.deliver("INBOX", m);
+    }
+    let out = TempDir::new("sync-push");
+    sync(&server, &out.0, &[]);
+    let inbox = out.join("INBOX");
+
+    // Here: one read, one removed, one new, a new mailbox.
+    set_letters(&file_of(&inbox, &msgs[0]), "S");
+    fs::remove_file(file_of(&inbox, &msgs[1])).unwrap();
+    let mine = message("written here", 650);
+    fs::write(inbox.join("new/1700000000.M1P1.here"), lf(&mine)).unwrap();
+    let made = out.join("Made here");
+    for sub in ["cur", "new", "tmp"] {
+        fs::create_dir_all(made.join(sub)).unwrap();
+    }
+    let there = message("in a new mailbox", 420);
+    fs::write(made.join("cur/1700000001.M2P1.here:2,F"), lf(&there)).unwrap();
+
+    let said = sync(&server, &out.0, &[]);
+    assert!(
+        said.contains("INBOX: 1 new to the server, 1 flag changes to the server, 1 deleted here"),
+        "{said}"
+    );
+    assert!(
+        said.contains("Made here: 1 new to the server, created on the server"),
+        "{said}"
+    );
+    let on = remote(&server, "INBOX");
+    assert_eq!(on.len(), 3, "{:?}", on.values());
+    assert_eq!(on[&lf(&msgs[0])], ["\\Seen"]);
+    assert!(!on.contains_key(&lf(&msgs[1])));
+    assert!(on[&lf(&mine)].is_empty());
+    let on = remote(&server, "Made here");
+    assert_eq!(on[&lf(&there)], ["\\Flagged"]);
+    let said = sync(&server, &out.0, &[]);
+    assert!(said.lines().all(|l| l.ends_with(": unchanged")), "{said}");
+    // The local tree still holds exactly what the server does.
+    assert_eq!(local(&inbox).len(), 3);
+}
+
+#[test]
+fn sync_pushes_local_changes() {
+    pushes(true);
+}
+
+#[test]
+fn sync_pushes_without_condstore_or_qresync() {
+    pushes(false);
+}
+
+fn conflicts(modseq: bool) {
+    let server = server(modseq);
+    let msgs: Vec<Vec<u8>> = (0..4).map(|i| message(&format!("both {i}"), 500)).collect();
+    for m in &msgs {
+        server.deliver("INBOX", m);
+    }
+    let out = TempDir::new("sync-conflicts");
+    sync(&server, &out.0, &[]);
+    let inbox = out.join("INBOX");
+    on_server(&server, |m| {
+        m.select("INBOX", false).unwrap();
+        for (subject, flags) in [("both 0", "(\\Seen \\Flagged)"), ("both 1", "(\\Answered)")] {
+            let uid = uid_of(m, subject);
+            m.uid("STORE", [uid.to_string().as_str(), "+FLAGS", flags])
+                .unwrap();
+        }
+        // Expunged there, flagged here (below).
+        let uid = uid_of(m, "both 2");
+        m.uid("STORE", [uid.to_string().as_str(), "+FLAGS", "(\\Deleted)"])
+            .unwrap();
+        m.expunge().unwrap();
+    });
+    // 0: here \Seen removed... it was never set; add \Draft and a flag the
+    // server also added.
+    set_letters(&file_of(&inbox, &msgs[0]), "DF");
+    // 1: removed here, changed there: comes back.
+    fs::remove_file(file_of(&inbox, &msgs[1])).unwrap();
+    // 2: flagged here, expunged there: goes back.
+    set_letters(&file_of(&inbox, &msgs[2]), "F");
+
+    let said = sync(&server, &out.0, &[]);
+    assert!(said.contains("kept"), "{said}");
+    let here = local(&inbox);
+    assert_eq!(here.get(&lf(&msgs[0])).map(String::as_str), Some("DFS"));
+    assert_eq!(here.get(&lf(&msgs[1])).map(String::as_str), Some("R"));
+    assert_eq!(here.get(&lf(&msgs[2])).map(String::as_str), Some("F"));
+    assert_eq!(here.len(), 4);
+    let there = remote(&server, "INBOX");
+    assert_eq!(there[&lf(&msgs[0])], ["\\Draft", "\\Flagged", "\\Seen"]);
+    assert_eq!(there[&lf(&msgs[1])], ["\\Answered"]);
+    assert_eq!(there[&lf(&msgs[2])], ["\\Flagged"]);
+    assert_eq!(there.len(), 4);
+
+    // A removal on either side wins over the other side keeping it.
+    on_server(&server, |m| {
+        m.select("INBOX", false).unwrap();
+        let uid = uid_of(m, "both 0");
+        m.uid("STORE", [uid.to_string().as_str(), "-FLAGS", "(\\Seen)"])
+            .unwrap();
+    });
+    set_letters(&file_of(&inbox, &msgs[0]), "S");
+    sync(&server, &out.0, &[]);
+    assert_eq!(letters_of(&inbox, &msgs[0]).as_deref(), Some(""));
+    assert!(remote(&server, "INBOX")[&lf(&msgs[0])].is_empty());
+    let said = sync(&server, &out.0, &[]);
+    assert!(said.lines().all(|l| l.ends_with(": unchanged")), "{said}");
+}
+
+#[test]
+fn sync_conflict_rules() {
+    conflicts(true);
+}
+
+#[test]
+fn sync_conflict_rules_without_condstore_or_qresync() {
+    conflicts(false);
+}
+
+#[test]
+fn sync_one_way_and_dry_run() {
+    let server = server(true);
+    let msgs: Vec<Vec<u8>> = (0..2).map(|i| message(&format!("way {i}"), 500)).collect();
+    for m in &msgs {
+        server.deliver("INBOX", m);
+    }
+    let out = TempDir::new("sync-ways");
+    // A dry run writes nothing.
+    let said = sync(&server, &out.0, &["--dry-run"]);
+    assert!(
+        said.contains("INBOX: 2 new from the server, created here (dry run)"),
+        "{said}"
+    );
+    assert!(!out.join("INBOX").exists());
+    sync(&server, &out.0, &["--pull"]);
+    let inbox = out.join("INBOX");
+    assert_eq!(local(&inbox).len(), 2);
+    // --pull leaves local changes here; --push takes them there.
+    set_letters(&file_of(&inbox, &msgs[0]), "S");
+    sync(&server, &out.0, &["--pull"]);
+    assert!(remote(&server, "INBOX")[&lf(&msgs[0])].is_empty());
+    let said = sync(&server, &out.0, &["--push", "--dry-run"]);
+    assert!(said.contains("server +FLAGS"), "{said}");
+    assert!(remote(&server, "INBOX")[&lf(&msgs[0])].is_empty());
+    sync(&server, &out.0, &["--push"]);
+    assert_eq!(remote(&server, "INBOX")[&lf(&msgs[0])], ["\\Seen"]);
+    // Only the mailboxes asked for.
+    server.deliver("Other", &message("other", 300));
+    sync(&server, &out.0, &["--mailbox", "INBOX"]);
+    assert!(!out.join("Other").exists());
+}

@@ -1,0 +1,1191 @@
+//! The sync of one account: which mailboxes, and for each what changed on
+//! either side since the last run, decided and then carried out.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use imaplib::imaplib_proto::utf7;
+use imaplib::types::{FetchItem, SequenceSet};
+use imaplib::{DateInput, Imap4, Status};
+
+use crate::flags::{self, Flags};
+use crate::maildir::{self, Incoming, LocalMessage, Maildir};
+use crate::names;
+use crate::state::{Known, MailboxState, Pending, StateDir};
+use crate::{Direction, MailboxReport, SyncError, SyncOptions};
+
+/// Messages at most this big are fetched in pipelined batches (held in
+/// memory one batch at a time); bigger ones are streamed to their file.
+const INLINE_MAX: u64 = 1024 * 1024;
+/// Bytes asked for in one batch at most.
+const BATCH_BYTES: u64 = 8 * 1024 * 1024;
+/// Messages per batch at most.
+const BATCH_MAX: usize = 500;
+/// Batches in flight at once.
+const WINDOW: usize = 2;
+/// UIDs per listing command.
+const LIST_CHUNK: usize = 5000;
+/// Messages appended between two saves of the state.
+const APPEND_CHUNK: usize = 50;
+/// What a download asks for.
+const ITEMS: &str = "(UID FLAGS INTERNALDATE BODY.PEEK[])";
+
+type Result<T> = std::result::Result<T, SyncError>;
+
+fn imap(context: impl Into<String>) -> impl FnOnce(imaplib::Error) -> SyncError {
+    let context = context.into();
+    move |err| SyncError::Imap { context, err }
+}
+
+fn local(context: impl Into<String>) -> impl FnOnce(io::Error) -> SyncError {
+    let context = context.into();
+    move |err| SyncError::Local { context, err }
+}
+
+/// A mailbox on the server, as LIST named it.
+#[derive(Debug, Clone)]
+struct ServerMailbox {
+    /// Its name in UTF-8.
+    name: String,
+    /// Its name on the wire.
+    wire: String,
+}
+
+/// Syncs the account behind `m` (logged in) into `opts.root`; `on_report`
+/// gets each mailbox's report as it is done.
+pub fn sync(
+    m: &mut Imap4,
+    opts: &SyncOptions,
+    mut on_report: impl FnMut(&MailboxReport),
+) -> Result<Vec<MailboxReport>> {
+    let root = &opts.root;
+    if !opts.dry_run {
+        fs::create_dir_all(root).map_err(local(format!("cannot create {}", root.display())))?;
+    }
+    let states =
+        StateDir::open(root, !opts.dry_run).map_err(local("cannot open the state directory"))?;
+    let patterns: Vec<String> = if opts.patterns.is_empty() {
+        vec!["*".to_string()]
+    } else {
+        opts.patterns.clone()
+    };
+
+    // The server's mailboxes.
+    let mut delimiter = None;
+    let mut server: BTreeMap<String, ServerMailbox> = BTreeMap::new();
+    for pattern in &patterns {
+        let entries = m
+            .list_typed(Some(""), Some(&utf7::encode(pattern)))
+            .map_err(imap("cannot list the mailboxes"))?;
+        for entry in entries {
+            if let Some(d) = entry.delimiter {
+                delimiter.get_or_insert(char::from(d));
+            }
+            let unselectable = entry.attributes.iter().any(|a| {
+                a.eq_ignore_ascii_case("\\Noselect") || a.eq_ignore_ascii_case("\\NonExistent")
+            });
+            if unselectable {
+                continue;
+            }
+            let Ok(wire) = String::from_utf8(entry.mailbox.raw.to_vec()) else {
+                continue;
+            };
+            let name = utf7::decode(wire.as_bytes()).unwrap_or_else(|_| wire.clone());
+            server.insert(name.clone(), ServerMailbox { name, wire });
+        }
+    }
+    if delimiter.is_none() {
+        // LIST "" "" answers with the delimiter alone.
+        if let Ok(entries) = m.list_typed(Some(""), Some("")) {
+            delimiter = entries.first().and_then(|e| e.delimiter).map(char::from);
+        }
+    }
+
+    // The local ones.
+    let mut local_names = BTreeSet::new();
+    find_maildirs(root, Path::new(""), &mut |rel| {
+        if let Some(name) = names::name_of(rel, delimiter) {
+            if patterns.iter().any(|p| matches(p, &name, delimiter)) {
+                local_names.insert(name);
+            }
+        }
+    })
+    .map_err(local(format!("cannot read {}", root.display())))?;
+
+    let mut reports = Vec::new();
+    // Mailboxes made locally: created on the server first.
+    for name in &local_names {
+        if server.contains_key(name) || opts.direction == Direction::Pull {
+            continue;
+        }
+        if states
+            .load(name)
+            .map_err(local("cannot read the state"))?
+            .is_some()
+        {
+            // Synced before and gone from the server: left as it is, never
+            // deleted unasked (reported).
+            let mut report = MailboxReport::new(name);
+            report
+                .notes
+                .push("gone from the server; the local copy is kept".into());
+            on_report(&report);
+            reports.push(report);
+            continue;
+        }
+        let wire = utf7::encode(name);
+        if !opts.dry_run {
+            let reply = m
+                .create(&wire)
+                .map_err(imap(format!("cannot create {name}")))?;
+            if reply.typ != Status::Ok {
+                return Err(SyncError::Refused {
+                    context: format!("cannot create {name}"),
+                    text: reply_text(&reply),
+                });
+            }
+        }
+        let mut report = MailboxReport::new(name);
+        report.created_on_server = true;
+        if opts.dry_run {
+            on_report(&report);
+            reports.push(report);
+            continue;
+        }
+        server.insert(
+            name.clone(),
+            ServerMailbox {
+                name: name.clone(),
+                wire,
+            },
+        );
+        reports.push(report);
+    }
+
+    for mb in server.values() {
+        let path = names::path_of(&mb.name, delimiter);
+        let mut report = reports
+            .iter()
+            .position(|r| r.mailbox == mb.name)
+            .map(|i| reports.remove(i))
+            .unwrap_or_else(|| MailboxReport::new(&mb.name));
+        let mut one = OneMailbox {
+            m,
+            opts,
+            states: &states,
+            md: Maildir::at(root.join(&path)),
+            path,
+            mb,
+            report: &mut report,
+        };
+        one.run()?;
+        on_report(&report);
+        reports.push(report);
+    }
+    Ok(reports)
+}
+
+/// Calls `found` with the path (relative to `root`) of every Maildir
+/// under `root`.
+fn find_maildirs(root: &Path, rel: &Path, found: &mut impl FnMut(&Path)) -> io::Result<()> {
+    let dir = root.join(rel);
+    let entries = match fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        if !entry.file_type()?.is_dir() {
+            continue;
+        }
+        let name = entry.file_name();
+        let Some(level) = name.to_str() else { continue };
+        if names::is_reserved(level) {
+            continue;
+        }
+        let sub = rel.join(level);
+        if root.join(&sub).join("cur").is_dir() {
+            found(&sub);
+        }
+        find_maildirs(root, &sub, found)?;
+    }
+    Ok(())
+}
+
+/// IMAP LIST pattern matching: `*` matches anything, `%` anything but the
+/// delimiter.
+pub fn matches(pattern: &str, name: &str, delimiter: Option<char>) -> bool {
+    fn go(p: &[char], n: &[char], d: Option<char>) -> bool {
+        match p.split_first() {
+            None => n.is_empty(),
+            Some(('*', rest)) => (0..=n.len()).any(|i| go(rest, &n[i..], d)),
+            Some(('%', rest)) => (0..=n.len())
+                .take_while(|&i| i == 0 || Some(n[i - 1]) != d)
+                .any(|i| go(rest, &n[i..], d)),
+            Some((c, rest)) => n.first() == Some(c) && go(rest, &n[1..], d),
+        }
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    if pattern.eq_ignore_ascii_case("INBOX") && name.eq_ignore_ascii_case("INBOX") {
+        return true;
+    }
+    go(&p, &n, delimiter)
+}
+
+/// What the server says of a mailbox's messages now.
+struct ServerView {
+    uidvalidity: u32,
+    uidnext: u32,
+    highestmodseq: Option<u64>,
+    /// Every UID the mailbox holds, with its flags when they may have
+    /// changed since the last sync (`None`: unchanged).
+    now: BTreeMap<u32, Option<Flags>>,
+}
+
+/// One mailbox being synced.
+struct OneMailbox<'a> {
+    m: &'a mut Imap4,
+    opts: &'a SyncOptions,
+    states: &'a StateDir,
+    md: Maildir,
+    path: PathBuf,
+    mb: &'a ServerMailbox,
+    report: &'a mut MailboxReport,
+}
+
+/// What to do with one message both sides had at the last sync.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Action {
+    /// Flags: the new agreed set, and what each side must change.
+    Flags {
+        merged: Flags,
+        to_local: Option<String>,
+        add_server: Flags,
+        remove_server: Flags,
+    },
+    /// Gone from the server, unchanged here: remove the file.
+    DeleteLocal,
+    /// Removed here, unchanged on the server: expunge it there.
+    ExpungeServer,
+    /// Removed here but changed on the server: download it again.
+    Download,
+    /// Gone from the server but changed here: append it again.
+    Append,
+    /// Gone on both sides, or not to be propagated: forget it.
+    Forget,
+}
+
+/// The rule for one message: `base` is what both sides agreed on last
+/// time, `local` the file's flags (`None`: the file is gone), `server` the
+/// flags on the server (`None`: expunged).
+fn decide(
+    base: &Flags,
+    local: Option<&Flags>,
+    server: Option<&Flags>,
+    direction: Direction,
+) -> Option<Action> {
+    use Direction::*;
+    match (local, server) {
+        (Some(l), Some(s)) => {
+            let merged = flags::merge(base, l, s);
+            let (merged, to_local, to_server) = match direction {
+                Both => (merged.clone(), Some(&merged), Some(&merged)),
+                // Only the server's changes come here; the base follows
+                // the server.
+                Pull => (s.clone(), Some(&merged), None),
+                // Only local changes go there; the base follows the file.
+                Push => (l.clone(), None, Some(&merged)),
+            };
+            let to_local = to_local
+                .filter(|t| flags::letters(t) != flags::letters(l))
+                .map(flags::letters);
+            let (add_server, remove_server) = match to_server {
+                Some(t) => (
+                    t.difference(s).cloned().collect(),
+                    s.difference(t).cloned().collect(),
+                ),
+                None => (Flags::new(), Flags::new()),
+            };
+            if to_local.is_none()
+                && add_server.is_empty()
+                && remove_server.is_empty()
+                && &merged == base
+            {
+                return None;
+            }
+            Some(Action::Flags {
+                merged,
+                to_local,
+                add_server,
+                remove_server,
+            })
+        }
+        (Some(l), None) => Some(if flags::letters(l) == flags::letters(base) {
+            match direction {
+                Push => Action::Append,
+                _ => Action::DeleteLocal,
+            }
+        } else {
+            match direction {
+                // Kept, as a local message the server does not have.
+                Pull => Action::Forget,
+                _ => Action::Append,
+            }
+        }),
+        (None, Some(s)) => Some(if s == base {
+            match direction {
+                Pull => Action::Download,
+                _ => Action::ExpungeServer,
+            }
+        } else {
+            match direction {
+                Push => Action::Forget,
+                _ => Action::Download,
+            }
+        }),
+        (None, None) => Some(Action::Forget),
+    }
+}
+
+impl OneMailbox<'_> {
+    fn name(&self) -> &str {
+        &self.mb.name
+    }
+
+    fn run(&mut self) -> Result<()> {
+        let dry = self.opts.dry_run;
+        if !self.md.exists() {
+            self.report.created_locally = true;
+            if !dry {
+                self.md
+                    .create()
+                    .map_err(local(format!("cannot create {}", self.md.dir().display())))?;
+            }
+        }
+        let saved = self
+            .states
+            .load(self.name())
+            .map_err(local("cannot read the state"))?;
+        let mut view = self.server_view(saved.as_ref())?;
+        let mut st = match saved {
+            Some(st) if st.uidvalidity == view.uidvalidity => st,
+            Some(st) => {
+                return Err(SyncError::UidValidity {
+                    mailbox: self.name().to_string(),
+                    old: st.uidvalidity,
+                    new: view.uidvalidity,
+                })
+            }
+            None => MailboxState {
+                name: self.name().to_string(),
+                path: self.path.clone(),
+                uidvalidity: view.uidvalidity,
+                ..Default::default()
+            },
+        };
+        let mut found = if self.md.exists() {
+            self.md
+                .scan()
+                .map_err(local(format!("cannot read {}", self.md.dir().display())))?
+        } else {
+            HashMap::new()
+        };
+
+        // What an interrupted run appended without recording it.
+        if !st.pending.is_empty() && !dry {
+            self.recover_pending(&mut st, &view)?;
+        }
+        // What an interrupted run downloaded without recording it.
+        let known_bases: HashSet<String> = st.messages.values().map(|k| k.base.clone()).collect();
+        for (base, msg) in &found {
+            if known_bases.contains(base) {
+                continue;
+            }
+            if let Some((v, uid)) = maildir::uid_of_base(base) {
+                if v == view.uidvalidity && !st.messages.contains_key(&uid) {
+                    if let Some(server_flags) = view.now.get(&uid) {
+                        let mut base_flags = flags::from_letters(&msg.letters);
+                        if let Some(s) = server_flags {
+                            base_flags.extend(s.iter().filter(|f| !flags::has_letter(f)).cloned());
+                        }
+                        st.messages.insert(
+                            uid,
+                            Known {
+                                base: base.clone(),
+                                flags: base_flags,
+                            },
+                        );
+                    }
+                }
+            }
+        }
+
+        // Messages both sides had.
+        let mut downloads: Vec<u32> = Vec::new();
+        let mut expunges: Vec<u32> = Vec::new();
+        let mut stores: BTreeMap<(Vec<String>, Vec<String>), Vec<u32>> = BTreeMap::new();
+        let uids: Vec<u32> = st.messages.keys().copied().collect();
+        for uid in uids {
+            let known = st.messages[&uid].clone();
+            let local_flags = found
+                .get(&known.base)
+                .map(|f| flags::local_view(&f.letters, &known.flags));
+            let server_flags = view
+                .now
+                .get(&uid)
+                .map(|f| f.clone().unwrap_or_else(|| known.flags.clone()));
+            let Some(action) = decide(
+                &known.flags,
+                local_flags.as_ref(),
+                server_flags.as_ref(),
+                self.opts.direction,
+            ) else {
+                continue;
+            };
+            self.report.plan(&action, uid);
+            if dry {
+                continue;
+            }
+            match action {
+                Action::Flags {
+                    merged,
+                    to_local,
+                    add_server,
+                    remove_server,
+                } => {
+                    if let Some(letters) = to_local {
+                        let msg = &found[&known.base];
+                        let path = self
+                            .md
+                            .set_letters(&known.base, msg, &letters)
+                            .map_err(local("cannot rename a message file"))?;
+                        self.report.pulled_flags += 1;
+                        found.insert(known.base.clone(), LocalMessage { path, letters });
+                    }
+                    if !add_server.is_empty() || !remove_server.is_empty() {
+                        self.report.pushed_flags += 1;
+                        stores
+                            .entry((
+                                add_server.into_iter().collect(),
+                                remove_server.into_iter().collect(),
+                            ))
+                            .or_default()
+                            .push(uid);
+                    }
+                    if let Some(k) = st.messages.get_mut(&uid) {
+                        k.flags = merged;
+                    }
+                }
+                Action::DeleteLocal => {
+                    if let Some(msg) = found.remove(&known.base) {
+                        remove_file(&msg.path)?;
+                    }
+                    st.messages.remove(&uid);
+                    self.report.pulled_deletions += 1;
+                }
+                Action::ExpungeServer => expunges.push(uid),
+                Action::Download => {
+                    st.messages.remove(&uid);
+                    downloads.push(uid);
+                }
+                Action::Append => {
+                    st.messages.remove(&uid);
+                    self.report.kept += 1;
+                }
+                Action::Forget => {
+                    st.messages.remove(&uid);
+                }
+            }
+        }
+        if !dry {
+            self.store(&stores)?;
+            self.expunge(&mut st, &expunges)?;
+            for uid in &expunges {
+                view.now.remove(uid);
+            }
+            // The renames and removals before the state that records them.
+            if self.md.exists() {
+                self.md
+                    .sync_dir()
+                    .map_err(local("cannot flush the Maildir"))?;
+            }
+            self.save(&st)?;
+        }
+
+        // New on the server.
+        if self.opts.direction != Direction::Push {
+            let mut new: Vec<u32> = view
+                .now
+                .keys()
+                .copied()
+                .filter(|u| !st.messages.contains_key(u))
+                .collect();
+            new.extend(
+                downloads
+                    .iter()
+                    .copied()
+                    .filter(|u| view.now.contains_key(u)),
+            );
+            new.sort_unstable();
+            new.dedup();
+            self.report.pulled_new += new.len() as u64;
+            if !dry && !new.is_empty() {
+                self.download(&mut st, &new)?;
+            } else if dry {
+                self.report
+                    .planned
+                    .extend(new.iter().map(|u| format!("download UID {u}")));
+            }
+        }
+
+        // New here.
+        if self.opts.direction != Direction::Pull {
+            let known_bases: HashSet<&str> =
+                st.messages.values().map(|k| k.base.as_str()).collect();
+            let mut new: Vec<String> = found
+                .keys()
+                .filter(|b| !known_bases.contains(b.as_str()))
+                .cloned()
+                .collect();
+            new.sort();
+            new.dedup();
+            self.report.pushed_new += new.len() as u64;
+            if dry {
+                self.report
+                    .planned
+                    .extend(new.iter().map(|b| format!("append {b}")));
+            } else if !new.is_empty() {
+                self.append(&mut st, &found, &new, view.uidnext)?;
+            }
+        }
+
+        if !dry {
+            st.uidnext = st.uidnext.max(view.uidnext);
+            st.highestmodseq = view.highestmodseq;
+            st.path = self.path.clone();
+            self.save(&st)?;
+        }
+        Ok(())
+    }
+
+    fn save(&self, st: &MailboxState) -> Result<()> {
+        self.states.save(st).map_err(local("cannot save the state"))
+    }
+
+    /// Opens the mailbox and learns which messages it holds, with the
+    /// flags of those that may have changed: from QRESYNC or CONDSTORE
+    /// when the server has them and a previous sync left a HIGHESTMODSEQ,
+    /// else from a listing of every UID and its flags.
+    fn server_view(&mut self, saved: Option<&MailboxState>) -> Result<ServerView> {
+        let m = &mut *self.m;
+        let name = self.mb.name.clone();
+        let wire = self.mb.wire.clone();
+        let qresync = m.has_capability("QRESYNC");
+        let condstore = qresync || m.has_capability("CONDSTORE");
+        let mut now = BTreeMap::new();
+        if let Some(st) = saved.filter(|s| s.highestmodseq.is_some() && condstore) {
+            let modseq = st.highestmodseq.unwrap_or_default();
+            let r = m
+                .resync(&wire, st.uidvalidity, modseq)
+                .map_err(imap(format!("cannot open {name}")))?;
+            let info = r.info;
+            let uidvalidity = info.uid_validity.unwrap_or_default();
+            if !r.uid_validity_changed && uidvalidity == st.uidvalidity && !info.no_modseq {
+                let vanished: HashSet<u32> = match &r.vanished {
+                    Some(set) => set.iter_numbers().collect(),
+                    None => HashSet::new(),
+                };
+                let mut present: Option<HashSet<u32>> = None;
+                if r.vanished.is_none() {
+                    // CONDSTORE alone does not say what was expunged.
+                    let all = m
+                        .uid_search_typed(["ALL"])
+                        .map_err(imap(format!("cannot search {name}")))?;
+                    present = Some(all.ids.into_iter().collect());
+                }
+                for &uid in st.messages.keys() {
+                    let there = match &present {
+                        Some(p) => p.contains(&uid),
+                        None => !vanished.contains(&uid),
+                    };
+                    if there {
+                        now.insert(uid, None);
+                    }
+                }
+                for f in &r.changed {
+                    if let (Some(uid), Some(fl)) = (f.uid(), f.flags()) {
+                        if present.as_ref().is_none_or(|p| p.contains(&uid)) {
+                            now.insert(uid, Some(flags::from_server(fl)));
+                        }
+                    }
+                }
+                // New messages the CHANGEDSINCE answer did not carry.
+                if let Some(p) = &present {
+                    let missing: Vec<u32> =
+                        p.iter().copied().filter(|u| !now.contains_key(u)).collect();
+                    self.list_flags(&missing, &mut now)?;
+                }
+                return Ok(ServerView {
+                    uidvalidity,
+                    uidnext: info.uid_next.unwrap_or_default(),
+                    highestmodseq: info.highest_modseq,
+                    now,
+                });
+            }
+            // A changed UIDVALIDITY (or no more mod-sequences): the full
+            // listing below, from a plain SELECT.
+        }
+        let info = if condstore {
+            m.select_condstore(&wire, false)
+        } else {
+            m.select_typed(&wire, false)
+        }
+        .map_err(imap(format!("cannot open {name}")))?;
+        let uidvalidity = info.uid_validity.ok_or_else(|| SyncError::Refused {
+            context: format!("cannot sync {name}"),
+            text: "the server sent no UIDVALIDITY".into(),
+        })?;
+        if info.exists > 0 {
+            let listed = m
+                .uid_fetch_typed("1:*", "(UID FLAGS)")
+                .map_err(imap(format!("cannot list the messages of {name}")))?;
+            for f in listed {
+                if let (Some(uid), Some(fl)) = (f.uid(), f.flags()) {
+                    now.insert(uid, Some(flags::from_server(fl)));
+                }
+            }
+        }
+        Ok(ServerView {
+            uidvalidity,
+            uidnext: info.uid_next.unwrap_or_default(),
+            highestmodseq: info.highest_modseq.filter(|_| !info.no_modseq),
+            now,
+        })
+    }
+
+    /// Adds the flags of `uids` to `now`.
+    fn list_flags(&mut self, uids: &[u32], now: &mut BTreeMap<u32, Option<Flags>>) -> Result<()> {
+        for chunk in uids.chunks(LIST_CHUNK) {
+            let set = SequenceSet::from_numbers(chunk.iter().copied()).to_string();
+            let listed = self
+                .m
+                .uid_fetch_typed(&set, "(UID FLAGS)")
+                .map_err(imap(format!(
+                    "cannot list the messages of {}",
+                    self.mb.name
+                )))?;
+            for f in listed {
+                if let (Some(uid), Some(fl)) = (f.uid(), f.flags()) {
+                    now.insert(uid, Some(flags::from_server(fl)));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// UID STORE of each group of messages that take the same change.
+    fn store(&mut self, stores: &BTreeMap<(Vec<String>, Vec<String>), Vec<u32>>) -> Result<()> {
+        for ((add, remove), uids) in stores {
+            let set = SequenceSet::from_numbers(uids.iter().copied()).to_string();
+            for (op, list) in [("+FLAGS.SILENT", add), ("-FLAGS.SILENT", remove)] {
+                if list.is_empty() {
+                    continue;
+                }
+                let flags = format!("({})", list.join(" "));
+                let reply = self
+                    .m
+                    .uid("STORE", [set.as_str(), op, flags.as_str()])
+                    .map_err(imap(format!("cannot store flags in {}", self.mb.name)))?;
+                if reply.typ != Status::Ok {
+                    return Err(SyncError::Refused {
+                        context: format!("cannot store flags in {}", self.mb.name),
+                        text: reply_text(&reply),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Expunges exactly `uids` (UIDPLUS); without UIDPLUS they are only
+    /// marked `\Deleted`, since a plain EXPUNGE would remove others too.
+    fn expunge(&mut self, st: &mut MailboxState, uids: &[u32]) -> Result<()> {
+        if uids.is_empty() {
+            return Ok(());
+        }
+        let set = SequenceSet::from_numbers(uids.iter().copied()).to_string();
+        let name = self.mb.name.clone();
+        let reply = self
+            .m
+            .uid("STORE", [set.as_str(), "+FLAGS.SILENT", "(\\Deleted)"])
+            .map_err(imap(format!("cannot delete in {name}")))?;
+        if reply.typ != Status::Ok {
+            return Err(SyncError::Refused {
+                context: format!("cannot delete in {name}"),
+                text: reply_text(&reply),
+            });
+        }
+        if self.m.has_capability("UIDPLUS") {
+            let reply = self
+                .m
+                .uid_expunge(&set)
+                .map_err(imap(format!("cannot expunge in {name}")))?;
+            if reply.typ != Status::Ok {
+                return Err(SyncError::Refused {
+                    context: format!("cannot expunge in {name}"),
+                    text: reply_text(&reply),
+                });
+            }
+            for uid in uids {
+                st.messages.remove(uid);
+            }
+        } else {
+            self.report.notes.push(format!(
+                "{} marked \\Deleted, not expunged (no UIDPLUS)",
+                uids.len()
+            ));
+            for uid in uids {
+                if let Some(k) = st.messages.get_mut(uid) {
+                    k.flags.insert("\\Deleted".into());
+                }
+            }
+        }
+        self.report.pushed_deletions += uids.len() as u64;
+        Ok(())
+    }
+
+    /// Downloads `uids` into the Maildir, saving the state after each
+    /// batch.
+    fn download(&mut self, st: &mut MailboxState, uids: &[u32]) -> Result<()> {
+        let name = self.mb.name.clone();
+        let mut sizes: HashMap<u32, u64> = HashMap::new();
+        for chunk in uids.chunks(LIST_CHUNK) {
+            let set = SequenceSet::from_numbers(chunk.iter().copied()).to_string();
+            let listed = self
+                .m
+                .uid_fetch_typed(&set, "(UID RFC822.SIZE)")
+                .map_err(imap(format!("cannot fetch from {name}")))?;
+            for f in listed {
+                let size = f.items.iter().find_map(|i| match i {
+                    FetchItem::Rfc822Size(n) => Some(*n),
+                    _ => None,
+                });
+                if let (Some(uid), Some(size)) = (f.uid(), size) {
+                    sizes.insert(uid, size);
+                }
+            }
+        }
+        let (small, big): (Vec<u32>, Vec<u32>) = uids
+            .iter()
+            .copied()
+            .filter(|u| sizes.contains_key(u))
+            .partition(|u| sizes[u] <= INLINE_MAX);
+
+        let total: u64 = small.iter().map(|u| sizes[u]).sum();
+        let avg = (total / small.len().max(1) as u64).max(1);
+        let batch = ((BATCH_BYTES / avg) as usize).clamp(1, BATCH_MAX);
+        let md = self.md.clone();
+        let uidvalidity = st.uidvalidity;
+        let mut failure: Option<SyncError> = None;
+        let mut since_save = 0usize;
+        let states = self.states;
+        let report = &mut *self.report;
+        let result = self
+            .m
+            .uid_fetch_pipelined(&small, ITEMS, batch, WINDOW, |f| {
+                let stored = (|| -> Result<()> {
+                    let (Some(uid), Some(body)) = (f.uid(), f.body()) else {
+                        return Ok(());
+                    };
+                    if st.messages.contains_key(&uid) {
+                        return Ok(());
+                    }
+                    let fl = flags::from_server(f.flags().unwrap_or_default());
+                    let mut incoming = md.begin().map_err(local("cannot write a message"))?;
+                    incoming
+                        .write(body)
+                        .map_err(local("cannot write a message"))?;
+                    let base = md
+                        .place(
+                            incoming,
+                            uidvalidity,
+                            uid,
+                            f.internal_date(),
+                            &flags::letters(&fl),
+                        )
+                        .map_err(local("cannot write a message"))?;
+                    st.messages.insert(uid, Known { base, flags: fl });
+                    report.bytes += body.len() as u64;
+                    since_save += 1;
+                    if since_save >= BATCH_MAX {
+                        since_save = 0;
+                        md.sync_dir().map_err(local("cannot flush the Maildir"))?;
+                        states.save(st).map_err(local("cannot save the state"))?;
+                    }
+                    Ok(())
+                })();
+                stored.map_err(|e| {
+                    let text = e.to_string();
+                    failure = Some(e);
+                    imaplib::Error::error(text)
+                })
+            });
+        if let Some(f) = failure {
+            return Err(f);
+        }
+        result.map_err(imap(format!("cannot fetch from {name}")))?;
+        md.sync_dir().map_err(local("cannot flush the Maildir"))?;
+        self.save(st)?;
+
+        for uid in big {
+            self.download_streamed(st, uid)?;
+        }
+        Ok(())
+    }
+
+    /// Downloads one big message straight into its file.
+    fn download_streamed(&mut self, st: &mut MailboxState, uid: u32) -> Result<()> {
+        let name = self.mb.name.clone();
+        let info = self
+            .m
+            .uid_fetch_typed(uid.to_string(), "(UID FLAGS INTERNALDATE)")
+            .map_err(imap(format!("cannot fetch from {name}")))?;
+        let Some(info) = info.into_iter().find(|f| f.uid() == Some(uid)) else {
+            return Ok(()); // Expunged meanwhile.
+        };
+        let fl = flags::from_server(info.flags().unwrap_or_default());
+        let mut incoming: Option<Incoming> = None;
+        let mut write_error: Option<io::Error> = None;
+        let md = self.md.clone();
+        let mut received = 0u64;
+        let reply = self
+            .m
+            .fetch_streamed(true, uid.to_string(), "(BODY.PEEK[])", |piece| {
+                match piece {
+                    imaplib::Streamed::Start { .. } => {
+                        if incoming.is_none() {
+                            incoming = Some(md.begin()?);
+                        }
+                    }
+                    imaplib::Streamed::Data(data) => {
+                        if let Some(inc) = incoming.as_mut() {
+                            received += data.len() as u64;
+                            if let Err(e) = inc.write(data) {
+                                write_error = Some(io::Error::new(e.kind(), e.to_string()));
+                                return Err(e);
+                            }
+                        }
+                    }
+                }
+                Ok(())
+            });
+        if let Some(e) = write_error {
+            return Err(SyncError::Local {
+                context: "cannot write a message".into(),
+                err: e,
+            });
+        }
+        let reply = reply.map_err(imap(format!("cannot fetch from {name}")))?;
+        if reply.typ != Status::Ok {
+            return Err(SyncError::Refused {
+                context: format!("cannot fetch from {name}"),
+                text: reply_text(&reply),
+            });
+        }
+        let Some(incoming) = incoming else {
+            return Ok(());
+        };
+        let base = md
+            .place(
+                incoming,
+                st.uidvalidity,
+                uid,
+                info.internal_date(),
+                &flags::letters(&fl),
+            )
+            .map_err(local("cannot write a message"))?;
+        st.messages.insert(uid, Known { base, flags: fl });
+        self.report.bytes += received;
+        md.sync_dir().map_err(local("cannot flush the Maildir"))?;
+        self.save(st)
+    }
+
+    /// Appends the local messages `bases` to the server. Each is recorded
+    /// as pending before it is sent, so that a run killed in between finds
+    /// the copy on the server instead of sending it twice.
+    fn append(
+        &mut self,
+        st: &mut MailboxState,
+        found: &HashMap<String, LocalMessage>,
+        bases: &[String],
+        uidnext: u32,
+    ) -> Result<()> {
+        let name = self.mb.name.clone();
+        let mut uid_from = uidnext.max(st.uidnext).max(1);
+        for chunk in bases.chunks(APPEND_CHUNK) {
+            let mut batch = Vec::new();
+            for base in chunk {
+                let msg = &found[base];
+                let data = match maildir::read_for_append(&msg.path) {
+                    Ok(data) => data,
+                    // Removed since the scan: nothing to send.
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(local("cannot read a message")(e)),
+                };
+                let fl = flags::from_letters(&msg.letters);
+                st.pending.push(Pending {
+                    base: base.clone(),
+                    size: data.len() as u64,
+                    message_id: message_id(&data),
+                    flags: fl.clone(),
+                    uid_from,
+                });
+                batch.push((base.clone(), data, fl, maildir::mtime(&msg.path)));
+            }
+            self.save(st)?;
+            let mut unmatched = false;
+            for (base, data, fl, date) in batch {
+                let flag_list = format!("({})", flags::list(&fl));
+                let answer = self
+                    .m
+                    .append_typed(
+                        Some(&self.mb.wire),
+                        Some(&flag_list),
+                        date.map(DateInput::DateTime),
+                        &data,
+                    )
+                    .map_err(imap(format!("cannot append to {name}")))?;
+                self.report.bytes += data.len() as u64;
+                match answer.and_then(|(v, set)| (v == st.uidvalidity).then_some(set)) {
+                    Some(set) => {
+                        if let Some(uid) = set.iter_numbers().next() {
+                            st.pending.retain(|p| p.base != base);
+                            st.messages.insert(uid, Known { base, flags: fl });
+                            uid_from = uid_from.max(uid + 1);
+                        }
+                    }
+                    None => unmatched = true,
+                }
+            }
+            if unmatched {
+                let view = ServerView {
+                    uidvalidity: st.uidvalidity,
+                    uidnext: uid_from,
+                    highestmodseq: None,
+                    now: BTreeMap::new(),
+                };
+                self.recover_pending(st, &view)?;
+            }
+            self.save(st)?;
+        }
+        Ok(())
+    }
+
+    /// Matches the pending APPENDs of an interrupted run (or of a server
+    /// without APPENDUID) with the messages that arrived on the server
+    /// since: same size and Message-ID, a UID not yet known. Those not
+    /// found were never stored, and are sent again.
+    fn recover_pending(&mut self, st: &mut MailboxState, _view: &ServerView) -> Result<()> {
+        let name = self.mb.name.clone();
+        let from = st
+            .pending
+            .iter()
+            .map(|p| p.uid_from)
+            .min()
+            .unwrap_or(1)
+            .max(1);
+        let candidates = self
+            .m
+            .uid_fetch_typed(
+                format!("{from}:*"),
+                "(UID RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])",
+            )
+            .map_err(imap(format!("cannot fetch from {name}")))?;
+        let mut taken: HashSet<u32> = st.messages.keys().copied().collect();
+        let pending = std::mem::take(&mut st.pending);
+        for p in pending {
+            let hit = candidates.iter().find_map(|f| {
+                let uid = f.uid()?;
+                let size = f.items.iter().find_map(|i| match i {
+                    FetchItem::Rfc822Size(n) => Some(*n),
+                    _ => None,
+                })?;
+                let id = f.body().and_then(|b| message_id(b));
+                (uid >= p.uid_from && !taken.contains(&uid) && size == p.size && id == p.message_id)
+                    .then_some(uid)
+            });
+            if let Some(uid) = hit {
+                taken.insert(uid);
+                st.messages.insert(
+                    uid,
+                    Known {
+                        base: p.base,
+                        flags: p.flags,
+                    },
+                );
+            }
+        }
+        self.save(st)
+    }
+}
+
+fn remove_file(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+            Err(local(format!("cannot remove {}", path.display()))(e))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The text of a refusal.
+fn reply_text(reply: &imaplib::Reply) -> String {
+    reply
+        .data
+        .iter()
+        .filter_map(|d| {
+            d.as_bytes()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The Message-ID header of a message (or of its header section).
+pub fn message_id(data: &[u8]) -> Option<String> {
+    let mut lines = data.split(|&b| b == b'\n').peekable();
+    while let Some(line) = lines.next() {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            break;
+        }
+        if line.len() >= 11 && line[..11].eq_ignore_ascii_case(b"message-id:") {
+            let mut value = String::from_utf8_lossy(&line[11..]).into_owned();
+            while let Some(next) = lines.peek() {
+                if next.first().is_some_and(|b| *b == b' ' || *b == b'\t') {
+                    let next = lines.next().unwrap_or_default();
+                    let next = next.strip_suffix(b"\r").unwrap_or(next);
+                    value.push_str(&String::from_utf8_lossy(next));
+                } else {
+                    break;
+                }
+            }
+            let value = value.trim().to_string();
+            return (!value.is_empty()).then_some(value);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(s: &[&str]) -> Flags {
+        s.iter().map(|f| f.to_string()).collect()
+    }
+
+    #[test]
+    fn list_patterns() {
+        assert!(matches("*", "a/b", Some('/')));
+        assert!(matches("a/%", "a/b", Some('/')));
+        assert!(!matches("a/%", "a/b/c", Some('/')));
+        assert!(matches("inbox", "INBOX", Some('/')));
+        assert!(!matches("Work*", "INBOX", Some('/')));
+    }
+
+    #[test]
+    fn message_ids() {
+        assert_eq!(
+            message_id(b"Subject: x\r\nMessage-ID:\r\n <a@b>\r\n\r\nbody"),
+            Some("<a@b>".into())
+        );
+        assert_eq!(message_id(b"Subject: x\n\nMessage-ID: <no@body>\n"), None);
+    }
+
+    #[test]
+    fn a_message_deleted_on_one_side_and_changed_on_the_other_is_kept() {
+        let base = set(&["\\Seen"]);
+        // Expunged on the server, flagged here: sent back.
+        let local = set(&["\\Seen", "\\Flagged"]);
+        assert_eq!(
+            decide(&base, Some(&local), None, Direction::Both),
+            Some(Action::Append)
+        );
+        // Removed here, flagged on the server: downloaded again.
+        let server = set(&["\\Seen", "\\Flagged"]);
+        assert_eq!(
+            decide(&base, None, Some(&server), Direction::Both),
+            Some(Action::Download)
+        );
+        // Unchanged on the other side: the deletion goes through.
+        assert_eq!(
+            decide(&base, Some(&base), None, Direction::Both),
+            Some(Action::DeleteLocal)
+        );
+        assert_eq!(
+            decide(&base, None, Some(&base), Direction::Both),
+            Some(Action::ExpungeServer)
+        );
+    }
+
+    #[test]
+    fn flags_merge_both_ways() {
+        let base = set(&["\\Seen", "$Work"]);
+        let local = set(&["\\Seen", "\\Flagged", "$Work"]);
+        let server = set(&["$Work"]);
+        let Some(Action::Flags {
+            merged,
+            to_local,
+            add_server,
+            remove_server,
+        }) = decide(&base, Some(&local), Some(&server), Direction::Both)
+        else {
+            panic!("flags expected");
+        };
+        assert_eq!(merged, set(&["\\Flagged", "$Work"]));
+        assert_eq!(to_local.as_deref(), Some("F"));
+        assert_eq!(add_server, set(&["\\Flagged"]));
+        assert!(remove_server.is_empty());
+        assert_eq!(
+            decide(&base, Some(&base), Some(&base), Direction::Both),
+            None
+        );
+    }
+
+    #[test]
+    fn one_way_modes_leave_the_other_side_alone() {
+        let base = set(&[]);
+        let local = set(&["\\Seen"]);
+        let server = set(&["\\Flagged"]);
+        let Some(Action::Flags {
+            to_local,
+            add_server,
+            ..
+        }) = decide(&base, Some(&local), Some(&server), Direction::Pull)
+        else {
+            panic!()
+        };
+        assert_eq!(to_local.as_deref(), Some("FS"));
+        assert!(add_server.is_empty());
+        let Some(Action::Flags {
+            to_local,
+            add_server,
+            ..
+        }) = decide(&base, Some(&local), Some(&server), Direction::Push)
+        else {
+            panic!()
+        };
+        assert_eq!(to_local, None);
+        assert_eq!(add_server, set(&["\\Seen"]));
+        // A local deletion is not pushed by --pull: the message comes back.
+        assert_eq!(
+            decide(&base, None, Some(&base), Direction::Pull),
+            Some(Action::Download)
+        );
+    }
+}
