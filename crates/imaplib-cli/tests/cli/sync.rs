@@ -350,3 +350,178 @@ fn sync_one_way_and_dry_run() {
     sync(&server, &out.0, &["--mailbox", "INBOX"]);
     assert!(!out.join("Other").exists());
 }
+
+/// A small pseudo-random sequence (the seed is printed on failure).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % below
+    }
+}
+
+/// Writes a new message into a local Maildir, as a mail program would.
+fn write_local(dir: &Path, n: usize, content: &[u8]) {
+    for sub in ["cur", "new", "tmp"] {
+        fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+    fs::write(
+        dir.join(format!("new/17000{n:05}.M{n}P1.here")),
+        lf(content),
+    )
+    .unwrap();
+}
+
+#[test]
+fn sync_killed_at_random_moments_loses_and_duplicates_nothing() {
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let mut rng = Lcg(seed);
+    let server = server(true);
+    let out = TempDir::new("sync-kill");
+    let cmd = server.command();
+    let mut n = 0usize;
+    let mut server_side = 0usize;
+    let mut local_side = 0usize;
+    // Work on both sides before each run: the server gets new messages in
+    // three mailboxes, the tree gets new files in two (one new to the
+    // server), and flags change on both sides.
+    let add_work =
+        |n: &mut usize, server_side: &mut usize, local_side: &mut usize, rng: &mut Lcg| {
+            for mailbox in ["INBOX", "Lists", "Lists.Rust"] {
+                for _ in 0..25 {
+                    *n += 1;
+                    server.deliver(
+                        mailbox,
+                        &message(&format!("server {n}"), 2000 + (*n % 7) * 900),
+                    );
+                    *server_side += 1;
+                }
+            }
+            for mailbox in ["INBOX", "Made here"] {
+                for _ in 0..8 {
+                    *n += 1;
+                    write_local(
+                        &out.join(mailbox),
+                        *n,
+                        &message(&format!("local {n}"), 1500 + (*n % 5) * 700),
+                    );
+                    *local_side += 1;
+                }
+            }
+            let inbox = out.join("INBOX");
+            if let Ok(entries) = fs::read_dir(inbox.join("cur")) {
+                for e in entries.flatten() {
+                    if rng.next(6) == 0 {
+                        set_letters(&e.path(), ["S", "F", "RS", ""][rng.next(4) as usize]);
+                    }
+                }
+            }
+            on_server(&server, |m| {
+                m.select("INBOX", false).unwrap();
+                let all = m.uid_search_typed(["ALL"]).unwrap();
+                for uid in all.ids {
+                    if rng.next(8) == 0 {
+                        let flag = ["(\\Seen)", "(\\Flagged)", "($Label1)"][rng.next(3) as usize];
+                        let op = if rng.next(2) == 0 { "+FLAGS" } else { "-FLAGS" };
+                        m.uid("STORE", [uid.to_string().as_str(), op, flag])
+                            .unwrap();
+                    }
+                }
+            });
+        };
+    let mut killed = 0;
+    let mut finished = 0;
+    for round in 0..20 {
+        add_work(&mut n, &mut server_side, &mut local_side, &mut rng);
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_imap"))
+            .args([
+                "sync",
+                "-q",
+                "--stream",
+                &cmd,
+                "--out",
+                out.0.to_str().unwrap(),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(5 + rng.next(200)));
+        match child.try_wait().unwrap() {
+            Some(status) => {
+                let mut err = String::new();
+                use std::io::Read as _;
+                child
+                    .stderr
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut err)
+                    .unwrap();
+                assert!(
+                    status.success(),
+                    "seed {seed}, round {round}: {status}: {err}"
+                );
+                finished += 1;
+            }
+            None => {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                killed += 1;
+            }
+        }
+    }
+    eprintln!("seed {seed}: {killed} of 20 runs killed mid-way");
+    assert!(
+        killed >= 10,
+        "seed {seed}: only {killed} of 20 runs were killed mid-way"
+    );
+    // The next runs complete the work, and then there is none.
+    sync(&server, &out.0, &[]);
+    let said = sync(&server, &out.0, &[]);
+    assert!(
+        said.lines().all(|l| l.ends_with(": unchanged")),
+        "seed {seed}: {said}"
+    );
+    let mut total = 0;
+    for (mailbox, dir) in [
+        ("INBOX", "INBOX"),
+        ("Lists", "Lists"),
+        ("Lists.Rust", "Lists/Rust"),
+        ("Made here", "Made here"),
+    ] {
+        let here = local(&out.join(dir));
+        let there = remote(&server, mailbox);
+        let as_letters: BTreeMap<Vec<u8>, String> = there
+            .iter()
+            .map(|(k, flags)| {
+                let mut l: Vec<char> = flags
+                    .iter()
+                    .filter_map(|f| match f.as_str() {
+                        "\\Draft" => Some('D'),
+                        "\\Flagged" => Some('F'),
+                        "\\Answered" => Some('R'),
+                        "\\Seen" => Some('S'),
+                        "\\Deleted" => Some('T'),
+                        _ => None,
+                    })
+                    .collect();
+                l.sort_unstable();
+                (k.clone(), l.into_iter().collect())
+            })
+            .collect();
+        assert_eq!(here, as_letters, "seed {seed}: {mailbox} differs");
+        total += here.len();
+    }
+    assert_eq!(
+        total,
+        server_side + local_side,
+        "seed {seed}: {finished} runs finished"
+    );
+}
