@@ -83,8 +83,9 @@ the server only; --push: to the server only). Flags merge: additions from
 both sides are kept, a removal on either side wins. A message deleted on one
 side and changed on the other is kept. The state (DIR/.imap-sync) is written
 after the files it names, so a run killed at any moment loses nothing and
-duplicates nothing: run it again. If a mailbox's UIDVALIDITY changed, nothing
-is changed and the exit status is 7.";
+duplicates nothing: run it again. If the server renumbered a mailbox
+(UIDVALIDITY changed), its messages are matched again by Message-ID and size,
+without downloading them, and no local message is removed.";
 
 /// The line format, output format and examples of `imap shell --help`.
 const SHELL_EXAMPLES: &str = "\

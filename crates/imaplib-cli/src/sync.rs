@@ -126,6 +126,5 @@ fn cli_error(e: SyncError) -> CliError {
         SyncError::Imap { context, err } => CliError::imap(context, err),
         SyncError::Refused { .. } => CliError::new(Exit::Server, e.to_string()),
         SyncError::Local { .. } => CliError::local(e.to_string()),
-        SyncError::UidValidity { .. } => CliError::new(Exit::UidValidity, e.to_string()),
     }
 }

@@ -371,14 +371,21 @@ impl OneMailbox<'_> {
             .load(self.name())
             .map_err(local("cannot read the state"))?;
         let mut view = self.server_view(saved.as_ref())?;
+        let mut found = if self.md.exists() {
+            self.md
+                .scan()
+                .map_err(local(format!("cannot read {}", self.md.dir().display())))?
+        } else {
+            HashMap::new()
+        };
         let mut st = match saved {
             Some(st) if st.uidvalidity == view.uidvalidity => st,
-            Some(st) => {
-                return Err(SyncError::UidValidity {
-                    mailbox: self.name().to_string(),
-                    old: st.uidvalidity,
-                    new: view.uidvalidity,
-                })
+            Some(old) => {
+                let st = self.rematch(old, &view, &found)?;
+                if !dry {
+                    self.save(&st)?;
+                }
+                st
             }
             None => MailboxState {
                 name: self.name().to_string(),
@@ -386,13 +393,6 @@ impl OneMailbox<'_> {
                 uidvalidity: view.uidvalidity,
                 ..Default::default()
             },
-        };
-        let mut found = if self.md.exists() {
-            self.md
-                .scan()
-                .map_err(local(format!("cannot read {}", self.md.dir().display())))?
-        } else {
-            HashMap::new()
         };
 
         // What an interrupted run appended without recording it.
@@ -570,6 +570,96 @@ impl OneMailbox<'_> {
             self.save(&st)?;
         }
         Ok(())
+    }
+
+    /// After a UIDVALIDITY change: the old UIDs name nothing, so the
+    /// local files are matched with the server's messages by Message-ID
+    /// and size (INTERNALDATE breaking ties), without downloading them.
+    /// A matched file keeps its name and the flags both sides last agreed
+    /// on; a file that matches nothing stays, and is a local message from
+    /// now on (sent to the server unless `--pull`); nothing local is
+    /// removed.
+    fn rematch(
+        &mut self,
+        old: MailboxState,
+        view: &ServerView,
+        found: &HashMap<String, LocalMessage>,
+    ) -> Result<MailboxState> {
+        let name = self.mb.name.clone();
+        self.report.notes.push(format!(
+            "UIDVALIDITY changed from {} to {}: messages matched again",
+            old.uidvalidity, view.uidvalidity
+        ));
+        let listed = if view.now.is_empty() {
+            Vec::new()
+        } else {
+            self.m
+                .uid_fetch_typed(
+                    "1:*",
+                    "(UID RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])",
+                )
+                .map_err(imap(format!("cannot list the messages of {name}")))?
+        };
+        // The server's messages by (Message-ID, size).
+        let mut by_key: HashMap<(Option<String>, u64), Vec<(u32, Option<i64>)>> = HashMap::new();
+        for f in &listed {
+            let size = f.items.iter().find_map(|i| match i {
+                FetchItem::Rfc822Size(n) => Some(*n),
+                _ => None,
+            });
+            if let (Some(uid), Some(size)) = (f.uid(), size) {
+                let id = f.body().and_then(|b| message_id(b));
+                let date = f.internal_date().map(|d| d.timestamp());
+                by_key.entry((id, size)).or_default().push((uid, date));
+            }
+        }
+        let old_flags: HashMap<&str, &Flags> = old
+            .messages
+            .values()
+            .map(|k| (k.base.as_str(), &k.flags))
+            .collect();
+        let mut st = MailboxState {
+            name: old.name.clone(),
+            path: self.path.clone(),
+            uidvalidity: view.uidvalidity,
+            ..Default::default()
+        };
+        let mut bases: Vec<&String> = found.keys().collect();
+        bases.sort();
+        for base in bases {
+            let msg = &found[base];
+            let data = match maildir::read_for_append(&msg.path) {
+                Ok(data) => data,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(local("cannot read a message")(e)),
+            };
+            let key = (message_id(&data), data.len() as u64);
+            let Some(candidates) = by_key.get_mut(&key) else {
+                continue;
+            };
+            // Our files begin with the INTERNALDATE they were given.
+            let secs: Option<i64> = base.split('.').next().and_then(|s| s.parse().ok());
+            let pick = candidates
+                .iter()
+                .position(|(_, date)| date.is_some() && *date == secs)
+                .unwrap_or(0);
+            let (uid, _) = candidates.remove(pick);
+            if candidates.is_empty() {
+                by_key.remove(&key);
+            }
+            let flags = match old_flags.get(base.as_str()) {
+                Some(f) => (*f).clone(),
+                None => flags::from_letters(&msg.letters),
+            };
+            st.messages.insert(
+                uid,
+                Known {
+                    base: base.clone(),
+                    flags,
+                },
+            );
+        }
+        Ok(st)
     }
 
     fn save(&self, st: &MailboxState) -> Result<()> {

@@ -176,16 +176,6 @@ pub enum SyncError {
         /// The error.
         err: io::Error,
     },
-    /// The mailbox's UIDVALIDITY changed since the last sync; nothing was
-    /// changed on either side.
-    UidValidity {
-        /// The mailbox.
-        mailbox: String,
-        /// The UIDVALIDITY the state knows.
-        old: u32,
-        /// The server's.
-        new: u32,
-    },
 }
 
 impl fmt::Display for SyncError {
@@ -194,11 +184,6 @@ impl fmt::Display for SyncError {
             SyncError::Imap { context, err } => write!(f, "{context}: {}", err.message()),
             SyncError::Refused { context, text } => write!(f, "{context}: {text}"),
             SyncError::Local { context, err } => write!(f, "{context}: {err}"),
-            SyncError::UidValidity { mailbox, old, new } => write!(
-                f,
-                "the UIDVALIDITY of {mailbox} changed from {old} to {new}: its UIDs no \
-                 longer name the same messages; nothing was changed"
-            ),
         }
     }
 }

@@ -525,3 +525,65 @@ fn sync_killed_at_random_moments_loses_and_duplicates_nothing() {
         "seed {seed}: {finished} runs finished"
     );
 }
+
+/// The file names in a Maildir's `cur/`, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir.join("cur"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn sync_rematches_after_a_uidvalidity_change_without_downloading() {
+    let server = server(true);
+    let msgs: Vec<Vec<u8>> = (0..4)
+        .map(|i| message(&format!("renumbered {i}"), 600))
+        .collect();
+    for m in &msgs {
+        server.deliver("Box", m);
+    }
+    let out = TempDir::new("sync-uidvalidity");
+    sync(&server, &out.0, &[]);
+    let dir = out.join("Box");
+    // The mailbox made again (a new UIDVALIDITY) holding three of the four
+    // messages and a new one; here, one of them gets read.
+    let new = message("renumbered new", 800);
+    on_server(&server, |m| {
+        m.delete("Box").unwrap();
+        m.create("Box").unwrap();
+        for msg in msgs[..3].iter().chain([&new]) {
+            let reply = m.append(Some("Box"), None, None, msg).unwrap();
+            assert!(reply.is_ok());
+        }
+    });
+    set_letters(&file_of(&dir, &msgs[0]), "S");
+    let before: Vec<String> = names_in(&dir)
+        .into_iter()
+        .filter(|n| !n.ends_with(":2,S"))
+        .collect();
+    let said = sync(&server, &out.0, &[]);
+    assert!(said.contains("UIDVALIDITY changed"), "{said}");
+    // Only the new message came down; the matched files kept their names.
+    assert!(said.contains("Box: 1 new from the server"), "{said}");
+    let after = names_in(&dir);
+    for name in &before {
+        assert!(after.contains(name), "{name} renamed or removed: {after:?}");
+    }
+    // The message the server lost is kept here and sent back.
+    let there = remote(&server, "Box");
+    assert_eq!(
+        there.len(),
+        5,
+        "{:?}",
+        there.keys().map(|k| k.len()).collect::<Vec<_>>()
+    );
+    assert_eq!(there[&lf(&msgs[0])], ["\\Seen"]);
+    assert!(there.contains_key(&lf(&msgs[3])));
+    assert_eq!(local(&dir).len(), 5);
+    let said = sync(&server, &out.0, &[]);
+    assert!(said.lines().all(|l| l.ends_with(": unchanged")), "{said}");
+}
