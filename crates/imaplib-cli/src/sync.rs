@@ -106,6 +106,12 @@ fn print_report(r: &MailboxReport, dry_run: bool) {
     if r.created_on_server {
         parts.push("created on the server".into());
     }
+    if r.deleted_locally {
+        parts.push("mailbox deleted on the server, removed here".into());
+    }
+    if r.deleted_on_server {
+        parts.push("mailbox removed here, deleted on the server".into());
+    }
     parts.extend(r.notes.iter().cloned());
     let summary = if parts.is_empty() {
         "unchanged".to_string()

@@ -44,6 +44,9 @@ fn local(context: impl Into<String>) -> impl FnOnce(io::Error) -> SyncError {
     move |err| SyncError::Local { context, err }
 }
 
+/// A message known by its Message-ID and size (CRLF line ends).
+type MessageKey = (Option<String>, u64);
+
 /// A mailbox on the server, as LIST named it.
 #[derive(Debug, Clone)]
 struct ServerMailbox {
@@ -117,22 +120,53 @@ pub fn sync(
     let mut reports = Vec::new();
     // Mailboxes made locally: created on the server first.
     for name in &local_names {
-        if server.contains_key(name) || opts.direction == Direction::Pull {
+        if server.contains_key(name) {
             continue;
         }
-        if states
-            .load(name)
-            .map_err(local("cannot read the state"))?
-            .is_some()
-        {
-            // Synced before and gone from the server: left as it is, never
-            // deleted unasked (reported).
-            let mut report = MailboxReport::new(name);
-            report
-                .notes
-                .push("gone from the server; the local copy is kept".into());
-            on_report(&report);
-            reports.push(report);
+        if let Some(st) = states.load(name).map_err(local("cannot read the state"))? {
+            // Synced before and deleted on the server since: removed here
+            // too if nothing changed here; otherwise made again there.
+            let md = Maildir::at(root.join(names::path_of(name, delimiter)));
+            let found = md
+                .scan()
+                .map_err(local(format!("cannot read {}", md.dir().display())))?;
+            let unchanged = st.pending.is_empty()
+                && found.len() == st.messages.len()
+                && st.messages.values().all(|k| {
+                    found
+                        .get(&k.base)
+                        .is_some_and(|f| f.letters == flags::letters(&k.flags))
+                });
+            if unchanged && opts.direction != Direction::Push {
+                let mut report = MailboxReport::new(name);
+                report.deleted_locally = true;
+                report.pulled_deletions = found.len() as u64;
+                if !opts.dry_run {
+                    remove_maildir(&md, &found)?;
+                    states
+                        .remove(name)
+                        .map_err(local("cannot remove the state"))?;
+                }
+                on_report(&report);
+                reports.push(report);
+                continue;
+            }
+            if opts.direction == Direction::Pull {
+                let mut report = MailboxReport::new(name);
+                report
+                    .notes
+                    .push("deleted on the server, changed here: the local copy is kept".into());
+                on_report(&report);
+                reports.push(report);
+                continue;
+            }
+            // Changed here: everything here goes back to a new mailbox.
+            if !opts.dry_run {
+                states
+                    .remove(name)
+                    .map_err(local("cannot remove the state"))?;
+            }
+        } else if opts.direction == Direction::Pull {
             continue;
         }
         let wire = utf7::encode(name);
@@ -358,6 +392,9 @@ impl OneMailbox<'_> {
 
     fn run(&mut self) -> Result<()> {
         let dry = self.opts.dry_run;
+        if !self.md.exists() && self.deleted_here()? {
+            return Ok(());
+        }
         if !self.md.exists() {
             self.report.created_locally = true;
             if !dry {
@@ -601,7 +638,7 @@ impl OneMailbox<'_> {
                 .map_err(imap(format!("cannot list the messages of {name}")))?
         };
         // The server's messages by (Message-ID, size).
-        let mut by_key: HashMap<(Option<String>, u64), Vec<(u32, Option<i64>)>> = HashMap::new();
+        let mut by_key: HashMap<MessageKey, Vec<(u32, Option<i64>)>> = HashMap::new();
         for f in &listed {
             let size = f.items.iter().find_map(|i| match i {
                 FetchItem::Rfc822Size(n) => Some(*n),
@@ -660,6 +697,68 @@ impl OneMailbox<'_> {
             );
         }
         Ok(st)
+    }
+
+    /// The Maildir of a mailbox synced before is gone: the mailbox is
+    /// deleted on the server too if nothing changed there since (true),
+    /// else (and with `--pull`) it comes back here whole (false).
+    fn deleted_here(&mut self) -> Result<bool> {
+        let Some(saved) = self
+            .states
+            .load(self.name())
+            .map_err(local("cannot read the state"))?
+        else {
+            return Ok(false);
+        };
+        let forget = |me: &mut Self| -> Result<()> {
+            if !me.opts.dry_run {
+                me.states
+                    .remove(me.name())
+                    .map_err(local("cannot remove the state"))?;
+            }
+            Ok(())
+        };
+        if self.opts.direction == Direction::Pull {
+            forget(self)?;
+            return Ok(false);
+        }
+        let view = self.server_view(Some(&saved))?;
+        let unchanged = view.uidvalidity == saved.uidvalidity
+            && view.now.len() == saved.messages.len()
+            && view.now.iter().all(|(uid, flags)| {
+                saved
+                    .messages
+                    .get(uid)
+                    .is_some_and(|k| flags.as_ref().is_none_or(|f| *f == k.flags))
+            });
+        if !unchanged {
+            self.report
+                .notes
+                .push("deleted here, changed on the server: downloaded again".into());
+            forget(self)?;
+            return Ok(false);
+        }
+        self.report.deleted_on_server = true;
+        self.report.pushed_deletions = saved.messages.len() as u64;
+        if self.opts.dry_run {
+            return Ok(true);
+        }
+        let name = self.mb.name.clone();
+        if self.m.has_capability("UNSELECT") {
+            let _ = self.m.unselect();
+        }
+        let reply = self
+            .m
+            .delete(&self.mb.wire)
+            .map_err(imap(format!("cannot delete {name}")))?;
+        if reply.typ != Status::Ok {
+            return Err(SyncError::Refused {
+                context: format!("cannot delete {name}"),
+                text: reply_text(&reply),
+            });
+        }
+        forget(self)?;
+        Ok(true)
     }
 
     fn save(&self, st: &MailboxState) -> Result<()> {
@@ -1121,6 +1220,25 @@ impl OneMailbox<'_> {
         }
         self.save(st)
     }
+}
+
+/// Removes a mirrored mailbox's messages and its `cur`, `new` and `tmp`
+/// (and the directory, unless it holds the Maildirs of child mailboxes).
+fn remove_maildir(md: &Maildir, found: &HashMap<String, LocalMessage>) -> Result<()> {
+    for msg in found.values() {
+        remove_file(&msg.path)?;
+    }
+    for sub in ["tmp", "new", "cur"] {
+        let dir = md.dir().join(sub);
+        if let Ok(entries) = fs::read_dir(&dir) {
+            for e in entries.flatten() {
+                let _ = fs::remove_file(e.path());
+            }
+        }
+        let _ = fs::remove_dir(&dir);
+    }
+    let _ = fs::remove_dir(md.dir());
+    Ok(())
 }
 
 fn remove_file(path: &Path) -> Result<()> {

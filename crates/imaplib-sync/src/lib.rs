@@ -87,6 +87,10 @@ pub struct MailboxReport {
     pub created_locally: bool,
     /// The mailbox was created on the server by this run.
     pub created_on_server: bool,
+    /// The Maildir was removed: the mailbox was deleted on the server.
+    pub deleted_locally: bool,
+    /// The mailbox was deleted on the server: its Maildir was removed.
+    pub deleted_on_server: bool,
     /// What a dry run would do, one line per change.
     pub planned: Vec<String>,
     /// Anything else worth telling.
@@ -117,6 +121,8 @@ impl MailboxReport {
             == 0
             && !self.created_locally
             && !self.created_on_server
+            && !self.deleted_locally
+            && !self.deleted_on_server
     }
 }
 

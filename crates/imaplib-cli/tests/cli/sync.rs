@@ -587,3 +587,67 @@ fn sync_rematches_after_a_uidvalidity_change_without_downloading() {
     let said = sync(&server, &out.0, &[]);
     assert!(said.lines().all(|l| l.ends_with(": unchanged")), "{said}");
 }
+
+#[test]
+fn sync_follows_mailboxes_deleted_on_either_side() {
+    let server = server(true);
+    for name in ["GoneThere", "GoneHere", "ChangedHere", "ChangedThere"] {
+        server.deliver(name, &message(&format!("in {name}"), 500));
+    }
+    let out = TempDir::new("sync-deleted");
+    sync(&server, &out.0, &[]);
+    on_server(&server, |m| {
+        for name in ["GoneThere", "ChangedHere"] {
+            assert!(m.delete(name).unwrap().is_ok());
+        }
+        m.select("ChangedThere", false).unwrap();
+        m.uid("STORE", ["1:*", "+FLAGS", "(\\Flagged)"]).unwrap();
+    });
+    fs::remove_dir_all(out.join("GoneHere")).unwrap();
+    fs::remove_dir_all(out.join("ChangedThere")).unwrap();
+    let changed_here = file_of(&out.join("ChangedHere"), &message("in ChangedHere", 500));
+    set_letters(&changed_here, "S");
+    let said = sync(&server, &out.0, &[]);
+    assert!(
+        said.contains(
+            "GoneThere: 1 deleted on the server, mailbox deleted on the server, removed here"
+        ),
+        "{said}"
+    );
+    assert!(
+        said.contains("GoneHere: 1 deleted here, mailbox removed here, deleted on the server"),
+        "{said}"
+    );
+    assert!(!out.join("GoneThere").exists());
+    // Changed on the other side: kept, and made again where it was deleted.
+    assert!(
+        said.contains("ChangedHere: 1 new to the server, created on the server"),
+        "{said}"
+    );
+    assert_eq!(
+        remote(&server, "ChangedHere").values().next().unwrap(),
+        &["\\Seen"]
+    );
+    assert_eq!(
+        local(&out.join("ChangedThere"))
+            .values()
+            .next()
+            .map(String::as_str),
+        Some("F")
+    );
+    on_server(&server, |m| {
+        let names: Vec<String> = m
+            .list_typed(Some(""), Some("*"))
+            .unwrap()
+            .into_iter()
+            .map(|e| String::from_utf8_lossy(&e.mailbox.raw).into_owned())
+            .collect();
+        assert!(
+            !names.iter().any(|n| n == "GoneHere" || n == "GoneThere"),
+            "{names:?}"
+        );
+        assert!(names.iter().any(|n| n == "ChangedHere"), "{names:?}");
+    });
+    let said = sync(&server, &out.0, &[]);
+    assert!(said.lines().all(|l| l.ends_with(": unchanged")), "{said}");
+}
