@@ -4,7 +4,9 @@
 #     throwaway daemons and a preauthenticated imap on stdin/stdout;
 #   - openssl: the tests make their own CA and server certificate;
 #   - microsocks and tinyproxy: real SOCKS5 and HTTP CONNECT proxies that
-#     the proxy tests start on loopback ports.
+#     the proxy tests start on loopback ports;
+#   - isync (mbsync): the peer of `imap sync` in the side-by-side benchmark
+#     (scripts/bench-compare.sh sync).
 # Quiet and idempotent: does nothing when everything is already there.
 set -euo pipefail
 
@@ -20,6 +22,9 @@ for proxy in microsocks tinyproxy; do
         packages+=("$proxy")
     fi
 done
+if [[ ! -x /usr/bin/mbsync ]]; then
+    packages+=(isync)
+fi
 if [[ ${#packages[@]} -eq 0 ]]; then
     exit 0
 fi
@@ -52,7 +57,7 @@ for f in /usr/sbin/dovecot /usr/lib/dovecot/imap; do
         exit 1
     fi
 done
-for f in /usr/bin/microsocks /usr/bin/tinyproxy; do
+for f in /usr/bin/microsocks /usr/bin/tinyproxy /usr/bin/mbsync; do
     if [[ ! -x $f ]]; then
         echo "install-deps.sh: $f is still missing after installing ${packages[*]}" >&2
         exit 1
