@@ -2,16 +2,19 @@
 # Side-by-side benchmarks (issue 7): our decoder against imap-proto and
 # imap-codec, our clients against Python's imaplib, the `imap` crate and a
 # raw socket reader, against an in-process replay server and a real
-# Dovecot, plus peak memory. Prints one Markdown table on stdout (progress
-# on stderr). See benches/README.md.
+# Dovecot, plus peak memory; and `imap sync` against mbsync. Prints one
+# Markdown table on stdout (progress on stderr). See benches/README.md.
 #
-#   scripts/bench-compare.sh                  # everything
-#   scripts/bench-compare.sh decode replay    # some: decode replay memory dovecot python
+#   scripts/bench-compare.sh                  # everything but sync
+#   scripts/bench-compare.sh decode replay    # some: decode replay memory dovecot python sync
 #   BENCH_REPS=9 scripts/bench-compare.sh     # timed repetitions per client (default 5)
+#   scripts/bench-compare.sh sync             # `imap sync` against mbsync (~15 minutes;
+#                                             # BENCH_SYNC_ROUNDS, default 3)
 #
 # The bench crate lives outside the workspace (benches/compare) and builds
 # into its own target directory, so the workspace and CI never compile the
-# peers. Needs python3, openssl and Dovecot (scripts/install-deps.sh).
+# peers. Needs python3, openssl, Dovecot and, for sync, mbsync
+# (scripts/install-deps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -26,5 +29,10 @@ if [[ $# -eq 0 || " $* " == *" all "* || " $* " == *" python "* ]]; then
     VIRTUAL_ENV="$PWD/$venv" "$venv/bin/maturin" develop -q --release \
         -m crates/imaplib-py/Cargo.toml >&2
     export BENCH_PYTHON="$PWD/$venv/bin/python"
+fi
+# The sync benchmark runs the `imap` command, built in release mode.
+if [[ " $* " == *" sync "* ]]; then
+    cargo build --release -p imaplib-cli
+    export BENCH_IMAP="$PWD/${CARGO_TARGET_DIR:-target}/release/imap"
 fi
 exec benches/compare/target/release/imaplib-compare "$@"

@@ -3,7 +3,7 @@
 //! `benches/README.md` explains the table it prints.
 //!
 //! ```text
-//! imaplib-compare [all|decode|replay|memory|dovecot]...   benchmarks, then one table
+//! imaplib-compare [all|decode|replay|memory|dovecot|python|sync]...   benchmarks, then one table
 //! imaplib-compare child ...                               internal: one client measurement
 //! ```
 
@@ -15,6 +15,7 @@ mod clients;
 mod decode;
 mod inputs;
 mod replay;
+mod sync;
 mod table;
 
 use std::collections::HashMap;
@@ -73,6 +74,7 @@ fn main() {
             "memory" => memory_bench(&mut table),
             "dovecot" => dovecot_bench(&mut table, reps.min(3)),
             "python" => python_bench(&mut table, reps),
+            "sync" => sync::run(&mut table),
             other => panic!("unknown benchmark {other}"),
         }
         eprintln!(
