@@ -8,8 +8,8 @@
 #   scripts/bench-compare.sh                  # everything but sync
 #   scripts/bench-compare.sh decode replay    # some: decode replay memory dovecot python sync
 #   BENCH_REPS=9 scripts/bench-compare.sh     # timed repetitions per client (default 5)
-#   scripts/bench-compare.sh sync             # `imap sync` against mbsync (~15 minutes;
-#                                             # BENCH_SYNC_ROUNDS, default 3)
+#   scripts/bench-compare.sh sync             # `imap sync` against mbsync (~5 minutes;
+#                                             # BENCH_SYNC_ROUNDS, default 5)
 #
 # The bench crate lives outside the workspace (benches/compare) and builds
 # into its own target directory, so the workspace and CI never compile the

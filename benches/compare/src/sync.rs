@@ -121,7 +121,7 @@ const STEPS: [&str; 3] = [
 /// side-by-side table.
 pub fn run(table: &mut Table) {
     let per_mailbox: u32 = env_number("BENCH_SYNC_MESSAGES", 2000);
-    let rounds: usize = env_number("BENCH_SYNC_ROUNDS", 3).max(1);
+    let rounds: usize = env_number("BENCH_SYNC_ROUNDS", 5).max(1);
     let imap_bin = std::env::var_os("BENCH_IMAP")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/release/imap"));
