@@ -399,6 +399,7 @@ impl OneMailbox<'_> {
             .load(self.name())
             .map_err(local("cannot read the state"))?;
         let mut view = self.server_view(saved.as_ref())?;
+        let saved_copy = saved.clone();
         let mut found = if self.md.exists() {
             self.md
                 .scan()
@@ -416,12 +417,15 @@ impl OneMailbox<'_> {
                 st
             }
             None => MailboxState {
+                version: crate::state::VERSION,
                 name: self.name().to_string(),
                 path: self.path.clone(),
                 uidvalidity: view.uidvalidity,
                 ..Default::default()
             },
         };
+        // What is on disk now: saved again only when it changes.
+        let mut on_disk = saved_copy;
 
         // What an interrupted run appended without recording it.
         if !st.pending.is_empty() && !dry {
@@ -456,6 +460,8 @@ impl OneMailbox<'_> {
         let mut downloads: Vec<u32> = Vec::new();
         let mut expunges: Vec<u32> = Vec::new();
         let mut stores: BTreeMap<(Vec<String>, Vec<String>), Vec<u32>> = BTreeMap::new();
+        // Files renamed or removed here (`cur/` flushed before the state).
+        let mut touched_here = false;
         let uids: Vec<u32> = st.messages.keys().copied().collect();
         for uid in uids {
             let known = st.messages[&uid].clone();
@@ -490,6 +496,7 @@ impl OneMailbox<'_> {
                         let path = self
                             .md
                             .set_letters(&known.base, msg, &letters)
+                            .inspect(|_| touched_here = true)
                             .map_err(local("cannot rename a message file"))?;
                         self.report.pulled_flags += 1;
                         found.insert(known.base.clone(), LocalMessage { path, letters });
@@ -511,6 +518,7 @@ impl OneMailbox<'_> {
                 Action::DeleteLocal => {
                     if let Some(msg) = found.remove(&known.base) {
                         remove_file(&msg.path)?;
+                        touched_here = true;
                     }
                     st.messages.remove(&uid);
                     self.report.pulled_deletions += 1;
@@ -536,12 +544,12 @@ impl OneMailbox<'_> {
                 view.now.remove(uid);
             }
             // The renames and removals before the state that records them.
-            if self.md.exists() {
+            if touched_here && self.md.exists() {
                 self.md
                     .sync_dir()
                     .map_err(local("cannot flush the Maildir"))?;
             }
-            self.save(&st)?;
+            self.save_if_changed(&st, &mut on_disk)?;
         }
 
         // New on the server.
@@ -595,7 +603,7 @@ impl OneMailbox<'_> {
             st.uidnext = st.uidnext.max(view.uidnext);
             st.highestmodseq = view.highestmodseq;
             st.path = self.path.clone();
-            self.save(&st)?;
+            self.save_if_changed(&st, &mut on_disk)?;
         }
         Ok(())
     }
@@ -662,6 +670,15 @@ impl OneMailbox<'_> {
         Ok(true)
     }
 
+    /// Saves `st` unless it equals what `on_disk` says was saved last.
+    fn save_if_changed(&self, st: &MailboxState, on_disk: &mut Option<MailboxState>) -> Result<()> {
+        if on_disk.as_ref() != Some(st) {
+            self.save(st)?;
+            *on_disk = Some(st.clone());
+        }
+        Ok(())
+    }
+
     fn save(&self, st: &MailboxState) -> Result<()> {
         self.states.save(st).map_err(local("cannot save the state"))
     }
@@ -690,7 +707,8 @@ impl OneMailbox<'_> {
                     None => HashSet::new(),
                 };
                 let mut present: Option<HashSet<u32>> = None;
-                if r.vanished.is_none() {
+                // Under QRESYNC no VANISHED means nothing was expunged.
+                if !qresync {
                     // CONDSTORE alone does not say what was expunged.
                     let all = m
                         .uid_search_typed(["ALL"])

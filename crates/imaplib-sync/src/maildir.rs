@@ -2,9 +2,9 @@
 //! messages, renaming for flags, removing.
 //!
 //! Files are named as `imap fetch --format maildir` names them:
-//! `SECS.V<uidvalidity>U<uid>.<host>:2,<letters>`, line ends LF. A message
-//! is written to `tmp/`, flushed to disk, and renamed into `cur/`: it is
-//! either complete or absent. The part before `:2,` (the "base") never
+//! `SECS.V<uidvalidity>U<uid>.<host>:2,<letters>`, line ends LF. Messages
+//! are written to `tmp/`, flushed to disk a batch at a time, and renamed
+//! into `cur/`: each is either complete or absent. The part before `:2,` (the "base") never
 //! changes, so the mirror's state can name a file across flag changes;
 //! files another program puts in `new/` or `cur/` have bases of their own.
 
@@ -111,27 +111,33 @@ impl Maildir {
         })
     }
 
-    /// Moves a complete message into `cur/` under the name of UID `uid`
-    /// of `uidvalidity`, with `letters`; returns its base.
-    pub fn place(
-        &self,
-        incoming: Incoming,
-        uidvalidity: u32,
-        uid: u32,
-        date: Option<DateTime<FixedOffset>>,
-        letters: &str,
-    ) -> io::Result<String> {
-        let secs = date
-            .map_or_else(|| Utc::now().timestamp(), |d| d.timestamp())
-            .max(0);
-        let base = format!("{secs}.V{uidvalidity}U{uid}.{}", host());
-        let dest = self.dir.join("cur").join(format!("{base}:2,{letters}"));
-        let tmp = incoming.finish()?;
-        fs::rename(&tmp, &dest)?;
-        if let Some(date) = date {
-            let _ = set_mtime(&dest, date);
+    /// Moves complete messages into `cur/`, each under the name of its
+    /// UID of `uidvalidity` with its letters, and returns their bases in
+    /// the same order. Their bytes reach the disk first (one flush of the
+    /// file system for the whole batch), then the renames, then `cur/`
+    /// itself: a batch named in the state is on disk whole.
+    pub fn place_all(&self, uidvalidity: u32, batch: Vec<Staged>) -> io::Result<Vec<String>> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(base)
+        flush_files(self.dir.join("tmp"), batch.iter().map(|s| s.path()))?;
+        let mut bases = Vec::with_capacity(batch.len());
+        for mut staged in batch {
+            let secs = staged
+                .date
+                .map_or_else(|| Utc::now().timestamp(), |d| d.timestamp())
+                .max(0);
+            let base = format!("{secs}.V{uidvalidity}U{}.{}", staged.uid, host());
+            let dest = self
+                .dir
+                .join("cur")
+                .join(format!("{base}:2,{}", staged.letters));
+            let tmp = staged.path.take().expect("placed once");
+            fs::rename(&tmp, &dest)?;
+            bases.push(base);
+        }
+        self.sync_dir()?;
+        Ok(bases)
     }
 
     /// Gives the message `msg` (base `base`) the letters `letters`, moving
@@ -206,14 +212,76 @@ impl Incoming {
         self.file.write_all(rest)
     }
 
-    /// Flushes the file to disk and hands back its path.
-    fn finish(mut self) -> io::Result<PathBuf> {
+    /// Finishes writing (not yet flushed to disk): the message of UID
+    /// `uid`, received at `date`, to be placed with `letters`.
+    pub fn close(
+        mut self,
+        uid: u32,
+        date: Option<DateTime<FixedOffset>>,
+        letters: &str,
+    ) -> io::Result<Staged> {
         if self.pending_cr {
             self.file.write_all(b"\r")?;
         }
         self.file.flush()?;
-        self.file.get_ref().sync_data()?;
-        Ok(self.path.take().expect("finished once"))
+        if let Some(date) = date {
+            let secs = u64::try_from(date.timestamp()).unwrap_or(0);
+            let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+            self.file.get_ref().set_modified(when)?;
+        }
+        Ok(Staged {
+            path: self.path.take(),
+            uid,
+            date,
+            letters: letters.to_string(),
+        })
+    }
+}
+
+/// A message complete in `tmp/`, waiting for [`Maildir::place_all`];
+/// dropped before that, it removes its file.
+pub struct Staged {
+    path: Option<PathBuf>,
+    uid: u32,
+    date: Option<DateTime<FixedOffset>>,
+    letters: String,
+}
+
+impl Staged {
+    /// The message's UID.
+    pub fn uid(&self) -> u32 {
+        self.uid
+    }
+
+    fn path(&self) -> &Path {
+        self.path.as_deref().expect("not placed yet")
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if let Some(path) = self.path.take() {
+            let _ = fs::remove_file(path);
+        }
+    }
+}
+
+/// Makes the bytes of `files` (all under `dir`) durable: on Linux one
+/// `syncfs` of the file system holding `dir` (one device flush for the
+/// whole batch), elsewhere each file's own flush.
+fn flush_files<'a>(dir: PathBuf, files: impl Iterator<Item = &'a Path>) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = files;
+        rustix::fs::syncfs(File::open(dir)?).map_err(io::Error::from)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = dir;
+        for f in files {
+            File::open(f)?.sync_data()?;
+        }
+        Ok(())
     }
 }
 
@@ -245,12 +313,6 @@ pub fn mtime(path: &Path) -> Option<DateTime<FixedOffset>> {
     let modified = fs::metadata(path).ok()?.modified().ok()?;
     let utc: DateTime<Utc> = modified.into();
     Some(utc.fixed_offset())
-}
-
-fn set_mtime(path: &Path, date: DateTime<FixedOffset>) -> io::Result<()> {
-    let secs = u64::try_from(date.timestamp()).unwrap_or(0);
-    let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
-    File::options().write(true).open(path)?.set_modified(when)
 }
 
 /// This machine's name, safe in a Maildir file name.
@@ -295,7 +357,8 @@ mod tests {
             for chunk in input.chunks(step) {
                 inc.write(chunk).unwrap();
             }
-            let base = md.place(inc, 1, 9, None, "S").unwrap();
+            let staged = inc.close(9, None, "S").unwrap();
+            let base = md.place_all(1, vec![staged]).unwrap().remove(0);
             let found = md.scan().unwrap();
             let msg = &found[&base];
             assert_eq!(

@@ -20,7 +20,7 @@ use crate::flags::Flags;
 use crate::names::STATE_DIR;
 
 /// The version written in state files.
-const VERSION: u32 = 1;
+pub const VERSION: u32 = 1;
 
 /// One mailbox's state.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -150,9 +150,14 @@ impl StateDir {
     pub fn save(&self, state: &MailboxState) -> io::Result<()> {
         let path = self.file(&state.name);
         let tmp = path.with_extension("json.tmp");
-        let mut state = state.clone();
-        state.version = VERSION;
-        let mut text = serde_json::to_vec(&state).map_err(io::Error::other)?;
+        let mut text = if state.version == VERSION {
+            serde_json::to_vec(state)
+        } else {
+            let mut state = state.clone();
+            state.version = VERSION;
+            serde_json::to_vec(&state)
+        }
+        .map_err(io::Error::other)?;
         text.push(b'\n');
         let mut f = File::create(&tmp)?;
         f.write_all(&text)?;

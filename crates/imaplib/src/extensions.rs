@@ -555,8 +555,8 @@ impl<L: Link> Conn<'_, L> {
     /// SELECT (or EXAMINE) with QRESYNC parameters (RFC 7162 §3.2.5): the
     /// saved UIDVALIDITY and HIGHESTMODSEQ and, optionally, the UIDs the
     /// caller knows (`known_uids`, a UID set), so that VANISHED names only
-    /// those. ENABLEs QRESYNC first (closing a selected mailbox to do so,
-    /// as ENABLE needs the authenticated state). Raises `error` without
+    /// those. ENABLEs QRESYNC the first time (closing a selected mailbox to
+    /// do so, as ENABLE needs the authenticated state). Raises `error` without
     /// QRESYNC or for a malformed UID set.
     pub(crate) async fn select_qresync(
         &mut self,
@@ -574,10 +574,15 @@ impl<L: Link> Conn<'_, L> {
             saved_modseq,
             known_uids,
         )?;
-        if self.e.session.state() == imaplib_proto::State::Selected {
-            self.unselect().await?;
+        // ENABLE holds for the rest of the session: sent (from the
+        // authenticated state) only the first time.
+        if !self.e.qresync_enabled {
+            if self.e.session.state() == imaplib_proto::State::Selected {
+                self.unselect().await?;
+            }
+            crate::typed::require_ok(&self.enable("QRESYNC").await?)?;
+            self.e.qresync_enabled = true;
         }
-        crate::typed::require_ok(&self.enable("QRESYNC").await?)?;
         let reply = self.run_command(cmd).await?;
         qresync_result(&reply, self.untagged_responses(), saved_uid_validity)
     }

@@ -651,3 +651,42 @@ fn sync_follows_mailboxes_deleted_on_either_side() {
     let said = sync(&server, &out.0, &[]);
     assert!(said.lines().all(|l| l.ends_with(": unchanged")), "{said}");
 }
+
+#[test]
+fn an_unchanged_resync_is_one_command_per_mailbox_under_qresync() {
+    let server = server(true);
+    for name in ["INBOX", "A", "B", "C"] {
+        server.deliver(name, &message(&format!("in {name}"), 500));
+    }
+    let out = TempDir::new("sync-round-trips");
+    sync(&server, &out.0, &[]);
+    let cmd = server.command();
+    let run = imap([
+        "-vv",
+        "sync",
+        "--stream",
+        &cmd,
+        "--out",
+        out.0.to_str().unwrap(),
+    ])
+    .run();
+    run.expect(0);
+    let sent: Vec<String> = run
+        .stderr
+        .lines()
+        .filter_map(|l| {
+            l.split_once("imaplib::protocol: > ")
+                .map(|(_, c)| c.to_string())
+        })
+        .map(|c| {
+            let mut words = c.split_whitespace().skip(1);
+            words.next().unwrap_or("").to_ascii_uppercase()
+        })
+        .collect();
+    let mailboxes = out.0.join(".imap-sync").read_dir().unwrap().count();
+    let selects = sent.iter().filter(|v| *v == "SELECT").count();
+    assert_eq!(selects, mailboxes, "{sent:?}");
+    // The session's own: the listing, one ENABLE, the logout.
+    let others: Vec<&String> = sent.iter().filter(|v| *v != "SELECT").collect();
+    assert_eq!(others, ["LIST", "ENABLE", "LOGOUT"], "{sent:?}");
+}

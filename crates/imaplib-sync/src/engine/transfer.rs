@@ -3,6 +3,7 @@
 //! after an interruption or a UIDVALIDITY change.
 
 use super::*;
+use crate::maildir::Staged;
 
 /// Messages at most this big are fetched in pipelined batches (held in
 /// memory one batch at a time); bigger ones are streamed to their file.
@@ -140,9 +141,8 @@ impl OneMailbox<'_> {
         let avg = (total / small.len().max(1) as u64).max(1);
         let batch = ((BATCH_BYTES / avg) as usize).clamp(1, BATCH_MAX);
         let md = self.md.clone();
-        let uidvalidity = st.uidvalidity;
         let mut failure: Option<SyncError> = None;
-        let mut since_save = 0usize;
+        let mut staged: Vec<(Staged, Flags)> = Vec::new();
         let states = self.states;
         let report = &mut *self.report;
         let result = self
@@ -152,7 +152,8 @@ impl OneMailbox<'_> {
                     let (Some(uid), Some(body)) = (f.uid(), f.body()) else {
                         return Ok(());
                     };
-                    if st.messages.contains_key(&uid) {
+                    if st.messages.contains_key(&uid) || staged.iter().any(|(s, _)| s.uid() == uid)
+                    {
                         return Ok(());
                     }
                     let fl = flags::from_server(f.flags().unwrap_or_default());
@@ -160,22 +161,13 @@ impl OneMailbox<'_> {
                     incoming
                         .write(body)
                         .map_err(local("cannot write a message"))?;
-                    let base = md
-                        .place(
-                            incoming,
-                            uidvalidity,
-                            uid,
-                            f.internal_date(),
-                            &flags::letters(&fl),
-                        )
+                    let ready = incoming
+                        .close(uid, f.internal_date(), &flags::letters(&fl))
                         .map_err(local("cannot write a message"))?;
-                    st.messages.insert(uid, Known { base, flags: fl });
+                    staged.push((ready, fl));
                     report.bytes += body.len() as u64;
-                    since_save += 1;
-                    if since_save >= BATCH_MAX {
-                        since_save = 0;
-                        md.sync_dir().map_err(local("cannot flush the Maildir"))?;
-                        states.save(st).map_err(local("cannot save the state"))?;
+                    if staged.len() >= BATCH_MAX {
+                        commit(&md, states, st, std::mem::take(&mut staged))?;
                     }
                     Ok(())
                 })();
@@ -189,8 +181,7 @@ impl OneMailbox<'_> {
             return Err(f);
         }
         result.map_err(imap(format!("cannot fetch from {name}")))?;
-        md.sync_dir().map_err(local("cannot flush the Maildir"))?;
-        self.save(st)?;
+        commit(&md, states, st, staged)?;
 
         for uid in big {
             self.download_streamed(st, uid)?;
@@ -250,19 +241,11 @@ impl OneMailbox<'_> {
         let Some(incoming) = incoming else {
             return Ok(());
         };
-        let base = md
-            .place(
-                incoming,
-                st.uidvalidity,
-                uid,
-                info.internal_date(),
-                &flags::letters(&fl),
-            )
+        let ready = incoming
+            .close(uid, info.internal_date(), &flags::letters(&fl))
             .map_err(local("cannot write a message"))?;
-        st.messages.insert(uid, Known { base, flags: fl });
         self.report.bytes += received;
-        md.sync_dir().map_err(local("cannot flush the Maildir"))?;
-        self.save(st)
+        commit(&md, self.states, st, vec![(ready, fl)])
     }
 
     /// Appends the local messages `bases` to the server. Each is recorded
@@ -386,6 +369,28 @@ impl OneMailbox<'_> {
         }
         self.save(st)
     }
+}
+
+/// Places a batch of downloaded messages (on disk whole first) and then
+/// records them in the saved state.
+fn commit(
+    md: &Maildir,
+    states: &StateDir,
+    st: &mut MailboxState,
+    batch: Vec<(Staged, Flags)>,
+) -> Result<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let (files, flags): (Vec<Staged>, Vec<Flags>) = batch.into_iter().unzip();
+    let uids: Vec<u32> = files.iter().map(Staged::uid).collect();
+    let bases = md
+        .place_all(st.uidvalidity, files)
+        .map_err(local("cannot write a message"))?;
+    for ((uid, base), flags) in uids.into_iter().zip(bases).zip(flags) {
+        st.messages.insert(uid, Known { base, flags });
+    }
+    states.save(st).map_err(local("cannot save the state"))
 }
 
 /// The Message-ID header of a message (or of its header section).

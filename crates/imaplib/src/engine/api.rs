@@ -122,8 +122,8 @@ macro_rules! __imaplib_methods {
         /// SELECT (or EXAMINE) with QRESYNC parameters (RFC 7162 §3.2.5): the
         /// saved UIDVALIDITY and HIGHESTMODSEQ and, optionally, the UIDs the
         /// caller knows (`known_uids`, a UID set), so that VANISHED names only
-        /// those. ENABLEs QRESYNC first (closing a selected mailbox to do so,
-        /// as ENABLE needs the authenticated state). Raises `error` without
+        /// those. ENABLEs QRESYNC the first time (closing a selected mailbox
+        /// to do so, as ENABLE needs the authenticated state). Raises `error` without
         /// QRESYNC or for a malformed UID set.
         fn select_qresync(mailbox: impl AsRef<[u8]>, readonly: bool, saved_uid_validity: u32, saved_modseq: u64, known_uids: Option<&str>) -> $crate::Resync;
         /// Resynchronises a mailbox from a saved UIDVALIDITY and HIGHESTMODSEQ

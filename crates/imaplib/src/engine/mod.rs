@@ -140,6 +140,9 @@ pub(crate) struct Engine {
     pub(crate) port: u16,
     pub(crate) tls_active: bool,
     pub(crate) protocol_version: String,
+    /// QRESYNC was enabled by `select_qresync` (it stays on for the
+    /// session, RFC 7162 §3.2.3).
+    pub(crate) qresync_enabled: bool,
     read_buf: Vec<u8>,
 }
 
@@ -162,6 +165,7 @@ impl Engine {
             port,
             tls_active: tls,
             protocol_version: String::new(),
+            qresync_enabled: false,
             read_buf: vec![0u8; 64 * 1024],
         }
     }
