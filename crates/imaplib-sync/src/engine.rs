@@ -304,6 +304,25 @@ pub(crate) enum Action {
     Forget,
 }
 
+/// True when neither side changed since the last sync: the server has
+/// the same UIDs, UIDNEXT and flags, and the Maildir's directories have
+/// not been touched since (their times were recorded, old enough to be
+/// trusted). Then the Maildir need not even be read.
+fn quiet_on_both_sides(st: &MailboxState, view: &ServerView, md: &Maildir) -> bool {
+    st.pending.is_empty()
+        && st.uidvalidity == view.uidvalidity
+        && st.uidnext == view.uidnext
+        && st.highestmodseq == view.highestmodseq
+        && st.local_stamp.is_some()
+        && view.now.len() == st.messages.len()
+        && view.now.iter().all(|(uid, flags)| {
+            st.messages
+                .get(uid)
+                .is_some_and(|k| flags.as_ref().is_none_or(|f| *f == k.flags))
+        })
+        && md.stamp() == st.local_stamp
+}
+
 /// The rule for one message: `base` is what both sides agreed on last
 /// time, `local` the file's flags (`None`: the file is gone), `server` the
 /// flags on the server (`None`: expunged).
@@ -399,6 +418,11 @@ impl OneMailbox<'_> {
             .load(self.name())
             .map_err(local("cannot read the state"))?;
         let mut view = self.server_view(saved.as_ref())?;
+        if let Some(st) = &saved {
+            if quiet_on_both_sides(st, &view, &self.md) {
+                return Ok(());
+            }
+        }
         let saved_copy = saved.clone();
         let mut found = if self.md.exists() {
             self.md
@@ -603,6 +627,7 @@ impl OneMailbox<'_> {
             st.uidnext = st.uidnext.max(view.uidnext);
             st.highestmodseq = view.highestmodseq;
             st.path = self.path.clone();
+            st.local_stamp = self.md.stamp();
             self.save_if_changed(&st, &mut on_disk)?;
         }
         Ok(())

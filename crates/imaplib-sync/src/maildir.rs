@@ -155,6 +155,26 @@ impl Maildir {
         Ok(dest)
     }
 
+    /// The modification times of `cur/` and `new/`, if both are older
+    /// than two seconds (a change within the clock's granularity of a
+    /// time taken now could otherwise go unseen); `None` otherwise.
+    pub fn stamp(&self) -> Option<[u64; 2]> {
+        let now = std::time::SystemTime::now();
+        let mut out = [0u64; 2];
+        for (i, sub) in ["cur", "new"].into_iter().enumerate() {
+            let modified = fs::metadata(self.dir.join(sub)).ok()?.modified().ok()?;
+            if now.duration_since(modified).ok()? < std::time::Duration::from_secs(2) {
+                return None;
+            }
+            let ns = modified
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()?
+                .as_nanos();
+            out[i] = u64::try_from(ns).ok()?;
+        }
+        Some(out)
+    }
+
     /// Flushes the directory entries of `cur/` to disk (after renames,
     /// before the state that records them).
     pub fn sync_dir(&self) -> io::Result<()> {

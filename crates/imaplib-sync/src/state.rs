@@ -44,6 +44,12 @@ pub struct MailboxState {
     /// Local messages being appended to the server.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pending: Vec<Pending>,
+    /// The modification times of the Maildir's `cur/` and `new/` (ns
+    /// since the epoch) when the last sync ended, if they were old enough
+    /// then to be trusted: while they stay the same nothing was added,
+    /// removed or renamed there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_stamp: Option<[u64; 2]>,
 }
 
 /// A message both sides have.

@@ -690,3 +690,37 @@ fn an_unchanged_resync_is_one_command_per_mailbox_under_qresync() {
     let others: Vec<&String> = sent.iter().filter(|v| *v != "SELECT").collect();
     assert_eq!(others, ["LIST", "ENABLE", "LOGOUT"], "{sent:?}");
 }
+
+#[test]
+fn an_untouched_maildir_is_not_read_again_and_a_touched_one_is() {
+    let server = server(true);
+    let msgs: Vec<Vec<u8>> = (0..3)
+        .map(|i| message(&format!("still {i}"), 500))
+        .collect();
+    for m in &msgs {
+        server.deliver("INBOX", m);
+    }
+    let out = TempDir::new("sync-stamp");
+    sync(&server, &out.0, &[]);
+    // Old enough to be trusted: the next run records the directories' times.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    sync(&server, &out.0, &[]);
+    let state = fs::read_dir(out.join(".imap-sync"))
+        .unwrap()
+        .flatten()
+        .map(|e| fs::read_to_string(e.path()).unwrap())
+        .find(|t| t.contains("\"name\":\"INBOX\""))
+        .unwrap();
+    assert!(state.contains("\"local_stamp\":["), "{state}");
+    let said = sync(&server, &out.0, &[]);
+    assert!(said.contains("INBOX: unchanged"), "{said}");
+    // A flag changed here renames the file, which changes cur/'s time.
+    let inbox = out.join("INBOX");
+    set_letters(&file_of(&inbox, &msgs[1]), "S");
+    let said = sync(&server, &out.0, &[]);
+    assert!(
+        said.contains("INBOX: 1 flag changes to the server"),
+        "{said}"
+    );
+    assert_eq!(remote(&server, "INBOX")[&lf(&msgs[1])], ["\\Seen"]);
+}
