@@ -304,23 +304,21 @@ pub(crate) enum Action {
     Forget,
 }
 
-/// True when neither side changed since the last sync: the server has
-/// the same UIDs, UIDNEXT and flags, and the Maildir's directories have
-/// not been touched since (their times were recorded, old enough to be
-/// trusted). Then the Maildir need not even be read.
-fn quiet_on_both_sides(st: &MailboxState, view: &ServerView, md: &Maildir) -> bool {
+/// True when the server has the same UIDs, UIDNEXT and flags as at the
+/// last sync. If the Maildir's directories were not touched since either
+/// (their times recorded, old enough to be trusted), the Maildir need not
+/// even be read.
+fn quiet_on_both_sides(st: &MailboxState, view: &ServerView) -> bool {
     st.pending.is_empty()
         && st.uidvalidity == view.uidvalidity
         && st.uidnext == view.uidnext
         && st.highestmodseq == view.highestmodseq
-        && st.local_stamp.is_some()
         && view.now.len() == st.messages.len()
         && view.now.iter().all(|(uid, flags)| {
             st.messages
                 .get(uid)
                 .is_some_and(|k| flags.as_ref().is_none_or(|f| *f == k.flags))
         })
-        && md.stamp() == st.local_stamp
 }
 
 /// The rule for one message: `base` is what both sides agreed on last
@@ -419,7 +417,8 @@ impl OneMailbox<'_> {
             .map_err(local("cannot read the state"))?;
         let mut view = self.server_view(saved.as_ref())?;
         if let Some(st) = &saved {
-            if quiet_on_both_sides(st, &view, &self.md) {
+            let stamp = self.states.stamp(self.name());
+            if stamp.is_some() && quiet_on_both_sides(st, &view) && self.md.stamp() == stamp {
                 return Ok(());
             }
         }
@@ -456,9 +455,10 @@ impl OneMailbox<'_> {
             self.recover_pending(&mut st, &view)?;
         }
         // What an interrupted run downloaded without recording it.
-        let known_bases: HashSet<String> = st.messages.values().map(|k| k.base.clone()).collect();
+        let known_bases: HashSet<&str> = st.messages.values().map(|k| k.base.as_str()).collect();
+        let mut adopted = Vec::new();
         for (base, msg) in &found {
-            if known_bases.contains(base) {
+            if known_bases.contains(base.as_str()) {
                 continue;
             }
             if let Some((v, uid)) = maildir::uid_of_base(base) {
@@ -468,17 +468,18 @@ impl OneMailbox<'_> {
                         if let Some(s) = server_flags {
                             base_flags.extend(s.iter().filter(|f| !flags::has_letter(f)).cloned());
                         }
-                        st.messages.insert(
+                        adopted.push((
                             uid,
                             Known {
                                 base: base.clone(),
                                 flags: base_flags,
                             },
-                        );
+                        ));
                     }
                 }
             }
         }
+        st.messages.extend(adopted);
 
         // Messages both sides had.
         let mut downloads: Vec<u32> = Vec::new();
@@ -627,8 +628,10 @@ impl OneMailbox<'_> {
             st.uidnext = st.uidnext.max(view.uidnext);
             st.highestmodseq = view.highestmodseq;
             st.path = self.path.clone();
-            st.local_stamp = self.md.stamp();
             self.save_if_changed(&st, &mut on_disk)?;
+            self.states
+                .set_stamp(self.name(), self.md.stamp())
+                .map_err(local("cannot save the state"))?;
         }
         Ok(())
     }

@@ -44,12 +44,6 @@ pub struct MailboxState {
     /// Local messages being appended to the server.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pending: Vec<Pending>,
-    /// The modification times of the Maildir's `cur/` and `new/` (ns
-    /// since the epoch) when the last sync ended, if they were old enough
-    /// then to be trusted: while they stay the same nothing was added,
-    /// removed or renamed there.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub local_stamp: Option<[u64; 2]>,
 }
 
 /// A message both sides have.
@@ -173,8 +167,35 @@ impl StateDir {
         File::open(&self.dir)?.sync_all()
     }
 
+    /// The times of `name`'s Maildir directories when its last sync
+    /// ended (see [`crate::maildir::Maildir::stamp`]), if recorded. Kept
+    /// apart from the state and written without flushing: it only spares
+    /// reading an untouched Maildir, and a lost one costs one full scan.
+    pub fn stamp(&self, name: &str) -> Option<[u64; 2]> {
+        let text = fs::read_to_string(self.file(name).with_extension("stamp")).ok()?;
+        let (a, b) = text.trim().split_once(' ')?;
+        Some([a.parse().ok()?, b.parse().ok()?])
+    }
+
+    /// Records (or with `None` forgets) `name`'s directory times.
+    pub fn set_stamp(&self, name: &str, stamp: Option<[u64; 2]>) -> io::Result<()> {
+        let path = self.file(name).with_extension("stamp");
+        match stamp {
+            Some([a, b]) => {
+                let tmp = path.with_extension("stamp.tmp");
+                fs::write(&tmp, format!("{a} {b}\n"))?;
+                fs::rename(&tmp, &path)
+            }
+            None => match fs::remove_file(&path) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            },
+        }
+    }
+
     /// Forgets the state of `name`.
     pub fn remove(&self, name: &str) -> io::Result<()> {
+        self.set_stamp(name, None)?;
         match fs::remove_file(self.file(name)) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),

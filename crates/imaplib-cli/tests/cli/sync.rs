@@ -683,7 +683,14 @@ fn an_unchanged_resync_is_one_command_per_mailbox_under_qresync() {
             words.next().unwrap_or("").to_ascii_uppercase()
         })
         .collect();
-    let mailboxes = out.0.join(".imap-sync").read_dir().unwrap().count();
+    let mailboxes = out
+        .0
+        .join(".imap-sync")
+        .read_dir()
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+        .count();
     let selects = sent.iter().filter(|v| *v == "SELECT").count();
     assert_eq!(selects, mailboxes, "{sent:?}");
     // The session's own: the listing, one ENABLE, the logout.
@@ -705,13 +712,12 @@ fn an_untouched_maildir_is_not_read_again_and_a_touched_one_is() {
     // Old enough to be trusted: the next run records the directories' times.
     std::thread::sleep(std::time::Duration::from_millis(2100));
     sync(&server, &out.0, &[]);
-    let state = fs::read_dir(out.join(".imap-sync"))
+    let stamps = fs::read_dir(out.join(".imap-sync"))
         .unwrap()
         .flatten()
-        .map(|e| fs::read_to_string(e.path()).unwrap())
-        .find(|t| t.contains("\"name\":\"INBOX\""))
-        .unwrap();
-    assert!(state.contains("\"local_stamp\":["), "{state}");
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".stamp"))
+        .count();
+    assert!(stamps > 0, "no directory times recorded");
     let said = sync(&server, &out.0, &[]);
     assert!(said.contains("INBOX: unchanged"), "{said}");
     // A flag changed here renames the file, which changes cur/'s time.
