@@ -487,24 +487,31 @@ impl OneMailbox<'_> {
         let mut stores: BTreeMap<(Vec<String>, Vec<String>), Vec<u32>> = BTreeMap::new();
         // Files renamed or removed here (`cur/` flushed before the state).
         let mut touched_here = false;
-        let uids: Vec<u32> = st.messages.keys().copied().collect();
-        for uid in uids {
-            let known = st.messages[&uid].clone();
-            let local_flags = found
-                .get(&known.base)
-                .map(|f| flags::local_view(&f.letters, &known.flags));
-            let server_flags = view
-                .now
-                .get(&uid)
-                .map(|f| f.clone().unwrap_or_else(|| known.flags.clone()));
-            let Some(action) = decide(
+        let mut planned: Vec<(u32, Action)> = Vec::new();
+        for (&uid, known) in &st.messages {
+            let local = found.get(&known.base);
+            let server = view.now.get(&uid);
+            // Both sides as agreed (the usual case): nothing to work out.
+            if let (Some(l), Some(s)) = (local, server) {
+                if s.as_ref().is_none_or(|s| *s == known.flags)
+                    && l.letters == flags::letters(&known.flags)
+                {
+                    continue;
+                }
+            }
+            let local_flags = local.map(|f| flags::local_view(&f.letters, &known.flags));
+            let server_flags = server.map(|f| f.clone().unwrap_or_else(|| known.flags.clone()));
+            if let Some(action) = decide(
                 &known.flags,
                 local_flags.as_ref(),
                 server_flags.as_ref(),
                 self.opts.direction,
-            ) else {
-                continue;
-            };
+            ) {
+                planned.push((uid, action));
+            }
+        }
+        for (uid, action) in planned {
+            let known = st.messages[&uid].clone();
             self.report.plan(&action, uid);
             if dry {
                 continue;
