@@ -55,6 +55,11 @@ pub struct ConnectArgs {
     /// Read the password from the first line of this file.
     #[arg(long, global = true, value_name = "FILE", help_heading = "Connection")]
     pub password_file: Option<PathBuf>,
+    /// Run this shell command and use the first line of its output as the
+    /// password (or, with --auth XOAUTH2/OAUTHBEARER, the token), as
+    /// mbsync's PassCmd: e.g. 'pass show mail' or an OAuth token helper.
+    #[arg(long, global = true, value_name = "CMD", help_heading = "Connection")]
+    pub password_command: Option<String>,
     /// Log in with AUTHENTICATE MECH instead of LOGIN: PLAIN, LOGIN,
     /// CRAM-MD5, XOAUTH2 or OAUTHBEARER (the password is the token).
     #[arg(long, global = true, value_name = "MECH", help_heading = "Connection")]
@@ -327,9 +332,14 @@ impl ConnectArgs {
                 )));
             }
         }
-        if a.password_env.is_some() && a.password_file.is_some() {
+        let sources = [
+            a.password_env.is_some(),
+            a.password_file.is_some(),
+            a.password_command.is_some(),
+        ];
+        if sources.iter().filter(|&&given| given).count() > 1 {
             return Err(CliError::usage(
-                "--password-env and --password-file exclude each other",
+                "--password-env, --password-file and --password-command exclude each other",
             ));
         }
         let tls_options = a.ca_file.is_some() || a.insecure || a.tls_server_name.is_some();
@@ -739,6 +749,9 @@ impl Resolved {
                 first.strip_suffix('\r').unwrap_or(first).to_string(),
             ));
         }
+        if let Some(cmd) = &self.args.password_command {
+            return password_from_command(cmd).map(Secret);
+        }
         if std::io::stdin().is_terminal() || std::io::stderr().is_terminal() {
             let prompt = format!("Password for {user} on {}: ", self.describe());
             return rpassword::prompt_password(prompt)
@@ -746,8 +759,8 @@ impl Resolved {
                 .map_err(|e| CliError::usage(format!("cannot read the password: {e}")));
         }
         Err(CliError::usage(
-            "no password: give --password-env VAR or --password-file FILE (there is no \
-             terminal to ask on)",
+            "no password: give --password-env VAR, --password-file FILE or \
+             --password-command CMD (there is no terminal to ask on)",
         ))
     }
 
@@ -876,6 +889,35 @@ pub fn authenticate(
             MECHANISMS.join(", ")
         ))),
     }
+}
+
+/// Runs `cmd` with `sh -c` (its stderr passed through, no stdin) and
+/// returns the first line of what it printed. A command that fails, or
+/// prints nothing, is an error naming its exit status, never the output.
+fn password_from_command(cmd: &str) -> CliResult<String> {
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| CliError::local(format!("--password-command: cannot run sh: {e}")))?;
+    if !out.status.success() {
+        return Err(CliError::usage(format!(
+            "--password-command failed ({})",
+            out.status
+        )));
+    }
+    let text = String::from_utf8(out.stdout)
+        .map_err(|_| CliError::usage("--password-command: the output is not valid UTF-8"))?;
+    let first = text.split('\n').next().unwrap_or_default();
+    let first = first.strip_suffix('\r').unwrap_or(first);
+    if first.is_empty() {
+        return Err(CliError::usage(
+            "--password-command printed no password on its first line",
+        ));
+    }
+    Ok(first.to_string())
 }
 
 #[cfg(test)]

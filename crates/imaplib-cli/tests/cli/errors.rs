@@ -51,6 +51,32 @@ fn every_auth_mechanism_and_password_source_works() {
     ])
     .run();
     run.expect(0);
+    // The first line a command prints (a token helper, a password store).
+    for (cmd, code) in [
+        ("printf 'alicepw\\nsecond line\\n'", 0),
+        ("echo wrong", 4),
+        ("exit 3", 2),
+        ("true", 2),
+    ] {
+        let run = imap(["list", "INBOX", "--url", &url, "--password-command", cmd]).run();
+        run.expect(code);
+        assert!(!run.stderr.contains("alicepw"), "{}", run.stderr);
+        if code == 0 {
+            assert!(run.out().starts_with("INBOX"), "{}", run.out());
+        }
+    }
+    let run = imap([
+        "list",
+        "--url",
+        &url,
+        "--password-command",
+        "echo x",
+        "--password-env",
+        "IMAP_PASSWORD",
+    ])
+    .run();
+    run.expect(2);
+    run.one_error_line("exclude each other");
     // No password source and no terminal to ask on.
     let run = imap(["list", "--url", &url]).run();
     run.expect(2);
