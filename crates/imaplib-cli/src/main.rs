@@ -76,6 +76,7 @@ Examples:
   imap sync --url imaps://alice@mail.example.org/ --out ~/Mail
   imap sync --url imaps://alice@mail.example.org/ --out ~/Mail --mailbox INBOX --mailbox 'Work/*'
   imap sync --url imaps://alice@mail.example.org/ --out ~/Mail --pull --dry-run
+  imap sync --url imaps://alice@mail.example.org/ --out ~/Mail --watch --interval 600
 
 Each mailbox is a Maildir under DIR (hierarchy as directories, names in
 UTF-8). New messages, flag changes and deletions go both ways (--pull: from

@@ -1,7 +1,7 @@
 //! `imap sync --out DIR`: the account mirrored into Maildirs, both ways.
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::Args;
 use imaplib_sync::{Direction, MailboxReport, SyncError, SyncOptions};
@@ -30,6 +30,16 @@ pub struct SyncArgs {
     /// Say what would change, change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Stay connected and sync again whenever something changes: at once
+    /// for INBOX on the server (IDLE) and for the Maildirs here, every
+    /// --interval for the other mailboxes. A lost connection is made again,
+    /// waiting 1, 2, 4... up to 60 seconds between attempts.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub watch: bool,
+    /// With --watch: seconds between two syncs of every mailbox.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub interval: u64,
     /// No summary lines.
     #[arg(short, long)]
     pub quiet: bool,
@@ -62,6 +72,9 @@ pub fn run(args: &SyncArgs, conn: &Resolved) -> CliResult<()> {
         direction,
         dry_run: args.dry_run,
     };
+    if args.watch {
+        return watch(args, &opts, conn);
+    }
     let started = Instant::now();
     let mut m = conn.connect()?;
     conn.login(&mut m, true)?;
@@ -83,6 +96,73 @@ pub fn run(args: &SyncArgs, conn: &Resolved) -> CliResult<()> {
         );
     }
     Ok(())
+}
+
+/// `--watch`: sync, wait for a change, sync again, for ever; a lost
+/// connection (or one that cannot be made) is tried again with a growing
+/// pause, never in a busy loop. Other failures end the run.
+fn watch(args: &SyncArgs, opts: &SyncOptions, conn: &Resolved) -> CliResult<()> {
+    const LONGEST_PAUSE: Duration = Duration::from_secs(60);
+    let interval = Duration::from_secs(args.interval);
+    let mut pause = Duration::from_secs(1);
+    loop {
+        let lost = match watch_session(args, opts, conn, interval, &mut pause) {
+            Ok(never) => match never {},
+            Err(Lost(why)) => why,
+            Err(Fatal(e)) => return Err(e),
+        };
+        eprintln!(
+            "imap: {}; connecting again in {} s",
+            term::safe(&lost),
+            pause.as_secs()
+        );
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(LONGEST_PAUSE);
+    }
+}
+
+/// How a watching session ended.
+enum Ended {
+    /// The connection was lost or could not be made: try again.
+    Lost(String),
+    /// Anything else: stop.
+    Fatal(CliError),
+}
+use Ended::{Fatal, Lost};
+
+/// One connection of `--watch`: returns only with an error.
+fn watch_session(
+    args: &SyncArgs,
+    opts: &SyncOptions,
+    conn: &Resolved,
+    interval: Duration,
+    pause: &mut Duration,
+) -> Result<std::convert::Infallible, Ended> {
+    let lost_or_fatal = |e: SyncError| match &e {
+        SyncError::Imap { err, .. } if err.is_abort() => Lost(e.to_string()),
+        _ => Fatal(cli_error(e)),
+    };
+    let mut m = conn.connect().map_err(|e| match e.exit {
+        Exit::Connect | Exit::Abort | Exit::ProxyUnreachable => Lost(e.message),
+        _ => Fatal(e),
+    })?;
+    conn.login(&mut m, true).map_err(|e| match e.exit {
+        Exit::Abort => Lost(e.message),
+        _ => Fatal(e),
+    })?;
+    loop {
+        let quiet = args.quiet;
+        let reports = imaplib_sync::sync(&mut m, opts, |report| {
+            if !quiet && !report.is_unchanged() {
+                print_report(report, false);
+            }
+        })
+        .map_err(lost_or_fatal)?;
+        let _ = reports;
+        *pause = Duration::from_secs(1);
+        imaplib_sync::watch::wait_for_change(&mut m, &opts.root, interval)
+            .map_err(lost_or_fatal)?;
+    }
 }
 
 /// One line per mailbox (and, in a dry run, one per planned change).

@@ -19,6 +19,10 @@
 //!   straight to their file), each written to `tmp/`, flushed and renamed
 //!   into `cur/`.
 //!
+//! [`watch::wait_for_change`] waits for the next change on either side
+//! (IDLE on INBOX, the Maildirs' directory times), for a sync that stays
+//! running.
+//!
 //! The state (`ROOT/.imap-sync/`, one JSON file per mailbox) is written
 //! after the files it names, atomically, so that a kill at any instant
 //! loses nothing and duplicates nothing: downloaded files carry their
@@ -30,6 +34,7 @@ pub mod flags;
 pub mod maildir;
 pub mod names;
 pub mod state;
+pub mod watch;
 
 use std::fmt;
 use std::io;

@@ -730,3 +730,87 @@ fn an_untouched_maildir_is_not_read_again_and_a_touched_one_is() {
     );
     assert_eq!(remote(&server, "INBOX")[&lf(&msgs[1])], ["\\Seen"]);
 }
+
+/// Waits until `check` holds (up to 20 s).
+fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let what = what.to_string();
+    let start = std::time::Instant::now();
+    while !check() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "never: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn sync_watch_follows_changes_and_survives_a_killed_connection() {
+    let server = server(true);
+    server.deliver("INBOX", &message("watch 0", 400));
+    let out = TempDir::new("sync-watch");
+    let logs = TempDir::new("sync-watch-log");
+    let log = logs.join("stderr");
+    let cmd = server.command();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_imap"))
+        .args([
+            "-vv",
+            "sync",
+            "--watch",
+            "--interval",
+            "60",
+            "--stream",
+            &cmd,
+            "--out",
+        ])
+        .arg(&out.0)
+        .stdout(std::process::Stdio::null())
+        .stderr(fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let log_text = || {
+        let text = fs::read_to_string(&log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    };
+    let inbox = out.join("INBOX");
+    eventually("the first mirror", || local(&inbox).len() == 1);
+    // A message arriving on the server comes down while IDLE waits.
+    let second = message("watch 1", 500);
+    server.deliver("INBOX", &second);
+    on_server(&server, |m| {
+        m.noop().unwrap();
+    });
+    eventually(&format!("the new message: {}", log_text()), || {
+        local(&inbox).contains_key(&lf(&second))
+    });
+    // A message written here goes up.
+    let mine = message("watch here", 450);
+    write_local(&inbox, 7, &mine);
+    eventually("the local message on the server", || {
+        remote(&server, "INBOX").contains_key(&lf(&mine))
+    });
+    // The server process of the watching connection is killed: it connects
+    // again and carries on.
+    let killed = std::process::Command::new("pkill")
+        .args(["-KILL", "-P", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success(), "no server process to kill");
+    let third = message("watch 2", 600);
+    server.deliver("INBOX", &third);
+    // As a delivery agent would, the server's index learns of it.
+    on_server(&server, |m| {
+        m.noop().unwrap();
+    });
+    eventually(
+        &format!("the message after the reconnection: {}", log_text()),
+        || local(&inbox).contains_key(&lf(&third)),
+    );
+    child.kill().unwrap();
+    let _ = child.wait();
+    let err = fs::read_to_string(&log).unwrap();
+    assert!(err.contains("connection lost"), "{}", log_text());
+    assert!(err.contains("connecting again in 1 s"), "{}", log_text());
+    assert_eq!(local(&inbox).len(), 4);
+}
