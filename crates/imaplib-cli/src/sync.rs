@@ -3,8 +3,11 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use std::io::IsTerminal as _;
+
 use clap::Args;
 use imaplib_sync::{Direction, MailboxReport, SyncError, SyncOptions};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::connect::Resolved;
 use crate::exit::{CliError, CliResult, Exit};
@@ -79,11 +82,25 @@ pub fn run(args: &SyncArgs, conn: &Resolved) -> CliResult<()> {
     let mut m = conn.connect()?;
     conn.login(&mut m, true)?;
     let quiet = args.quiet;
-    let result = imaplib_sync::sync(&mut m, &opts, |report| {
-        if !quiet || opts.dry_run {
-            print_report(report, opts.dry_run);
-        }
-    });
+    let bar = spinner(quiet);
+    let result = imaplib_sync::sync_with_progress(
+        &mut m,
+        &opts,
+        |report| {
+            if !quiet || opts.dry_run {
+                bar.suspend(|| print_report(report, opts.dry_run));
+            }
+        },
+        |p| {
+            bar.set_message(format!(
+                "{}: {} messages, {}",
+                term::safe(p.mailbox),
+                p.messages,
+                human_bytes(p.bytes)
+            ))
+        },
+    );
+    bar.finish_and_clear();
     let reports = result.map_err(cli_error)?;
     let _ = m.logout();
     if !quiet {
@@ -163,6 +180,20 @@ fn watch_session(
         imaplib_sync::watch::wait_for_change(&mut m, &opts.root, interval)
             .map_err(lost_or_fatal)?;
     }
+}
+
+/// A spinner with the mailbox being synced and what moved, on a
+/// terminal (hidden with -q or when stderr is not one).
+fn spinner(quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} {elapsed}") {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
 }
 
 /// One line per mailbox (and, in a dry run, one per planned change).

@@ -14,7 +14,7 @@ use crate::flags::{self, Flags};
 use crate::maildir::{self, Incoming, LocalMessage, Maildir};
 use crate::names;
 use crate::state::{Known, MailboxState, Pending, StateDir};
-use crate::{Direction, MailboxReport, SyncError, SyncOptions};
+use crate::{Direction, MailboxReport, Progress, SyncError, SyncOptions};
 
 mod transfer;
 
@@ -52,7 +52,18 @@ struct ServerMailbox {
 pub fn sync(
     m: &mut Imap4,
     opts: &SyncOptions,
+    on_report: impl FnMut(&MailboxReport),
+) -> Result<Vec<MailboxReport>> {
+    sync_with_progress(m, opts, on_report, |_| {})
+}
+
+/// [`sync`], with `on_progress` told of each message moved (for a
+/// progress display).
+pub fn sync_with_progress(
+    m: &mut Imap4,
+    opts: &SyncOptions,
     mut on_report: impl FnMut(&MailboxReport),
+    mut on_progress: impl FnMut(&Progress),
 ) -> Result<Vec<MailboxReport>> {
     let root = &opts.root;
     if !opts.dry_run {
@@ -204,6 +215,7 @@ pub fn sync(
             path,
             mb,
             report: &mut report,
+            progress: &mut on_progress,
         };
         one.run()?;
         on_report(&report);
@@ -280,6 +292,7 @@ struct OneMailbox<'a> {
     path: PathBuf,
     mb: &'a ServerMailbox,
     report: &'a mut MailboxReport,
+    progress: &'a mut dyn FnMut(&Progress),
 }
 
 /// What to do with one message both sides had at the last sync.

@@ -40,7 +40,7 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-pub use engine::sync;
+pub use engine::{sync, sync_with_progress};
 
 /// Which way changes go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -67,6 +67,17 @@ pub struct SyncOptions {
     pub dry_run: bool,
 }
 
+/// A message moved, for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress<'a> {
+    /// The mailbox being synced.
+    pub mailbox: &'a str,
+    /// Its messages moved so far (either way).
+    pub messages: u64,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
 /// What one mailbox's sync did (or, in a dry run, would do).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MailboxReport {
@@ -88,6 +99,8 @@ pub struct MailboxReport {
     pub kept: u64,
     /// Message bytes moved either way.
     pub bytes: u64,
+    /// Messages moved either way.
+    pub moved: u64,
     /// The Maildir was made by this run.
     pub created_locally: bool,
     /// The mailbox was created on the server by this run.

@@ -20,6 +20,14 @@ const APPEND_CHUNK: usize = 50;
 const ITEMS: &str = "(UID FLAGS INTERNALDATE BODY.PEEK[])";
 
 impl OneMailbox<'_> {
+    fn tell_progress(&mut self) {
+        (self.progress)(&Progress {
+            mailbox: &self.mb.name,
+            messages: self.report.moved,
+            bytes: self.report.bytes,
+        });
+    }
+
     /// After a UIDVALIDITY change: the old UIDs name nothing, so the
     /// local files are matched with the server's messages by Message-ID
     /// and size (INTERNALDATE breaking ties), without downloading them.
@@ -145,6 +153,8 @@ impl OneMailbox<'_> {
         let mut staged: Vec<(Staged, Flags)> = Vec::new();
         let states = self.states;
         let report = &mut *self.report;
+        let progress = &mut *self.progress;
+        let mailbox = self.mb.name.as_str();
         let result = self
             .m
             .uid_fetch_pipelined(&small, ITEMS, batch, WINDOW, |f| {
@@ -166,6 +176,12 @@ impl OneMailbox<'_> {
                         .map_err(local("cannot write a message"))?;
                     staged.push((ready, fl));
                     report.bytes += body.len() as u64;
+                    report.moved += 1;
+                    progress(&Progress {
+                        mailbox,
+                        messages: report.moved,
+                        bytes: report.bytes,
+                    });
                     if staged.len() >= BATCH_MAX {
                         commit(&md, states, st, std::mem::take(&mut staged))?;
                     }
@@ -245,6 +261,8 @@ impl OneMailbox<'_> {
             .close(uid, info.internal_date(), &flags::letters(&fl))
             .map_err(local("cannot write a message"))?;
         self.report.bytes += received;
+        self.report.moved += 1;
+        self.tell_progress();
         commit(&md, self.states, st, vec![(ready, fl)])
     }
 
@@ -294,6 +312,8 @@ impl OneMailbox<'_> {
                     )
                     .map_err(imap(format!("cannot append to {name}")))?;
                 self.report.bytes += data.len() as u64;
+                self.report.moved += 1;
+                self.tell_progress();
                 match answer.and_then(|(v, set)| (v == st.uidvalidity).then_some(set)) {
                     Some(set) => {
                         if let Some(uid) = set.iter_numbers().next() {
