@@ -6,8 +6,9 @@
 //! - every mailbox (or those matching LIST patterns) has a Maildir at
 //!   `ROOT/<name>`, hierarchy as directories, names in UTF-8;
 //! - new messages, flag changes and deletions go both ways (or one way,
-//!   with [`Direction::Pull`] or [`Direction::Push`]); a mailbox made on
-//!   either side is made on the other;
+//!   with [`Direction::Pull`] or [`Direction::Push`]); a mailbox made,
+//!   renamed or deleted on either side is made, renamed or deleted on the
+//!   other (a deletion only when nothing changed there since);
 //! - flags merge: what either side added is added, what either side
 //!   removed is removed; a message deleted on one side and changed on the
 //!   other is kept (downloaded or appended again); nothing is removed

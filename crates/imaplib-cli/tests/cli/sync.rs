@@ -814,3 +814,45 @@ fn sync_watch_follows_changes_and_survives_a_killed_connection() {
     assert!(err.contains("connecting again in 1 s"), "{}", log_text());
     assert_eq!(local(&inbox).len(), 4);
 }
+
+#[test]
+fn sync_follows_mailboxes_renamed_on_either_side() {
+    let server = server(true);
+    let there = message("renamed there", 500);
+    let here = message("renamed here", 520);
+    server.deliver("OldThere", &there);
+    server.deliver("OldHere", &here);
+    let out = TempDir::new("sync-renamed");
+    sync(&server, &out.0, &[]);
+    // Flag one here so that it goes back up after the rename.
+    set_letters(&file_of(&out.join("OldHere"), &here), "F");
+    on_server(&server, |m| {
+        assert!(m.rename("OldThere", "NewThere").unwrap().is_ok());
+    });
+    fs::rename(out.join("OldHere"), out.join("NewHere")).unwrap();
+    let said = sync(&server, &out.0, &[]);
+    assert!(said.contains("NewThere: renamed from OldThere"), "{said}");
+    assert!(
+        said.contains("NewHere: 1 flag changes to the server, renamed from OldHere"),
+        "{said}"
+    );
+    // Nothing downloaded or appended again: the same files, one copy each.
+    assert!(
+        !said.contains("new from the server") && !said.contains("new to the server"),
+        "{said}"
+    );
+    assert!(!out.join("OldThere").exists());
+    assert_eq!(local(&out.join("NewThere")).len(), 1);
+    assert_eq!(remote(&server, "NewHere")[&lf(&here)], ["\\Flagged"]);
+    on_server(&server, |m| {
+        let names: Vec<String> = m
+            .list_typed(Some(""), Some("*"))
+            .unwrap()
+            .into_iter()
+            .map(|e| String::from_utf8_lossy(&e.mailbox.raw).into_owned())
+            .collect();
+        assert!(!names.iter().any(|n| n.starts_with("Old")), "{names:?}");
+    });
+    let said = sync(&server, &out.0, &[]);
+    assert!(said.lines().all(|l| l.ends_with(": unchanged")), "{said}");
+}
