@@ -1,8 +1,10 @@
 //! Waiting for the next change on either side, for `imap sync --watch`.
 //!
 //! The server is watched with IDLE on INBOX: new messages, expunges and
-//! flag changes there end the wait at once. Other mailboxes are looked at
-//! when `interval` passes (a full sync). The local tree is watched by
+//! flag changes there end the wait at once; with NOTIFY (RFC 5465) so do
+//! changes in every other mailbox and mailboxes made, renamed or deleted.
+//! Without NOTIFY, other mailboxes are looked at when `interval` passes
+//! (a full sync). The local tree is watched by
 //! the times of its Maildirs' `cur/` and `new/` directories, polled once a
 //! second from a thread, which ends the IDLE when one changes.
 
@@ -14,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use imaplib::types::{Typed, Untagged};
-use imaplib::{IdleOptions, IdleStop, Imap4};
+use imaplib::{IdleOptions, IdleStop, Imap4, NotifyEvent, NotifyFilter, NotifyGroup};
 
 use crate::names;
 use crate::state::StateDir;
@@ -74,6 +76,30 @@ pub fn wait_for_change(m: &mut Imap4, root: &Path, interval: Duration) -> Result
             }
         })
     };
+    // With NOTIFY, every mailbox of the account is watched, not INBOX
+    // alone: changes elsewhere arrive as STATUS, new mailboxes as LIST.
+    let notify = m.has_capability("NOTIFY");
+    if notify {
+        let events = vec![
+            NotifyEvent::MessageNew(None),
+            NotifyEvent::MessageExpunge,
+            NotifyEvent::FlagChange,
+        ];
+        let mut everywhere = events.clone();
+        everywhere.push(NotifyEvent::MailboxName);
+        let groups = [
+            NotifyGroup {
+                filter: NotifyFilter::Selected,
+                events,
+            },
+            NotifyGroup {
+                filter: NotifyFilter::Personal,
+                events: everywhere,
+            },
+        ];
+        m.notify_set(false, &groups)
+            .map_err(imap("cannot ask for notifications"))?;
+    }
     let options = IdleOptions {
         duration: Some(interval),
         keepalive: Some(Duration::from_secs(5 * 60)),
@@ -88,6 +114,8 @@ pub fn wait_for_change(m: &mut Imap4, root: &Path, interval: Duration) -> Result
                     | Untagged::Expunge(_)
                     | Untagged::Vanished(_)
                     | Untagged::Fetch(_)
+                    | Untagged::Status(_)
+                    | Untagged::List(_)
             )
         );
         server |= change;
@@ -96,6 +124,10 @@ pub fn wait_for_change(m: &mut Imap4, root: &Path, interval: Duration) -> Result
     done.store(true, Ordering::SeqCst);
     let _ = watcher.join();
     outcome.map_err(imap("connection lost while waiting"))?;
+    if notify {
+        m.notify_none()
+            .map_err(imap("cannot end the notifications"))?;
+    }
     Ok(if server {
         Woken::Server
     } else if local_changed.load(Ordering::SeqCst) {

@@ -748,6 +748,7 @@ fn eventually(what: &str, mut check: impl FnMut() -> bool) {
 fn sync_watch_follows_changes_and_survives_a_killed_connection() {
     let server = server(true);
     server.deliver("INBOX", &message("watch 0", 400));
+    server.deliver("Other", &message("watch other 0", 400));
     let out = TempDir::new("sync-watch");
     let logs = TempDir::new("sync-watch-log");
     let log = logs.join("stderr");
@@ -789,6 +790,15 @@ fn sync_watch_follows_changes_and_survives_a_killed_connection() {
     write_local(&inbox, 7, &mine);
     eventually("the local message on the server", || {
         remote(&server, "INBOX").contains_key(&lf(&mine))
+    });
+    // Another mailbox: NOTIFY says so at once (the interval is a minute).
+    let elsewhere = message("watch other 1", 480);
+    server.deliver("Other", &elsewhere);
+    on_server(&server, |m| {
+        m.select("Other", false).unwrap();
+    });
+    eventually(&format!("the message in Other: {}", log_text()), || {
+        local(&out.join("Other")).contains_key(&lf(&elsewhere))
     });
     // The server process of the watching connection is killed: it connects
     // again and carries on.
