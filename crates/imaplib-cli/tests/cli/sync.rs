@@ -320,7 +320,16 @@ fn sync_conflict_rules_without_condstore_or_qresync() {
 
 #[test]
 fn sync_one_way_and_dry_run() {
-    let server = server(true);
+    sync_one_way_and_dry_run_on(true);
+}
+
+#[test]
+fn sync_one_way_and_dry_run_without_condstore_or_qresync() {
+    sync_one_way_and_dry_run_on(false);
+}
+
+fn sync_one_way_and_dry_run_on(modseq: bool) {
+    let server = server(modseq);
     let msgs: Vec<Vec<u8>> = (0..2).map(|i| message(&format!("way {i}"), 500)).collect();
     for m in &msgs {
         server.deliver("INBOX", m);
@@ -378,12 +387,21 @@ fn write_local(dir: &Path, n: usize, content: &[u8]) {
 
 #[test]
 fn sync_killed_at_random_moments_loses_and_duplicates_nothing() {
+    sync_killed_at_random_moments_loses_and_duplicates_nothing_on(true);
+}
+
+#[test]
+fn sync_killed_at_random_moments_loses_and_duplicates_nothing_without_condstore_or_qresync() {
+    sync_killed_at_random_moments_loses_and_duplicates_nothing_on(false);
+}
+
+fn sync_killed_at_random_moments_loses_and_duplicates_nothing_on(modseq: bool) {
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos() as u64;
     let mut rng = Lcg(seed);
-    let server = server(true);
+    let server = server(modseq);
     let out = TempDir::new("sync-kill");
     let cmd = server.command();
     let mut n = 0usize;
@@ -539,7 +557,16 @@ fn names_in(dir: &Path) -> Vec<String> {
 
 #[test]
 fn sync_rematches_after_a_uidvalidity_change_without_downloading() {
-    let server = server(true);
+    sync_rematches_after_a_uidvalidity_change_without_downloading_on(true);
+}
+
+#[test]
+fn sync_rematches_after_a_uidvalidity_change_without_downloading_without_condstore_or_qresync() {
+    sync_rematches_after_a_uidvalidity_change_without_downloading_on(false);
+}
+
+fn sync_rematches_after_a_uidvalidity_change_without_downloading_on(modseq: bool) {
+    let server = server(modseq);
     let msgs: Vec<Vec<u8>> = (0..4)
         .map(|i| message(&format!("renumbered {i}"), 600))
         .collect();
@@ -590,7 +617,16 @@ fn sync_rematches_after_a_uidvalidity_change_without_downloading() {
 
 #[test]
 fn sync_follows_mailboxes_deleted_on_either_side() {
-    let server = server(true);
+    sync_follows_mailboxes_deleted_on_either_side_on(true);
+}
+
+#[test]
+fn sync_follows_mailboxes_deleted_on_either_side_without_condstore_or_qresync() {
+    sync_follows_mailboxes_deleted_on_either_side_on(false);
+}
+
+fn sync_follows_mailboxes_deleted_on_either_side_on(modseq: bool) {
+    let server = server(modseq);
     for name in ["GoneThere", "GoneHere", "ChangedHere", "ChangedThere"] {
         server.deliver(name, &message(&format!("in {name}"), 500));
     }
@@ -700,7 +736,16 @@ fn an_unchanged_resync_is_one_command_per_mailbox_under_qresync() {
 
 #[test]
 fn an_untouched_maildir_is_not_read_again_and_a_touched_one_is() {
-    let server = server(true);
+    an_untouched_maildir_is_not_read_again_and_a_touched_one_is_on(true);
+}
+
+#[test]
+fn an_untouched_maildir_is_not_read_again_and_a_touched_one_is_without_condstore_or_qresync() {
+    an_untouched_maildir_is_not_read_again_and_a_touched_one_is_on(false);
+}
+
+fn an_untouched_maildir_is_not_read_again_and_a_touched_one_is_on(modseq: bool) {
+    let server = server(modseq);
     let msgs: Vec<Vec<u8>> = (0..3)
         .map(|i| message(&format!("still {i}"), 500))
         .collect();
@@ -746,7 +791,16 @@ fn eventually(what: &str, mut check: impl FnMut() -> bool) {
 
 #[test]
 fn sync_watch_follows_changes_and_survives_a_killed_connection() {
-    let server = server(true);
+    sync_watch_follows_changes_and_survives_a_killed_connection_on(true);
+}
+
+#[test]
+fn sync_watch_follows_changes_and_survives_a_killed_connection_without_condstore_or_qresync() {
+    sync_watch_follows_changes_and_survives_a_killed_connection_on(false);
+}
+
+fn sync_watch_follows_changes_and_survives_a_killed_connection_on(modseq: bool) {
+    let server = server(modseq);
     server.deliver("INBOX", &message("watch 0", 400));
     server.deliver("Other", &message("watch other 0", 400));
     let out = TempDir::new("sync-watch");
@@ -827,7 +881,16 @@ fn sync_watch_follows_changes_and_survives_a_killed_connection() {
 
 #[test]
 fn sync_follows_mailboxes_renamed_on_either_side() {
-    let server = server(true);
+    sync_follows_mailboxes_renamed_on_either_side_on(true);
+}
+
+#[test]
+fn sync_follows_mailboxes_renamed_on_either_side_without_condstore_or_qresync() {
+    sync_follows_mailboxes_renamed_on_either_side_on(false);
+}
+
+fn sync_follows_mailboxes_renamed_on_either_side_on(modseq: bool) {
+    let server = server(modseq);
     let there = message("renamed there", 500);
     let here = message("renamed here", 520);
     server.deliver("OldThere", &there);
