@@ -325,7 +325,7 @@ impl Output {
             state: Map::new(),
             present: HashSet::new(),
             mbox: None,
-            host: hostname(),
+            host: imaplib_sync::maildir::host().to_string(),
             counter: 0,
             last_uid,
             truncated: 0,
@@ -587,22 +587,10 @@ fn write_then_rename(tmp: &Path, dest: &Path, data: &[u8]) -> CliResult<()> {
     })
 }
 
-/// Maildir info letters for IMAP flags, in ASCII order.
+/// Maildir info letters for IMAP flags, in ASCII order (the mirror's
+/// rules: `imap sync` names its files the same way).
 fn maildir_flags(flags: &[String]) -> String {
-    let mut letters: Vec<char> = flags
-        .iter()
-        .filter_map(|f| match f.to_ascii_lowercase().as_str() {
-            "\\draft" => Some('D'),
-            "\\flagged" => Some('F'),
-            "\\answered" => Some('R'),
-            "\\seen" => Some('S'),
-            "\\deleted" => Some('T'),
-            _ => None,
-        })
-        .collect();
-    letters.sort_unstable();
-    letters.dedup();
-    letters.into_iter().collect()
+    imaplib_sync::flags::letters(&imaplib_sync::flags::from_server(flags))
 }
 
 /// A mailbox name usable as a file name.
@@ -620,16 +608,6 @@ fn file_name(mailbox: &str) -> String {
         _ if s.starts_with('.') => format!("_{}", &s[1..]),
         _ => s,
     }
-}
-
-/// This machine's name, made safe for Maildir file names.
-fn hostname() -> String {
-    let name = fs::read_to_string("/proc/sys/kernel/hostname")
-        .or_else(|_| fs::read_to_string("/etc/hostname"))
-        .unwrap_or_default();
-    let name = name.trim();
-    let name = if name.is_empty() { "localhost" } else { name };
-    name.replace('/', "\\057").replace(':', "\\072")
 }
 
 #[cfg(test)]

@@ -186,15 +186,7 @@ pub fn sync_with_progress(
         }
         let wire = utf7::encode(name);
         if !opts.dry_run {
-            let reply = m
-                .create(&wire)
-                .map_err(imap(format!("cannot create {name}")))?;
-            if reply.typ != Status::Ok {
-                return Err(SyncError::Refused {
-                    context: format!("cannot create {name}"),
-                    text: reply_text(&reply),
-                });
-            }
+            answered(m.create(&wire), format!("cannot create {name}"))?;
         }
         let mut report = MailboxReport::new(name);
         report.created_on_server = true;
@@ -287,9 +279,15 @@ pub(crate) enum Action {
 /// even be read.
 fn quiet_on_both_sides(st: &MailboxState, view: &ServerView) -> bool {
     st.pending.is_empty()
-        && st.uidvalidity == view.uidvalidity
         && st.uidnext == view.uidnext
         && st.highestmodseq == view.highestmodseq
+        && server_unchanged(st, view)
+}
+
+/// True when the server holds exactly the messages `st` knows, with the
+/// flags it knows.
+fn server_unchanged(st: &MailboxState, view: &ServerView) -> bool {
+    st.uidvalidity == view.uidvalidity
         && view.now.len() == st.messages.len()
         && view.now.iter().all(|(uid, flags)| {
             st.messages
@@ -429,7 +427,7 @@ impl OneMailbox<'_> {
 
         // What an interrupted run appended without recording it.
         if !st.pending.is_empty() && !dry {
-            self.recover_pending(&mut st, &view)?;
+            self.recover_pending(&mut st)?;
         }
         // What an interrupted run downloaded without recording it.
         let known_bases: HashSet<&str> = st.messages.values().map(|k| k.base.as_str()).collect();
@@ -644,14 +642,7 @@ impl OneMailbox<'_> {
             return Ok(false);
         }
         let view = self.server_view(Some(&saved))?;
-        let unchanged = view.uidvalidity == saved.uidvalidity
-            && view.now.len() == saved.messages.len()
-            && view.now.iter().all(|(uid, flags)| {
-                saved
-                    .messages
-                    .get(uid)
-                    .is_some_and(|k| flags.as_ref().is_none_or(|f| *f == k.flags))
-            });
+        let unchanged = server_unchanged(&saved, &view);
         if !unchanged {
             self.report
                 .notes
@@ -668,16 +659,10 @@ impl OneMailbox<'_> {
         if self.m.has_capability("UNSELECT") {
             let _ = self.m.unselect();
         }
-        let reply = self
-            .m
-            .delete(&self.mb.wire)
-            .map_err(imap(format!("cannot delete {name}")))?;
-        if reply.typ != Status::Ok {
-            return Err(SyncError::Refused {
-                context: format!("cannot delete {name}"),
-                text: reply_text(&reply),
-            });
-        }
+        answered(
+            self.m.delete(&self.mb.wire),
+            format!("cannot delete {name}"),
+        )?;
         forget(self)?;
         Ok(true)
     }
@@ -816,16 +801,10 @@ impl OneMailbox<'_> {
                     continue;
                 }
                 let flags = format!("({})", list.join(" "));
-                let reply = self
-                    .m
-                    .uid("STORE", [set.as_str(), op, flags.as_str()])
-                    .map_err(imap(format!("cannot store flags in {}", self.mb.name)))?;
-                if reply.typ != Status::Ok {
-                    return Err(SyncError::Refused {
-                        context: format!("cannot store flags in {}", self.mb.name),
-                        text: reply_text(&reply),
-                    });
-                }
+                answered(
+                    self.m.uid("STORE", [set.as_str(), op, flags.as_str()]),
+                    format!("cannot store flags in {}", self.mb.name),
+                )?;
             }
         }
         Ok(())
@@ -839,27 +818,16 @@ impl OneMailbox<'_> {
         }
         let set = SequenceSet::from_numbers(uids.iter().copied()).to_string();
         let name = self.mb.name.clone();
-        let reply = self
-            .m
-            .uid("STORE", [set.as_str(), "+FLAGS.SILENT", "(\\Deleted)"])
-            .map_err(imap(format!("cannot delete in {name}")))?;
-        if reply.typ != Status::Ok {
-            return Err(SyncError::Refused {
-                context: format!("cannot delete in {name}"),
-                text: reply_text(&reply),
-            });
-        }
+        answered(
+            self.m
+                .uid("STORE", [set.as_str(), "+FLAGS.SILENT", "(\\Deleted)"]),
+            format!("cannot delete in {name}"),
+        )?;
         if self.m.has_capability("UIDPLUS") {
-            let reply = self
-                .m
-                .uid_expunge(&set)
-                .map_err(imap(format!("cannot expunge in {name}")))?;
-            if reply.typ != Status::Ok {
-                return Err(SyncError::Refused {
-                    context: format!("cannot expunge in {name}"),
-                    text: reply_text(&reply),
-                });
-            }
+            answered(
+                self.m.uid_expunge(&set),
+                format!("cannot expunge in {name}"),
+            )?;
             for uid in uids {
                 st.messages.remove(uid);
             }
@@ -888,6 +856,27 @@ fn remove_file(path: &Path) -> Result<()> {
     }
 }
 
+/// A command's outcome: its reply when OK; the library's error, or the
+/// server's NO, as a [`SyncError`] saying what was being done.
+fn answered(result: imaplib::Result<imaplib::Reply>, context: String) -> Result<imaplib::Reply> {
+    match result {
+        Ok(reply) if reply.typ == Status::Ok => Ok(reply),
+        Ok(reply) => Err(SyncError::Refused {
+            context,
+            text: reply_text(&reply),
+        }),
+        Err(err) => Err(SyncError::Imap { context, err }),
+    }
+}
+
+/// The RFC822.SIZE of a FETCH answer.
+fn rfc822_size(f: &imaplib::types::Fetch) -> Option<u64> {
+    f.items.iter().find_map(|i| match i {
+        FetchItem::Rfc822Size(n) => Some(*n),
+        _ => None,
+    })
+}
+
 /// The text of a refusal.
 fn reply_text(reply: &imaplib::Reply) -> String {
     reply
@@ -905,9 +894,7 @@ fn reply_text(reply: &imaplib::Reply) -> String {
 mod tests {
     use super::*;
 
-    fn set(s: &[&str]) -> Flags {
-        s.iter().map(|f| f.to_string()).collect()
-    }
+    use crate::flags::tests::set;
 
     #[test]
     fn list_patterns() {

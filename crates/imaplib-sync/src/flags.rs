@@ -96,10 +96,11 @@ pub fn list(flags: &Flags) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn set(s: &[&str]) -> Flags {
+    /// A flag set from names.
+    pub(crate) fn set(s: &[&str]) -> Flags {
         s.iter().map(|f| f.to_string()).collect()
     }
 

@@ -336,7 +336,7 @@ pub fn mtime(path: &Path) -> Option<DateTime<FixedOffset>> {
 }
 
 /// This machine's name, safe in a Maildir file name.
-fn host() -> &'static str {
+pub fn host() -> &'static str {
     static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     HOST.get_or_init(|| {
         let name = fs::read_to_string("/proc/sys/kernel/hostname")

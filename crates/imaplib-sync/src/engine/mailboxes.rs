@@ -84,15 +84,10 @@ pub(super) fn follow_renames(
             let Some(new) = hit else { continue };
             let wire_new = utf7::encode(&new);
             if !opts.dry_run {
-                let reply = m
-                    .rename(&server[&old].wire, &wire_new)
-                    .map_err(imap(format!("cannot rename {old}")))?;
-                if reply.typ != Status::Ok {
-                    return Err(SyncError::Refused {
-                        context: format!("cannot rename {old} to {new}"),
-                        text: reply_text(&reply),
-                    });
-                }
+                answered(
+                    m.rename(&server[&old].wire, &wire_new),
+                    format!("cannot rename {old} to {new}"),
+                )?;
             }
             server.remove(&old);
             server.insert(

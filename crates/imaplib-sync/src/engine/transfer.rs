@@ -59,10 +59,7 @@ impl OneMailbox<'_> {
         // The server's messages by (Message-ID, size).
         let mut by_key: HashMap<MessageKey, Vec<(u32, Option<i64>)>> = HashMap::new();
         for f in &listed {
-            let size = f.items.iter().find_map(|i| match i {
-                FetchItem::Rfc822Size(n) => Some(*n),
-                _ => None,
-            });
+            let size = rfc822_size(f);
             if let (Some(uid), Some(size)) = (f.uid(), size) {
                 let id = f.body().and_then(|b| message_id(b));
                 let date = f.internal_date().map(|d| d.timestamp());
@@ -130,10 +127,7 @@ impl OneMailbox<'_> {
                 .uid_fetch_typed(&set, "(UID RFC822.SIZE)")
                 .map_err(imap(format!("cannot fetch from {name}")))?;
             for f in listed {
-                let size = f.items.iter().find_map(|i| match i {
-                    FetchItem::Rfc822Size(n) => Some(*n),
-                    _ => None,
-                });
+                let size = rfc822_size(&f);
                 if let (Some(uid), Some(size)) = (f.uid(), size) {
                     sizes.insert(uid, size);
                 }
@@ -247,13 +241,7 @@ impl OneMailbox<'_> {
                 err: e,
             });
         }
-        let reply = reply.map_err(imap(format!("cannot fetch from {name}")))?;
-        if reply.typ != Status::Ok {
-            return Err(SyncError::Refused {
-                context: format!("cannot fetch from {name}"),
-                text: reply_text(&reply),
-            });
-        }
+        answered(reply, format!("cannot fetch from {name}"))?;
         let Some(incoming) = incoming else {
             return Ok(());
         };
@@ -326,13 +314,7 @@ impl OneMailbox<'_> {
                 }
             }
             if unmatched {
-                let view = ServerView {
-                    uidvalidity: st.uidvalidity,
-                    uidnext: uid_from,
-                    highestmodseq: None,
-                    now: BTreeMap::new(),
-                };
-                self.recover_pending(st, &view)?;
+                self.recover_pending(st)?;
             }
             self.save(st)?;
         }
@@ -343,11 +325,7 @@ impl OneMailbox<'_> {
     /// without APPENDUID) with the messages that arrived on the server
     /// since: same size and Message-ID, a UID not yet known. Those not
     /// found were never stored, and are sent again.
-    pub(super) fn recover_pending(
-        &mut self,
-        st: &mut MailboxState,
-        _view: &ServerView,
-    ) -> Result<()> {
+    pub(super) fn recover_pending(&mut self, st: &mut MailboxState) -> Result<()> {
         let name = self.mb.name.clone();
         let from = st
             .pending
@@ -368,10 +346,7 @@ impl OneMailbox<'_> {
         for p in pending {
             let hit = candidates.iter().find_map(|f| {
                 let uid = f.uid()?;
-                let size = f.items.iter().find_map(|i| match i {
-                    FetchItem::Rfc822Size(n) => Some(*n),
-                    _ => None,
-                })?;
+                let size = rfc822_size(f)?;
                 let id = f.body().and_then(|b| message_id(b));
                 (uid >= p.uid_from && !taken.contains(&uid) && size == p.size && id == p.message_id)
                     .then_some(uid)
