@@ -169,6 +169,7 @@ fn watch_session(
     })?;
     loop {
         let quiet = args.quiet;
+        let before = imaplib_sync::watch::local_times(&opts.root);
         let reports = imaplib_sync::sync(&mut m, opts, |report| {
             if !quiet && !report.is_unchanged() {
                 print_report(report, false);
@@ -177,7 +178,7 @@ fn watch_session(
         .map_err(lost_or_fatal)?;
         let _ = reports;
         *pause = Duration::from_secs(1);
-        imaplib_sync::watch::wait_for_change(&mut m, &opts.root, interval)
+        imaplib_sync::watch::wait_for_change(&mut m, &opts.root, interval, &before)
             .map_err(lost_or_fatal)?;
     }
 }

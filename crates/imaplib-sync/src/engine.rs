@@ -380,11 +380,13 @@ impl OneMailbox<'_> {
         }
         if !self.md.exists() {
             self.report.created_locally = true;
-            if !dry {
-                self.md
-                    .create()
-                    .map_err(local(format!("cannot create {}", self.md.dir().display())))?;
-            }
+        }
+        // Always: a run killed while making the Maildir may have left
+        // `cur/` without `new/` or `tmp/`.
+        if !dry {
+            self.md
+                .create()
+                .map_err(local(format!("cannot create {}", self.md.dir().display())))?;
         }
         let saved = self
             .states

@@ -36,7 +36,19 @@ pub enum Woken {
 /// Waits, on the logged-in connection `m`, until something changes on
 /// the server's INBOX or under `root`, or `interval` passes. A connection
 /// that breaks (or stays silent past the keepalive) is an `abort` error.
-pub fn wait_for_change(m: &mut Imap4, root: &Path, interval: Duration) -> Result<Woken, SyncError> {
+///
+/// `since` is what [`local_times`] said before the last sync began, so
+/// that a local change made while it ran is not missed (the sync's own
+/// changes then cost one more, quiet, sync).
+pub fn wait_for_change(
+    m: &mut Imap4,
+    root: &Path,
+    interval: Duration,
+    since: &LocalTimes,
+) -> Result<Woken, SyncError> {
+    if local_times(root) != *since {
+        return Ok(Woken::Local);
+    }
     let imap = |context: &str| {
         let context = context.to_string();
         move |err| SyncError::Imap { context, err }
@@ -64,11 +76,11 @@ pub fn wait_for_change(m: &mut Imap4, root: &Path, interval: Duration) -> Result
     let watcher = {
         let (stop, done, changed) = (stop.clone(), done.clone(), local_changed.clone());
         let root = root.to_path_buf();
+        let before = since.clone();
         std::thread::spawn(move || {
-            let before = tree_times(&root);
             while !done.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(500));
-                if tree_times(&root) != before {
+                if local_times(&root) != before {
                     changed.store(true, Ordering::SeqCst);
                     stop.stop();
                     return;
@@ -137,12 +149,17 @@ pub fn wait_for_change(m: &mut Imap4, root: &Path, interval: Duration) -> Result
     })
 }
 
+/// The times of every Maildir directory under a mirror's root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalTimes(BTreeMap<PathBuf, Option<SystemTime>>);
+
 /// The times of every Maildir directory under `root` (`cur/`, `new/` and
-/// the directories holding them), by path.
-fn tree_times(root: &Path) -> BTreeMap<PathBuf, Option<SystemTime>> {
+/// the directories holding them), by path: they change when a message or
+/// a Maildir is added, removed or renamed.
+pub fn local_times(root: &Path) -> LocalTimes {
     let mut out = BTreeMap::new();
     walk(root, &mut out);
-    out
+    LocalTimes(out)
 }
 
 fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, Option<SystemTime>>) {
