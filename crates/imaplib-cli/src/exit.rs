@@ -34,6 +34,9 @@ pub enum Exit {
     ProxyTarget = 10,
     /// The proxy answered something that is not SOCKS5 or HTTP.
     ProxyProtocol = 11,
+    /// `imap sync --to-...`: some messages were not copied (over the
+    /// destination's APPENDLIMIT, or refused by it); the rest was.
+    Incomplete = 12,
 }
 
 impl Exit {
@@ -58,7 +61,9 @@ Exit status:
   8  the proxy cannot be reached or did not answer
   9  the proxy refused the credentials (or wants some)
  10  the proxy refused or failed to connect to the server
- 11  the proxy answered something that is not SOCKS5 or HTTP";
+ 11  the proxy answered something that is not SOCKS5 or HTTP
+ 12  `imap sync --to-...`: some messages were not copied (over the
+     destination's APPENDLIMIT, or refused by it); all others were";
 
 /// A failure: what to print (one line) and the exit status.
 #[derive(Debug)]

@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 mod connect;
+mod copy;
 mod decode;
 mod exit;
 mod fetch;
@@ -86,7 +87,21 @@ side and changed on the other is kept. The state (DIR/.imap-sync) is written
 after the files it names, so a run killed at any moment loses nothing and
 duplicates nothing: run it again. If the server renumbered a mailbox
 (UIDVALIDITY changed), its messages are matched again by Message-ID and size,
-without downloading them, and no local message is removed.";
+without downloading them, and no local message is removed.
+
+Copying to another server (--to-url or --to-stream instead of --out):
+  imap sync --url imaps://alice@old.example.org/ --password-env OLD_PW \\
+      --to-url imaps://alice@new.example.org/ --to-password-env NEW_PW
+  imap sync ... --to-url ... --map 'Archives=Old mail' --mailbox 'Archives*' --dry-run
+
+One way, source to destination: mailboxes are created (delimiters converted,
+--map renames) and subscribed as on the source; messages arrive byte for byte
+with their flags, keywords and INTERNALDATE; a repeated run copies what is new
+and the source's flag changes. Nothing is removed from the destination unless
+--delete is given. A run killed at any moment is completed by the next one
+without duplicates (the state maps UIDs; what reached the destination is found
+there by Message-ID, INTERNALDATE and size, also when the state is lost).
+Messages over the destination's APPENDLIMIT are listed and skipped (exit 12).";
 
 /// The line format, output format and examples of `imap shell --help`.
 const SHELL_EXAMPLES: &str = "\
@@ -165,7 +180,7 @@ enum Command {
     /// directory, and keep both sides current: new messages, flags and
     /// deletions go both ways.
     #[command(after_help = format!("{SYNC_EXAMPLES}\n\n{EXIT_HELP}"))]
-    Sync(sync::SyncArgs),
+    Sync(Box<sync::SyncArgs>),
     /// Run imaplib calls, one per line, from the terminal, a file or stdin.
     #[command(after_help = format!("{SHELL_EXAMPLES}\n\n{EXIT_HELP}"))]
     Shell(shell::ShellArgs),
@@ -226,7 +241,7 @@ fn run(cli: Cli) -> CliResult<()> {
             match command {
                 Command::List(args) => list::run(args, &conn),
                 Command::Fetch(args) => fetch::run(args, &conn),
-                Command::Sync(args) => sync::run(args, &conn),
+                Command::Sync(args) => sync::run(args, &conn, &cli.connect),
                 Command::Shell(args) => {
                     if conn.mailbox.is_some() {
                         return Err(CliError::usage(

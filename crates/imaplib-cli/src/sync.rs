@@ -1,4 +1,5 @@
-//! `imap sync --out DIR`: the account mirrored into Maildirs, both ways.
+//! `imap sync --out DIR`: the account mirrored into Maildirs, both ways
+//! (or, with `--to-url`, copied to another server: see [`crate::copy`]).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -9,7 +10,8 @@ use clap::Args;
 use imaplib_sync::{Direction, MailboxReport, SyncError, SyncOptions};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::connect::Resolved;
+use crate::connect::{ConnectArgs, Resolved};
+use crate::copy::ToArgs;
 use crate::exit::{CliError, CliResult, Exit};
 use crate::fetch::human_bytes;
 use crate::term;
@@ -18,8 +20,9 @@ use crate::term;
 #[derive(Args, Debug, Clone)]
 pub struct SyncArgs {
     /// The root of the local mirror: one Maildir per mailbox under it.
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present_any = ["to_url", "to_stream"],
+          conflicts_with_all = ["to_url", "to_stream"])]
+    pub out: Option<PathBuf>,
     /// Only the mailboxes matching this LIST pattern (`*` any text, `%`
     /// any text within one level); repeatable. Default: every mailbox.
     #[arg(long = "mailbox", value_name = "PATTERN")]
@@ -46,10 +49,13 @@ pub struct SyncArgs {
     /// No summary lines.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Copy to another server instead.
+    #[command(flatten)]
+    pub to: ToArgs,
 }
 
 /// Runs `imap sync`.
-pub fn run(args: &SyncArgs, conn: &Resolved) -> CliResult<()> {
+pub fn run(args: &SyncArgs, conn: &Resolved, source_args: &ConnectArgs) -> CliResult<()> {
     if conn.mailbox.is_some() {
         return Err(CliError::usage(
             "imap sync takes no mailbox in the URL: use --mailbox PATTERN",
@@ -62,6 +68,27 @@ pub fn run(args: &SyncArgs, conn: &Resolved) -> CliResult<()> {
             ));
         }
     }
+    if args.to.given() {
+        if args.pull || args.push || args.watch {
+            return Err(CliError::usage(
+                "a copy to another server (--to-url, --to-stream) goes one way: no --pull, \
+                 --push or --watch",
+            ));
+        }
+        return crate::copy::run(
+            &args.to,
+            &args.mailboxes,
+            args.dry_run,
+            args.quiet,
+            conn,
+            source_args,
+        );
+    }
+    let Some(out) = &args.out else {
+        return Err(CliError::usage(
+            "say where to: --out DIR (a Maildir mirror) or --to-url URL (another server)",
+        ));
+    };
     let direction = if args.pull {
         Direction::Pull
     } else if args.push {
@@ -70,7 +97,7 @@ pub fn run(args: &SyncArgs, conn: &Resolved) -> CliResult<()> {
         Direction::Both
     };
     let opts = SyncOptions {
-        root: args.out.clone(),
+        root: out.clone(),
         patterns: args.mailboxes.clone(),
         direction,
         dry_run: args.dry_run,
@@ -239,7 +266,7 @@ fn print_report(r: &MailboxReport, dry_run: bool) {
     }
 }
 
-fn cli_error(e: SyncError) -> CliError {
+pub(crate) fn cli_error(e: SyncError) -> CliError {
     match &e {
         SyncError::Imap { context, err } => CliError::imap(context, err),
         SyncError::Refused { .. } => CliError::new(Exit::Server, e.to_string()),

@@ -18,38 +18,33 @@ use crate::{Direction, MailboxReport, Progress, SyncError, SyncOptions};
 
 mod mailboxes;
 mod transfer;
+pub(crate) mod view;
 
 pub use mailboxes::matches;
 use mailboxes::{find_maildirs, follow_renames, remove_maildir};
+pub(crate) use view::{
+    list_server, server_delimiter, server_view, Last, ServerMailbox, ServerView,
+};
 
 pub use transfer::message_id;
 
 /// UIDs per listing command.
-const LIST_CHUNK: usize = 5000;
+pub(crate) const LIST_CHUNK: usize = 5000;
 
 type Result<T> = std::result::Result<T, SyncError>;
 
-fn imap(context: impl Into<String>) -> impl FnOnce(imaplib::Error) -> SyncError {
+pub(crate) fn imap(context: impl Into<String>) -> impl FnOnce(imaplib::Error) -> SyncError {
     let context = context.into();
     move |err| SyncError::Imap { context, err }
 }
 
-fn local(context: impl Into<String>) -> impl FnOnce(io::Error) -> SyncError {
+pub(crate) fn local(context: impl Into<String>) -> impl FnOnce(io::Error) -> SyncError {
     let context = context.into();
     move |err| SyncError::Local { context, err }
 }
 
 /// A message known by its Message-ID and size (CRLF line ends).
 type MessageKey = (Option<String>, u64);
-
-/// A mailbox on the server, as LIST named it.
-#[derive(Debug, Clone)]
-struct ServerMailbox {
-    /// Its name in UTF-8.
-    name: String,
-    /// Its name on the wire.
-    wire: String,
-}
 
 /// Syncs the account behind `m` (logged in) into `opts.root`; `on_report`
 /// gets each mailbox's report as it is done.
@@ -82,35 +77,7 @@ pub fn sync_with_progress(
     };
 
     // The server's mailboxes.
-    let mut delimiter = None;
-    let mut server: BTreeMap<String, ServerMailbox> = BTreeMap::new();
-    for pattern in &patterns {
-        let entries = m
-            .list_typed(Some(""), Some(&utf7::encode(pattern)))
-            .map_err(imap("cannot list the mailboxes"))?;
-        for entry in entries {
-            if let Some(d) = entry.delimiter {
-                delimiter.get_or_insert(char::from(d));
-            }
-            let unselectable = entry.attributes.iter().any(|a| {
-                a.eq_ignore_ascii_case("\\Noselect") || a.eq_ignore_ascii_case("\\NonExistent")
-            });
-            if unselectable {
-                continue;
-            }
-            let Ok(wire) = String::from_utf8(entry.mailbox.raw.to_vec()) else {
-                continue;
-            };
-            let name = utf7::decode(wire.as_bytes()).unwrap_or_else(|_| wire.clone());
-            server.insert(name.clone(), ServerMailbox { name, wire });
-        }
-    }
-    if delimiter.is_none() {
-        // LIST "" "" answers with the delimiter alone.
-        if let Ok(entries) = m.list_typed(Some(""), Some("")) {
-            delimiter = entries.first().and_then(|e| e.delimiter).map(char::from);
-        }
-    }
+    let (delimiter, mut server) = list_server(m, &patterns)?;
 
     // The local ones.
     let mut local_names = BTreeSet::new();
@@ -138,7 +105,10 @@ pub fn sync_with_progress(
         if server.contains_key(name) {
             continue;
         }
-        if let Some(st) = states.load(name).map_err(local("cannot read the state"))? {
+        if let Some(st) = states
+            .load::<MailboxState>(name)
+            .map_err(local("cannot read the state"))?
+        {
             // Synced before and deleted on the server since: removed here
             // too if nothing changed here; otherwise made again there.
             let md = Maildir::at(root.join(names::path_of(name, delimiter)));
@@ -227,16 +197,6 @@ pub fn sync_with_progress(
         reports.push(report);
     }
     Ok(reports)
-}
-
-/// What the server says of a mailbox's messages now.
-struct ServerView {
-    uidvalidity: u32,
-    uidnext: u32,
-    highestmodseq: Option<u64>,
-    /// Every UID the mailbox holds, with its flags when they may have
-    /// changed since the last sync (`None`: unchanged).
-    now: BTreeMap<u32, Option<Flags>>,
 }
 
 /// One mailbox being synced.
@@ -682,116 +642,16 @@ impl OneMailbox<'_> {
         self.states.save(st).map_err(local("cannot save the state"))
     }
 
-    /// Opens the mailbox and learns which messages it holds, with the
-    /// flags of those that may have changed: from QRESYNC or CONDSTORE
-    /// when the server has them and a previous sync left a HIGHESTMODSEQ,
-    /// else from a listing of every UID and its flags.
+    /// Opens the mailbox and learns what it holds now (see
+    /// [`server_view`]).
     fn server_view(&mut self, saved: Option<&MailboxState>) -> Result<ServerView> {
-        let m = &mut *self.m;
-        let name = self.mb.name.clone();
-        let wire = self.mb.wire.clone();
-        let qresync = m.has_capability("QRESYNC");
-        let condstore = qresync || m.has_capability("CONDSTORE");
-        let mut now = BTreeMap::new();
-        if let Some(st) = saved.filter(|s| s.highestmodseq.is_some() && condstore) {
-            let modseq = st.highestmodseq.unwrap_or_default();
-            let r = m
-                .resync(&wire, st.uidvalidity, modseq)
-                .map_err(imap(format!("cannot open {name}")))?;
-            let info = r.info;
-            let uidvalidity = info.uid_validity.unwrap_or_default();
-            if !r.uid_validity_changed && uidvalidity == st.uidvalidity && !info.no_modseq {
-                let vanished: HashSet<u32> = match &r.vanished {
-                    Some(set) => set.iter_numbers().collect(),
-                    None => HashSet::new(),
-                };
-                let mut present: Option<HashSet<u32>> = None;
-                // Under QRESYNC no VANISHED means nothing was expunged.
-                if !qresync {
-                    // CONDSTORE alone does not say what was expunged.
-                    let all = m
-                        .uid_search_typed(["ALL"])
-                        .map_err(imap(format!("cannot search {name}")))?;
-                    present = Some(all.ids.into_iter().collect());
-                }
-                for &uid in st.messages.keys() {
-                    let there = match &present {
-                        Some(p) => p.contains(&uid),
-                        None => !vanished.contains(&uid),
-                    };
-                    if there {
-                        now.insert(uid, None);
-                    }
-                }
-                for f in &r.changed {
-                    if let (Some(uid), Some(fl)) = (f.uid(), f.flags()) {
-                        if present.as_ref().is_none_or(|p| p.contains(&uid)) {
-                            now.insert(uid, Some(flags::from_server(fl)));
-                        }
-                    }
-                }
-                // New messages the CHANGEDSINCE answer did not carry.
-                if let Some(p) = &present {
-                    let missing: Vec<u32> =
-                        p.iter().copied().filter(|u| !now.contains_key(u)).collect();
-                    self.list_flags(&missing, &mut now)?;
-                }
-                return Ok(ServerView {
-                    uidvalidity,
-                    uidnext: info.uid_next.unwrap_or_default(),
-                    highestmodseq: info.highest_modseq,
-                    now,
-                });
-            }
-            // A changed UIDVALIDITY (or no more mod-sequences): the full
-            // listing below, from a plain SELECT.
-        }
-        let info = if condstore {
-            m.select_condstore(&wire, false)
-        } else {
-            m.select_typed(&wire, false)
-        }
-        .map_err(imap(format!("cannot open {name}")))?;
-        let uidvalidity = info.uid_validity.ok_or_else(|| SyncError::Refused {
-            context: format!("cannot sync {name}"),
-            text: "the server sent no UIDVALIDITY".into(),
-        })?;
-        if info.exists > 0 {
-            let listed = m
-                .uid_fetch_typed("1:*", "(UID FLAGS)")
-                .map_err(imap(format!("cannot list the messages of {name}")))?;
-            for f in listed {
-                if let (Some(uid), Some(fl)) = (f.uid(), f.flags()) {
-                    now.insert(uid, Some(flags::from_server(fl)));
-                }
-            }
-        }
-        Ok(ServerView {
-            uidvalidity,
-            uidnext: info.uid_next.unwrap_or_default(),
-            highestmodseq: info.highest_modseq.filter(|_| !info.no_modseq),
-            now,
-        })
-    }
-
-    /// Adds the flags of `uids` to `now`.
-    fn list_flags(&mut self, uids: &[u32], now: &mut BTreeMap<u32, Option<Flags>>) -> Result<()> {
-        for chunk in uids.chunks(LIST_CHUNK) {
-            let set = SequenceSet::from_numbers(chunk.iter().copied()).to_string();
-            let listed = self
-                .m
-                .uid_fetch_typed(&set, "(UID FLAGS)")
-                .map_err(imap(format!(
-                    "cannot list the messages of {}",
-                    self.mb.name
-                )))?;
-            for f in listed {
-                if let (Some(uid), Some(fl)) = (f.uid(), f.flags()) {
-                    now.insert(uid, Some(flags::from_server(fl)));
-                }
-            }
-        }
-        Ok(())
+        let mut uids = saved.into_iter().flat_map(|s| s.messages.keys().copied());
+        let last = saved.map(|s| Last {
+            uidvalidity: s.uidvalidity,
+            highestmodseq: s.highestmodseq,
+            uids: &mut uids,
+        });
+        server_view(self.m, self.mb, last, false)
     }
 
     /// UID STORE of each group of messages that take the same change.
@@ -860,7 +720,10 @@ fn remove_file(path: &Path) -> Result<()> {
 
 /// A command's outcome: its reply when OK; the library's error, or the
 /// server's NO, as a [`SyncError`] saying what was being done.
-fn answered(result: imaplib::Result<imaplib::Reply>, context: String) -> Result<imaplib::Reply> {
+pub(crate) fn answered(
+    result: imaplib::Result<imaplib::Reply>,
+    context: String,
+) -> Result<imaplib::Reply> {
     match result {
         Ok(reply) if reply.typ == Status::Ok => Ok(reply),
         Ok(reply) => Err(SyncError::Refused {
@@ -872,7 +735,7 @@ fn answered(result: imaplib::Result<imaplib::Reply>, context: String) -> Result<
 }
 
 /// The RFC822.SIZE of a FETCH answer.
-fn rfc822_size(f: &imaplib::types::Fetch) -> Option<u64> {
+pub(crate) fn rfc822_size(f: &imaplib::types::Fetch) -> Option<u64> {
     f.items.iter().find_map(|i| match i {
         FetchItem::Rfc822Size(n) => Some(*n),
         _ => None,
@@ -880,7 +743,7 @@ fn rfc822_size(f: &imaplib::types::Fetch) -> Option<u64> {
 }
 
 /// The text of a refusal.
-fn reply_text(reply: &imaplib::Reply) -> String {
+pub(crate) fn reply_text(reply: &imaplib::Reply) -> String {
     reply
         .data
         .iter()

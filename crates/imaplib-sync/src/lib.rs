@@ -30,6 +30,7 @@
 //! UID in their names and are recognised, and each APPEND is recorded
 //! as pending before it is sent and found on the server afterwards.
 
+pub mod copy;
 pub mod engine;
 pub mod flags;
 pub mod maildir;
@@ -41,6 +42,7 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
+pub use copy::{copy_account, CopyOptions, CopyReport};
 pub use engine::{sync, sync_with_progress};
 
 /// Which way changes go.

@@ -14,6 +14,7 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::flags::Flags;
@@ -21,6 +22,31 @@ use crate::names::STATE_DIR;
 
 /// The version written in state files.
 pub const VERSION: u32 = 1;
+
+/// A state file's content: one per mailbox, named by the mailbox.
+pub trait Saved: Serialize + DeserializeOwned + Clone {
+    /// The format's version, written in every file.
+    const VERSION: u32;
+    /// The version the value carries.
+    fn version(&self) -> u32;
+    /// Marks the value as of [`Saved::VERSION`].
+    fn set_version(&mut self);
+    /// The mailbox it belongs to (names the file).
+    fn name(&self) -> &str;
+}
+
+impl Saved for MailboxState {
+    const VERSION: u32 = VERSION;
+    fn version(&self) -> u32 {
+        self.version
+    }
+    fn set_version(&mut self) {
+        self.version = VERSION;
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
 
 /// One mailbox's state.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -81,11 +107,18 @@ impl StateDir {
     /// The state directory of the mirror at `root`, created if missing
     /// when `create`.
     pub fn open(root: &Path, create: bool) -> io::Result<StateDir> {
-        let dir = root.join(STATE_DIR);
+        StateDir::at(&root.join(STATE_DIR), create)
+    }
+
+    /// The state directory `dir` itself, created if missing when
+    /// `create`.
+    pub fn at(dir: &Path, create: bool) -> io::Result<StateDir> {
         if create {
-            fs::create_dir_all(&dir)?;
+            fs::create_dir_all(dir)?;
         }
-        Ok(StateDir { dir })
+        Ok(StateDir {
+            dir: dir.to_path_buf(),
+        })
     }
 
     fn file(&self, name: &str) -> PathBuf {
@@ -94,26 +127,27 @@ impl StateDir {
     }
 
     /// The saved state of `name`, if any.
-    pub fn load(&self, name: &str) -> io::Result<Option<MailboxState>> {
+    pub fn load<T: Saved>(&self, name: &str) -> io::Result<Option<T>> {
         let path = self.file(name);
         let text = match fs::read(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         };
-        let state: MailboxState = serde_json::from_slice(&text).map_err(|e| {
+        let state: T = serde_json::from_slice(&text).map_err(|e| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!("{}: not a state file of this program: {e}", path.display()),
             )
         })?;
-        if state.version != VERSION {
+        if state.version() != T::VERSION {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!(
-                    "{}: state version {} is not {VERSION}",
+                    "{}: state version {} is not {}",
                     path.display(),
-                    state.version
+                    state.version(),
+                    T::VERSION
                 ),
             ));
         }
@@ -121,7 +155,7 @@ impl StateDir {
     }
 
     /// Every saved state.
-    pub fn load_all(&self) -> io::Result<Vec<MailboxState>> {
+    pub fn load_all<T: Saved>(&self) -> io::Result<Vec<T>> {
         let mut out = Vec::new();
         let entries = match fs::read_dir(&self.dir) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
@@ -147,14 +181,14 @@ impl StateDir {
     }
 
     /// Replaces the saved state of `state.name` atomically.
-    pub fn save(&self, state: &MailboxState) -> io::Result<()> {
-        let path = self.file(&state.name);
+    pub fn save<T: Saved>(&self, state: &T) -> io::Result<()> {
+        let path = self.file(state.name());
         let tmp = path.with_extension("json.tmp");
-        let mut text = if state.version == VERSION {
+        let mut text = if state.version() == T::VERSION {
             serde_json::to_vec(state)
         } else {
             let mut state = state.clone();
-            state.version = VERSION;
+            state.set_version();
             serde_json::to_vec(&state)
         }
         .map_err(io::Error::other)?;
@@ -212,7 +246,7 @@ mod tests {
         let root = std::env::temp_dir().join(format!("imaplib-sync-state-{}", std::process::id()));
         let _ = fs::remove_dir_all(&root);
         let dir = StateDir::open(&root, true).unwrap();
-        assert_eq!(dir.load("Ünï/x").unwrap(), None);
+        assert_eq!(dir.load::<MailboxState>("Ünï/x").unwrap(), None);
         let mut st = MailboxState {
             name: "Ünï/x".into(),
             path: "Ünï/x".into(),
@@ -229,12 +263,12 @@ mod tests {
             },
         );
         dir.save(&st).unwrap();
-        let back = dir.load("Ünï/x").unwrap().unwrap();
+        let back: MailboxState = dir.load("Ünï/x").unwrap().unwrap();
         assert_eq!(back.messages, st.messages);
         assert_eq!(back.version, VERSION);
-        assert_eq!(dir.load_all().unwrap().len(), 1);
+        assert_eq!(dir.load_all::<MailboxState>().unwrap().len(), 1);
         dir.remove("Ünï/x").unwrap();
-        assert_eq!(dir.load("Ünï/x").unwrap(), None);
+        assert_eq!(dir.load::<MailboxState>("Ünï/x").unwrap(), None);
         fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -61,7 +61,7 @@ pub fn wait_for_change(
         context: "cannot open the state directory".into(),
         err,
     })?;
-    if let Ok(Some(st)) = states.load("INBOX") {
+    if let Ok(Some(st)) = states.load::<crate::state::MailboxState>("INBOX") {
         let moved = info.uid_next.is_some_and(|n| n != st.uidnext)
             || (info.highest_modseq.is_some()
                 && st.highestmodseq.is_some()

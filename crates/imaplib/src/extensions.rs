@@ -599,13 +599,34 @@ impl<L: Link> Conn<'_, L> {
         saved_uid_validity: u32,
         saved_modseq: u64,
     ) -> Result<Resync> {
-        let mailbox = mailbox.as_ref();
+        self.resync_as(mailbox.as_ref(), false, saved_uid_validity, saved_modseq)
+            .await
+    }
+
+    /// [`Conn::resync`] with EXAMINE: nothing in the mailbox changes.
+    pub(crate) async fn resync_readonly(
+        &mut self,
+        mailbox: impl AsRef<[u8]>,
+        saved_uid_validity: u32,
+        saved_modseq: u64,
+    ) -> Result<Resync> {
+        self.resync_as(mailbox.as_ref(), true, saved_uid_validity, saved_modseq)
+            .await
+    }
+
+    async fn resync_as(
+        &mut self,
+        mailbox: &[u8],
+        readonly: bool,
+        saved_uid_validity: u32,
+        saved_modseq: u64,
+    ) -> Result<Resync> {
         if self.has_capability("QRESYNC") {
             return self
-                .select_qresync(mailbox, false, saved_uid_validity, saved_modseq, None)
+                .select_qresync(mailbox, readonly, saved_uid_validity, saved_modseq, None)
                 .await;
         }
-        let info = self.select_condstore(mailbox, false).await?;
+        let info = self.select_condstore(mailbox, readonly).await?;
         if info.uid_validity != Some(saved_uid_validity) {
             return Ok(Resync {
                 info,

@@ -11,6 +11,7 @@ mod proxies;
 mod scripted;
 mod support;
 
+mod copy;
 mod decode;
 mod errors;
 mod fetch;

@@ -21,7 +21,10 @@ pub(super) fn follow_renames(
 ) -> Result<()> {
     let root = &opts.root;
     let saved = states.load_all().map_err(local("cannot read the state"))?;
-    let known: BTreeSet<String> = saved.iter().map(|s| s.name.clone()).collect();
+    let known: BTreeSet<String> = saved
+        .iter()
+        .map(|s: &MailboxState| s.name.clone())
+        .collect();
     let orphans: Vec<&MailboxState> = saved
         .iter()
         .filter(|s| !server.contains_key(&s.name) || !local_names.contains(&s.name))

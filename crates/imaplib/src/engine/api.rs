@@ -133,6 +133,10 @@ macro_rules! __imaplib_methods {
         /// SEARCH by the caller). A changed UIDVALIDITY is reported and nothing
         /// else is trusted.
         fn resync(mailbox: impl AsRef<[u8]>, saved_uid_validity: u32, saved_modseq: u64) -> $crate::Resync;
+        /// [`resync`](crate::Imap4::resync) with EXAMINE instead of SELECT:
+        /// the mailbox is opened read-only and nothing in it changes (no
+        /// `\Recent` cleared), for a copy that must leave its source alone.
+        fn resync_readonly(mailbox: impl AsRef<[u8]>, saved_uid_validity: u32, saved_modseq: u64) -> $crate::Resync;
         /// LIST with selection and return options (RFC 5258), STATUS in the
         /// same round trip with LIST-STATUS (RFC 5819). Raises `error` if the
         /// server lacks LIST-EXTENDED (or LIST-STATUS when a STATUS is asked).

@@ -519,6 +519,34 @@ impl PreauthDovecot {
     }
 }
 
+impl PreauthDovecot {
+    /// Makes the sessions started from now on use `separator` as the
+    /// hierarchy delimiter instead of `.` (the Maildir++ layout on disk
+    /// stays as it is).
+    #[allow(dead_code)]
+    pub fn use_separator(&self, separator: char) {
+        self.add_config(&format!(
+            "namespace inbox {{\n  separator = {separator}\n}}\n"
+        ));
+    }
+
+    /// Makes the sessions started from now on refuse messages over
+    /// `bytes` (`[LIMIT]`) and announce `APPENDLIMIT=bytes`.
+    #[allow(dead_code)]
+    pub fn limit_appends(&self, bytes: u64) {
+        self.add_config(&format!(
+            "plugin {{\n  quota_max_mail_size = {bytes}\n}}\nimap_capability = +APPENDLIMIT={bytes}\n"
+        ));
+    }
+
+    fn add_config(&self, text: &str) {
+        let path = self.dir.join("dc.conf");
+        let mut conf = std::fs::read_to_string(&path).expect("read dc.conf");
+        conf.push_str(text);
+        write_file(&path, conf.as_bytes(), 0o644);
+    }
+}
+
 impl Default for PreauthDovecot {
     fn default() -> Self {
         Self::new()

@@ -1,0 +1,301 @@
+//! `imap sync --to-url URL` (or `--to-stream CMD`): the account copied to
+//! another server, one way, resumable.
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use imaplib_sync::{CopyOptions, CopyReport};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::connect::{ConnectArgs, Resolved};
+use crate::exit::{CliError, CliResult, Exit};
+use crate::fetch::human_bytes;
+use crate::term;
+
+/// The destination of `imap sync --to-url` and how to copy to it.
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Destination (copy to another server)")]
+pub struct ToArgs {
+    /// The destination server's URL.
+    #[arg(
+        long,
+        value_name = "URL",
+        conflicts_with = "to_stream",
+        help = "Copy to this server instead of mirroring into --out: \
+                imap://[USER[;AUTH=MECH]@]HOST[:PORT]/ or imaps://..."
+    )]
+    pub to_url: Option<String>,
+    /// Copy to the server speaking IMAP on this shell command's
+    /// stdin/stdout.
+    #[arg(long, value_name = "COMMAND")]
+    pub to_stream: Option<String>,
+    /// The destination's user (instead of USER@ in --to-url).
+    #[arg(long, value_name = "USER")]
+    pub to_user: Option<String>,
+    /// The destination's password from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub to_password_env: Option<String>,
+    /// The destination's password from the first line of this file.
+    #[arg(long, value_name = "FILE")]
+    pub to_password_file: Option<PathBuf>,
+    /// The destination's password from this shell command's first line.
+    #[arg(long, value_name = "CMD")]
+    pub to_password_command: Option<String>,
+    /// Log in to the destination with AUTHENTICATE MECH.
+    #[arg(long, value_name = "MECH")]
+    pub to_auth: Option<String>,
+    /// STARTTLS on an imap:// destination.
+    #[arg(long)]
+    pub to_starttls: bool,
+    /// Also trust the CA certificates in this PEM file for the destination.
+    #[arg(long, value_name = "FILE")]
+    pub to_ca_file: Option<PathBuf>,
+    /// Check the destination's certificate against NAME.
+    #[arg(long, value_name = "NAME")]
+    pub to_tls_server_name: Option<String>,
+    /// DANGEROUS: accept any certificate from the destination.
+    #[arg(long)]
+    pub to_insecure: bool,
+    /// Where the copy keeps its state (default: under
+    /// $XDG_STATE_HOME/imap/copies/, one directory per pair of accounts).
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+    /// Rename on the way: the source mailbox OLD (and those below it)
+    /// becomes NEW (written with the destination's hierarchy delimiter);
+    /// repeatable, the first match wins.
+    #[arg(long = "map", value_name = "OLD=NEW")]
+    pub map: Vec<String>,
+    /// Also expunge from the destination what the source expunged (off by
+    /// default: the destination loses nothing unasked).
+    #[arg(long)]
+    pub delete: bool,
+}
+
+impl ToArgs {
+    /// True when a destination server is given.
+    pub fn given(&self) -> bool {
+        self.to_url.is_some() || self.to_stream.is_some()
+    }
+
+    /// The destination's connection settings; the source's --timeout and
+    /// -v apply to it too.
+    fn resolve(&self, source: &ConnectArgs) -> CliResult<Resolved> {
+        let args = ConnectArgs {
+            url: self.to_url.clone(),
+            stream: self.to_stream.clone(),
+            user: self.to_user.clone(),
+            password_env: self.to_password_env.clone(),
+            password_file: self.to_password_file.clone(),
+            password_command: self.to_password_command.clone(),
+            auth: self.to_auth.clone(),
+            starttls: self.to_starttls,
+            ca_file: self.to_ca_file.clone(),
+            tls_server_name: self.to_tls_server_name.clone(),
+            insecure: self.to_insecure,
+            timeout: source.timeout,
+            verbose: source.verbose,
+            ..ConnectArgs::default()
+        };
+        args.resolve_with(false).map_err(|mut e| {
+            e.message = format!("the destination (--to-...): {}", e.message);
+            e
+        })
+    }
+}
+
+/// What a `--map` value says.
+fn parse_map(values: &[String]) -> CliResult<Vec<(String, String)>> {
+    values
+        .iter()
+        .map(|v| {
+            let (old, new) = v
+                .split_once('=')
+                .filter(|(o, n)| !o.is_empty() && !n.is_empty())
+                .ok_or_else(|| CliError::usage(format!("--map {v:?}: write OLD=NEW")))?;
+            if v.contains(['\r', '\n', '\0']) {
+                return Err(CliError::usage("--map may not contain line breaks or NUL"));
+            }
+            Ok((old.to_string(), new.to_string()))
+        })
+        .collect()
+}
+
+/// The default state directory of the copy from `src` to `dst`.
+fn default_state(src: &Resolved, dst: &Resolved) -> CliResult<PathBuf> {
+    let base = match std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+            Some(home) => PathBuf::from(home).join(".local").join("state"),
+            None => {
+                return Err(CliError::usage(
+                    "no HOME or XDG_STATE_HOME to keep the state in: give --state DIR",
+                ))
+            }
+        },
+    };
+    let pair = format!(
+        "{} {} -> {} {}",
+        src.user.as_deref().unwrap_or(""),
+        src.describe(),
+        dst.user.as_deref().unwrap_or(""),
+        dst.describe()
+    );
+    // FNV-1a: the same name for the same pair, on every build.
+    let hash = pair.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    Ok(base
+        .join("imap")
+        .join("copies")
+        .join(format!("{hash:016x}")))
+}
+
+/// Runs `imap sync --to-...`.
+pub fn run(
+    to: &ToArgs,
+    patterns: &[String],
+    dry_run: bool,
+    quiet: bool,
+    src: &Resolved,
+    source_args: &ConnectArgs,
+) -> CliResult<()> {
+    let dst = to.resolve(source_args)?;
+    let state = match &to.state {
+        Some(dir) => dir.clone(),
+        None => default_state(src, &dst)?,
+    };
+    let opts = CopyOptions {
+        state,
+        patterns: patterns.to_vec(),
+        map: parse_map(&to.map)?,
+        delete: to.delete,
+        dry_run,
+    };
+    let started = Instant::now();
+    let mut from = src.connect()?;
+    src.login(&mut from, true)?;
+    let mut into = dst.connect().map_err(destination)?;
+    dst.login(&mut into, true).map_err(destination)?;
+    if !quiet {
+        eprintln!(
+            "imap: copying to {} (state in {})",
+            term::safe(&dst.describe()),
+            term::safe(&opts.state.display().to_string())
+        );
+    }
+    let bar = spinner(quiet);
+    let result = imaplib_sync::copy_account(
+        &mut from,
+        &mut into,
+        &opts,
+        |report| {
+            if !quiet || dry_run || !report.skipped.is_empty() {
+                bar.suspend(|| print_report(report, dry_run));
+            }
+        },
+        |p| {
+            bar.set_message(format!(
+                "{}: {} messages, {}",
+                term::safe(p.mailbox),
+                p.messages,
+                human_bytes(p.bytes)
+            ))
+        },
+    );
+    bar.finish_and_clear();
+    let reports = result.map_err(crate::sync::cli_error)?;
+    let _ = from.logout();
+    let _ = into.logout();
+    let copied: u64 = reports.iter().map(|r| r.copied).sum();
+    let bytes: u64 = reports.iter().map(|r| r.bytes).sum();
+    let skipped: usize = reports.iter().map(|r| r.skipped.len()).sum();
+    if !quiet {
+        let secs = started.elapsed().as_secs_f64();
+        eprintln!(
+            "imap: {} mailboxes, {copied} messages copied ({}) in {secs:.1} s: {:.0} messages/s, {}/s",
+            reports.len(),
+            human_bytes(bytes),
+            copied as f64 / secs.max(1e-3),
+            human_bytes((bytes as f64 / secs.max(1e-3)) as u64)
+        );
+    }
+    if skipped > 0 && !dry_run {
+        return Err(CliError::new(
+            Exit::Incomplete,
+            format!("{skipped} messages were not copied (listed above)"),
+        ));
+    }
+    Ok(())
+}
+
+/// Says that an error is the destination's.
+fn destination(mut e: CliError) -> CliError {
+    e.message = format!("the destination: {}", e.message);
+    e
+}
+
+fn spinner(quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} {elapsed}") {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// One line per mailbox, one per message skipped, and in a dry run one
+/// per planned change.
+fn print_report(r: &CopyReport, dry_run: bool) {
+    let mut parts = Vec::new();
+    if r.created {
+        parts.push("created".to_string());
+    }
+    if r.subscribed {
+        parts.push("subscribed".to_string());
+    }
+    if r.copied > 0 {
+        parts.push(format!("{} copied ({})", r.copied, human_bytes(r.bytes)));
+    }
+    for (n, what) in [
+        (r.found, "found there already"),
+        (r.flags, "flag changes"),
+        (r.deleted, "expunged"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {what}"));
+        }
+    }
+    if !r.skipped.is_empty() {
+        parts.push(format!("{} not copied", r.skipped.len()));
+    }
+    parts.extend(r.notes.iter().cloned());
+    let summary = if parts.is_empty() {
+        "unchanged".to_string()
+    } else {
+        parts.join(", ")
+    };
+    let verb = if dry_run { " (dry run)" } else { "" };
+    let arrow = if r.mailbox == r.target {
+        String::new()
+    } else {
+        format!(" -> {}", term::safe(&r.target))
+    };
+    println!(
+        "{}{arrow}: {}{verb}",
+        term::safe(&r.mailbox),
+        term::safe(&summary)
+    );
+    for line in &r.skipped {
+        println!("  not copied: {}", term::safe(line));
+    }
+    if dry_run {
+        for line in &r.planned {
+            println!("  {}", term::safe(line));
+        }
+    }
+}

@@ -1,0 +1,403 @@
+//! Moving messages between the two servers: pipelined FETCH batches into
+//! one MULTIAPPEND each (or one APPEND per message), and big messages
+//! streamed from the source's FETCH into the destination's APPEND by a
+//! second thread, a few chunks in flight.
+
+use std::io::Read;
+use std::sync::mpsc::{sync_channel, Receiver};
+
+use bytes::Bytes;
+use chrono::{DateTime, FixedOffset};
+use imaplib::types::{Fetch, ResponseCode};
+use imaplib::{DateInput, Reply, Status, Streamed};
+
+use super::*;
+use crate::engine::{message_id, reply_text, rfc822_size};
+
+/// What identifies a message on the destination (see [`key_of`]).
+pub(super) const KEY_ITEMS: &str =
+    "(UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])";
+/// What a copy fetches.
+const ITEMS: &str = "(UID FLAGS INTERNALDATE BODY.PEEK[])";
+/// Messages at most this big go in batches; bigger ones are streamed.
+const INLINE_MAX: u64 = 1024 * 1024;
+/// Bytes in one batch at most.
+const BATCH_BYTES: u64 = 8 * 1024 * 1024;
+/// Messages in one batch at most.
+const BATCH_MAX: usize = 500;
+/// FETCH batches in flight at once.
+const WINDOW: usize = 2;
+/// Chunks of a streamed message in flight between the two threads.
+const CHUNKS_IN_FLIGHT: usize = 8;
+
+/// The key of a [`KEY_ITEMS`] answer.
+pub(super) fn key_of(f: &Fetch) -> Option<Key> {
+    let size = rfc822_size(f)?;
+    let id = f.body().and_then(|b| message_id(b));
+    Some((id, size, f.internal_date().map(|d| d.timestamp())))
+}
+
+/// A fetched message on its way.
+struct Message {
+    src: u32,
+    flags: Flags,
+    date: Option<DateTime<FixedOffset>>,
+    body: Bytes,
+}
+
+/// What became of one APPEND.
+enum Appended {
+    /// Stored, with its UID when the destination said it (APPENDUID).
+    Stored(Option<u32>),
+    /// Refused, with the destination's text.
+    Refused(String),
+}
+
+impl OneCopy<'_> {
+    /// Copies the source messages `uids`.
+    pub(super) fn copy(&mut self, st: &mut CopyState, uids: &[u32]) -> Result<()> {
+        let name = self.mb.name.clone();
+        let mut sizes: HashMap<u32, u64> = HashMap::new();
+        for chunk in uids.chunks(crate::engine::LIST_CHUNK) {
+            let set = SequenceSet::from_numbers(chunk.iter().copied()).to_string();
+            let listed = self
+                .src
+                .uid_fetch_typed(&set, "(UID RFC822.SIZE)")
+                .map_err(imap(format!("cannot fetch from {name}")))?;
+            for f in listed {
+                if let (Some(uid), Some(size)) = (f.uid(), rfc822_size(&f)) {
+                    sizes.insert(uid, size);
+                }
+            }
+        }
+        let mut small = Vec::new();
+        let mut big = Vec::new();
+        for &uid in uids {
+            let Some(&size) = sizes.get(&uid) else {
+                continue; // Expunged meanwhile.
+            };
+            match self.sink.limit {
+                Some(limit) if size > limit => {
+                    st.skipped.insert(uid);
+                    self.sink.report.skipped.push(format!(
+                        "UID {uid}: {size} bytes, over the destination's APPENDLIMIT of {limit}"
+                    ))
+                }
+                _ if size > INLINE_MAX => big.push(uid),
+                _ => small.push(uid),
+            }
+        }
+
+        let total: u64 = small.iter().map(|u| sizes[u]).sum();
+        let avg = (total / small.len().max(1) as u64).max(1);
+        let batch_max = ((BATCH_BYTES / avg) as usize).clamp(1, BATCH_MAX);
+        let mut batch: Vec<Message> = Vec::new();
+        let mut batch_bytes = 0u64;
+        let mut failure: Option<SyncError> = None;
+        let sink = &mut self.sink;
+        let result = self
+            .src
+            .uid_fetch_pipelined(&small, ITEMS, batch_max, WINDOW, |f| {
+                let (Some(uid), Some(body)) = (f.uid(), f.body()) else {
+                    return Ok(());
+                };
+                if st.copied.contains_key(&uid) || batch.iter().any(|m| m.src == uid) {
+                    return Ok(());
+                }
+                batch_bytes += body.len() as u64;
+                batch.push(Message {
+                    src: uid,
+                    flags: flags::from_server(f.flags().unwrap_or_default()),
+                    date: f.internal_date(),
+                    body: body.clone(),
+                });
+                if batch.len() >= batch_max || batch_bytes >= BATCH_BYTES {
+                    batch_bytes = 0;
+                    if let Err(e) = sink.append_batch(st, std::mem::take(&mut batch)) {
+                        let text = e.to_string();
+                        failure = Some(e);
+                        return Err(imaplib::Error::error(text));
+                    }
+                }
+                Ok(())
+            });
+        if let Some(f) = failure {
+            return Err(f);
+        }
+        result.map_err(imap(format!("cannot fetch from {name}")))?;
+        self.sink.append_batch(st, batch)?;
+
+        for uid in big {
+            self.copy_streamed(st, uid)?;
+        }
+        Ok(())
+    }
+
+    /// Copies one big message: the source's FETCH runs on a second
+    /// thread and hands its chunks over as they arrive; the destination's
+    /// APPEND (its length from the FETCH literal) reads them.
+    fn copy_streamed(&mut self, st: &mut CopyState, uid: u32) -> Result<()> {
+        let name = self.mb.name.clone();
+        let info = self
+            .src
+            .uid_fetch_typed(uid.to_string(), KEY_ITEMS)
+            .map_err(imap(format!("cannot fetch from {name}")))?;
+        let Some(info) = info.into_iter().find(|f| f.uid() == Some(uid)) else {
+            return Ok(()); // Expunged meanwhile.
+        };
+        let fl = flags::from_server(info.flags().unwrap_or_default());
+        let date = info.internal_date();
+        let id = info.body().and_then(|b| message_id(b));
+        let src = &mut *self.src;
+        let sink = &mut self.sink;
+        std::thread::scope(|scope| -> Result<()> {
+            let (tx, rx) = sync_channel::<Piece>(CHUNKS_IN_FLIGHT);
+            let fetching = scope.spawn(move || {
+                src.fetch_streamed(true, uid.to_string(), "(BODY.PEEK[])", |piece| {
+                    let piece = match piece {
+                        Streamed::Start { size, .. } => Piece::Size(size),
+                        Streamed::Data(data) => Piece::Data(data.to_vec()),
+                    };
+                    tx.send(piece).map_err(|_| {
+                        io::Error::new(io::ErrorKind::BrokenPipe, "the destination stopped")
+                    })
+                })
+            });
+            let fetched = |fetching: std::thread::ScopedJoinHandle<'_, imaplib::Result<Reply>>| {
+                let reply = fetching
+                    .join()
+                    .unwrap_or_else(|_| Err(imaplib::Error::abort("the fetching thread failed")));
+                answered(reply, format!("cannot fetch from {name}"))
+            };
+            let size = match rx.recv() {
+                Ok(Piece::Size(size)) => size,
+                // No literal: expunged meanwhile (or a NIL body).
+                _ => return fetched(fetching).map(drop),
+            };
+            st.pending.push(PendingCopy {
+                src: uid,
+                size,
+                message_id: id,
+                date: date.map(|d| d.timestamp()),
+                flags: fl.clone(),
+            });
+            sink.save(st)?;
+            let mut reader = ChannelReader {
+                rx,
+                chunk: Vec::new(),
+                at: 0,
+            };
+            let report = &mut *sink.report;
+            let progress = &mut *sink.progress;
+            let mailbox = name.as_str();
+            let (moved, bytes) = (report.copied, report.bytes);
+            let appended = sink.dst.append_from(
+                Some(&sink.dest.wire),
+                Some(&format!("({})", flags::list(&fl))),
+                date.map(DateInput::DateTime),
+                &mut reader,
+                size,
+                |sent| {
+                    progress(&Progress {
+                        mailbox,
+                        messages: moved,
+                        bytes: bytes + sent,
+                    })
+                },
+            );
+            // Whatever the APPEND left unread ends the FETCH's sends.
+            drop(reader);
+            let fetch_result = fetched(fetching);
+            let appended =
+                appended.map_err(imap(format!("cannot append to {}", sink.dest.name)))?;
+            fetch_result?;
+            let outcome = sink.outcome(st, &appended);
+            sink.settle(st, vec![(uid, size, outcome)])
+        })
+    }
+}
+
+/// What the fetching thread hands over.
+enum Piece {
+    /// The message's length, first.
+    Size(u64),
+    /// The next bytes.
+    Data(Vec<u8>),
+}
+
+/// The chunks of a streamed message as a [`Read`]; the end of the
+/// channel is the end of the data.
+struct ChannelReader {
+    rx: Receiver<Piece>,
+    chunk: Vec<u8>,
+    at: usize,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.at == self.chunk.len() {
+            match self.rx.recv() {
+                Ok(Piece::Data(data)) => {
+                    self.chunk = data;
+                    self.at = 0;
+                }
+                Ok(Piece::Size(_)) => continue,
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.at);
+        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+impl Sink<'_> {
+    /// Appends one batch: recorded as pending first, then one MULTIAPPEND
+    /// (all or nothing: a refusal is tried again message by message, so
+    /// that one message over a limit does not stop the others), or one
+    /// APPEND per message.
+    fn append_batch(&mut self, st: &mut CopyState, batch: Vec<Message>) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        for m in &batch {
+            st.pending.push(PendingCopy {
+                src: m.src,
+                size: m.body.len() as u64,
+                message_id: message_id(&m.body),
+                date: m.date.map(|d| d.timestamp()),
+                flags: m.flags.clone(),
+            });
+        }
+        self.save(st)?;
+        let lists: Vec<String> = batch
+            .iter()
+            .map(|m| format!("({})", flags::list(&m.flags)))
+            .collect();
+        let mut outcomes: Option<Vec<Appended>> = None;
+        if self.dst.has_capability("MULTIAPPEND") && batch.len() > 1 {
+            let items: Vec<(Option<&str>, Option<DateInput>, &[u8])> = batch
+                .iter()
+                .zip(&lists)
+                .map(|(m, l)| {
+                    (
+                        Some(l.as_str()),
+                        m.date.map(DateInput::DateTime),
+                        m.body.as_ref(),
+                    )
+                })
+                .collect();
+            let reply = self
+                .dst
+                .append_many(Some(&self.dest.wire), &items)
+                .map_err(imap(format!("cannot append to {}", self.dest.name)))?;
+            if reply.typ == Status::Ok {
+                let uids = match imaplib::reply_code(&reply) {
+                    Some(ResponseCode::AppendUid { uid_validity, uids })
+                        if uid_validity == st.dst_uidvalidity =>
+                    {
+                        let uids: Vec<u32> = uids.iter_numbers().collect();
+                        (uids.len() == batch.len()).then_some(uids)
+                    }
+                    _ => None,
+                };
+                outcomes = Some(match uids {
+                    Some(uids) => uids
+                        .into_iter()
+                        .map(|u| Appended::Stored(Some(u)))
+                        .collect(),
+                    None => batch.iter().map(|_| Appended::Stored(None)).collect(),
+                });
+            }
+        }
+        let outcomes = match outcomes {
+            Some(o) => o,
+            None => {
+                let mut out = Vec::new();
+                for (m, l) in batch.iter().zip(&lists) {
+                    let reply = self
+                        .dst
+                        .append(
+                            Some(&self.dest.wire),
+                            Some(l),
+                            m.date.map(DateInput::DateTime),
+                            &m.body,
+                        )
+                        .map_err(imap(format!("cannot append to {}", self.dest.name)))?;
+                    out.push(self.outcome(st, &reply));
+                }
+                out
+            }
+        };
+        let settled = batch
+            .iter()
+            .zip(outcomes)
+            .map(|(m, o)| (m.src, m.body.len() as u64, o))
+            .collect();
+        self.settle(st, settled)
+    }
+
+    /// What one APPEND's reply says.
+    fn outcome(&self, st: &CopyState, reply: &Reply) -> Appended {
+        if reply.typ != Status::Ok {
+            return Appended::Refused(reply_text(reply));
+        }
+        match imaplib::reply_code(reply) {
+            Some(ResponseCode::AppendUid { uid_validity, uids })
+                if uid_validity == st.dst_uidvalidity =>
+            {
+                Appended::Stored(uids.iter_numbers().next())
+            }
+            _ => Appended::Stored(None),
+        }
+    }
+
+    /// Records what became of the messages `(source UID, size, outcome)`:
+    /// a known UID is a copy; a refusal is reported and no longer
+    /// pending; the rest is found on the destination by its key.
+    fn settle(&mut self, st: &mut CopyState, done: Vec<(u32, u64, Appended)>) -> Result<()> {
+        let mut unknown = false;
+        for (src, size, outcome) in done {
+            match outcome {
+                Appended::Stored(Some(uid)) => {
+                    st.skipped.remove(&src);
+                    if let Some(i) = st.pending.iter().position(|p| p.src == src) {
+                        let p = st.pending.remove(i);
+                        st.copied.insert(
+                            src,
+                            Copied {
+                                uid,
+                                flags: p.flags,
+                            },
+                        );
+                    }
+                    st.dst_uidnext = st.dst_uidnext.max(uid + 1);
+                }
+                Appended::Stored(None) => {
+                    st.skipped.remove(&src);
+                    unknown = true;
+                }
+                Appended::Refused(text) => {
+                    st.pending.retain(|p| p.src != src);
+                    st.skipped.insert(src);
+                    self.report
+                        .skipped
+                        .push(format!("UID {src}: refused by the destination: {text}"));
+                    continue;
+                }
+            }
+            self.report.copied += 1;
+            self.report.bytes += size;
+        }
+        (self.progress)(&Progress {
+            mailbox: &self.report.mailbox,
+            messages: self.report.copied,
+            bytes: self.report.bytes,
+        });
+        if unknown {
+            return self.recover_pending(st);
+        }
+        self.save(st)
+    }
+}
