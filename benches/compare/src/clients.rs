@@ -394,11 +394,10 @@ async fn ours_async_fetch(m: &mut imaplib::AsyncImap4, job: &Job) -> (u64, u64) 
     }
 }
 
-fn imap_crate<S: Read + Write + std::fmt::Debug>(
-    stream: S,
-    job: &Job,
-    timed: &mut dyn FnMut(&mut dyn FnMut() -> (u64, u64)),
-) {
+/// Times the closure it is given (which returns messages and bytes).
+type Timer<'a> = &'a mut dyn FnMut(&mut dyn FnMut() -> (u64, u64));
+
+fn imap_crate<S: Read + Write + std::fmt::Debug>(stream: S, job: &Job, timed: Timer<'_>) {
     let mut client = imap::Client::new(stream);
     client.read_greeting().unwrap();
     let mut s = client
@@ -427,11 +426,7 @@ fn imap_crate<S: Read + Write + std::fmt::Debug>(
 
 /// The lower bound: sends the command and reads until the tagged
 /// completion, looking only at the last bytes of each read.
-fn raw<S: Read + Write>(
-    mut s: S,
-    job: &Job,
-    timed: &mut dyn FnMut(&mut dyn FnMut() -> (u64, u64)),
-) {
+fn raw<S: Read + Write>(mut s: S, job: &Job, timed: Timer<'_>) {
     let mut buf = vec![0u8; 64 * 1024];
     let mut n = 0;
     read_to_tag(&mut s, &mut buf, None).unwrap();

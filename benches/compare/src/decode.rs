@@ -259,12 +259,15 @@ pub fn views_checked(input: &[u8]) -> Count {
 }
 
 /// Runs decoders on input `which` (a, b or c) for `secs` seconds:
+/// A decoder of a whole input, counting what it found.
+type Decoder = fn(&[u8]) -> Count;
+
 /// `variant` names one (owned, view, frames, imap-proto, imap-codec) or
 /// several separated by commas, which then run in turn, one pass each per
 /// round. Prints each one's fastest and median pass and, for several, the
 /// median over the rounds of each one's time ÷ the first one's.
 pub fn profile(which: &str, secs: f64, variant: &str) {
-    let decoders: Vec<(&str, fn(&[u8]) -> Count)> = variant
+    let decoders: Vec<(&str, Decoder)> = variant
         .split(',')
         .map(|name| {
             let f: fn(&[u8]) -> Count = match name {

@@ -79,7 +79,7 @@ pub fn body_literals(count: usize, total: usize) -> Vec<u8> {
 /// base64 attachment every third.
 pub fn dovecot_message(i: usize) -> Vec<u8> {
     let size = 2000 + (i * 7919) % 10_000;
-    if i % 3 != 0 {
+    if !i.is_multiple_of(3) {
         return message(i, size);
     }
     let mut m = format!(

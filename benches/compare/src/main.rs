@@ -3,8 +3,9 @@
 //! `benches/README.md` explains the table it prints.
 //!
 //! ```text
-//! imaplib-compare [all|decode|replay|memory|dovecot|python|sync]...   benchmarks, then one table
+//! imaplib-compare [all|decode|replay|memory|dovecot|python|sync|migrate]...   benchmarks, then one table
 //! imaplib-compare child ...                               internal: one client measurement
+//! imaplib-compare floor fetch|append ...                  internal: the floor of benchmark 7
 //! ```
 
 #[path = "../../../crates/imaplib/tests/support/dovecot.rs"]
@@ -14,6 +15,7 @@ mod dovecot;
 mod clients;
 mod decode;
 mod inputs;
+mod migrate;
 mod replay;
 mod sync;
 mod table;
@@ -30,6 +32,10 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("child") {
         clients::child_main(&args[1..]);
+        return;
+    }
+    if args.first().map(String::as_str) == Some("floor") {
+        migrate::floor_main(&args[1..]);
         return;
     }
     if args.first().map(String::as_str) == Some("serve") {
@@ -75,6 +81,7 @@ fn main() {
             "dovecot" => dovecot_bench(&mut table, reps.min(3)),
             "python" => python_bench(&mut table, reps),
             "sync" => sync::run(&mut table),
+            "migrate" => migrate::run(&mut table),
             other => panic!("unknown benchmark {other}"),
         }
         eprintln!(

@@ -40,9 +40,9 @@ use crate::inputs;
 use crate::table::{median, round_ratio, Row, Table};
 
 /// The mailboxes that hold the messages (Dovecot adds four empty
-/// special-use ones, Drafts, Junk, Sent and Trash, which both tools mirror
-/// too).
-const MAILBOXES: [&str; 10] = [
+/// special-use ones, Drafts, Junk, Sent and Trash, which the tools mirror
+/// or copy too).
+pub(crate) const MAILBOXES: [&str; 10] = [
     "INBOX",
     "Archive",
     "Clients",
@@ -105,9 +105,9 @@ impl Side {
 
 /// One timed run.
 #[derive(Clone, Copy)]
-struct Run {
-    secs: f64,
-    max_rss_kb: u64,
+pub(crate) struct Run {
+    pub(crate) secs: f64,
+    pub(crate) max_rss_kb: u64,
 }
 
 /// The three steps.
@@ -117,11 +117,9 @@ const STEPS: [&str; 3] = [
     "3. re-sync after 1 % flag changes and 1 % new messages on the server",
 ];
 
-/// Runs the benchmark, adds its rows to `table` and prints its own
-/// side-by-side table.
-pub fn run(table: &mut Table) {
-    let per_mailbox: u32 = env_number("BENCH_SYNC_MESSAGES", 2000);
-    let rounds: usize = env_number("BENCH_SYNC_ROUNDS", 5).max(1);
+/// The `imap` command built in release mode, its version and mbsync's
+/// (both must be there).
+pub(crate) fn tools() -> (PathBuf, String, String) {
     let imap_bin = std::env::var_os("BENCH_IMAP")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/release/imap"));
@@ -143,6 +141,15 @@ pub fn run(table: &mut Table) {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
+    (imap_bin, imap_version, mbsync_version)
+}
+
+/// Runs the benchmark, adds its rows to `table` and prints its own
+/// side-by-side table.
+pub fn run(table: &mut Table) {
+    let per_mailbox: u32 = env_number("BENCH_SYNC_MESSAGES", 2000);
+    let rounds: usize = env_number("BENCH_SYNC_ROUNDS", 5).max(1);
+    let (imap_bin, imap_version, mbsync_version) = tools();
 
     let server = Dovecot::start();
     let total = per_mailbox as usize * MAILBOXES.len();
@@ -328,7 +335,7 @@ fn label(tool: Tool) -> &'static str {
     }
 }
 
-fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
+pub(crate) fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
@@ -336,7 +343,7 @@ fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
 }
 
 /// Message `i`: 15 to 25 KB of text, 20 KB on average.
-fn message(i: usize) -> Vec<u8> {
+pub(crate) fn message(i: usize) -> Vec<u8> {
     inputs::message(i, 15_000 + (i * 7919) % 10_000)
 }
 
@@ -475,14 +482,14 @@ fn keep_trace(s: &Side, what: &str) {
 }
 
 /// Writes every file system's dirty data to disk (sync(2)).
-fn flush_disks() {
+pub(crate) fn flush_disks() {
     // SAFETY: no arguments, no memory shared.
     unsafe { libc::sync() };
 }
 
 /// Runs `cmd` to its end: its wall time, its peak RSS and whether it
 /// exited with status 0.
-fn run_timed(cmd: &mut Command) -> (Run, bool) {
+pub(crate) fn run_timed(cmd: &mut Command) -> (Run, bool) {
     let start = Instant::now();
     let child = cmd.spawn().expect("start the tool");
     let pid = child.id() as libc::pid_t;

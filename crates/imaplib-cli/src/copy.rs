@@ -196,11 +196,15 @@ pub fn run(
             }
         },
         |p| {
+            if p.total_bytes > 0 {
+                bar.set_length(p.total_bytes);
+                bar.set_position(p.bytes.min(p.total_bytes));
+            }
             bar.set_message(format!(
-                "{}: {} messages, {}",
+                "{}: {}/{} messages",
                 term::safe(p.mailbox),
                 p.messages,
-                human_bytes(p.bytes)
+                p.total_messages
             ))
         },
     );
@@ -236,13 +240,17 @@ fn destination(mut e: CliError) -> CliError {
     e
 }
 
+/// A bar for the mailbox being copied (bytes, rate, time left), on a
+/// terminal (hidden with -q or when stderr is not one).
 fn spinner(quiet: bool) -> ProgressBar {
     if quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::new_spinner();
-    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} {elapsed}") {
-        bar.set_style(style);
+    let bar = ProgressBar::new(0);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{msg} [{wide_bar}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
     }
     bar.enable_steady_tick(Duration::from_millis(200));
     bar

@@ -259,6 +259,7 @@ pub fn copy_account(
                 limit,
                 report: &mut report,
                 progress: &mut on_progress,
+                total: (0, 0),
             },
         };
         one.run()?;
@@ -363,6 +364,8 @@ pub(crate) struct Sink<'a> {
     limit: Option<u64>,
     report: &'a mut CopyReport,
     progress: &'a mut dyn FnMut(&Progress),
+    /// What this run has to copy (messages, bytes), for the progress.
+    total: (u64, u64),
 }
 
 impl OneCopy<'_> {

@@ -79,6 +79,10 @@ pub struct Progress<'a> {
     pub messages: u64,
     /// Their bytes.
     pub bytes: u64,
+    /// The messages this mailbox's run has to move, when known (else 0).
+    pub total_messages: u64,
+    /// Their bytes, when known (else 0).
+    pub total_bytes: u64,
 }
 
 /// What one mailbox's sync did (or, in a dry run, would do).

@@ -88,6 +88,11 @@ impl OneCopy<'_> {
             }
         }
 
+        self.sink.total = (
+            (small.len() + big.len()) as u64,
+            small.iter().chain(&big).map(|u| sizes[u]).sum(),
+        );
+        self.sink.tell_progress(0);
         let total: u64 = small.iter().map(|u| sizes[u]).sum();
         let avg = (total / small.len().max(1) as u64).max(1);
         let batch_max = ((BATCH_BYTES / avg) as usize).clamp(1, BATCH_MAX);
@@ -191,6 +196,7 @@ impl OneCopy<'_> {
             let progress = &mut *sink.progress;
             let mailbox = name.as_str();
             let (moved, bytes) = (report.copied, report.bytes);
+            let (total_messages, total_bytes) = sink.total;
             let appended = sink.dst.append_from(
                 Some(&sink.dest.wire),
                 Some(&format!("({})", flags::list(&fl))),
@@ -202,6 +208,8 @@ impl OneCopy<'_> {
                         mailbox,
                         messages: moved,
                         bytes: bytes + sent,
+                        total_messages,
+                        total_bytes,
                     })
                 },
             );
@@ -297,7 +305,9 @@ impl Sink<'_> {
                     Some(ResponseCode::AppendUid { uid_validity, uids })
                         if uid_validity == st.dst_uidvalidity =>
                     {
-                        let uids: Vec<u32> = uids.iter_numbers().collect();
+                        // At most one more than expected: a hostile
+                        // range is not expanded.
+                        let uids: Vec<u32> = uids.iter_numbers().take(batch.len() + 1).collect();
                         (uids.len() == batch.len()).then_some(uids)
                     }
                     _ => None,
@@ -336,6 +346,18 @@ impl Sink<'_> {
             .map(|(m, o)| (m.src, m.body.len() as u64, o))
             .collect();
         self.settle(st, settled)
+    }
+
+    /// Tells the progress: what is copied, plus `sending` bytes of the
+    /// message under way.
+    fn tell_progress(&mut self, sending: u64) {
+        (self.progress)(&Progress {
+            mailbox: &self.report.mailbox,
+            messages: self.report.copied,
+            bytes: self.report.bytes + sending,
+            total_messages: self.total.0,
+            total_bytes: self.total.1,
+        });
     }
 
     /// What one APPEND's reply says.
@@ -390,11 +412,7 @@ impl Sink<'_> {
             self.report.copied += 1;
             self.report.bytes += size;
         }
-        (self.progress)(&Progress {
-            mailbox: &self.report.mailbox,
-            messages: self.report.copied,
-            bytes: self.report.bytes,
-        });
+        self.tell_progress(0);
         if unknown {
             return self.recover_pending(st);
         }

@@ -25,6 +25,8 @@ impl OneMailbox<'_> {
             mailbox: &self.mb.name,
             messages: self.report.moved,
             bytes: self.report.bytes,
+            total_messages: 0,
+            total_bytes: 0,
         });
     }
 
@@ -175,6 +177,8 @@ impl OneMailbox<'_> {
                         mailbox,
                         messages: report.moved,
                         bytes: report.bytes,
+                        total_messages: 0,
+                        total_bytes: 0,
                     });
                     if staged.len() >= BATCH_MAX {
                         commit(&md, states, st, std::mem::take(&mut staged))?;

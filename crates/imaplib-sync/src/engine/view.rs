@@ -106,9 +106,11 @@ pub(crate) fn server_view(
         let info = r.info;
         let uidvalidity = info.uid_validity.unwrap_or_default();
         if !r.uid_validity_changed && uidvalidity == last.uidvalidity && !info.no_modseq {
-            let vanished: HashSet<u32> = match &r.vanished {
-                Some(set) => set.iter_numbers().collect(),
-                None => HashSet::new(),
+            // Checked number by number: a VANISHED range may be huge.
+            let vanished = |uid: u32| {
+                r.vanished
+                    .as_ref()
+                    .is_some_and(|set| set.contains(uid, u32::MAX))
             };
             let mut present: Option<HashSet<u32>> = None;
             // Under QRESYNC no VANISHED means nothing was expunged.
@@ -122,7 +124,7 @@ pub(crate) fn server_view(
             for uid in last.uids {
                 let there = match &present {
                     Some(p) => p.contains(&uid),
-                    None => !vanished.contains(&uid),
+                    None => !vanished(uid),
                 };
                 if there {
                     now.insert(uid, None);
