@@ -25,7 +25,7 @@
 //! - the floor: this program in two processes of its own (`floor fetch`,
 //!   `floor append`): one only fetches every message of the 10 mailboxes
 //!   (`uid_fetch_pipelined` of `(UID FLAGS INTERNALDATE BODY.PEEK[])`,
-//!   batches of about 8 MiB, two in flight, as ours fetches) and keeps
+//!   batches of about 2 MiB, two in flight, as ours fetches) and keeps
 //!   nothing; the other, given the messages beforehand (fetched before
 //!   its clock starts), only creates the mailboxes and appends the same
 //!   bytes with their flags and dates, one MULTIAPPEND per batch of the
@@ -62,7 +62,7 @@ use crate::table::{median, round_ratio, Row, Table};
 /// What the floor fetches: what ours fetches.
 const ITEMS: &str = "(UID FLAGS INTERNALDATE BODY.PEEK[])";
 /// Bytes in one batch at most (ours: the same).
-const BATCH_BYTES: u64 = 8 * 1024 * 1024;
+const BATCH_BYTES: u64 = 2 * 1024 * 1024;
 /// Messages in one batch at most (ours: the same).
 const BATCH_MAX: usize = 500;
 /// FETCH batches in flight (ours: the same).

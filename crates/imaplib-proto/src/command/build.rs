@@ -52,20 +52,16 @@ fn untagged(name: &str) -> Finish {
 /// APPEND's message.
 pub fn normalize_crlf(message: &[u8]) -> Bytes {
     let mut out = Vec::with_capacity(message.len() + message.len() / 32);
-    let mut i = 0;
-    while i < message.len() {
-        match message[i] {
-            b'\r' => {
-                out.extend_from_slice(b"\r\n");
-                if message.get(i + 1) == Some(&b'\n') {
-                    i += 1;
-                }
-            }
-            b'\n' => out.extend_from_slice(b"\r\n"),
-            c => out.push(c),
-        }
-        i += 1;
+    let mut rest = message;
+    // Runs between line ends are copied whole: a message whose lines all
+    // end in CRLF costs one pass and one copy.
+    while let Some(at) = memchr::memchr2(b'\r', b'\n', rest) {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(b"\r\n");
+        let crlf = rest[at] == b'\r' && rest.get(at + 1) == Some(&b'\n');
+        rest = &rest[at + if crlf { 2 } else { 1 }..];
     }
+    out.extend_from_slice(rest);
     Bytes::from(out)
 }
 
@@ -1052,6 +1048,35 @@ mod tests {
         assert_eq!(&normalize_crlf(b"a\nb\rc\r\nd")[..], b"a\r\nb\r\nc\r\nd");
         assert_eq!(&normalize_crlf(b"\r")[..], b"\r\n");
         assert_eq!(&normalize_crlf(b"")[..], b"");
+        assert_eq!(&normalize_crlf(b"\n\n\r\r")[..], b"\r\n\r\n\r\n\r\n");
+        assert_eq!(&normalize_crlf(b"x\r\n\ny")[..], b"x\r\n\r\ny");
+        assert_eq!(&normalize_crlf(b"no line end")[..], b"no line end");
+        // Against the rule written out byte by byte, on every string of
+        // up to 7 bytes of CR, LF and `x`.
+        let by_bytes = |m: &[u8]| {
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < m.len() {
+                match m[i] {
+                    b'\r' if m.get(i + 1) == Some(&b'\n') => {
+                        out.extend_from_slice(b"\r\n");
+                        i += 1;
+                    }
+                    b'\r' | b'\n' => out.extend_from_slice(b"\r\n"),
+                    c => out.push(c),
+                }
+                i += 1;
+            }
+            out
+        };
+        for len in 0..=7u32 {
+            for code in 0..3u32.pow(len) {
+                let m: Vec<u8> = (0..len)
+                    .map(|k| b"\r\nx"[(code / 3u32.pow(k) % 3) as usize])
+                    .collect();
+                assert_eq!(&normalize_crlf(&m)[..], &by_bytes(&m)[..], "{m:?}");
+            }
+        }
     }
 
     #[test]

@@ -22,11 +22,13 @@ const ITEMS: &str = "(UID FLAGS INTERNALDATE BODY.PEEK[])";
 /// Messages at most this big go in batches; bigger ones are streamed.
 const INLINE_MAX: u64 = 1024 * 1024;
 /// Bytes in one batch at most.
-const BATCH_BYTES: u64 = 8 * 1024 * 1024;
+const BATCH_BYTES: u64 = 2 * 1024 * 1024;
 /// Messages in one batch at most.
 const BATCH_MAX: usize = 500;
 /// FETCH batches in flight at once.
 const WINDOW: usize = 2;
+/// Fetched batches waiting for their APPEND.
+const BATCHES_AHEAD: usize = 1;
 /// Chunks of a streamed message in flight between the two threads.
 const CHUNKS_IN_FLIGHT: usize = 8;
 
@@ -96,41 +98,58 @@ impl OneCopy<'_> {
         let total: u64 = small.iter().map(|u| sizes[u]).sum();
         let avg = (total / small.len().max(1) as u64).max(1);
         let batch_max = ((BATCH_BYTES / avg) as usize).clamp(1, BATCH_MAX);
-        let mut batch: Vec<Message> = Vec::new();
-        let mut batch_bytes = 0u64;
-        let mut failure: Option<SyncError> = None;
+        // The source's FETCH runs on a second thread, a batch ahead of
+        // the destination's APPENDs: both servers work at once.
+        let src = &mut *self.src;
         let sink = &mut self.sink;
-        let result = self
-            .src
-            .uid_fetch_pipelined(&small, ITEMS, batch_max, WINDOW, |f| {
-                let (Some(uid), Some(body)) = (f.uid(), f.body()) else {
-                    return Ok(());
-                };
-                if st.copied.contains_key(&uid) || batch.iter().any(|m| m.src == uid) {
-                    return Ok(());
-                }
-                batch_bytes += body.len() as u64;
-                batch.push(Message {
-                    src: uid,
-                    flags: flags::from_server(f.flags().unwrap_or_default()),
-                    date: f.internal_date(),
-                    body: body.clone(),
-                });
-                if batch.len() >= batch_max || batch_bytes >= BATCH_BYTES {
-                    batch_bytes = 0;
-                    if let Err(e) = sink.append_batch(st, std::mem::take(&mut batch)) {
-                        let text = e.to_string();
-                        failure = Some(e);
-                        return Err(imaplib::Error::error(text));
+        std::thread::scope(|scope| -> Result<()> {
+            let (tx, rx) = sync_channel::<Vec<Message>>(BATCHES_AHEAD);
+            let fetching = scope.spawn(move || {
+                let mut wanted: HashSet<u32> = small.iter().copied().collect();
+                let mut batch: Vec<Message> = Vec::new();
+                let mut batch_bytes = 0u64;
+                let fetched = src.uid_fetch_pipelined(&small, ITEMS, batch_max, WINDOW, |f| {
+                    let (Some(uid), Some(body)) = (f.uid(), f.body()) else {
+                        return Ok(());
+                    };
+                    // Each message once, and only those asked for.
+                    if !wanted.remove(&uid) {
+                        return Ok(());
                     }
+                    batch_bytes += body.len() as u64;
+                    batch.push(Message {
+                        src: uid,
+                        flags: flags::from_server(f.flags().unwrap_or_default()),
+                        date: f.internal_date(),
+                        body: body.clone(),
+                    });
+                    if batch.len() >= batch_max || batch_bytes >= BATCH_BYTES {
+                        batch_bytes = 0;
+                        tx.send(std::mem::take(&mut batch))
+                            .map_err(|_| imaplib::Error::error("the destination stopped"))?;
+                    }
+                    Ok(())
+                });
+                if fetched.is_ok() && !batch.is_empty() {
+                    let _ = tx.send(batch);
                 }
-                Ok(())
+                fetched
             });
-        if let Some(f) = failure {
-            return Err(f);
-        }
-        result.map_err(imap(format!("cannot fetch from {name}")))?;
-        self.sink.append_batch(st, batch)?;
+            let mut appended = Ok(());
+            for batch in rx.iter() {
+                appended = sink.append_batch(st, batch);
+                if appended.is_err() {
+                    break;
+                }
+            }
+            // A failed APPEND stops the FETCH at its next batch.
+            drop(rx);
+            let fetched = fetching
+                .join()
+                .unwrap_or_else(|_| Err(imaplib::Error::abort("the fetching thread failed")));
+            appended?;
+            fetched.map_err(imap(format!("cannot fetch from {name}")))
+        })?;
 
         for uid in big {
             self.copy_streamed(st, uid)?;
