@@ -67,8 +67,10 @@ pub struct ToArgs {
     /// repeatable, the first match wins.
     #[arg(long = "map", value_name = "OLD=NEW")]
     pub map: Vec<String>,
-    /// Also expunge from the destination what the source expunged (off by
-    /// default: the destination loses nothing unasked).
+    /// Also expunge from the destination what the source expunged, and
+    /// delete the mailboxes the source no longer has (when they hold
+    /// nothing but copies). Off by default: the destination loses nothing
+    /// unasked.
     #[arg(long)]
     pub delete: bool,
 }
@@ -162,6 +164,11 @@ pub fn run(
     source_args: &ConnectArgs,
 ) -> CliResult<()> {
     let dst = to.resolve(source_args)?;
+    if dst.mailbox.is_some() {
+        return Err(CliError::usage(
+            "--to-url takes no mailbox: use --mailbox PATTERN (and --map OLD=NEW)",
+        ));
+    }
     let state = match &to.state {
         Some(dir) => dir.clone(),
         None => default_state(src, &dst)?,
@@ -265,6 +272,9 @@ fn print_report(r: &CopyReport, dry_run: bool) {
     }
     if r.subscribed {
         parts.push("subscribed".to_string());
+    }
+    if r.removed {
+        parts.push("gone from the source, deleted".to_string());
     }
     if r.copied > 0 {
         parts.push(format!("{} copied ({})", r.copied, human_bytes(r.bytes)));

@@ -13,7 +13,8 @@
 //!   destination's APPEND, never held whole.
 //! - A repeated run copies new messages and the source's flag changes;
 //!   with `delete`, messages expunged on the source are expunged on the
-//!   destination too.
+//!   destination too, and a mailbox the source no longer has is deleted
+//!   there when it holds nothing but copies.
 //! - The state (one JSON file per mailbox) maps source UIDs to
 //!   destination UIDs (APPENDUID); each batch is recorded as pending
 //!   before it is sent, so a run killed at any instant is completed by
@@ -53,7 +54,9 @@ pub struct CopyOptions {
     /// destination's delimiter + the rest). `OLD` is written with the
     /// source's delimiter, `NEW` with the destination's.
     pub map: Vec<(String, String)>,
-    /// Also expunge from the destination what the source expunged.
+    /// Also expunge from the destination what the source expunged, and
+    /// delete the mailboxes copied before that the source no longer has
+    /// (when they hold nothing but copies).
     pub delete: bool,
     /// Only say what would change.
     pub dry_run: bool,
@@ -81,6 +84,9 @@ pub struct CopyReport {
     pub flags: u64,
     /// Messages expunged from the destination (`delete`).
     pub deleted: u64,
+    /// The mailbox was deleted on the destination: the source no longer
+    /// has it (`delete`).
+    pub removed: bool,
     /// Messages not copied: over the destination's APPENDLIMIT, or refused
     /// by it; one line each.
     pub skipped: Vec<String>,
@@ -95,6 +101,7 @@ impl CopyReport {
     pub fn is_unchanged(&self) -> bool {
         self.copied + self.found + self.flags + self.deleted == 0
             && !self.created
+            && !self.removed
             && !self.subscribed
             && self.skipped.is_empty()
     }
@@ -266,7 +273,85 @@ pub fn copy_account(
         on_report(&report);
         reports.push(report);
     }
+    if opts.delete {
+        for st in states
+            .load_all::<CopyState>()
+            .map_err(local("cannot read the state"))?
+        {
+            let wanted = opts.patterns.is_empty()
+                || opts
+                    .patterns
+                    .iter()
+                    .any(|p| crate::engine::matches(p, &st.name, src_delim));
+            if source.contains_key(&st.name) || !wanted {
+                continue;
+            }
+            let report = remove_target(dst, &states, st, opts.dry_run)?;
+            on_report(&report);
+            reports.push(report);
+        }
+    }
     Ok(reports)
+}
+
+/// With `delete`: a mailbox copied before that the source no longer has
+/// is deleted on the destination, when it holds nothing but the copies
+/// (else it is kept, and the report says why).
+fn remove_target(
+    dst: &mut Imap4,
+    states: &StateDir,
+    st: CopyState,
+    dry_run: bool,
+) -> Result<CopyReport> {
+    let mut report = CopyReport {
+        mailbox: st.name.clone(),
+        target: st.target.clone(),
+        ..Default::default()
+    };
+    let wire = utf7::encode(&st.target);
+    let known: HashSet<u32> = st
+        .copied
+        .values()
+        .map(|c| c.uid)
+        .chain(st.gone.values().copied())
+        .collect();
+    // Gone already, or made anew since: nothing of ours to remove.
+    let info = match dst.select_typed(&wire, true) {
+        Ok(info) if info.uid_validity == Some(st.dst_uidvalidity) => Some(info),
+        _ => None,
+    };
+    if let Some(info) = info {
+        let all = if info.exists > 0 {
+            dst.uid_search_typed(["ALL"])
+                .map_err(imap(format!("cannot search {}", st.target)))?
+                .ids
+        } else {
+            Vec::new()
+        };
+        let _ = dst.close();
+        if all.iter().any(|u| !known.contains(u)) {
+            report.notes.push(
+                "gone from the source; kept on the destination, which holds other messages in it"
+                    .into(),
+            );
+            return Ok(report);
+        }
+        report.removed = true;
+        report.deleted = all.len() as u64;
+        if dry_run {
+            report
+                .planned
+                .push(format!("delete the mailbox {}", st.target));
+            return Ok(report);
+        }
+        answered(dst.delete(&wire), format!("cannot delete {}", st.target))?;
+    }
+    if !dry_run {
+        states
+            .remove(&st.name)
+            .map_err(local("cannot remove the state"))?;
+    }
+    Ok(report)
 }
 
 /// The subscribed mailboxes (UTF-8 names).

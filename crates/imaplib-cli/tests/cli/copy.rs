@@ -271,6 +271,45 @@ fn a_rerun_copies_new_messages_and_flag_changes_and_delete_expunges() {
     let said = copy(&src, &dst, &state.0, &["--delete"]);
     assert!(said.contains("Work.Projects: 1 expunged"), "{said}");
     assert_eq!(snapshot(&src), snapshot(&dst));
+
+    // Mailboxes the source deleted: deleted there with --delete, unless
+    // the destination holds other messages in them.
+    let mut m = Imap4::stream(&dst.command()).unwrap();
+    put(
+        &mut m,
+        "Empty",
+        "()",
+        1_767_300_000,
+        &message("only here", 700),
+    );
+    let _ = m.logout();
+    let mut m = Imap4::stream(&src.command()).unwrap();
+    m.delete("Entw&APw-rfe").unwrap();
+    m.delete("Empty").unwrap();
+    let _ = m.logout();
+    let said = copy(&src, &dst, &state.0, &[]);
+    assert!(!said.contains("Entwürfe"), "{said}");
+    assert!(snapshot(&dst).contains_key("Entwürfe"));
+    let said = copy(&src, &dst, &state.0, &["--delete", "--dry-run"]);
+    assert!(
+        said.contains("Entwürfe: gone from the source, deleted, 1 expunged (dry run)"),
+        "{said}"
+    );
+    assert!(snapshot(&dst).contains_key("Entwürfe"));
+    let said = copy(&src, &dst, &state.0, &["--delete"]);
+    assert!(
+        said.contains("Entwürfe: gone from the source, deleted, 1 expunged"),
+        "{said}"
+    );
+    assert!(
+        said.contains("Empty: gone from the source; kept on the destination"),
+        "{said}"
+    );
+    let d = snapshot(&dst);
+    assert!(!d.contains_key("Entwürfe"));
+    assert_eq!(d["Empty"].len(), 1);
+    let said = copy(&src, &dst, &state.0, &["--delete"]);
+    assert!(!said.contains("Entwürfe"), "{said}");
 }
 
 #[test]
@@ -665,4 +704,35 @@ fn copy_to_and_from_a_daemon_over_tls() {
 #[test]
 fn copy_to_and_from_a_daemon_over_starttls() {
     daemon_copy_is_exact("--starttls");
+}
+
+#[test]
+fn copy_usage_errors_are_told_before_connecting() {
+    let state = TempDir::new("copy-state");
+    let st = state.0.to_str().unwrap();
+    for (args, text) in [
+        (
+            vec!["--to-url", "imap://bob@127.0.0.1:1/INBOX"],
+            "--to-url takes no mailbox",
+        ),
+        (vec!["--to-stream", "cat", "--pull"], "goes one way"),
+        (vec!["--to-stream", "cat", "--map", "A"], "write OLD=NEW"),
+        (
+            vec![
+                "--to-url",
+                "imap://bob@127.0.0.1:1/",
+                "--to-ca-file",
+                "/nonexistent",
+            ],
+            "the destination (--to-...): --ca-file",
+        ),
+    ] {
+        let mut all = vec!["sync", "--stream", "false", "--state", st];
+        all.extend(args);
+        let run = imap(all).run();
+        run.expect(2);
+        run.one_error_line(text);
+    }
+    let run = imap(["sync", "--stream", "false"]).run();
+    run.expect(2);
 }
