@@ -34,28 +34,15 @@ pub struct ShellArgs {
     pub no_login: bool,
 }
 
-/// The calls the shell knows, with their arguments, for `help`.
-const METHODS: &[(&str, &str)] = &[
+/// The calls the shell runs itself (not in the library's list of plain
+/// commands), with their arguments, for `help`.
+const SPECIAL_METHODS: &[(&str, &str)] = &[
     ("append", "mailbox flags date_time message"),
     (
         "authenticate",
         "mechanism   (credentials from --user and the password options)",
     ),
-    ("capability", ""),
-    ("check", ""),
-    ("close", ""),
-    ("copy", "message_set new_mailbox"),
-    ("create", "mailbox"),
-    ("delete", "mailbox"),
-    ("deleteacl", "mailbox who"),
     ("enable", "capability"),
-    ("examine", "mailbox"),
-    ("expunge", ""),
-    ("fetch", "message_set message_parts"),
-    ("getacl", "mailbox"),
-    ("getannotation", "mailbox entry attribute"),
-    ("getquota", "root"),
-    ("getquotaroot", "mailbox"),
     (
         "idle",
         "[seconds]   (without seconds: until the first response)",
@@ -65,36 +52,61 @@ const METHODS: &[(&str, &str)] = &[
     ("login_cram_md5", "user password"),
     ("logout", ""),
     ("lsub", "[directory [pattern]]"),
-    ("move", "message_set new_mailbox"),
-    ("myrights", "mailbox"),
-    ("namespace", ""),
-    ("noop", ""),
     ("open", "[host [port]]"),
-    ("partial", "message_num message_part start length"),
-    ("proxyauth", "user"),
     ("read", "size"),
     ("readline", ""),
     ("recent", ""),
-    ("rename", "oldmailbox newmailbox"),
     ("response", "code"),
     ("search", "charset criterion..."),
     ("select", "[mailbox [readonly]]"),
     ("send", "data"),
-    ("setacl", "mailbox who what"),
-    ("setannotation", "arg..."),
-    ("setquota", "root limits"),
     ("shutdown", ""),
-    ("sort", "sort_criteria charset criterion..."),
     ("starttls", ""),
-    ("status", "mailbox names"),
-    ("store", "message_set command flags"),
-    ("subscribe", "mailbox"),
-    ("thread", "threading_algorithm charset criterion..."),
-    ("uid", "command arg..."),
-    ("unselect", ""),
-    ("unsubscribe", "mailbox"),
     ("xatom", "name arg..."),
 ];
+
+/// The plain commands' names and arguments, from the library's list of
+/// them (the one `plain_call` runs): `name...` for the rest of the line.
+macro_rules! plain_help {
+    ($( $(#[$doc:meta])* $name:ident ( $($args:tt)* ) => $build:expr ; )*) => {
+        /// The plain commands, for `help`.
+        fn plain_methods() -> Vec<(&'static str, String)> {
+            vec![$(
+                (
+                    stringify!($name).trim_start_matches("r#"),
+                    plain_help!(@args [] $($args)*),
+                ),
+            )*]
+        }
+    };
+    (@args [$($done:expr),*]) => {{
+        let words: Vec<String> = vec![$($done.to_string()),*];
+        words.join(" ")
+    }};
+    (@args [$($done:expr),*] $a:ident : impl IntoIterator<Item = impl AsRef<[u8]>>) => {
+        plain_help!(@args [$($done,)* concat!(stringify!($a), "...")])
+    };
+    (@args [$($done:expr),*] $a:ident : $t:ty $(, $($rest:tt)*)?) => {
+        plain_help!(@args [$($done,)* stringify!($a)] $($($rest)*)?)
+    };
+}
+
+imaplib::__imaplib_simple_commands!(plain_help);
+
+/// Every call the shell knows, with its arguments, sorted by name.
+fn methods() -> Vec<(&'static str, String)> {
+    let mut all: Vec<(&'static str, String)> = SPECIAL_METHODS
+        .iter()
+        .map(|(name, args)| (*name, args.to_string()))
+        .collect();
+    for (name, args) in plain_methods() {
+        if !all.iter().any(|(n, _)| *n == name) {
+            all.push((name, args));
+        }
+    }
+    all.sort();
+    all
+}
 
 /// Attributes of the connection that a line may name (imaplib's).
 const ATTRIBUTES: &[&str] = &[
@@ -119,7 +131,7 @@ fn help_text() -> String {
          None = no argument, True/False = booleans, @PATH = the bytes of a file (quote them \
          to mean the text).\n\nMethods:\n",
     );
-    for (name, args) in METHODS {
+    for (name, args) in methods() {
         s.push_str(&format!("  {name} {args}\n"));
     }
     s.push_str("\nAttributes: ");
@@ -170,11 +182,11 @@ impl Call {
         if ok {
             return Ok(());
         }
-        let sig = METHODS
-            .iter()
+        let sig = methods()
+            .into_iter()
             .find(|(m, _)| *m == self.name)
-            .map(|(_, s)| *s)
-            .unwrap_or("");
+            .map(|(_, s)| s)
+            .unwrap_or_default();
         let wanted = match max {
             Some(m) if m == min => format!("{min}"),
             Some(m) => format!("{min} to {m}"),
@@ -188,7 +200,7 @@ impl Call {
         Err(format!(
             "{} takes {wanted} argument(s) ({}), got {n}{hint}",
             self.name,
-            if sig.is_empty() { "none" } else { sig }
+            if sig.is_empty() { "none" } else { &sig }
         ))
     }
 
@@ -506,9 +518,9 @@ fn call(m: &mut Imap4, c: &Call, conn: &Resolved) -> Result<Outcome, String> {
             Outcome::Value(attribute(m, attr))
         }
         other => {
-            let hint = METHODS
-                .iter()
-                .map(|(n, _)| *n)
+            let hint = methods()
+                .into_iter()
+                .map(|(n, _)| n)
                 .chain(ATTRIBUTES.iter().copied())
                 .find(|n| n.eq_ignore_ascii_case(other));
             return Err(match hint {
