@@ -10,7 +10,7 @@ use imaplib_sync::{CopyOptions, CopyReport};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::connect::{ConnectArgs, Resolved};
-use crate::exit::{CliError, CliResult, Exit};
+use crate::exit::{print_out, CliError, CliResult, Exit};
 use crate::fetch::human_bytes;
 use crate::term;
 
@@ -79,6 +79,26 @@ impl ToArgs {
     /// True when a destination server is given.
     pub fn given(&self) -> bool {
         self.to_url.is_some() || self.to_stream.is_some()
+    }
+
+    /// The first option given that only a copy to another server takes.
+    pub fn copy_only_option(&self) -> Option<&'static str> {
+        [
+            (self.to_user.is_some(), "--to-user"),
+            (self.to_password_env.is_some(), "--to-password-env"),
+            (self.to_password_file.is_some(), "--to-password-file"),
+            (self.to_password_command.is_some(), "--to-password-command"),
+            (self.to_auth.is_some(), "--to-auth"),
+            (self.to_starttls, "--to-starttls"),
+            (self.to_ca_file.is_some(), "--to-ca-file"),
+            (self.to_tls_server_name.is_some(), "--to-tls-server-name"),
+            (self.to_insecure, "--to-insecure"),
+            (self.state.is_some(), "--state"),
+            (!self.map.is_empty(), "--map"),
+            (self.delete, "--delete"),
+        ]
+        .into_iter()
+        .find_map(|(given, name)| given.then_some(name))
     }
 
     /// The destination's connection settings; the source's --timeout and
@@ -193,13 +213,16 @@ pub fn run(
         );
     }
     let bar = spinner(quiet);
+    // The first failure to print (a closed stdout) ends the output, not
+    // the copy.
+    let mut printed: CliResult<()> = Ok(());
     let result = imaplib_sync::copy_account(
         &mut from,
         &mut into,
         &opts,
         |report| {
-            if !quiet || dry_run || !report.skipped.is_empty() {
-                bar.suspend(|| print_report(report, dry_run));
+            if printed.is_ok() && (!quiet || dry_run || !report.skipped.is_empty()) {
+                printed = bar.suspend(|| print_out(&report_text(report, dry_run)));
             }
         },
         |p| {
@@ -217,12 +240,18 @@ pub fn run(
     );
     bar.finish_and_clear();
     let reports = result.map_err(crate::sync::cli_error)?;
+    printed?;
     let _ = from.logout();
     let _ = into.logout();
     let copied: u64 = reports.iter().map(|r| r.copied).sum();
     let bytes: u64 = reports.iter().map(|r| r.bytes).sum();
     let skipped: usize = reports.iter().map(|r| r.skipped.len()).sum();
-    if !quiet {
+    if !quiet && dry_run {
+        eprintln!(
+            "imap: {} mailboxes, {copied} messages would be copied (dry run: nothing changed)",
+            reports.len()
+        );
+    } else if !quiet {
         let secs = started.elapsed().as_secs_f64();
         eprintln!(
             "imap: {} mailboxes, {copied} messages copied ({}) in {secs:.1} s: {:.0} messages/s, {}/s",
@@ -265,7 +294,7 @@ fn spinner(quiet: bool) -> ProgressBar {
 
 /// One line per mailbox, one per message skipped, and in a dry run one
 /// per planned change.
-fn print_report(r: &CopyReport, dry_run: bool) {
+fn report_text(r: &CopyReport, dry_run: bool) -> String {
     let mut parts = Vec::new();
     if r.created {
         parts.push("created".to_string());
@@ -303,17 +332,18 @@ fn print_report(r: &CopyReport, dry_run: bool) {
     } else {
         format!(" -> {}", term::safe(&r.target))
     };
-    println!(
-        "{}{arrow}: {}{verb}",
+    let mut out = format!(
+        "{}{arrow}: {}{verb}\n",
         term::safe(&r.mailbox),
         term::safe(&summary)
     );
     for line in &r.skipped {
-        println!("  not copied: {}", term::safe(line));
+        out.push_str(&format!("  not copied: {}\n", term::safe(line)));
     }
     if dry_run {
         for line in &r.planned {
-            println!("  {}", term::safe(line));
+            out.push_str(&format!("  {}\n", term::safe(line)));
         }
     }
+    out
 }

@@ -84,6 +84,11 @@ pub fn run(args: &SyncArgs, conn: &Resolved, source_args: &ConnectArgs) -> CliRe
             source_args,
         );
     }
+    if let Some(option) = args.to.copy_only_option() {
+        return Err(CliError::usage(format!(
+            "{option} is for a copy to another server: give --to-url or --to-stream"
+        )));
+    }
     let Some(out) = &args.out else {
         return Err(CliError::usage(
             "say where to: --out DIR (a Maildir mirror) or --to-url URL (another server)",

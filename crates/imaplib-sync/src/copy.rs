@@ -156,8 +156,12 @@ pub struct Copied {
 pub struct PendingCopy {
     /// Its source UID.
     pub src: u32,
-    /// Its size.
+    /// Its size as sent.
     pub size: u64,
+    /// The size the destination may report instead (a server that counts
+    /// bare line ends as CRLF), when it differs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counted: Option<u64>,
     /// Its Message-ID header, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
@@ -283,7 +287,9 @@ pub fn copy_account(
                     .patterns
                     .iter()
                     .any(|p| crate::engine::matches(p, &st.name, src_delim));
-            if source.contains_key(&st.name) || !wanted {
+            // A mailbox still copied into (the source renamed, --map sends
+            // the new name to the old target) is not removed.
+            if source.contains_key(&st.name) || !wanted || targets.contains_key(&st.target) {
                 continue;
             }
             let report = remove_target(dst, &states, st, opts.dry_run)?;
@@ -315,10 +321,13 @@ fn remove_target(
         .map(|c| c.uid)
         .chain(st.gone.values().copied())
         .collect();
-    // Gone already, or made anew since: nothing of ours to remove.
+    // Gone already (refused), or made anew since: nothing of ours to
+    // remove. A lost connection stops the run.
     let info = match dst.select_typed(&wire, true) {
         Ok(info) if info.uid_validity == Some(st.dst_uidvalidity) => Some(info),
-        _ => None,
+        Ok(_) => None,
+        Err(e) if e.is_abort() => return Err(imap(format!("cannot open {}", st.target))(e)),
+        Err(_) => None,
     };
     if let Some(info) = info {
         let all = if info.exists > 0 {
@@ -385,7 +394,9 @@ pub fn target_name(
     dst: Option<char>,
     map: &[(String, String)],
 ) -> (String, Option<String>) {
-    if name.eq_ignore_ascii_case("INBOX") && !map.iter().any(|(old, _)| old == name) {
+    if name.eq_ignore_ascii_case("INBOX")
+        && !map.iter().any(|(old, _)| old.eq_ignore_ascii_case("INBOX"))
+    {
         return ("INBOX".to_string(), None);
     }
     let levels: Vec<&str> = match src {
@@ -479,11 +490,28 @@ impl OneCopy<'_> {
         } else {
             (0, 0, 0)
         };
-        let saved = saved.filter(|s| s.target == target && s.dst_uidvalidity == dst_uidvalidity);
+        let saved = saved.filter(|s| {
+            let same = s.target == target && s.dst_uidvalidity == dst_uidvalidity;
+            if !same {
+                self.sink.report.notes.push(if s.target != target {
+                    format!(
+                        "copied to {} before: matched again by content here",
+                        s.target
+                    )
+                } else {
+                    "the destination's UIDVALIDITY changed: matched again by content".into()
+                });
+            }
+            same
+        });
         let view = {
-            let mut uids = saved
-                .iter()
-                .flat_map(|s| s.copied.keys().chain(&s.skipped).copied());
+            let mut uids = saved.iter().flat_map(|s| {
+                s.copied
+                    .keys()
+                    .chain(&s.skipped)
+                    .copied()
+                    .chain(s.pending.iter().map(|p| p.src))
+            });
             let last = saved.as_ref().map(|s| Last {
                 uidvalidity: s.src_uidvalidity,
                 highestmodseq: s.highestmodseq,
@@ -516,10 +544,11 @@ impl OneCopy<'_> {
                 }
             }
         };
-        if !dry {
+        if !dry || self.exists {
+            // Read-only in a dry run: only looked at.
             self.sink
                 .dst
-                .select_typed(&self.sink.dest.wire, false)
+                .select_typed(&self.sink.dest.wire, dry)
                 .map_err(imap(format!("cannot open {target}")))?;
         }
 
@@ -593,6 +622,24 @@ impl OneCopy<'_> {
             self.sink.report.copied = new.len() as u64;
         } else if !new.is_empty() {
             self.copy(&mut st, &new)?;
+            // Not sent by the source (expunged meanwhile, or no body):
+            // kept in view and tried again next time.
+            let missed: Vec<u32> = new
+                .iter()
+                .copied()
+                .filter(|u| {
+                    !st.copied.contains_key(u)
+                        && !st.skipped.contains(u)
+                        && !st.pending.iter().any(|p| p.src == *u)
+                })
+                .collect();
+            if !missed.is_empty() {
+                self.sink.report.notes.push(format!(
+                    "{} not sent by the source (expunged meanwhile?): tried again next run",
+                    missed.len()
+                ));
+                st.skipped.extend(missed);
+            }
         }
         if !dry {
             st.uidnext = view.uidnext;
@@ -766,16 +813,31 @@ impl Sink<'_> {
         let mut there = self.keys_on_destination(st, st.dst_uidnext)?;
         let pending = std::mem::take(&mut st.pending);
         for p in pending {
-            let key = (p.message_id.clone(), p.size, p.date);
-            if let Some((uid, _)) = there.get_mut(&key).and_then(Vec::pop) {
-                st.dst_uidnext = st.dst_uidnext.max(uid + 1);
-                st.copied.insert(
-                    p.src,
-                    Copied {
-                        uid,
-                        flags: p.flags,
-                    },
-                );
+            let found = [Some(p.size), p.counted]
+                .into_iter()
+                .flatten()
+                .find_map(|size| {
+                    there
+                        .get_mut(&(p.message_id.clone(), size, p.date))
+                        .and_then(Vec::pop)
+                });
+            match found {
+                Some((uid, _)) => {
+                    st.dst_uidnext = st.dst_uidnext.max(uid.saturating_add(1));
+                    st.skipped.remove(&p.src);
+                    self.report.found += 1;
+                    st.copied.insert(
+                        p.src,
+                        Copied {
+                            uid,
+                            flags: p.flags,
+                        },
+                    );
+                }
+                // Never stored: copied again (this run or the next).
+                None => {
+                    st.skipped.insert(p.src);
+                }
             }
         }
         self.save(st)

@@ -26,6 +26,7 @@ pub(crate) use view::{
     list_server, server_delimiter, server_view, Last, ServerMailbox, ServerView,
 };
 
+pub(crate) use transfer::batches_by_size;
 pub use transfer::message_id;
 
 /// UIDs per listing command.
@@ -760,6 +761,25 @@ mod tests {
     use super::*;
 
     use crate::flags::tests::set;
+
+    #[test]
+    fn fetch_batches_are_cut_by_bytes_and_count() {
+        let uids = [1, 2, 3, 4, 5, 6, 7];
+        let sizes: HashMap<u32, u64> = [
+            (1, 100),
+            (2, 100),
+            (3, 1000),
+            (4, 50),
+            (5, 50),
+            (6, 50),
+            (7, u64::MAX),
+        ]
+        .into();
+        let got = transfer::batches_by_size(&uids, &sizes, 250, 2);
+        let want: Vec<&[u32]> = vec![&[1, 2], &[3], &[4, 5], &[6], &[7]];
+        assert_eq!(got, want);
+        assert!(transfer::batches_by_size(&[], &sizes, 250, 2).is_empty());
+    }
 
     #[test]
     fn list_patterns() {

@@ -79,13 +79,29 @@ impl<L: Link> Conn<'_, L> {
         items: &str,
         batch: usize,
         window: usize,
+        each: F,
+    ) -> Result<()>
+    where
+        F: FnMut(Fetch) -> Result<()>,
+    {
+        let batches: Vec<&[u32]> = uids.chunks(batch.max(1)).collect();
+        self.uid_fetch_batches(&batches, items, window, each).await
+    }
+
+    /// [`Conn::uid_fetch_pipelined`] with the batches chosen by the caller
+    /// (e.g. by size, so that no reply holds more than so many bytes): one
+    /// `UID FETCH` per batch, `window` in flight at once.
+    pub(crate) async fn uid_fetch_batches<F>(
+        &mut self,
+        batches: &[&[u32]],
+        items: &str,
+        window: usize,
         mut each: F,
     ) -> Result<()>
     where
         F: FnMut(Fetch) -> Result<()>,
     {
-        let batch = batch.max(1);
-        let commands = uids.chunks(batch).map(|chunk| {
+        let commands = batches.iter().filter(|b| !b.is_empty()).map(|chunk| {
             let set =
                 imaplib_proto::types::SequenceSet::from_numbers(chunk.iter().copied()).to_string();
             build::uid("FETCH", [set.as_str(), items])

@@ -437,6 +437,79 @@ fn a_dry_run_changes_nothing() {
     assert!(!state.0.exists() || std::fs::read_dir(&state.0).unwrap().next().is_none());
 }
 
+#[test]
+fn refusals_without_an_announced_limit_are_reported_and_the_rest_copied() {
+    let (src, dst) = (PreauthDovecot::new(), PreauthDovecot::new());
+    // Over it: the 25 KB message (in a MULTIAPPEND batch) and a 2 MB one
+    // (streamed); no APPENDLIMIT is announced.
+    dst.refuse_appends_over(20_000);
+    fill(&src, '.');
+    src.deliver("INBOX", &message("big", 2_000_000));
+    let mut m = Imap4::stream(&src.command()).unwrap();
+    put(
+        &mut m,
+        "Work.Projects",
+        "(\\Seen)",
+        1_767_300_000,
+        &message("small", 900),
+    );
+    let _ = m.logout();
+    let state = TempDir::new("copy-state");
+    for _ in 0..2 {
+        let run = copy_run(&src, &dst, &state.0, &[]);
+        run.expect(12);
+        let out = run.out();
+        assert_eq!(
+            out.matches("refused by the destination: [LIMIT]").count(),
+            2,
+            "{out}"
+        );
+        let (s, d) = (snapshot(&src), snapshot(&dst));
+        assert_eq!(d["INBOX"].len() + 1, s["INBOX"].len());
+        assert_eq!(d["Work/Projects"].len(), 1);
+        assert!(d["Work/Projects"][0].0.len() < 20_000);
+        assert_eq!(d["Entwürfe"], s["Entwürfe"]);
+    }
+}
+
+#[test]
+fn a_dry_run_against_a_destination_with_messages_and_no_state() {
+    let (src, dst) = (PreauthDovecot::new(), PreauthDovecot::new());
+    fill(&src, '.');
+    let state = TempDir::new("copy-state");
+    copy(&src, &dst, &state.0, &[]);
+    std::fs::remove_dir_all(&state.0).unwrap();
+    let before = counters(&dst);
+    let said = copy(&src, &dst, &state.0, &["--dry-run"]);
+    assert!(said.contains("INBOX: 4 found there already"), "{said}");
+    assert!(!said.contains("copy UID"), "{said}");
+    assert_eq!(counters(&dst), before);
+}
+
+#[test]
+fn delete_keeps_a_mailbox_the_map_still_copies_into() {
+    let (src, dst) = (PreauthDovecot::new(), PreauthDovecot::new());
+    fill(&src, '.');
+    let state = TempDir::new("copy-state");
+    copy(&src, &dst, &state.0, &[]);
+    // Renamed on the source; the map sends it to the old place.
+    let mut m = Imap4::stream(&src.command()).unwrap();
+    m.rename("Work.Projects", "Work.Old").unwrap();
+    let _ = m.logout();
+    let said = copy(
+        &src,
+        &dst,
+        &state.0,
+        &["--delete", "--map", "Work.Old=Work.Projects"],
+    );
+    assert!(
+        said.contains("Work.Old -> Work.Projects: 1 found there already"),
+        "{said}"
+    );
+    assert!(!said.contains("deleted"), "{said}");
+    assert_eq!(snapshot(&dst)["Work/Projects"].len(), 1);
+}
+
 /// The peak resident memory of process `pid` so far (kB).
 fn peak_rss_kb(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -717,6 +790,10 @@ fn copy_usage_errors_are_told_before_connecting() {
         ),
         (vec!["--to-stream", "cat", "--pull"], "goes one way"),
         (vec!["--to-stream", "cat", "--map", "A"], "write OLD=NEW"),
+        (
+            vec!["--out", "x", "--delete"],
+            "is for a copy to another server",
+        ),
         (
             vec![
                 "--to-url",

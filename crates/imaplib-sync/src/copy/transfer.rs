@@ -12,7 +12,7 @@ use imaplib::types::{Fetch, ResponseCode};
 use imaplib::{DateInput, Reply, Status, Streamed};
 
 use super::*;
-use crate::engine::{message_id, reply_text, rfc822_size};
+use crate::engine::{batches_by_size, message_id, reply_text, rfc822_size};
 
 /// What identifies a message on the destination (see [`key_of`]).
 pub(super) const KEY_ITEMS: &str =
@@ -92,23 +92,25 @@ impl OneCopy<'_> {
 
         self.sink.total = (
             (small.len() + big.len()) as u64,
-            small.iter().chain(&big).map(|u| sizes[u]).sum(),
+            small
+                .iter()
+                .chain(&big)
+                .fold(0u64, |t, u| t.saturating_add(sizes[u])),
         );
         self.sink.tell_progress(0);
-        let total: u64 = small.iter().map(|u| sizes[u]).sum();
-        let avg = (total / small.len().max(1) as u64).max(1);
-        let batch_max = ((BATCH_BYTES / avg) as usize).clamp(1, BATCH_MAX);
+        let batches = batches_by_size(&small, &sizes, BATCH_BYTES, BATCH_MAX);
         // The source's FETCH runs on a second thread, a batch ahead of
         // the destination's APPENDs: both servers work at once.
         let src = &mut *self.src;
         let sink = &mut self.sink;
+        let (small, batches) = (&small, &batches);
         std::thread::scope(|scope| -> Result<()> {
             let (tx, rx) = sync_channel::<Vec<Message>>(BATCHES_AHEAD);
             let fetching = scope.spawn(move || {
                 let mut wanted: HashSet<u32> = small.iter().copied().collect();
                 let mut batch: Vec<Message> = Vec::new();
                 let mut batch_bytes = 0u64;
-                let fetched = src.uid_fetch_pipelined(&small, ITEMS, batch_max, WINDOW, |f| {
+                let fetched = src.uid_fetch_batches(batches, ITEMS, WINDOW, |f| {
                     let (Some(uid), Some(body)) = (f.uid(), f.body()) else {
                         return Ok(());
                     };
@@ -123,7 +125,7 @@ impl OneCopy<'_> {
                         date: f.internal_date(),
                         body: body.clone(),
                     });
-                    if batch.len() >= batch_max || batch_bytes >= BATCH_BYTES {
+                    if batch.len() >= BATCH_MAX || batch_bytes >= BATCH_BYTES {
                         batch_bytes = 0;
                         tx.send(std::mem::take(&mut batch))
                             .map_err(|_| imaplib::Error::error("the destination stopped"))?;
@@ -172,6 +174,9 @@ impl OneCopy<'_> {
         let fl = flags::from_server(info.flags().unwrap_or_default());
         let date = info.internal_date();
         let id = info.body().and_then(|b| message_id(b));
+        // What the destination may count instead of the bytes sent (a
+        // server that counts bare line ends as CRLF, as the source does).
+        let counted = rfc822_size(&info);
         let src = &mut *self.src;
         let sink = &mut self.sink;
         std::thread::scope(|scope| -> Result<()> {
@@ -201,6 +206,7 @@ impl OneCopy<'_> {
             st.pending.push(PendingCopy {
                 src: uid,
                 size,
+                counted: counted.filter(|c| *c != size),
                 message_id: id,
                 date: date.map(|d| d.timestamp()),
                 flags: fl.clone(),
@@ -235,10 +241,23 @@ impl OneCopy<'_> {
             // Whatever the APPEND left unread ends the FETCH's sends.
             drop(reader);
             let fetch_result = fetched(fetching);
-            let appended =
-                appended.map_err(imap(format!("cannot append to {}", sink.dest.name)))?;
-            fetch_result?;
+            let appended = match appended {
+                Ok(reply) => reply,
+                // The source's failure, when there is one, is the cause.
+                Err(e) => {
+                    fetch_result?;
+                    return Err(imap(format!("cannot append to {}", sink.dest.name))(e));
+                }
+            };
             let outcome = sink.outcome(st, &appended);
+            match (&outcome, fetch_result) {
+                // Refused before the message was read: the FETCH was cut
+                // short here, and its connection is still in step.
+                (Appended::Refused(_), Err(SyncError::Imap { err, .. })) if !err.is_abort() => {}
+                (_, fetched) => {
+                    fetched?;
+                }
+            }
             sink.settle(st, vec![(uid, size, outcome)])
         })
     }
@@ -291,7 +310,9 @@ impl Sink<'_> {
         for m in &batch {
             st.pending.push(PendingCopy {
                 src: m.src,
-                size: m.body.len() as u64,
+                // APPEND sends it with CRLF line ends.
+                size: crlf_len(&m.body),
+                counted: None,
                 message_id: message_id(&m.body),
                 date: m.date.map(|d| d.timestamp()),
                 flags: m.flags.clone(),
@@ -413,7 +434,7 @@ impl Sink<'_> {
                             },
                         );
                     }
-                    st.dst_uidnext = st.dst_uidnext.max(uid + 1);
+                    st.dst_uidnext = st.dst_uidnext.max(uid.saturating_add(1));
                 }
                 Appended::Stored(None) => {
                     st.skipped.remove(&src);
@@ -436,5 +457,33 @@ impl Sink<'_> {
             return self.recover_pending(st);
         }
         self.save(st)
+    }
+}
+
+/// The length of `body` once every bare CR or LF is CRLF (as APPEND sends
+/// it).
+fn crlf_len(body: &[u8]) -> u64 {
+    let mut extra = 0u64;
+    let mut rest = body;
+    while let Some(at) = memchr::memchr2(b'\r', b'\n', rest) {
+        let crlf = rest[at] == b'\r' && rest.get(at + 1) == Some(&b'\n');
+        if !crlf {
+            extra += 1;
+        }
+        rest = &rest[at + if crlf { 2 } else { 1 }..];
+    }
+    body.len() as u64 + extra
+}
+
+#[cfg(test)]
+mod tests {
+    use super::crlf_len;
+
+    #[test]
+    fn crlf_len_counts_bare_line_ends() {
+        assert_eq!(crlf_len(b"a\r\nb"), 4);
+        assert_eq!(crlf_len(b"a\nb\rc"), 7);
+        assert_eq!(crlf_len(b"\n\r"), 4);
+        assert_eq!(crlf_len(b""), 0);
     }
 }

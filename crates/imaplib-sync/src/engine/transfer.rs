@@ -141,9 +141,7 @@ impl OneMailbox<'_> {
             .filter(|u| sizes.contains_key(u))
             .partition(|u| sizes[u] <= INLINE_MAX);
 
-        let total: u64 = small.iter().map(|u| sizes[u]).sum();
-        let avg = (total / small.len().max(1) as u64).max(1);
-        let batch = ((BATCH_BYTES / avg) as usize).clamp(1, BATCH_MAX);
+        let batches = batches_by_size(&small, &sizes, BATCH_BYTES, BATCH_MAX);
         let md = self.md.clone();
         let mut failure: Option<SyncError> = None;
         let mut staged: Vec<(Staged, Flags)> = Vec::new();
@@ -151,46 +149,43 @@ impl OneMailbox<'_> {
         let report = &mut *self.report;
         let progress = &mut *self.progress;
         let mailbox = self.mb.name.as_str();
-        let result = self
-            .m
-            .uid_fetch_pipelined(&small, ITEMS, batch, WINDOW, |f| {
-                let stored = (|| -> Result<()> {
-                    let (Some(uid), Some(body)) = (f.uid(), f.body()) else {
-                        return Ok(());
-                    };
-                    if st.messages.contains_key(&uid) || staged.iter().any(|(s, _)| s.uid() == uid)
-                    {
-                        return Ok(());
-                    }
-                    let fl = flags::from_server(f.flags().unwrap_or_default());
-                    let mut incoming = md.begin().map_err(local("cannot write a message"))?;
-                    incoming
-                        .write(body)
-                        .map_err(local("cannot write a message"))?;
-                    let ready = incoming
-                        .close(uid, f.internal_date(), &flags::letters(&fl))
-                        .map_err(local("cannot write a message"))?;
-                    staged.push((ready, fl));
-                    report.bytes += body.len() as u64;
-                    report.moved += 1;
-                    progress(&Progress {
-                        mailbox,
-                        messages: report.moved,
-                        bytes: report.bytes,
-                        total_messages: 0,
-                        total_bytes: 0,
-                    });
-                    if staged.len() >= BATCH_MAX {
-                        commit(&md, states, st, std::mem::take(&mut staged))?;
-                    }
-                    Ok(())
-                })();
-                stored.map_err(|e| {
-                    let text = e.to_string();
-                    failure = Some(e);
-                    imaplib::Error::error(text)
-                })
-            });
+        let result = self.m.uid_fetch_batches(&batches, ITEMS, WINDOW, |f| {
+            let stored = (|| -> Result<()> {
+                let (Some(uid), Some(body)) = (f.uid(), f.body()) else {
+                    return Ok(());
+                };
+                if st.messages.contains_key(&uid) || staged.iter().any(|(s, _)| s.uid() == uid) {
+                    return Ok(());
+                }
+                let fl = flags::from_server(f.flags().unwrap_or_default());
+                let mut incoming = md.begin().map_err(local("cannot write a message"))?;
+                incoming
+                    .write(body)
+                    .map_err(local("cannot write a message"))?;
+                let ready = incoming
+                    .close(uid, f.internal_date(), &flags::letters(&fl))
+                    .map_err(local("cannot write a message"))?;
+                staged.push((ready, fl));
+                report.bytes += body.len() as u64;
+                report.moved += 1;
+                progress(&Progress {
+                    mailbox,
+                    messages: report.moved,
+                    bytes: report.bytes,
+                    total_messages: 0,
+                    total_bytes: 0,
+                });
+                if staged.len() >= BATCH_MAX {
+                    commit(&md, states, st, std::mem::take(&mut staged))?;
+                }
+                Ok(())
+            })();
+            stored.map_err(|e| {
+                let text = e.to_string();
+                failure = Some(e);
+                imaplib::Error::error(text)
+            })
+        });
         if let Some(f) = failure {
             return Err(f);
         }
@@ -368,6 +363,31 @@ impl OneMailbox<'_> {
         }
         self.save(st)
     }
+}
+
+/// `uids` cut into FETCH batches of at most `max_bytes` (as the server
+/// counts them in `sizes`; a bigger message alone) and `max_count`
+/// messages, so that no reply is much bigger whatever the mix of sizes.
+pub(crate) fn batches_by_size<'a>(
+    uids: &'a [u32],
+    sizes: &HashMap<u32, u64>,
+    max_bytes: u64,
+    max_count: usize,
+) -> Vec<&'a [u32]> {
+    let size = |u: &u32| sizes.get(u).copied().unwrap_or(0);
+    let mut batches = Vec::new();
+    let (mut start, mut bytes) = (0, 0u64);
+    for (i, uid) in uids.iter().enumerate() {
+        if i > start && (bytes.saturating_add(size(uid)) > max_bytes || i - start >= max_count) {
+            batches.push(&uids[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes = bytes.saturating_add(size(uid));
+    }
+    if start < uids.len() {
+        batches.push(&uids[start..]);
+    }
+    batches
 }
 
 /// Places a batch of downloaded messages (on disk whole first) and then

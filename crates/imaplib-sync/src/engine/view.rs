@@ -106,11 +106,24 @@ pub(crate) fn server_view(
         let info = r.info;
         let uidvalidity = info.uid_validity.unwrap_or_default();
         if !r.uid_validity_changed && uidvalidity == last.uidvalidity && !info.no_modseq {
-            // Checked number by number: a VANISHED range may be huge.
+            // The VANISHED ranges sorted and merged, each UID looked up in
+            // them (a range may be huge: never expanded).
+            let mut ranges: Vec<(u32, u32)> = r
+                .vanished
+                .as_ref()
+                .map(|set| set.ranges().iter().map(|g| g.bounds(u32::MAX)).collect())
+                .unwrap_or_default();
+            ranges.sort_unstable();
+            let mut gone: Vec<(u32, u32)> = Vec::with_capacity(ranges.len());
+            for (lo, hi) in ranges {
+                match gone.last_mut() {
+                    Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
+                    _ => gone.push((lo, hi)),
+                }
+            }
             let vanished = |uid: u32| {
-                r.vanished
-                    .as_ref()
-                    .is_some_and(|set| set.contains(uid, u32::MAX))
+                let upto = gone.partition_point(|&(lo, _)| lo <= uid);
+                upto > 0 && gone[upto - 1].1 >= uid
             };
             let mut present: Option<HashSet<u32>> = None;
             // Under QRESYNC no VANISHED means nothing was expunged.

@@ -261,6 +261,11 @@ macro_rules! __imaplib_methods {
         /// `batch` UIDs, `window` batches in flight at once, each message handed
         /// to `each` as a typed record as its batch completes.
         fn uid_fetch_pipelined(uids: &[u32], items: &str, batch: usize, window: usize, each: impl FnMut($crate::types::Fetch) -> $crate::Result<()>) -> ();
+        /// [`uid_fetch_pipelined`](crate::Imap4::uid_fetch_pipelined) with the
+        /// batches chosen by the caller (e.g. by size, so that no reply holds
+        /// more than so many bytes): one `UID FETCH` per batch, `window` in
+        /// flight at once.
+        fn uid_fetch_batches(batches: &[&[u32]], items: &str, window: usize, each: impl FnMut($crate::types::Fetch) -> $crate::Result<()>) -> ();
         /// IDLE with typed events: `on_event` gets each untagged response as it
         /// arrives (EXISTS, EXPUNGE, FETCH flag changes, VANISHED, keepalive
         /// OKs...) and returns true to stop. Ends also on `stop`, after

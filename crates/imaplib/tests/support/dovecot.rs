@@ -534,9 +534,15 @@ impl PreauthDovecot {
     /// `bytes` (`[LIMIT]`) and announce `APPENDLIMIT=bytes`.
     #[allow(dead_code)]
     pub fn limit_appends(&self, bytes: u64) {
-        self.add_config(&format!(
-            "plugin {{\n  quota_max_mail_size = {bytes}\n}}\nimap_capability = +APPENDLIMIT={bytes}\n"
-        ));
+        self.refuse_appends_over(bytes);
+        self.add_config(&format!("imap_capability = +APPENDLIMIT={bytes}\n"));
+    }
+
+    /// Makes the sessions started from now on refuse messages over
+    /// `bytes` (`[LIMIT]`) without announcing a limit.
+    #[allow(dead_code)]
+    pub fn refuse_appends_over(&self, bytes: u64) {
+        self.add_config(&format!("plugin {{\n  quota_max_mail_size = {bytes}\n}}\n"));
     }
 
     fn add_config(&self, text: &str) {
