@@ -268,6 +268,7 @@ pub fn copy_account(
                 dry: opts.dry_run,
                 delete: opts.delete,
                 limit,
+                dst_modseq: None,
                 report: &mut report,
                 progress: &mut on_progress,
                 total: (0, 0),
@@ -458,6 +459,9 @@ pub(crate) struct Sink<'a> {
     delete: bool,
     /// The destination's APPENDLIMIT.
     limit: Option<u64>,
+    /// The destination mailbox's HIGHESTMODSEQ when this run selected it
+    /// (CONDSTORE), for its STOREs.
+    dst_modseq: Option<u64>,
     report: &'a mut CopyReport,
     progress: &'a mut dyn FnMut(&Progress),
     /// What this run has to copy (messages, bytes), for the progress.
@@ -546,10 +550,15 @@ impl OneCopy<'_> {
         };
         if !dry || self.exists {
             // Read-only in a dry run: only looked at.
-            self.sink
-                .dst
-                .select_typed(&self.sink.dest.wire, dry)
-                .map_err(imap(format!("cannot open {target}")))?;
+            let dst = &mut *self.sink.dst;
+            let wire = &self.sink.dest.wire;
+            let info = if dst.has_capability("CONDSTORE") {
+                dst.select_condstore(wire, dry)
+            } else {
+                dst.select_typed(wire, dry)
+            }
+            .map_err(imap(format!("cannot open {target}")))?;
+            self.sink.dst_modseq = info.highest_modseq.filter(|_| !info.no_modseq);
         }
 
         // What an interrupted run appended without recording it (found
@@ -718,16 +727,36 @@ impl Sink<'_> {
 
     /// `UID STORE ... FLAGS` of each group of copies that take the same
     /// flags.
+    ///
+    /// With the destination's HIGHESTMODSEQ from this run's SELECT, each
+    /// STORE is `UNCHANGEDSINCE` it: a STORE of an earlier, killed run that
+    /// its server session carries out late (it had read it) then fails on
+    /// the messages this run changed, instead of undoing them. A message
+    /// changed since this run's SELECT (MODIFIED) is stored again
+    /// unconditionally: the source wins.
     fn store(&mut self, stores: &BTreeMap<Vec<String>, Vec<u32>>) -> Result<()> {
+        let context = format!("cannot store flags in {}", self.dest.name);
         for (list, uids) in stores {
+            let flags = format!("({})", list.join(" "));
             for chunk in uids.chunks(crate::engine::LIST_CHUNK) {
                 let set = SequenceSet::from_numbers(chunk.iter().copied()).to_string();
-                let flags = format!("({})", list.join(" "));
-                answered(
-                    self.dst
-                        .uid("STORE", [set.as_str(), "FLAGS.SILENT", &flags]),
-                    format!("cannot store flags in {}", self.dest.name),
-                )?;
+                let again = match self.dst_modseq {
+                    Some(modseq) => {
+                        let (_, modified) = self
+                            .dst
+                            .uid_store_unchanged_since(&set, modseq, "FLAGS.SILENT", &flags)
+                            .map_err(imap(context.clone()))?;
+                        modified.map(|m| m.to_string())
+                    }
+                    None => Some(set),
+                };
+                if let Some(set) = again.filter(|s| !s.is_empty()) {
+                    answered(
+                        self.dst
+                            .uid("STORE", [set.as_str(), "FLAGS.SILENT", &flags]),
+                        context.clone(),
+                    )?;
+                }
             }
         }
         Ok(())
