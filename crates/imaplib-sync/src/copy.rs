@@ -175,6 +175,17 @@ pub struct PendingCopy {
 /// The version written in copy state files.
 pub const COPY_VERSION: u32 = 1;
 
+impl CopyState {
+    /// The destination UIDs of every copy it knows (gone ones too).
+    fn copies(&self) -> HashSet<u32> {
+        self.copied
+            .values()
+            .map(|c| c.uid)
+            .chain(self.gone.values().copied())
+            .collect()
+    }
+}
+
 impl Saved for CopyState {
     const VERSION: u32 = COPY_VERSION;
     fn version(&self) -> u32 {
@@ -316,12 +327,7 @@ fn remove_target(
         ..Default::default()
     };
     let wire = utf7::encode(&st.target);
-    let known: HashSet<u32> = st
-        .copied
-        .values()
-        .map(|c| c.uid)
-        .chain(st.gone.values().copied())
-        .collect();
+    let known = st.copies();
     // Gone already (refused), or made anew since: nothing of ours to
     // remove. A lost connection stops the run.
     let info = match dst.select_typed(&wire, true) {
@@ -807,12 +813,7 @@ impl Sink<'_> {
         st: &CopyState,
         from: u32,
     ) -> Result<HashMap<Key, Vec<(u32, Flags)>>> {
-        let known: HashSet<u32> = st
-            .copied
-            .values()
-            .map(|c| c.uid)
-            .chain(st.gone.values().copied())
-            .collect();
+        let known = st.copies();
         let target = self.dest.name.clone();
         let listed = self
             .dst
