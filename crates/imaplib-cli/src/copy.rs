@@ -321,29 +321,19 @@ fn report_text(r: &CopyReport, dry_run: bool) -> String {
         parts.push(format!("{} not copied", r.skipped.len()));
     }
     parts.extend(r.notes.iter().cloned());
-    let summary = if parts.is_empty() {
-        "unchanged".to_string()
-    } else {
-        parts.join(", ")
-    };
-    let verb = if dry_run { " (dry run)" } else { "" };
     let arrow = if r.mailbox == r.target {
         String::new()
     } else {
         format!(" -> {}", term::safe(&r.target))
     };
     let mut out = format!(
-        "{}{arrow}: {}{verb}\n",
+        "{}{arrow}: {}\n",
         term::safe(&r.mailbox),
-        term::safe(&summary)
+        term::safe(&crate::sync::summary(&parts, dry_run))
     );
     for line in &r.skipped {
         out.push_str(&format!("  not copied: {}\n", term::safe(line)));
     }
-    if dry_run {
-        for line in &r.planned {
-            out.push_str(&format!("  {}\n", term::safe(line)));
-        }
-    }
+    out.push_str(&crate::sync::planned_lines(&r.planned, dry_run));
     out
 }

@@ -257,18 +257,31 @@ fn print_report(r: &MailboxReport, dry_run: bool) {
         parts.push("mailbox removed here, deleted on the server".into());
     }
     parts.extend(r.notes.iter().cloned());
-    let summary = if parts.is_empty() {
+    println!("{}: {}", term::safe(&r.mailbox), summary(&parts, dry_run));
+    print!("{}", planned_lines(&r.planned, dry_run));
+}
+
+/// A mailbox's changes on one line: `unchanged`, or `parts` joined, and
+/// ` (dry run)` in a dry run.
+pub(crate) fn summary(parts: &[String], dry_run: bool) -> String {
+    let text = if parts.is_empty() {
         "unchanged".to_string()
     } else {
         parts.join(", ")
     };
     let verb = if dry_run { " (dry run)" } else { "" };
-    println!("{}: {summary}{verb}", term::safe(&r.mailbox));
-    if dry_run {
-        for line in &r.planned {
-            println!("  {}", term::safe(line));
-        }
+    format!("{text}{verb}")
+}
+
+/// In a dry run, one indented line per planned change (else nothing).
+pub(crate) fn planned_lines(planned: &[String], dry_run: bool) -> String {
+    if !dry_run {
+        return String::new();
     }
+    planned
+        .iter()
+        .map(|line| format!("  {}\n", term::safe(line)))
+        .collect()
 }
 
 pub(crate) fn cli_error(e: SyncError) -> CliError {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use imaplib::imaplib_proto::utf7;
 use imaplib::{DateInput, Imap4};
 
-use crate::support::{imap, message, Dovecot, PreauthDovecot, Run, TempDir};
+use crate::support::{imap, kept_flags, message, Dovecot, PreauthDovecot, Run, TempDir};
 
 /// One message as compared: content, flags (sorted, without `\Recent`),
 /// INTERNALDATE (seconds).
@@ -39,14 +39,7 @@ fn snapshot_of(m: &mut Imap4) -> BTreeMap<String, Vec<Seen>> {
                 .uid_fetch_typed("1:*", "(FLAGS INTERNALDATE BODY.PEEK[])")
                 .unwrap()
             {
-                let mut flags: Vec<String> = f
-                    .flags()
-                    .unwrap_or_default()
-                    .iter()
-                    .filter(|f| !f.eq_ignore_ascii_case("\\Recent"))
-                    .cloned()
-                    .collect();
-                flags.sort();
+                let flags = kept_flags(&f);
                 messages.push((
                     f.body().unwrap().to_vec(),
                     flags,

@@ -311,3 +311,16 @@ pub fn greeter(greeting: &'static [u8]) -> u16 {
     });
     port
 }
+
+/// A FETCH's flags as a message keeps them: sorted, without `\Recent`.
+pub fn kept_flags(f: &imaplib::types::Fetch) -> Vec<String> {
+    let mut flags: Vec<String> = f
+        .flags()
+        .unwrap_or_default()
+        .iter()
+        .filter(|f| !f.eq_ignore_ascii_case("\\Recent"))
+        .cloned()
+        .collect();
+    flags.sort();
+    flags
+}

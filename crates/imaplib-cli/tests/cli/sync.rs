@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use imaplib::Imap4;
 
-use crate::support::{imap, message, PreauthDovecot, TempDir};
+use crate::support::{imap, kept_flags, message, PreauthDovecot, TempDir};
 
 /// Capabilities without CONDSTORE and QRESYNC (what Dovecot announces
 /// otherwise, less those two).
@@ -69,14 +69,7 @@ fn remote(server: &PreauthDovecot, mailbox: &str) -> BTreeMap<Vec<u8>, Vec<Strin
         .uid_fetch_typed("1:*", "(FLAGS BODY.PEEK[])")
         .unwrap_or_default()
     {
-        let mut flags: Vec<String> = f
-            .flags()
-            .unwrap_or_default()
-            .iter()
-            .filter(|f| !f.eq_ignore_ascii_case("\\Recent"))
-            .cloned()
-            .collect();
-        flags.sort();
+        let flags = kept_flags(&f);
         let prev = out.insert(lf(f.body().unwrap()), flags);
         assert!(prev.is_none(), "a message twice in {mailbox} on the server");
     }
