@@ -14,6 +14,9 @@
 //! - [`session`]: the state machine (states, tags, capabilities, literal
 //!   continuation, untagged-response store) that turns it into imaplib's
 //!   `(type, data)` results.
+//! - [`types`]: typed values of every response (owned, and borrowed views
+//!   of FETCH); with the `serde` feature they implement
+//!   `serde::Serialize`, in the JSON shape the `imap decode` command prints.
 //! - Utilities: [`int_to_ap`], [`parse_flags`], [`date`], [`utf7`].
 
 #![forbid(unsafe_code)]

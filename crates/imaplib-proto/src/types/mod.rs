@@ -15,6 +15,8 @@ mod fetch;
 mod mailbox;
 mod reader;
 mod seqset;
+#[cfg(feature = "serde")]
+mod serialize;
 pub mod view;
 
 pub use code::{ResponseCode, RFC5530_CODES};
