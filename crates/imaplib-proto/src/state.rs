@@ -12,6 +12,9 @@ pub enum State {
     Selected,
     /// Logging out (`LOGOUT`).
     Logout,
+    /// IDLE is running and its caller reads its responses one by one
+    /// (`IDLING`, as in imaplib 3.14): no command is legal until DONE.
+    Idling,
 }
 
 impl State {
@@ -22,6 +25,7 @@ impl State {
             State::Auth => "AUTH",
             State::Selected => "SELECTED",
             State::Logout => "LOGOUT",
+            State::Idling => "IDLING",
         }
     }
 }

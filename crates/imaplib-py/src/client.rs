@@ -24,7 +24,10 @@ use crate::convert::{
 use crate::io::{PyIo, Shared};
 
 mod driving;
+mod idle;
 mod patterns;
+
+pub(crate) use idle::{Burst, Idler};
 
 use driving::*;
 use patterns::*;
@@ -852,6 +855,13 @@ impl Base {
     }
 
     // ----- the semi-private API that libraries call --------------------------
+
+    /// imaplib 3.14's `idle(duration=None)`: the `Idler` context manager
+    /// (the module's `IMAP4.idle` on Python 3.14 and newer).
+    #[pyo3(signature = (duration=None))]
+    fn _idle(slf: &Bound<'_, Self>, duration: Option<f64>) -> PyResult<Idler> {
+        Idler::start(slf, duration)
+    }
 
     /// imaplib's `_command(name, *args)`: sends the command (arguments as
     /// given, `self.literal` as a literal) and returns its tag.

@@ -18,6 +18,7 @@
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use pyo3::exceptions::PyTimeoutError;
 use pyo3::prelude::*;
@@ -48,6 +49,9 @@ pub(crate) struct PyIo {
     shared: Arc<Mutex<Shared>>,
     /// The plain socket, for native I/O (a duplicate of its descriptor).
     native: Option<TcpStream>,
+    /// A wait the engine set for the next reads (IDLE's `duration` and
+    /// `burst()` interval); `None`: the socket's own timeout rules alone.
+    wait: Option<Duration>,
 }
 
 impl PyIo {
@@ -64,6 +68,7 @@ impl PyIo {
             pending_pos: 0,
             shared,
             native: if hooks { None } else { native },
+            wait: None,
         })
     }
 
@@ -105,7 +110,52 @@ impl PyIo {
             .map_err(|e| self.stash(e, io::ErrorKind::Interrupted, "interrupted"))
     }
 
+    /// The engine's wait when it ends a read before the socket's own
+    /// timeout would: `Some(wait)`, else `None`.
+    fn shorter_wait(&self) -> Option<Duration> {
+        let wait = self.wait?;
+        let timeout = self.shared.lock().map(|s| s.sock_timeout).unwrap_or(None);
+        match timeout {
+            Some(t) if t <= 0.0 => None,
+            Some(t) if Duration::from_secs_f64(t) <= wait => None,
+            _ => Some(wait),
+        }
+    }
+
     fn native_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(wait) = self.shorter_wait() else {
+            return self.native_read_plain(buf);
+        };
+        // The engine's wait, shorter than the socket's timeout: it passing
+        // is no error of the socket's (nothing is kept for the caller).
+        let stream = self.native.as_ref().ok_or(io::ErrorKind::NotConnected)?;
+        let before = stream.read_timeout()?;
+        stream.set_read_timeout(Some(wait.max(Duration::from_millis(1))))?;
+        let result = loop {
+            let Some(stream) = self.native.as_mut() else {
+                break Err(io::ErrorKind::NotConnected.into());
+            };
+            match stream.read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => self.check_signals()?,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    break Err(io::Error::new(io::ErrorKind::TimedOut, "wait passed"))
+                }
+                Err(e) => break Err(self.native_error(e)),
+                Ok(n) => break Ok(n),
+            }
+        };
+        if let Some(stream) = self.native.as_ref() {
+            stream.set_read_timeout(before)?;
+        }
+        result
+    }
+
+    fn native_read_plain(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             let Some(stream) = self.native.as_mut() else {
                 return Err(io::ErrorKind::NotConnected.into());
@@ -171,6 +221,11 @@ impl Read for PyIo {
         }
         let want = buf.len();
         let hooks = self.hooks;
+        if !hooks {
+            if let Some(wait) = self.shorter_wait() {
+                return self.python_read_within(buf, wait);
+            }
+        }
         let data: Vec<u8> = self.with_owner(|owner| {
             let got = if hooks {
                 owner.call_method0("readline")?
@@ -186,6 +241,46 @@ impl Read for PyIo {
             self.pending_pos = n;
         }
         Ok(n)
+    }
+}
+
+impl PyIo {
+    /// A read of the Python socket (`recv`) within the engine's `wait`,
+    /// shorter than the socket's own timeout, which is put back after.
+    fn python_read_within(&mut self, buf: &mut [u8], wait: Duration) -> io::Result<usize> {
+        let want = buf.len();
+        let got = Python::with_gil(|py| -> PyResult<Option<Vec<u8>>> {
+            let owner =
+                self.owner.bind(py).upgrade().ok_or_else(|| {
+                    pyo3::exceptions::PyOSError::new_err("the IMAP4 object is gone")
+                })?;
+            let sock = owner.getattr("sock")?;
+            let before = sock.call_method0("gettimeout")?;
+            sock.call_method1("settimeout", (wait.as_secs_f64().max(0.001),))?;
+            let result = sock.call_method1("recv", (want,));
+            sock.call_method1("settimeout", (before,))?;
+            match result {
+                Ok(data) => Ok(Some(data.downcast::<PyBytes>()?.as_bytes().to_vec())),
+                Err(e) if e.is_instance_of::<PyTimeoutError>(py) || would_block(py, &e) => Ok(None),
+                Err(e) => Err(e),
+            }
+        });
+        match got {
+            Ok(Some(data)) => {
+                let n = want.min(data.len());
+                buf[..n].copy_from_slice(&data[..n]);
+                if n < data.len() {
+                    self.pending = data;
+                    self.pending_pos = n;
+                }
+                Ok(n)
+            }
+            Ok(None) => Err(io::Error::new(io::ErrorKind::TimedOut, "wait passed")),
+            Err(e) => {
+                let text = e.to_string();
+                Err(self.stash(e, io::ErrorKind::Other, &text))
+            }
+        }
     }
 }
 
@@ -214,6 +309,13 @@ impl Write for PyIo {
 }
 
 impl imaplib::transport::Connection for PyIo {
+    /// The engine asks for a wait only where imaplib has one of its own
+    /// (IDLE's `duration`); otherwise the Python socket's timeout rules.
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.wait = timeout;
+        Ok(())
+    }
+
     fn can_start_tls(&self) -> bool {
         !self.hooks
     }

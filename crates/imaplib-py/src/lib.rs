@@ -70,7 +70,13 @@ const COMMAND_NAMES: &[&str] = &[
 pub(crate) fn commands(py: Python<'_>) -> PyResult<&Bound<'_, PyDict>> {
     let dict = COMMANDS.get_or_try_init(py, || -> PyResult<Py<PyDict>> {
         let d = PyDict::new(py);
-        for name in COMMAND_NAMES {
+        // Python 3.14's imaplib knows IDLE (its `idle()`).
+        let idle: &[&str] = if py.version_info() >= (3, 14) {
+            &["IDLE"]
+        } else {
+            &[]
+        };
+        for name in COMMAND_NAMES.iter().chain(idle) {
             if let Some(states) = imaplib::imaplib_proto::state::allowed_states(name) {
                 let names: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
                 d.set_item(*name, PyTuple::new(py, names)?)?;
@@ -88,6 +94,7 @@ pub(crate) fn parse_state(name: &str) -> Option<State> {
         "AUTH" => State::Auth,
         "SELECTED" => State::Selected,
         "LOGOUT" => State::Logout,
+        "IDLING" => State::Idling,
         _ => return None,
     })
 }
@@ -298,5 +305,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(install, m)?)?;
     m.add_function(wrap_pyfunction!(_default_ssl_context, m)?)?;
     m.add_class::<client::Base>()?;
+    m.add_class::<client::Idler>()?;
+    m.add_class::<client::Burst>()?;
     Ok(())
 }

@@ -247,6 +247,104 @@ impl<L: Link> Conn<'_, L> {
     }
 }
 
+/// One step of an IDLE that its caller drives ([`Imap4::idle_begin`],
+/// [`Imap4::idle_next`], [`Imap4::idle_end`]).
+///
+/// [`Imap4::idle_begin`]: crate::Imap4::idle_begin
+/// [`Imap4::idle_next`]: crate::Imap4::idle_next
+/// [`Imap4::idle_end`]: crate::Imap4::idle_end
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IdleStep {
+    /// An untagged response in imaplib's shape: its name and data items
+    /// (a literal and the rest of its line stay in one response).
+    Response(String, Vec<Data>),
+    /// The wait passed before a complete response came; what arrived of
+    /// one stays buffered for the next step.
+    Timeout,
+    /// The server ended IDLE by itself: its completion. The connection is
+    /// back in the state IDLE started in; send no DONE.
+    Ended(Reply),
+}
+
+impl<L: Link> Conn<'_, L> {
+    /// Starts an IDLE whose responses the caller takes one at a time:
+    /// sends IDLE and waits for the server's continuation. Untagged
+    /// responses from the moment IDLE is sent, even those before the
+    /// continuation, are kept for [`Conn::idle_next`]. Returns the tag, or
+    /// the server's completion when it answered IDLE with one (a NO, say)
+    /// instead of continuing. From then on the state is
+    /// [`State::Idling`](imaplib_proto::State::Idling), in which every
+    /// command is illegal, until [`Conn::idle_end`] (or the server ending
+    /// IDLE). Raises `error` if the server lacks IDLE.
+    pub(crate) async fn idle_begin(&mut self) -> Result<std::result::Result<String, Reply>> {
+        if !self.e.session.has_capability("IDLE") {
+            return Err(Error::missing_capability("IDLE"));
+        }
+        self.e.session.check_state("IDLE")?;
+        self.e.session.start_capture();
+        let started = self.idle_accepted().await;
+        match &started {
+            Ok(Ok(_)) => self.e.session.enter_idling(),
+            _ => self.e.session.stop_capture(),
+        }
+        started
+    }
+
+    async fn idle_accepted(&mut self) -> Result<std::result::Result<String, Reply>> {
+        let tag = self.send_command(build::idle()).await?;
+        loop {
+            if let Some(result) = self.e.session.take_reply(&tag) {
+                return Ok(Err(result?));
+            }
+            match self.e.session.poll_event()? {
+                Some(Event::Continuation { tag: t, .. }) if t == tag => return Ok(Ok(tag)),
+                Some(_) => {}
+                None => self.fill().await?,
+            }
+        }
+    }
+
+    /// The next response of the IDLE `tag` began: one already received
+    /// first (even when `wait` is zero), else the next to arrive within
+    /// `wait` (`None`: however long it takes).
+    pub(crate) async fn idle_next(
+        &mut self,
+        tag: &str,
+        wait: Option<Duration>,
+    ) -> Result<IdleStep> {
+        let deadline = wait.map(|w| Instant::now() + w);
+        loop {
+            if let Some((name, data)) = self.e.session.pop_captured() {
+                return Ok(IdleStep::Response(name, data));
+            }
+            if let Some(result) = self.e.session.take_reply(tag) {
+                self.e.session.stop_capture();
+                self.e.session.leave_idling();
+                return Ok(IdleStep::Ended(result?));
+            }
+            if self.e.session.poll_event()?.is_some() {
+                continue;
+            }
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left.is_some_and(|l| l.is_zero()) || !self.read_once(left).await? {
+                return Ok(IdleStep::Timeout);
+            }
+        }
+    }
+
+    /// Ends the IDLE `tag` began: responses not taken are stored by name
+    /// (imaplib's `untagged_responses`), DONE is sent, and the completion
+    /// is awaited. The state is the one IDLE started in again.
+    pub(crate) async fn idle_end(&mut self, tag: &str) -> Result<Reply> {
+        self.e.session.stop_capture();
+        self.e.session.leave_idling();
+        self.e.session.idle_done(tag)?;
+        self.flush().await?;
+        self.wait(tag).await
+    }
+}
+
 /// Types one captured response.
 fn typed_of(name: &str, data: &[Data]) -> Typed {
     match decode_data(name, data).into_iter().next() {

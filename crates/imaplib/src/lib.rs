@@ -54,7 +54,7 @@ pub use asynchronous::AsyncImap4;
 pub use client::{IdleResult, Imap4, Options, IMAP4_PORT, IMAP4_SSL_PORT};
 pub use error::{Error, ErrorKind, Result};
 pub use extensions::{ListWithStatus, MoveResult, Resync, SPECIAL_USES};
-pub use idle::{IdleEnd, IdleOptions, IdleOutcome, IdleStop};
+pub use idle::{IdleEnd, IdleOptions, IdleOutcome, IdleStep, IdleStop};
 pub use proxy::{Proxy, ProxyFailure, ProxyKind};
 pub use streaming::Streamed;
 pub use tls::TlsConfig;

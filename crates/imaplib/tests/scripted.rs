@@ -5,7 +5,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use imaplib::{Data, ErrorKind, Imap4, Limits, Options, State, Status};
+use imaplib::{Data, ErrorKind, IdleStep, Imap4, Limits, Options, State, Status};
 use support::both::Client;
 use support::scripted::{Peer, Scripted, GREETING};
 
@@ -860,6 +860,87 @@ fn idle_collects_until_condition_then_sends_done() {
         .unwrap();
     assert!(start.elapsed() >= Duration::from_millis(250));
     assert!(result.responses.is_empty());
+    m.logout().unwrap();
+    server.finish();
+}
+}
+
+both! {
+fn idle_step_by_step_as_imaplib_3_14_iterates_it() {
+    let server = Scripted::start(|p| {
+        greet_and_login(p);
+        let cmd = p.expect_line("IDLE");
+        p.tagged(&cmd, "NO IDLE is not allowed at this time");
+        let cmd = p.expect_line("IDLE");
+        p.line_out("* 0 EXISTS");
+        p.line_out("+ idling");
+        p.line_out("* 2 EXISTS");
+        p.send("* 1 FETCH (BODY[HEADER.FIELDS (DATE)] {41}\r\n");
+        p.send("Date: Fri, 06 Dec 2024 06:00:00 +0000\r\n\r\n)\r\n");
+        // A response cut by the client's wait.
+        p.send("* 1 EX");
+        std::thread::sleep(Duration::from_millis(1200));
+        p.send("ISTS\r\n* 3 RECENT\r\n");
+        assert_eq!(p.read_line(), b"DONE\r\n");
+        p.line_out("* 9 RECENT");
+        p.tagged(&cmd, "OK Idle completed");
+        // The server ends an IDLE by itself.
+        let cmd = p.expect_line("IDLE");
+        p.line_out("+ idling");
+        p.tagged(&cmd, "OK IDLE ended by the server");
+        p.logout();
+    });
+    let mut m: Imap4 = connect(&server);
+    m.login("user", "pass").unwrap();
+    match m.idle_begin().unwrap() {
+        Err(reply) => {
+            assert_eq!(reply.typ, Status::No);
+            assert_eq!(reply.data, vec![line("IDLE is not allowed at this time")]);
+        }
+        Ok(tag) => panic!("IDLE {tag} accepted"),
+    }
+    assert_eq!(m.state(), State::Auth);
+
+    let tag = m.idle_begin().unwrap().expect("IDLE accepted");
+    assert_eq!(m.state(), State::Idling);
+    let err = m.noop().unwrap_err();
+    assert_eq!(
+        err.message(),
+        "command NOOP illegal in state IDLING, only allowed in states NONAUTH, AUTH, SELECTED, LOGOUT"
+    );
+    let response = |name: &str, data: Vec<Data>| IdleStep::Response(name.to_string(), data);
+    assert_eq!(m.idle_next(&tag, None).unwrap(), response("EXISTS", vec![line("0")]));
+    assert_eq!(m.idle_next(&tag, None).unwrap(), response("EXISTS", vec![line("2")]));
+    let fetch = vec![
+        Data::Literal {
+            header: "1 (BODY[HEADER.FIELDS (DATE)] {41}".into(),
+            literal: "Date: Fri, 06 Dec 2024 06:00:00 +0000\r\n\r\n".into(),
+        },
+        line(")"),
+    ];
+    assert_eq!(m.idle_next(&tag, None).unwrap(), response("FETCH", fetch));
+    let start = Instant::now();
+    let step = m.idle_next(&tag, Some(Duration::from_millis(150))).unwrap();
+    assert_eq!(step, IdleStep::Timeout);
+    assert!(start.elapsed() >= Duration::from_millis(140));
+    let step = m.idle_next(&tag, Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(step, response("EXISTS", vec![line("1")]));
+    // Wait for the RECENT to be received, then leave it for idle_end.
+    std::thread::sleep(Duration::from_millis(100));
+    let reply = m.idle_end(&tag).unwrap();
+    assert_eq!(reply.typ, Status::Ok);
+    assert_eq!(m.state(), State::Auth);
+    assert_eq!(
+        m.response("RECENT"),
+        ("RECENT".to_string(), vec![line("3"), line("9")])
+    );
+
+    let tag = m.idle_begin().unwrap().expect("IDLE accepted");
+    match m.idle_next(&tag, Some(Duration::from_secs(5))).unwrap() {
+        IdleStep::Ended(reply) => assert_eq!(reply.typ, Status::Ok),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(m.state(), State::Auth);
     m.logout().unwrap();
     server.finish();
 }

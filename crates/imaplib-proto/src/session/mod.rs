@@ -185,6 +185,8 @@ pub struct Session {
     /// The protocol trace kept for the caller ([`Session::capture_trace`]).
     wire_trace: Option<VecDeque<(bool, Bytes)>>,
     idle_capture: Option<VecDeque<(String, Vec<Data>)>>,
+    /// The state to go back to when an IDLE driven step by step ends.
+    before_idling: Option<State>,
     inflight: VecDeque<InFlight>,
     completed: HashMap<String, Result<Reply, ProtoError>>,
     outbox: VecDeque<Chunk>,
@@ -232,6 +234,7 @@ impl Session {
             untagged_weight: 0,
             wire_trace: None,
             idle_capture: None,
+            before_idling: None,
             inflight: VecDeque::new(),
             completed: HashMap::new(),
             outbox: VecDeque::new(),

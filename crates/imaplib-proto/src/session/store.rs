@@ -101,6 +101,33 @@ impl Session {
         }
     }
 
+    /// Takes the oldest captured response, if any.
+    pub fn pop_captured(&mut self) -> Option<(String, Vec<Data>)> {
+        let first = self.idle_capture.as_mut()?.pop_front()?;
+        self.release_weight(&first.1);
+        Some(first)
+    }
+
+    /// Enters [`State::Idling`] (an IDLE has been accepted and its caller
+    /// reads the responses): every command is illegal until
+    /// [`Session::leave_idling`].
+    pub fn enter_idling(&mut self) {
+        if self.state != State::Idling {
+            self.before_idling = Some(self.state);
+            self.state = State::Idling;
+        }
+    }
+
+    /// Leaves [`State::Idling`] for the state IDLE started in (unless
+    /// something else, such as a BYE, changed the state meanwhile).
+    pub fn leave_idling(&mut self) {
+        if let Some(before) = self.before_idling.take() {
+            if self.state == State::Idling {
+                self.state = before;
+            }
+        }
+    }
+
     /// Stops capturing; anything not taken is stored by name as usual.
     pub fn stop_capture(&mut self) {
         if let Some(q) = self.idle_capture.take() {

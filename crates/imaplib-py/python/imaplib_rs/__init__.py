@@ -21,6 +21,7 @@ from ._native import (  # noqa: F401
     ParseFlags,
     Time2Internaldate,
     _IMAP4,
+    Idler as _Idler,
     _default_ssl_context,
     __version__,
     install,
@@ -31,6 +32,9 @@ __all__ = ["IMAP4", "IMAP4_stream", "Internaldate2tuple",
            "IMAP4_SSL"]
 
 Debug = 0
+
+if _sys.version_info >= (3, 14):
+    Idler = _Idler
 _MAXLINE = 1000000
 
 
@@ -45,6 +49,11 @@ class IMAP4(_IMAP4):
 
     def __init__(self, host='', port=IMAP4_PORT, timeout=None, *, proxy=None):
         self._init(host, port, timeout, proxy)
+
+    if _sys.version_info >= (3, 14):
+        class _responsetimeout(TimeoutError): pass
+
+        idle = _IMAP4._idle
 
 
 class IMAP4_SSL(IMAP4):

@@ -282,6 +282,23 @@ macro_rules! __imaplib_methods {
         /// and typed events. Raises `error` if the server lacks IDLE, `abort` on
         /// BYE or a lost connection.
         fn idle(duration: Option<std::time::Duration>, stop: impl FnMut(&str, &[$crate::Data]) -> bool) -> $crate::IdleResult;
+        /// Starts an IDLE whose responses are taken one at a time with
+        /// [`Imap4::idle_next`](crate::Imap4::idle_next) and which
+        /// [`Imap4::idle_end`](crate::Imap4::idle_end) ends (imaplib 3.14's
+        /// `idle()` iterator): sends IDLE and waits for the continuation.
+        /// Returns the tag, or the server's completion when it answered
+        /// with one (a NO) instead. Meanwhile the state is `IDLING`, in
+        /// which every other command is illegal. Raises `error` if the
+        /// server lacks IDLE.
+        fn idle_begin() -> ::std::result::Result<String, $crate::Reply>;
+        /// The next untagged response of the IDLE begun with `tag`: one
+        /// already received, else the next within `wait` (`None`: no
+        /// limit). A response cut by the wait stays buffered, whole, for
+        /// the next call.
+        fn idle_next(tag: &str, wait: Option<std::time::Duration>) -> $crate::IdleStep;
+        /// Ends the IDLE begun with `tag`: responses not taken go to the
+        /// untagged responses by name, DONE is sent, the completion read.
+        fn idle_end(tag: &str) -> $crate::Reply;
         /// STARTTLS (RFC 3501 §6.2.1) with `tls` (or the connection's TLS
         /// options). Raises `abort` if the server does not offer STARTTLS or
         /// TLS is already active, `error` if it refuses; never continues in
