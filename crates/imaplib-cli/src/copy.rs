@@ -221,7 +221,8 @@ pub fn run(
         &mut into,
         &opts,
         |report| {
-            if printed.is_ok() && (!quiet || dry_run || !report.skipped.is_empty()) {
+            let trouble = !report.skipped.is_empty() || report.failed.is_some();
+            if printed.is_ok() && (!quiet || dry_run || trouble) {
                 printed = bar.suspend(|| print_out(&report_text(report, dry_run)));
             }
         },
@@ -260,6 +261,13 @@ pub fn run(
             copied as f64 / secs.max(1e-3),
             human_bytes((bytes as f64 / secs.max(1e-3)) as u64)
         );
+    }
+    let failed = reports.iter().filter(|r| r.failed.is_some()).count();
+    if failed > 0 {
+        return Err(CliError::new(
+            Exit::Incomplete,
+            format!("{failed} mailboxes could not be copied (listed above); the others were"),
+        ));
     }
     if skipped > 0 && !dry_run {
         return Err(CliError::new(
@@ -319,6 +327,9 @@ fn report_text(r: &CopyReport, dry_run: bool) -> String {
     }
     if !r.skipped.is_empty() {
         parts.push(format!("{} not copied", r.skipped.len()));
+    }
+    if let Some(why) = &r.failed {
+        parts.push(format!("FAILED ({why}); the other mailboxes go on"));
     }
     parts.extend(r.notes.iter().cloned());
     let arrow = if r.mailbox == r.target {

@@ -94,6 +94,10 @@ pub struct CopyReport {
     pub planned: Vec<String>,
     /// Anything else worth telling.
     pub notes: Vec<String>,
+    /// Why this mailbox could not be copied (the run went on with the
+    /// others): a server's refusal or command error, after which both
+    /// connections were still usable.
+    pub failed: Option<String>,
 }
 
 impl CopyReport {
@@ -104,7 +108,24 @@ impl CopyReport {
             && !self.removed
             && !self.subscribed
             && self.skipped.is_empty()
+            && self.failed.is_none()
     }
+}
+
+/// True for an error that concerns one mailbox (a server's NO, or its
+/// command error), not the connections or the local state.
+fn mailbox_failure(e: &SyncError) -> bool {
+    match e {
+        SyncError::Refused { .. } => true,
+        SyncError::Imap { err, .. } => err.kind() == imaplib::ErrorKind::Error,
+        SyncError::Local { .. } => false,
+    }
+}
+
+/// True when a connection can go on with the next mailbox: not broken,
+/// no command of the failed one still waiting for its answer.
+fn in_step(m: &Imap4) -> bool {
+    m.session().broken().is_none() && m.session().in_flight() == 0
 }
 
 /// One mailbox's copy state.
@@ -140,6 +161,11 @@ pub struct CopyState {
     /// Messages being appended: their copies may be on the destination.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pending: Vec<PendingCopy>,
+    /// Source UIDs whose flags were being stored on the destination: what
+    /// the destination holds may be the flags recorded or the ones before,
+    /// so the next run stores the source's again.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub flags_pending: BTreeSet<u32>,
 }
 
 /// A message's copy on the destination.
@@ -253,39 +279,49 @@ pub fn copy_account(
             name: target.clone(),
         };
         let exists = existing.contains_key(&target);
-        if !exists {
-            report.created = true;
-            if !opts.dry_run {
-                answered(dst.create(&dest.wire), format!("cannot create {target}"))?;
+        let copied = (|| -> Result<()> {
+            if !exists {
+                if !opts.dry_run {
+                    answered(dst.create(&dest.wire), format!("cannot create {target}"))?;
+                }
+                report.created = true;
             }
-        }
-        if subscribed.contains(&mb.name) && !dst_subscribed.contains(&target) {
-            report.subscribed = true;
-            if !opts.dry_run {
-                answered(
-                    dst.subscribe(&dest.wire),
-                    format!("cannot subscribe to {target}"),
-                )?;
+            if subscribed.contains(&mb.name) && !dst_subscribed.contains(&target) {
+                if !opts.dry_run {
+                    answered(
+                        dst.subscribe(&dest.wire),
+                        format!("cannot subscribe to {target}"),
+                    )?;
+                }
+                report.subscribed = true;
             }
+            OneCopy {
+                src: &mut *src,
+                mb,
+                exists,
+                sink: Sink {
+                    dst: &mut *dst,
+                    dest: &dest,
+                    states: &states,
+                    dry: opts.dry_run,
+                    delete: opts.delete,
+                    limit,
+                    dst_modseq: None,
+                    report: &mut report,
+                    progress: &mut on_progress,
+                    total: (0, 0),
+                },
+            }
+            .run()
+        })();
+        if let Err(e) = copied {
+            // One mailbox the servers refuse does not stop the others, as
+            // long as both connections are still in step.
+            if !mailbox_failure(&e) || !in_step(src) || !in_step(dst) {
+                return Err(e);
+            }
+            report.failed = Some(e.to_string());
         }
-        let mut one = OneCopy {
-            src: &mut *src,
-            mb,
-            exists,
-            sink: Sink {
-                dst: &mut *dst,
-                dest: &dest,
-                states: &states,
-                dry: opts.dry_run,
-                delete: opts.delete,
-                limit,
-                dst_modseq: None,
-                report: &mut report,
-                progress: &mut on_progress,
-                total: (0, 0),
-            },
-        };
-        one.run()?;
         on_report(&report);
         reports.push(report);
     }
@@ -590,11 +626,13 @@ impl OneCopy<'_> {
             self.sink.delete_gone(&mut st)?;
         }
 
-        // Flags changed on the source.
+        // Flags changed on the source, and those an interrupted run was
+        // storing.
         let mut stores: BTreeMap<Vec<String>, Vec<u32>> = BTreeMap::new();
+        let unsure = std::mem::take(&mut st.flags_pending);
         for (uid, c) in st.copied.iter_mut() {
             if let Some(Some(now)) = view.now.get(uid) {
-                if *now != c.flags {
+                if *now != c.flags || unsure.contains(uid) {
                     stores
                         .entry(now.iter().cloned().collect())
                         .or_default()
@@ -625,8 +663,30 @@ impl OneCopy<'_> {
             new.retain(|u| !adopted.contains(u));
         }
         self.sink.report.flags += stores.values().map(|v| v.len() as u64).sum::<u64>();
-        if !dry {
+        // Marked ones whose flags this view does not carry stay marked.
+        let unknown: BTreeSet<u32> = unsure
+            .into_iter()
+            .filter(|u| matches!(view.now.get(u), Some(None)))
+            .collect();
+        if !dry && !stores.is_empty() {
+            // Journalled: a run killed during the STOREs (or whose STOREs
+            // its server session carries out after the kill) leaves these
+            // marked, and the next run stores them again even if the
+            // source's flags went back to the ones recorded before.
+            let storing: HashSet<u32> = stores.values().flatten().copied().collect();
+            st.flags_pending = st
+                .copied
+                .iter()
+                .filter(|(_, c)| storing.contains(&c.uid))
+                .map(|(src, _)| *src)
+                .chain(unknown.iter().copied())
+                .collect();
+            self.sink.save(&st)?;
             self.sink.store(&stores)?;
+            st.flags_pending = unknown;
+            self.sink.save(&st)?;
+        } else if !dry {
+            st.flags_pending = unknown;
             self.sink.save(&st)?;
         }
         if dry {
@@ -878,6 +938,7 @@ impl Sink<'_> {
 /// flags copied, and nothing is waiting.
 fn unchanged(st: &CopyState, view: &ServerView, delete: bool) -> bool {
     st.pending.is_empty()
+        && st.flags_pending.is_empty()
         && st.skipped.is_empty()
         && (!delete || st.gone.is_empty())
         && st.src_uidvalidity == view.uidvalidity

@@ -3,7 +3,7 @@
 //! without duplicates, over stdin/stdout, STARTTLS and TLS.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use imaplib::imaplib_proto::utf7;
@@ -303,6 +303,86 @@ fn a_rerun_copies_new_messages_and_flag_changes_and_delete_expunges() {
     assert_eq!(d["Empty"].len(), 1);
     let said = copy(&src, &dst, &state.0, &["--delete"]);
     assert!(!said.contains("Entwürfe"), "{said}");
+}
+
+/// The copy state of `mailbox` in `dir` as JSON, and its file.
+fn copy_state(dir: &Path, mailbox: &str) -> (PathBuf, serde_json::Value) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let value: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            if value["name"] == mailbox {
+                return (path, value);
+            }
+        }
+    }
+    panic!("no state for {mailbox} in {}", dir.display());
+}
+
+#[test]
+fn flag_stores_a_killed_run_journalled_are_done_again() {
+    let (src, dst) = (PreauthDovecot::new(), PreauthDovecot::new());
+    fill(&src, '.');
+    let state = TempDir::new("copy-state");
+    copy(&src, &dst, &state.0, &[]);
+
+    // The source gains a keyword; a run records it, journals the STORE
+    // and is killed before the destination carries it out: the state a
+    // kill at that instant leaves.
+    let mut m = Imap4::stream(&src.command()).unwrap();
+    m.select("INBOX", false).unwrap();
+    m.uid("STORE", ["1", "+FLAGS", "($Label1)"]).unwrap();
+    let _ = m.logout();
+    let (path, mut st) = copy_state(&state.0, "INBOX");
+    let flags = st["copied"]["1"]["flags"].as_array_mut().unwrap();
+    flags.push("$Label1".into());
+    st["flags_pending"] = serde_json::json!([1]);
+    std::fs::write(&path, serde_json::to_vec(&st).unwrap()).unwrap();
+    assert_ne!(snapshot(&src)["INBOX"], snapshot(&dst)["INBOX"]);
+
+    // The source's flags equal the recorded ones, yet the next run stores
+    // them, since the journal says the destination may not have them.
+    let said = copy(&src, &dst, &state.0, &[]);
+    assert!(said.contains("INBOX: 1 flag changes"), "{said}");
+    assert_eq!(snapshot(&src), snapshot(&dst));
+    let (_, st) = copy_state(&state.0, "INBOX");
+    assert!(st.get("flags_pending").is_none(), "{st}");
+    let said = copy(&src, &dst, &state.0, &[]);
+    assert!(said.lines().all(|l| l.ends_with(": unchanged")), "{said}");
+}
+
+#[test]
+fn a_mailbox_the_destination_refuses_does_not_stop_the_others() {
+    let (src, dst) = (PreauthDovecot::new(), PreauthDovecot::new());
+    fill(&src, '.');
+    let state = TempDir::new("copy-state");
+    // Dovecot refuses a mailbox name that begins with `~`.
+    let run = copy_run(&src, &dst, &state.0, &["--map", "Entwürfe=~Bad"]);
+    run.expect(12);
+    let said = run.out();
+    assert!(
+        said.contains("Entwürfe -> ~Bad: FAILED (cannot create ~Bad"),
+        "{said}"
+    );
+    assert!(
+        run.stderr.contains("1 mailboxes could not be copied"),
+        "{}",
+        run.stderr
+    );
+    let (s, d) = (snapshot(&src), snapshot(&dst));
+    assert!(
+        !d.contains_key("~Bad") && !d.contains_key("Entwürfe"),
+        "{d:?}"
+    );
+    for (name, messages) in &s {
+        if name != "Entwürfe" {
+            assert_eq!(Some(messages), d.get(name), "{name}");
+        }
+    }
+    // Without the refused name, the next run copies the rest and ends well.
+    let said = copy(&src, &dst, &state.0, &[]);
+    assert!(said.contains("Entwürfe: created, 1 copied"), "{said}");
 }
 
 #[test]
