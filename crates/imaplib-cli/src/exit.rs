@@ -35,7 +35,8 @@ pub enum Exit {
     /// The proxy answered something that is not SOCKS5 or HTTP.
     ProxyProtocol = 11,
     /// `imap sync --to-...`: some messages were not copied (over the
-    /// destination's APPENDLIMIT, or refused by it); the rest was.
+    /// destination's APPENDLIMIT, or refused by it), or some mailboxes
+    /// (refused by the destination); the rest was.
     Incomplete = 12,
 }
 
@@ -63,7 +64,8 @@ Exit status:
  10  the proxy refused or failed to connect to the server
  11  the proxy answered something that is not SOCKS5 or HTTP
  12  `imap sync --to-...`: some messages were not copied (over the
-     destination's APPENDLIMIT, or refused by it); all others were";
+     destination's APPENDLIMIT, or refused by it), or some mailboxes
+     (refused by the destination); all others were";
 
 /// A failure: what to print (one line) and the exit status.
 #[derive(Debug)]

@@ -101,7 +101,8 @@ and the source's flag changes. Nothing is removed from the destination unless
 --delete is given. A run killed at any moment is completed by the next one
 without duplicates (the state maps UIDs; what reached the destination is found
 there by Message-ID, INTERNALDATE and size, also when the state is lost).
-Messages over the destination's APPENDLIMIT are listed and skipped (exit 12).";
+Messages over the destination's APPENDLIMIT are listed and skipped, and a
+mailbox the destination refuses is reported and the others copied (exit 12).";
 
 /// The line format, output format and examples of `imap shell --help`.
 const SHELL_EXAMPLES: &str = "\

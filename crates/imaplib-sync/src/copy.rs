@@ -21,7 +21,12 @@
 //!   the next without a duplicate: what reached the destination is found
 //!   there by Message-ID, INTERNALDATE and size. The same match adopts
 //!   the messages already on the destination when the state is lost or
-//!   a UIDVALIDITY changed.
+//!   a UIDVALIDITY changed. Flag STOREs are journalled the same way: the
+//!   messages are marked before their STOREs go out, and the next run
+//!   stores the marked ones again.
+//! - A mailbox the destination refuses (a NO, or a command error, after
+//!   which both connections are still in step) is reported in its
+//!   [`CopyReport::failed`] and the others are copied.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io;
