@@ -3,6 +3,7 @@
 
 /// Connection state (RFC 3501 §3), named as imaplib names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum State {
     /// Not authenticated (imaplib `NONAUTH`).
     NonAuth,

@@ -34,6 +34,10 @@ pub(crate) struct Shared {
     /// The Python socket's timeout when the current call began: `None`
     /// blocking, `Some(0.0)` non-blocking, else seconds.
     pub(crate) sock_timeout: Option<f64>,
+    /// The engine's waits rule the reads, not the socket's timeout (IDLE
+    /// iteration, where imaplib sets the socket's timeout to what is left
+    /// of `duration`, or to None).
+    pub(crate) engine_waits: bool,
 }
 
 /// The engine's transport: I/O through the Python instance.
@@ -49,8 +53,8 @@ pub(crate) struct PyIo {
     shared: Arc<Mutex<Shared>>,
     /// The plain socket, for native I/O (a duplicate of its descriptor).
     native: Option<TcpStream>,
-    /// A wait the engine set for the next reads (IDLE's `duration` and
-    /// `burst()` interval); `None`: the socket's own timeout rules alone.
+    /// The wait the engine set for the next reads; it rules only while
+    /// [`Shared::engine_waits`] is set (`None`: as long as it takes).
     wait: Option<Duration>,
 }
 
@@ -106,37 +110,41 @@ impl PyIo {
     /// After an interrupted system call: Python's pending signals (Ctrl-C
     /// raises KeyboardInterrupt here, as in a Python socket call).
     fn check_signals(&self) -> io::Result<()> {
+        // Not `Interrupted`, which the engine retries: to the engine it is
+        // a read that got nothing (the stream stays whole), and the
+        // exception (KeyboardInterrupt) reaches the caller.
         Python::with_gil(|py| py.check_signals())
-            .map_err(|e| self.stash(e, io::ErrorKind::Interrupted, "interrupted"))
+            .map_err(|e| self.stash(e, io::ErrorKind::WouldBlock, "interrupted by a signal"))
     }
 
-    /// The engine's wait when it ends a read before the socket's own
-    /// timeout would: `Some(wait)`, else `None`.
-    fn shorter_wait(&self) -> Option<Duration> {
-        let wait = self.wait?;
-        let timeout = self.shared.lock().map(|s| s.sock_timeout).unwrap_or(None);
-        match timeout {
-            Some(t) if t <= 0.0 => None,
-            Some(t) if Duration::from_secs_f64(t) <= wait => None,
-            _ => Some(wait),
-        }
+    /// The engine's wait, when it rules the reads: `Some(wait)`.
+    fn engine_wait(&self) -> Option<Option<Duration>> {
+        let on = self.shared.lock().map(|s| s.engine_waits).unwrap_or(false);
+        on.then_some(self.wait)
     }
 
     fn native_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let Some(wait) = self.shorter_wait() else {
+        let Some(wait) = self.engine_wait() else {
             return self.native_read_plain(buf);
         };
-        // The engine's wait, shorter than the socket's timeout: it passing
-        // is no error of the socket's (nothing is kept for the caller).
+        // The engine's wait instead of the socket's timeout: it passing is
+        // no error of the socket's (nothing is kept for the caller).
         let stream = self.native.as_ref().ok_or(io::ErrorKind::NotConnected)?;
-        let before = stream.read_timeout()?;
-        stream.set_read_timeout(Some(wait.max(Duration::from_millis(1))))?;
+        let (before, nonblocking) = (stream.read_timeout()?, self.sock_nonblocking());
+        if nonblocking {
+            stream.set_nonblocking(false)?;
+        }
+        stream.set_read_timeout(wait.map(|w| w.max(Duration::from_millis(1))))?;
         let result = loop {
             let Some(stream) = self.native.as_mut() else {
                 break Err(io::ErrorKind::NotConnected.into());
             };
             match stream.read(buf) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => self.check_signals()?,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    if let Err(e) = self.check_signals() {
+                        break Err(e);
+                    }
+                }
                 Err(e)
                     if matches!(
                         e.kind(),
@@ -151,8 +159,17 @@ impl PyIo {
         };
         if let Some(stream) = self.native.as_ref() {
             stream.set_read_timeout(before)?;
+            if nonblocking {
+                stream.set_nonblocking(true)?;
+            }
         }
         result
+    }
+
+    /// True when the Python socket is non-blocking (timeout 0).
+    fn sock_nonblocking(&self) -> bool {
+        let timeout = self.shared.lock().map(|s| s.sock_timeout).unwrap_or(None);
+        timeout.is_some_and(|t| t <= 0.0)
     }
 
     fn native_read_plain(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -222,7 +239,7 @@ impl Read for PyIo {
         let want = buf.len();
         let hooks = self.hooks;
         if !hooks {
-            if let Some(wait) = self.shorter_wait() {
+            if let Some(wait) = self.engine_wait() {
                 return self.python_read_within(buf, wait);
             }
         }
@@ -245,9 +262,10 @@ impl Read for PyIo {
 }
 
 impl PyIo {
-    /// A read of the Python socket (`recv`) within the engine's `wait`,
-    /// shorter than the socket's own timeout, which is put back after.
-    fn python_read_within(&mut self, buf: &mut [u8], wait: Duration) -> io::Result<usize> {
+    /// A read of the Python socket (`recv`) within the engine's `wait`
+    /// (`None`: blocking) instead of the socket's own timeout, which is
+    /// put back after.
+    fn python_read_within(&mut self, buf: &mut [u8], wait: Option<Duration>) -> io::Result<usize> {
         let want = buf.len();
         let got = Python::with_gil(|py| -> PyResult<Option<Vec<u8>>> {
             let owner =
@@ -256,7 +274,7 @@ impl PyIo {
                 })?;
             let sock = owner.getattr("sock")?;
             let before = sock.call_method0("gettimeout")?;
-            sock.call_method1("settimeout", (wait.as_secs_f64().max(0.001),))?;
+            sock.call_method1("settimeout", (wait.map(|w| w.as_secs_f64().max(0.001)),))?;
             let result = sock.call_method1("recv", (want,));
             sock.call_method1("settimeout", (before,))?;
             match result {
@@ -278,7 +296,16 @@ impl PyIo {
             Ok(None) => Err(io::Error::new(io::ErrorKind::TimedOut, "wait passed")),
             Err(e) => {
                 let text = e.to_string();
-                Err(self.stash(e, io::ErrorKind::Other, &text))
+                // A signal handler's exception (Ctrl-C): nothing was read,
+                // the stream stays whole (see `check_signals`).
+                let signal =
+                    Python::with_gil(|py| !e.is_instance_of::<pyo3::exceptions::PyOSError>(py));
+                let kind = if signal {
+                    io::ErrorKind::WouldBlock
+                } else {
+                    io::ErrorKind::Other
+                };
+                Err(self.stash(e, kind, &text))
             }
         }
     }

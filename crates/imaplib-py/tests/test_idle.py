@@ -9,6 +9,7 @@ reach the same implementation through ``_idle`` with ``IDLE`` added to
 """
 
 import imaplib
+import signal
 import socket
 import sys
 import threading
@@ -72,7 +73,8 @@ class Server:
                     elif name == b"LOGIN":
                         self.send(tag + b" OK LOGIN completed")
                     elif name == b"IDLE":
-                        self.on_idle(self, tag)
+                        if self.on_idle(self, tag) == "close":
+                            return
                     elif name == b"LOGOUT":
                         self.send(b"* BYE bye")
                         self.send(tag + b" OK LOGOUT completed")
@@ -227,6 +229,85 @@ def test_a_server_ending_idle_ends_the_iteration(idle_command):
     server.finish()
     # No DONE after the server's own completion.
     assert b"DONE\r\n" not in server.received
+
+
+def test_the_socket_timeout_does_not_end_the_wait(idle_command):
+    count = []
+
+    def late(server, tag):
+        count.append(tag)
+        server.send(b"+ idling")
+        time.sleep(0.8)
+        server.send(b"* %d EXISTS" % (4 + len(count)))
+        server.expect_done(tag)
+
+    server = Server(late)
+    M = imaplib_rs.IMAP4("127.0.0.1", server.port, timeout=0.3)
+    M.login("user", "pass")
+    # As imaplib sets the socket's timeout to what is left of duration
+    # (or none at all) while it waits, the socket's 0.3 s do not count.
+    with idle(M, 5) as idler:
+        assert next(idler) == ("EXISTS", [b"5"])
+    with idle(M) as idler:
+        assert next(idler) == ("EXISTS", [b"6"])
+    assert M.sock.gettimeout() == 0.3
+    M.logout()
+    server.finish()
+
+
+def test_a_bye_is_yielded_then_the_connection_fails(idle_command):
+    def bye(server, tag):
+        server.send(b"+ idling")
+        server.send(b"* OK [ALERT] going down soon")
+        server.send(b"* BYE shutting down")
+        return "close"
+
+    server = Server(bye)
+    M = connect(server)
+    with pytest.raises(M.abort):
+        with idle(M, 5) as idler:
+            assert next(idler) == ("OK", [b"[ALERT] going down soon"])
+            assert next(idler) == ("ALERT", [b""])
+            assert next(idler) == ("BYE", [b"shutting down"])
+            next(idler)
+    assert M.state == "AUTH"
+    server.finish()
+
+
+@pytest.mark.parametrize("transport", ["native", "python socket"])
+def test_ctrl_c_while_waiting_reaches_the_program_and_idle_ends_cleanly(idle_command, transport):
+    def silent(server, tag):
+        server.send(b"+ idling")
+        server.expect_done(tag)
+
+    server = Server(silent)
+    if transport == "native":
+        M = connect(server)
+    else:
+        # A socket subclass: read through the Python socket object.
+        class Socket(socket.socket):
+            pass
+
+        class Client(imaplib_rs.IMAP4):
+            def _create_socket(self, timeout):
+                sock = Socket()
+                sock.settimeout(timeout)
+                sock.connect((self.host, self.port))
+                return sock
+
+        M = Client("127.0.0.1", server.port, timeout=10)
+        M.login("user", "pass")
+    timer = threading.Timer(0.3, signal.pthread_kill, (threading.get_ident(), signal.SIGINT))
+    with pytest.raises(KeyboardInterrupt):
+        with idle(M) as idler:
+            timer.start()
+            next(idler)
+    timer.join()
+    # DONE was sent and the completion read: the connection goes on.
+    assert M.state == "AUTH"
+    assert M.noop()[0] == "OK"
+    M.logout()
+    server.finish()
 
 
 def test_duration_and_burst_need_a_socket(idle_command, dovecot, fresh_user):

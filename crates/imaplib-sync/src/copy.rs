@@ -37,6 +37,7 @@ use imaplib::types::SequenceSet;
 use imaplib::Imap4;
 use serde::{Deserialize, Serialize};
 
+use crate::engine::view::list_flags;
 use crate::engine::{answered, imap, list_server, local, server_delimiter, server_view};
 use crate::engine::{Last, ServerMailbox, ServerView};
 use crate::flags::{self, Flags};
@@ -555,7 +556,7 @@ impl OneCopy<'_> {
             }
             same
         });
-        let view = {
+        let mut view = {
             let mut uids = saved.iter().flat_map(|s| {
                 s.copied
                     .keys()
@@ -635,6 +636,16 @@ impl OneCopy<'_> {
         // storing.
         let mut stores: BTreeMap<Vec<String>, Vec<u32>> = BTreeMap::new();
         let unsure = std::mem::take(&mut st.flags_pending);
+        // Marked ones whose flags this listing does not carry (it lists
+        // only changes since a point): asked for.
+        let unlisted: Vec<u32> = unsure
+            .iter()
+            .copied()
+            .filter(|u| matches!(view.now.get(u), Some(None)))
+            .collect();
+        if !unlisted.is_empty() {
+            list_flags(self.src, &self.mb.name, &unlisted, &mut view.now)?;
+        }
         for (uid, c) in st.copied.iter_mut() {
             if let Some(Some(now)) = view.now.get(uid) {
                 if *now != c.flags || unsure.contains(uid) {
@@ -667,7 +678,7 @@ impl OneCopy<'_> {
             let adopted = self.adopt(&mut st, &new, &view, &mut stores)?;
             new.retain(|u| !adopted.contains(u));
         }
-        self.sink.report.flags += stores.values().map(|v| v.len() as u64).sum::<u64>();
+        let stored = stores.values().map(|v| v.len() as u64).sum::<u64>();
         // Marked ones whose flags this view does not carry stay marked.
         let unknown: BTreeSet<u32> = unsure
             .into_iter()
@@ -688,9 +699,12 @@ impl OneCopy<'_> {
                 .collect();
             self.sink.save(&st)?;
             self.sink.store(&stores)?;
+            self.sink.report.flags += stored;
             st.flags_pending = unknown;
             self.sink.save(&st)?;
-        } else if !dry {
+        } else if dry {
+            self.sink.report.flags += stored;
+        } else {
             st.flags_pending = unknown;
             self.sink.save(&st)?;
         }

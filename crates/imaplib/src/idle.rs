@@ -323,6 +323,11 @@ impl<L: Link> Conn<'_, L> {
                 self.e.session.leave_idling();
                 return Ok(IdleStep::Ended(result?));
             }
+            if self.e.session.state() != imaplib_proto::State::Idling
+                || !self.e.session.is_in_flight(tag)
+            {
+                return Err(Error::error(format!("no IDLE {tag} in progress")));
+            }
             if self.e.session.poll_event()?.is_some() {
                 continue;
             }

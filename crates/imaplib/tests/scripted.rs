@@ -947,6 +947,35 @@ fn idle_step_by_step_as_imaplib_3_14_iterates_it() {
 }
 
 both! {
+fn idle_step_by_step_yields_codes_and_a_bye_then_fails() {
+    let server = Scripted::start(|p| {
+        greet_and_login(p);
+        p.expect_line("IDLE");
+        p.line_out("+ idling");
+        p.line_out("* OK [ALERT] going down soon");
+        p.line_out("* BYE shutting down");
+    });
+    let mut m: Imap4 = connect(&server);
+    m.login("user", "pass").unwrap();
+    let tag = m.idle_begin().unwrap().expect("IDLE accepted");
+    let response = |name: &str, data: &str| IdleStep::Response(name.to_string(), vec![line(data)]);
+    let wait = Some(Duration::from_secs(5));
+    assert_eq!(m.idle_next(&tag, wait).unwrap(), response("OK", "[ALERT] going down soon"));
+    // The code as an entry of its own, as imaplib queues it.
+    assert_eq!(m.idle_next(&tag, wait).unwrap(), response("ALERT", ""));
+    assert_eq!(m.idle_next(&tag, wait).unwrap(), response("BYE", "shutting down"));
+    let err = m.idle_next(&tag, wait).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Abort, "{err}");
+    assert_eq!(m.state(), State::Logout);
+    // No IDLE runs any more: asking again fails at once.
+    let start = Instant::now();
+    assert!(m.idle_next(&tag, None).is_err());
+    assert!(start.elapsed() < Duration::from_secs(1));
+    server.finish();
+}
+}
+
+both! {
 fn idle_refused_without_capability() {
     let server = Scripted::start(|p| {
         p.line_out("* PREAUTH [CAPABILITY IMAP4rev1] hi");

@@ -248,20 +248,26 @@ impl Session {
         if name == "CAPABILITY" {
             self.set_capabilities(&resp.text());
         }
-        if let Some(q) = &mut self.idle_capture {
-            if status != Some(Status::Bye) {
-                let items = resp.imaplib_items();
-                self.untagged_weight += Self::held_weight(&items);
-                q.push_back((name.to_string(), items));
-                if self.untagged_weight > self.cfg.max_untagged_bytes {
-                    return Err(ProtoError::msg(
-                        ProtoErrorKind::TooMuchData,
-                        "too many untagged responses captured during IDLE",
-                    ));
+        if self.idle_capture.is_some() {
+            // Captured in arrival order, as imaplib 3.14's IDLE queues
+            // them: the response, then its response code as an entry of
+            // its own; a BYE too (and it still ends the session).
+            self.capture_idle(name, resp.imaplib_items())?;
+            if let Some(code) = resp.code() {
+                if code.name == "CAPABILITY" {
+                    self.set_capabilities(&code.args);
                 }
-                self.store_code(resp)?;
+                if matches!(status, Some(Status::Ok | Status::No | Status::Bad)) {
+                    self.capture_idle(&code.name, vec![Data::Line(code.args.clone())])?;
+                }
+            }
+            if status != Some(Status::Bye) {
                 return Ok(Stored::Named);
             }
+            let text = resp.text();
+            self.bye = Some(text.clone());
+            self.on_bye(&text);
+            return Ok(Stored::Bye(text));
         }
         if self.events_enabled && self.is_event(name, resp) {
             self.untagged_weight += resp.frame().len();
@@ -345,6 +351,22 @@ impl Session {
     /// imaplib stores a response code of OK / NO / BAD under the code's
     /// name (`UIDVALIDITY`, `READ-ONLY`...). A CAPABILITY code updates the
     /// capabilities.
+    /// Queues one captured response (IDLE), bounded like untagged data.
+    fn capture_idle(&mut self, name: &str, items: Vec<Data>) -> Result<(), ProtoError> {
+        let Some(q) = &mut self.idle_capture else {
+            return Ok(());
+        };
+        self.untagged_weight += Self::held_weight(&items);
+        q.push_back((name.to_string(), items));
+        if self.untagged_weight > self.cfg.max_untagged_bytes {
+            return Err(ProtoError::msg(
+                ProtoErrorKind::TooMuchData,
+                "too many untagged responses captured during IDLE",
+            ));
+        }
+        Ok(())
+    }
+
     pub(super) fn store_code(&mut self, resp: &Response) -> Result<(), ProtoError> {
         let Some(code) = resp.code() else {
             return Ok(());

@@ -1,13 +1,15 @@
 //! `serde` serialization of the typed values (feature `serde`).
 //!
 //! Every typed value serializes to the shape the `imap decode` command
-//! prints, so JSON written from Rust and JSON written by the tool agree:
+//! prints, so JSON written from Rust and JSON written by the tool agree
+//! (the tool adds the raw bytes of a response that did not decode, which
+//! [`Typed::Undecodable`] and [`Typed::Unparsed`] do not hold):
 //!
 //! - a response or untagged datum is a map whose `type` names what it is
 //!   (`tagged`, `fetch`, `list`, `status`, `esearch`...);
 //! - bytes are a string when they are UTF-8 and `{"base64": "..."}`
-//!   otherwise; in formats that are not human-readable (CBOR, bincode...)
-//!   they are plain bytes;
+//!   otherwise; in formats that are not human-readable (CBOR...) they are
+//!   plain bytes;
 //! - sequence sets are strings as on the wire (`1:3,7`), dates RFC 3339
 //!   strings, a hierarchy delimiter a one-character string or null;
 //! - a response code is `{"name": NAME, ARGUMENTS...}`, a FETCH item
@@ -18,7 +20,9 @@
 //!   numbers as doubles keep them exact.
 //!
 //! Serialization only: the typed values are built by the decoders, never
-//! from serialized data.
+//! from serialized data. Maps are written without announcing their length,
+//! which self-describing formats (JSON, CBOR) take and some compact binary
+//! ones (bincode, postcard) refuse.
 
 use base64::Engine as _;
 use bytes::Bytes;

@@ -48,6 +48,23 @@ fn seconds(value: f64, what: &str) -> PyResult<Duration> {
         .map_err(|_| PyValueError::new_err(format!("{what} out of range: {value}")))
 }
 
+/// Lets the engine's waits rule the reads of `imap`'s transport (or the
+/// socket's timeout again).
+fn set_engine_waits(imap: &Bound<'_, Base>, on: bool) {
+    if let Ok(mut shared) = imap.borrow().shared.lock() {
+        shared.engine_waits = on;
+    }
+}
+
+/// True while the IDLE `tag` began is still running on `imap`.
+fn still_idling(imap: &Bound<'_, Base>, tag: &str) -> bool {
+    imap.borrow().engine().as_ref().is_some_and(|m| {
+        m.session().broken().is_none()
+            && m.state() == imaplib::State::Idling
+            && m.session().is_in_flight(tag)
+    })
+}
+
 /// `idle()`'s context manager. Iterable only while entered.
 #[pyclass(module = "imaplib_rs._native", name = "Idler")]
 pub(crate) struct Idler {
@@ -56,6 +73,9 @@ pub(crate) struct Idler {
     deadline: Option<Instant>,
     /// The IDLE command's tag while it runs.
     tag: Option<String>,
+    /// `state` before IDLE, put back on exit whatever happened (as
+    /// imaplib does).
+    saved_state: Option<PyObject>,
 }
 
 impl Idler {
@@ -78,6 +98,7 @@ impl Idler {
             duration: duration.map(|d| seconds(d, "duration")).transpose()?,
             deadline: None,
             tag: None,
+            saved_state: None,
         })
     }
 
@@ -88,7 +109,34 @@ impl Idler {
         let Some(tag) = self.tag.clone() else {
             return Err(failure(imap, "error", "_pop() only works during IDLE"));
         };
-        let step = Base::call(imap, move |m| m.idle_next(&tag, wait))?;
+        // The wait rules the reads, not the socket's timeout: imaplib
+        // sets the socket's timeout to it (None: blocking).
+        set_engine_waits(imap, true);
+        let asked = tag.clone();
+        let step = Base::call(imap, move |m| m.idle_next(&asked, wait));
+        set_engine_waits(imap, false);
+        // A signal's exception (Ctrl-C) ended a wait that got nothing:
+        // IDLE still runs, and the exception is the caller's.
+        let stashed = imap
+            .borrow()
+            .shared
+            .lock()
+            .ok()
+            .and_then(|mut s| s.error.take());
+        if let (Ok(_), Some(err)) = (&step, stashed) {
+            return Err(err);
+        }
+        let step = match step {
+            Ok(step) => step,
+            Err(e) => {
+                // A BYE or a lost connection ended IDLE: nothing to end
+                // on exit. (A signal's exception leaves it running.)
+                if !still_idling(imap, &tag) {
+                    self.tag = None;
+                }
+                return Err(e);
+            }
+        };
         match step {
             IdleStep::Response(name, data) => {
                 let typ = PyString::new(py, &name);
@@ -120,10 +168,12 @@ impl Idler {
         let py = slf.py();
         let imap = slf.imap.clone_ref(py);
         let imap = imap.bind(py);
+        let saved = imap.as_any().getattr("state")?.unbind();
         match Base::call(imap, |m| m.idle_begin())? {
             Ok(tag) => {
                 slf.deadline = slf.duration.map(|d| Instant::now() + d);
                 slf.tag = Some(tag);
+                slf.saved_state = Some(saved);
                 Ok(slf)
             }
             Err(reply) => {
@@ -152,13 +202,40 @@ impl Idler {
         }
     }
 
-    #[pyo3(signature = (*_args))]
-    fn __exit__(&mut self, py: Python<'_>, _args: &Bound<'_, PyTuple>) -> PyResult<bool> {
+    #[pyo3(signature = (exc_type=None, _exc=None, _tb=None))]
+    fn __exit__(
+        &mut self,
+        py: Python<'_>,
+        exc_type: Option<&Bound<'_, PyAny>>,
+        _exc: Option<&Bound<'_, PyAny>>,
+        _tb: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        let imap = self.imap.bind(py);
+        let restore = |saved: Option<PyObject>| -> PyResult<()> {
+            // `state` as before IDLE, unless IDLE's end changed it.
+            if let Some(saved) = saved {
+                let now = imap.as_any().getattr("state")?;
+                if now.extract::<String>().is_ok_and(|s| s == "IDLING") {
+                    imap.as_any().setattr("state", saved)?;
+                }
+            }
+            Ok(())
+        };
+        let saved = self.saved_state.take();
         let Some(tag) = self.tag.take() else {
+            restore(saved)?;
             return Ok(false);
         };
-        let imap = self.imap.bind(py);
-        let reply = Base::call(imap, move |m| m.idle_end(&tag))?;
+        let ended = Base::call(imap, move |m| m.idle_end(&tag));
+        restore(saved)?;
+        let body_raised = exc_type.is_some_and(|t| !t.is_none());
+        let reply = match ended {
+            Ok(reply) => reply,
+            // What the body raised (a lost connection, Ctrl-C) is what the
+            // caller sees, not the failure to end IDLE that follows it.
+            Err(_) if body_raised => return Ok(false),
+            Err(e) => return Err(e),
+        };
         if reply.typ == imaplib::Status::Bad {
             let data = data_list(py, &reply.data)?;
             let shown = data.bind(py).str()?;

@@ -195,7 +195,7 @@ pub(crate) fn server_view(
 }
 
 /// Adds the flags of `uids` to `now`.
-fn list_flags(
+pub(crate) fn list_flags(
     m: &mut Imap4,
     name: &str,
     uids: &[u32],
