@@ -251,17 +251,23 @@ impl Read for PyIo {
             };
             Ok(got.downcast::<PyBytes>()?.as_bytes().to_vec())
         })?;
-        let n = want.min(data.len());
+        Ok(self.hand_out(buf, data))
+    }
+}
+
+impl PyIo {
+    /// Copies what fits of `data` into `buf` and keeps the rest for the
+    /// next read.
+    fn hand_out(&mut self, buf: &mut [u8], data: Vec<u8>) -> usize {
+        let n = buf.len().min(data.len());
         buf[..n].copy_from_slice(&data[..n]);
         if n < data.len() {
             self.pending = data;
             self.pending_pos = n;
         }
-        Ok(n)
+        n
     }
-}
 
-impl PyIo {
     /// A read of the Python socket (`recv`) within the engine's `wait`
     /// (`None`: blocking) instead of the socket's own timeout, which is
     /// put back after.
@@ -284,15 +290,7 @@ impl PyIo {
             }
         });
         match got {
-            Ok(Some(data)) => {
-                let n = want.min(data.len());
-                buf[..n].copy_from_slice(&data[..n]);
-                if n < data.len() {
-                    self.pending = data;
-                    self.pending_pos = n;
-                }
-                Ok(n)
-            }
+            Ok(Some(data)) => Ok(self.hand_out(buf, data)),
             Ok(None) => Err(io::Error::new(io::ErrorKind::TimedOut, "wait passed")),
             Err(e) => {
                 let text = e.to_string();
