@@ -10,7 +10,8 @@
 //!   INTERNALDATE: pipelined `UID FETCH` batches from the source go into
 //!   one MULTIAPPEND per batch (or one APPEND per message); a message over
 //!   1 MiB streams from the source's FETCH straight into the
-//!   destination's APPEND, never held whole.
+//!   destination's APPEND, never held whole. Messages go in UID order, so
+//!   that the destination's UIDs follow the source's.
 //! - A repeated run copies new messages and the source's flag changes;
 //!   with `delete`, messages expunged on the source are expunged on the
 //!   destination too, and a mailbox the source no longer has is deleted

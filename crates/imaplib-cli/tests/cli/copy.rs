@@ -353,6 +353,47 @@ fn flag_stores_a_killed_run_journalled_are_done_again() {
 }
 
 #[test]
+fn messages_keep_their_order_around_streamed_ones() {
+    let (src, dst) = (PreauthDovecot::new(), PreauthDovecot::new());
+    let mut m = Imap4::stream(&src.command()).unwrap();
+    let day = 1_767_225_600;
+    let order = ["a", "big-b", "c", "d", "big-e", "big-f", "g"];
+    for (i, subject) in order.iter().enumerate() {
+        // Over 1 MiB: streamed FETCH to APPEND, not batched.
+        let size = if subject.starts_with("big") {
+            1_300_000
+        } else {
+            2_000
+        };
+        put(
+            &mut m,
+            "INBOX",
+            "()",
+            day + i as i64,
+            &message(subject, size),
+        );
+    }
+    let _ = m.logout();
+    let state = TempDir::new("copy-state");
+    let said = copy(&src, &dst, &state.0, &[]);
+    assert!(said.contains("INBOX: 7 copied"), "{said}");
+    // The destination's UIDs follow the source's.
+    let mut d = Imap4::stream(&dst.command()).unwrap();
+    d.select("INBOX", true).unwrap();
+    let subjects: Vec<String> = d
+        .uid_fetch_typed("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let header = String::from_utf8_lossy(f.body().unwrap()).into_owned();
+            header.trim().trim_start_matches("Subject: ").to_string()
+        })
+        .collect();
+    assert_eq!(subjects, order);
+    let _ = d.logout();
+}
+
+#[test]
 fn a_mailbox_the_destination_refuses_does_not_stop_the_others() {
     let (src, dst) = (PreauthDovecot::new(), PreauthDovecot::new());
     fill(&src, '.');

@@ -72,8 +72,7 @@ impl OneCopy<'_> {
                 }
             }
         }
-        let mut small = Vec::new();
-        let mut big = Vec::new();
+        let mut wanted = Vec::new();
         for &uid in uids {
             let Some(&size) = sizes.get(&uid) else {
                 continue; // Expunged meanwhile.
@@ -85,25 +84,48 @@ impl OneCopy<'_> {
                         "UID {uid}: {size} bytes, over the destination's APPENDLIMIT of {limit}"
                     ))
                 }
-                _ if size > INLINE_MAX => big.push(uid),
-                _ => small.push(uid),
+                _ => wanted.push(uid),
             }
         }
 
         self.sink.total = (
-            (small.len() + big.len()) as u64,
-            small
-                .iter()
-                .chain(&big)
-                .fold(0u64, |t, u| t.saturating_add(sizes[u])),
+            wanted.len() as u64,
+            wanted.iter().fold(0u64, |t, u| t.saturating_add(sizes[u])),
         );
         self.sink.tell_progress(0);
-        let batches = batches_by_size(&small, &sizes, BATCH_BYTES, BATCH_MAX);
+        // In UID order, so that the destination's UIDs follow the
+        // source's: runs of small messages in batches, each big one
+        // streamed where it comes.
+        let mut run = Vec::new();
+        for uid in wanted {
+            if sizes[&uid] <= INLINE_MAX {
+                run.push(uid);
+                continue;
+            }
+            self.copy_batched(st, &std::mem::take(&mut run), &sizes)?;
+            self.copy_streamed(st, uid)?;
+        }
+        self.copy_batched(st, &run, &sizes)
+    }
+
+    /// Copies the small messages `small` (in this order): pipelined FETCH
+    /// batches from the source, one MULTIAPPEND each on the destination.
+    fn copy_batched(
+        &mut self,
+        st: &mut CopyState,
+        small: &[u32],
+        sizes: &HashMap<u32, u64>,
+    ) -> Result<()> {
+        if small.is_empty() {
+            return Ok(());
+        }
+        let name = self.mb.name.clone();
+        let batches = batches_by_size(small, sizes, BATCH_BYTES, BATCH_MAX);
         // The source's FETCH runs on a second thread, a batch ahead of
         // the destination's APPENDs: both servers work at once.
         let src = &mut *self.src;
         let sink = &mut self.sink;
-        let (small, batches) = (&small, &batches);
+        let batches = &batches;
         std::thread::scope(|scope| -> Result<()> {
             let (tx, rx) = sync_channel::<Vec<Message>>(BATCHES_AHEAD);
             let fetching = scope.spawn(move || {
@@ -151,12 +173,7 @@ impl OneCopy<'_> {
                 .unwrap_or_else(|_| Err(imaplib::Error::abort("the fetching thread failed")));
             appended?;
             fetched.map_err(imap(format!("cannot fetch from {name}")))
-        })?;
-
-        for uid in big {
-            self.copy_streamed(st, uid)?;
-        }
-        Ok(())
+        })
     }
 
     /// Copies one big message: the source's FETCH runs on a second
