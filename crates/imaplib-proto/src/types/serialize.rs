@@ -20,9 +20,8 @@
 //!   numbers as doubles keep them exact.
 //!
 //! Serialization only: the typed values are built by the decoders, never
-//! from serialized data. Maps are written without announcing their length,
-//! which self-describing formats (JSON, CBOR) take and some compact binary
-//! ones (bincode, postcard) refuse.
+//! from serialized data. Every map announces its length, as compact
+//! binary formats (bincode, postcard) need.
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -141,25 +140,62 @@ trait Fields {
     fn fields<M: SerializeMap>(&self, m: &mut M) -> Result<(), M::Error>;
 }
 
-/// A map of `fields`, preceded by `"type": kind` when given.
-fn map_of<S: Serializer, F: Fields + ?Sized>(
-    s: S,
-    kind: Option<&str>,
-    value: &F,
-) -> Result<S::Ok, S::Error> {
-    let mut m = s.serialize_map(None)?;
-    if let Some(kind) = kind {
-        m.serialize_entry("type", kind)?;
-    }
+/// A map of `value`'s fields, its length told first (formats such as
+/// bincode and postcard need it): counted by a first, shallow pass that
+/// serializes nothing.
+fn map_of<S: Serializer, F: Fields + ?Sized>(s: S, value: &F) -> Result<S::Ok, S::Error> {
+    let mut count = Count(0);
+    // Counting cannot fail.
+    let _ = value.fields(&mut count);
+    let mut m = s.serialize_map(Some(count.0))?;
     value.fields(&mut m)?;
     m.end()
+}
+
+/// Counts the entries written to it, and nothing else.
+struct Count(usize);
+
+/// [`Count`]'s error, never made.
+#[derive(Debug)]
+struct Never;
+
+impl std::fmt::Display for Never {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("counting")
+    }
+}
+
+impl std::error::Error for Never {}
+
+impl serde::ser::Error for Never {
+    fn custom<T: std::fmt::Display>(_: T) -> Self {
+        Never
+    }
+}
+
+impl SerializeMap for Count {
+    type Ok = ();
+    type Error = Never;
+
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, _: &T) -> Result<(), Never> {
+        self.0 += 1;
+        Ok(())
+    }
+
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, _: &T) -> Result<(), Never> {
+        Ok(())
+    }
+
+    fn end(self) -> Result<(), Never> {
+        Ok(())
+    }
 }
 
 macro_rules! serialize_fields {
     ($($t:ty),* $(,)?) => {$(
         impl Serialize for $t {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                map_of(s, None, self)
+                map_of(s, self)
             }
         }
     )*};
@@ -961,6 +997,12 @@ mod tests {
         };
         let mut cbor = Vec::new();
         ciborium::into_writer(&fetch.items[2], &mut cbor).unwrap();
+        // A map of 4 entries, its length told (0xa0 + 4), not an
+        // indefinite-length map (0xbf).
+        assert_eq!(cbor[0], 0xa4);
+        let mut whole = Vec::new();
+        ciborium::into_writer(&t, &mut whole).unwrap();
+        assert_eq!(whole[0], 0xa3, "type, seq, items");
         let back: ciborium::Value = ciborium::from_reader(cbor.as_slice()).unwrap();
         let value = back
             .as_map()
