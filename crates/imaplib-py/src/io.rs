@@ -131,10 +131,15 @@ impl PyIo {
         // no error of the socket's (nothing is kept for the caller).
         let stream = self.native.as_ref().ok_or(io::ErrorKind::NotConnected)?;
         let (before, nonblocking) = (stream.read_timeout()?, self.sock_nonblocking());
-        if nonblocking {
-            stream.set_nonblocking(false)?;
+        let set = stream
+            .set_nonblocking(false)
+            .and_then(|()| stream.set_read_timeout(wait.map(|w| w.max(Duration::from_millis(1)))));
+        if let Err(e) = set {
+            if nonblocking {
+                let _ = stream.set_nonblocking(true);
+            }
+            return Err(e);
         }
-        stream.set_read_timeout(wait.map(|w| w.max(Duration::from_millis(1))))?;
         let result = loop {
             let Some(stream) = self.native.as_mut() else {
                 break Err(io::ErrorKind::NotConnected.into());
@@ -157,10 +162,11 @@ impl PyIo {
                 Ok(n) => break Ok(n),
             }
         };
+        // Put back as it was, whatever happened (what was read is kept).
         if let Some(stream) = self.native.as_ref() {
-            stream.set_read_timeout(before)?;
+            let _ = stream.set_read_timeout(before);
             if nonblocking {
-                stream.set_nonblocking(true)?;
+                let _ = stream.set_nonblocking(true);
             }
         }
         result
@@ -282,7 +288,8 @@ impl PyIo {
             let before = sock.call_method0("gettimeout")?;
             sock.call_method1("settimeout", (wait.map(|w| w.as_secs_f64().max(0.001)),))?;
             let result = sock.call_method1("recv", (want,));
-            sock.call_method1("settimeout", (before,))?;
+            // Put back whatever happened: what `recv` gave is kept.
+            let _ = sock.call_method1("settimeout", (before,));
             match result {
                 Ok(data) => Ok(Some(data.downcast::<PyBytes>()?.as_bytes().to_vec())),
                 Err(e) if e.is_instance_of::<PyTimeoutError>(py) || would_block(py, &e) => Ok(None),

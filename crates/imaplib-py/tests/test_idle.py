@@ -273,6 +273,17 @@ def test_a_bye_is_yielded_then_the_connection_fails(idle_command):
     assert M.state == "AUTH"
     server.finish()
 
+    # Leaving right after the BYE: the exit says the server ended it.
+    server = Server(bye)
+    M = connect(server)
+    with pytest.raises(M.abort, match="shutting down"):
+        with idle(M, 5) as idler:
+            for typ, data in idler:
+                if typ == "BYE":
+                    break
+    assert M.state == "AUTH"
+    server.finish()
+
 
 @pytest.mark.parametrize("transport", ["native", "python socket"])
 def test_ctrl_c_while_waiting_reaches_the_program_and_idle_ends_cleanly(idle_command, transport):

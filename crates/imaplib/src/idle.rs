@@ -240,6 +240,9 @@ impl<L: Link> Conn<'_, L> {
                 last_data = Instant::now();
             }
         };
+        if let Some(ended) = self.idle_ended(&tag) {
+            return Ok((ended?, Some(IdleEnd::ServerEnded)));
+        }
         self.e.session.idle_done(&tag)?;
         self.flush().await?;
         let reply = self.wait(&tag).await?;
@@ -282,7 +285,7 @@ impl<L: Link> Conn<'_, L> {
             return Err(Error::missing_capability("IDLE"));
         }
         self.e.session.check_state("IDLE")?;
-        self.e.session.start_capture();
+        self.e.session.start_capture_as_imaplib();
         let started = self.idle_accepted().await;
         match &started {
             Ok(Ok(_)) => self.e.session.enter_idling(),
@@ -343,10 +346,26 @@ impl<L: Link> Conn<'_, L> {
     /// is awaited. The state is the one IDLE started in again.
     pub(crate) async fn idle_end(&mut self, tag: &str) -> Result<Reply> {
         self.e.session.stop_capture();
+        // Responses already received go by name first; among them may be
+        // the end of IDLE (the server's completion, or a BYE).
+        while self.e.session.poll_event()?.is_some() {}
         self.e.session.leave_idling();
+        if let Some(ended) = self.idle_ended(tag) {
+            return ended;
+        }
         self.e.session.idle_done(tag)?;
         self.flush().await?;
         self.wait(tag).await
+    }
+
+    /// The completion of an IDLE that is no longer running (the server
+    /// ended it, or a BYE did): no DONE is to be sent.
+    fn idle_ended(&mut self, tag: &str) -> Option<Result<Reply>> {
+        if let Some(result) = self.e.session.take_reply(tag) {
+            return Some(result.map_err(Error::from));
+        }
+        (!self.e.session.is_in_flight(tag))
+            .then(|| Err(Error::error(format!("no IDLE {tag} in progress"))))
     }
 }
 

@@ -964,8 +964,10 @@ fn idle_step_by_step_yields_codes_and_a_bye_then_fails() {
     // The code as an entry of its own, as imaplib queues it.
     assert_eq!(m.idle_next(&tag, wait).unwrap(), response("ALERT", ""));
     assert_eq!(m.idle_next(&tag, wait).unwrap(), response("BYE", "shutting down"));
-    let err = m.idle_next(&tag, wait).unwrap_err();
+    // Ending it now sends no DONE: the BYE ended it, and says so.
+    let err = m.idle_end(&tag).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Abort, "{err}");
+    assert!(err.message().contains("shutting down"), "{err}");
     assert_eq!(m.state(), State::Logout);
     // No IDLE runs any more: asking again fails at once.
     let start = Instant::now();

@@ -187,6 +187,9 @@ pub struct Session {
     idle_capture: Option<VecDeque<(String, Vec<Data>)>>,
     /// The state to go back to when an IDLE driven step by step ends.
     before_idling: Option<State>,
+    /// The capture queues as imaplib 3.14's IDLE does: each response code
+    /// and a BYE as entries of their own.
+    capture_as_imaplib: bool,
     inflight: VecDeque<InFlight>,
     completed: HashMap<String, Result<Reply, ProtoError>>,
     outbox: VecDeque<Chunk>,
@@ -235,6 +238,7 @@ impl Session {
             wire_trace: None,
             idle_capture: None,
             before_idling: None,
+            capture_as_imaplib: false,
             inflight: VecDeque::new(),
             completed: HashMap::new(),
             outbox: VecDeque::new(),

@@ -248,10 +248,10 @@ impl Session {
         if name == "CAPABILITY" {
             self.set_capabilities(&resp.text());
         }
-        if self.idle_capture.is_some() {
-            // Captured in arrival order, as imaplib 3.14's IDLE queues
-            // them: the response, then its response code as an entry of
-            // its own; a BYE too (and it still ends the session).
+        if self.idle_capture.is_some() && self.capture_as_imaplib {
+            // In arrival order, as imaplib 3.14's IDLE queues them: the
+            // response, then its response code as an entry of its own; a
+            // BYE too (and it still ends the session).
             self.capture_idle(name, resp.imaplib_items())?;
             if let Some(code) = resp.code() {
                 if code.name == "CAPABILITY" {
@@ -268,6 +268,12 @@ impl Session {
             self.bye = Some(text.clone());
             self.on_bye(&text);
             return Ok(Stored::Bye(text));
+        }
+        if self.idle_capture.is_some() && status != Some(Status::Bye) {
+            // In arrival order; the response code stored by name.
+            self.capture_idle(name, resp.imaplib_items())?;
+            self.store_code(resp)?;
+            return Ok(Stored::Named);
         }
         if self.events_enabled && self.is_event(name, resp) {
             self.untagged_weight += resp.frame().len();

@@ -88,6 +88,14 @@ impl Session {
         }
     }
 
+    /// [`Session::start_capture`] as imaplib 3.14's IDLE queues responses:
+    /// a response code as an entry of its own after its response (instead
+    /// of stored by name), and a BYE too (it still ends the session).
+    pub fn start_capture_as_imaplib(&mut self) {
+        self.start_capture();
+        self.capture_as_imaplib = true;
+    }
+
     /// Takes the responses captured so far, oldest first.
     pub fn take_captured(&mut self) -> Vec<(String, Vec<Data>)> {
         match &mut self.idle_capture {
@@ -130,6 +138,7 @@ impl Session {
 
     /// Stops capturing; anything not taken is stored by name as usual.
     pub fn stop_capture(&mut self) {
+        self.capture_as_imaplib = false;
         if let Some(q) = self.idle_capture.take() {
             for (name, items) in q {
                 self.untagged.entry(name).or_default().extend(items);

@@ -199,6 +199,11 @@ impl Base {
     pub(super) fn hand_over(slf: &Bound<'_, Self>, imap: &mut Imap4) -> PyResult<()> {
         let py = slf.py();
         let any = slf.as_any();
+        // An exception an earlier call kept and did not raise (its result
+        // was not an error) is not this call's.
+        if let Ok(mut shared) = slf.borrow().shared.lock() {
+            shared.error = None;
+        }
         Self::prepare_native(slf)?;
         let dict = any.getattr("untagged_responses")?;
         let dict = dict.downcast::<PyDict>()?;

@@ -123,7 +123,7 @@ impl Idler {
             .lock()
             .ok()
             .and_then(|mut s| s.error.take());
-        if let (Ok(_), Some(err)) = (&step, stashed) {
+        if let (Ok(IdleStep::Timeout), Some(err)) = (&step, stashed) {
             return Err(err);
         }
         let step = match step {
