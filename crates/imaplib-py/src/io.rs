@@ -125,10 +125,9 @@ impl PyIo {
 
     fn native_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let Some(wait) = self.engine_wait() else {
-            return self.native_read_plain(buf);
+            return self.native_read_plain(buf, false);
         };
-        // The engine's wait instead of the socket's timeout: it passing is
-        // no error of the socket's (nothing is kept for the caller).
+        // The engine's wait instead of the socket's timeout.
         let stream = self.native.as_ref().ok_or(io::ErrorKind::NotConnected)?;
         let (before, nonblocking) = (stream.read_timeout()?, self.sock_nonblocking());
         let set = stream
@@ -140,28 +139,7 @@ impl PyIo {
             }
             return Err(e);
         }
-        let result = loop {
-            let Some(stream) = self.native.as_mut() else {
-                break Err(io::ErrorKind::NotConnected.into());
-            };
-            match stream.read(buf) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                    if let Err(e) = self.check_signals() {
-                        break Err(e);
-                    }
-                }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    break Err(io::Error::new(io::ErrorKind::TimedOut, "wait passed"))
-                }
-                Err(e) => break Err(self.native_error(e)),
-                Ok(n) => break Ok(n),
-            }
-        };
+        let result = self.native_read_plain(buf, true);
         // Put back as it was, whatever happened (what was read is kept).
         if let Some(stream) = self.native.as_ref() {
             let _ = stream.set_read_timeout(before);
@@ -178,7 +156,10 @@ impl PyIo {
         timeout.is_some_and(|t| t <= 0.0)
     }
 
-    fn native_read_plain(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+    /// One read of the native socket. With `engine_wait`, the socket's
+    /// timeout is the engine's wait, and its passing is no error of the
+    /// socket's (nothing is kept for the caller).
+    fn native_read_plain(&mut self, buf: &mut [u8], engine_wait: bool) -> io::Result<usize> {
         loop {
             let Some(stream) = self.native.as_mut() else {
                 return Err(io::ErrorKind::NotConnected.into());
@@ -186,6 +167,15 @@ impl PyIo {
             match stream.read(buf) {
                 Ok(n) => return Ok(n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => self.check_signals()?,
+                Err(e)
+                    if engine_wait
+                        && matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        ) =>
+                {
+                    return Err(io::Error::new(io::ErrorKind::TimedOut, "wait passed"))
+                }
                 Err(e) => return Err(self.native_error(e)),
             }
         }

@@ -321,14 +321,12 @@ impl<L: Link> Conn<'_, L> {
             if let Some((name, data)) = self.e.session.pop_captured() {
                 return Ok(IdleStep::Response(name, data));
             }
-            if let Some(result) = self.e.session.take_reply(tag) {
+            if let Some(ended) = self.idle_ended(tag) {
                 self.e.session.stop_capture();
                 self.e.session.leave_idling();
-                return Ok(IdleStep::Ended(result?));
+                return Ok(IdleStep::Ended(ended?));
             }
-            if self.e.session.state() != imaplib_proto::State::Idling
-                || !self.e.session.is_in_flight(tag)
-            {
+            if self.e.session.state() != imaplib_proto::State::Idling {
                 return Err(Error::error(format!("no IDLE {tag} in progress")));
             }
             if self.e.session.poll_event()?.is_some() {

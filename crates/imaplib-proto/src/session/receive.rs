@@ -248,42 +248,26 @@ impl Session {
         if name == "CAPABILITY" {
             self.set_capabilities(&resp.text());
         }
-        if self.idle_capture.is_some() && self.capture_as_imaplib {
-            // In arrival order, as imaplib 3.14's IDLE queues them: the
-            // response, then its response code as an entry of its own; a
-            // BYE too (and it still ends the session).
+        // While IDLE runs, in arrival order. As imaplib 3.14's IDLE queues
+        // them, a response code follows as an entry of its own, and a BYE
+        // is queued too (it still ends the session); otherwise the code
+        // is stored by name and a BYE is not queued.
+        let capturing =
+            self.idle_capture.is_some() && (self.capture_as_imaplib || status != Some(Status::Bye));
+        if capturing {
             self.capture_idle(name, resp.imaplib_items())?;
-            if let Some(code) = resp.code() {
-                if code.name == "CAPABILITY" {
-                    self.set_capabilities(&code.args);
-                }
-                if matches!(status, Some(Status::Ok | Status::No | Status::Bad)) {
-                    self.capture_idle(&code.name, vec![Data::Line(code.args.clone())])?;
-                }
+            self.file_code(resp, self.capture_as_imaplib)?;
+        } else {
+            if self.events_enabled && self.is_event(name, resp) {
+                self.untagged_weight += resp.frame().len();
+                self.unsolicited.push_back(resp.clone());
             }
-            if status != Some(Status::Bye) {
-                return Ok(Stored::Named);
+            // Stored one by one, with no list of them built first.
+            for item in resp.imaplib_item_iter() {
+                self.append_untagged(name, item)?;
             }
-            let text = resp.text();
-            self.bye = Some(text.clone());
-            self.on_bye(&text);
-            return Ok(Stored::Bye(text));
+            self.file_code(resp, false)?;
         }
-        if self.idle_capture.is_some() && status != Some(Status::Bye) {
-            // In arrival order; the response code stored by name.
-            self.capture_idle(name, resp.imaplib_items())?;
-            self.store_code(resp)?;
-            return Ok(Stored::Named);
-        }
-        if self.events_enabled && self.is_event(name, resp) {
-            self.untagged_weight += resp.frame().len();
-            self.unsolicited.push_back(resp.clone());
-        }
-        // Stored one by one, with no list of them built first.
-        for item in resp.imaplib_item_iter() {
-            self.append_untagged(name, item)?;
-        }
-        self.store_code(resp)?;
         if status == Some(Status::Bye) {
             let text = resp.text();
             self.bye = Some(text.clone());
@@ -354,9 +338,6 @@ impl Session {
         out
     }
 
-    /// imaplib stores a response code of OK / NO / BAD under the code's
-    /// name (`UIDVALIDITY`, `READ-ONLY`...). A CAPABILITY code updates the
-    /// capabilities.
     /// Queues one captured response (IDLE), bounded like untagged data.
     fn capture_idle(&mut self, name: &str, items: Vec<Data>) -> Result<(), ProtoError> {
         let Some(q) = &mut self.idle_capture else {
@@ -373,7 +354,16 @@ impl Session {
         Ok(())
     }
 
+    /// imaplib stores a response code of OK / NO / BAD under the code's
+    /// name (`UIDVALIDITY`, `READ-ONLY`...); a CAPABILITY code updates the
+    /// capabilities.
     pub(super) fn store_code(&mut self, resp: &Response) -> Result<(), ProtoError> {
+        self.file_code(resp, false)
+    }
+
+    /// [`Session::store_code`], or with `captured`, the code queued after
+    /// its response instead (IDLE as imaplib 3.14 runs it).
+    fn file_code(&mut self, resp: &Response, captured: bool) -> Result<(), ProtoError> {
         let Some(code) = resp.code() else {
             return Ok(());
         };
@@ -381,9 +371,13 @@ impl Session {
             self.set_capabilities(&code.args);
         }
         if matches!(resp.status(), Some(Status::Ok | Status::No | Status::Bad)) {
+            let item = Data::Line(code.args.clone());
             let name = code.name.clone();
-            let args = code.args.clone();
-            self.append_untagged(&name, Data::Line(args))?;
+            if captured {
+                self.capture_idle(&name, vec![item])?;
+            } else {
+                self.append_untagged(&name, item)?;
+            }
         }
         Ok(())
     }

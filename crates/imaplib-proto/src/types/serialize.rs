@@ -119,6 +119,28 @@ impl<T: std::fmt::Display> Serialize for Text<T> {
     }
 }
 
+/// A map of two entries: `{K1: V1, K2: V2}`.
+struct Two<A, C>(&'static str, A, &'static str, C);
+
+impl<A: Serialize, C: Serialize> Serialize for Two<A, C> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry(self.0, &self.1)?;
+        m.serialize_entry(self.2, &self.3)?;
+        m.end()
+    }
+}
+
+/// One ANNOTATION entry: `{"entry": ..., "attributes": [[name, value]...]}`.
+fn annotation(entry: &(Bytes, Vec<(Bytes, Option<Bytes>)>)) -> impl Serialize + '_ {
+    Two("entry", B(&entry.0), "attributes", pairs(&entry.1))
+}
+
+/// An unknown named value: `{"name": ..., "raw": ...}`.
+fn other(item: &(String, Bytes)) -> impl Serialize + '_ {
+    Two("name", item.0.as_str(), "raw", B(&item.1))
+}
+
 /// A date as RFC 3339.
 fn date(d: &DateTime<FixedOffset>) -> String {
     d.to_rfc3339()
@@ -460,7 +482,7 @@ impl Fields for Untagged {
             Untagged::Annotation { mailbox, entries } => {
                 kind(m, "annotation")?;
                 m.serialize_entry("mailbox", mailbox)?;
-                m.serialize_entry("entries", &Each(entries, Annotation::of))
+                m.serialize_entry("entries", &Each(entries, annotation))
             }
             Untagged::Other { name, raw } => {
                 kind(m, "other")?;
@@ -468,24 +490,6 @@ impl Fields for Untagged {
                 m.serialize_entry("raw", &B(raw))
             }
         }
-    }
-}
-
-/// One ANNOTATION entry: `{"entry": ..., "attributes": [[name, value]...]}`.
-struct Annotation<'a>(&'a [u8], &'a [(Bytes, Option<Bytes>)]);
-
-impl Annotation<'_> {
-    fn of(entry: &(Bytes, Vec<(Bytes, Option<Bytes>)>)) -> Annotation<'_> {
-        Annotation(&entry.0, &entry.1)
-    }
-}
-
-impl Serialize for Annotation<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(2))?;
-        m.serialize_entry("entry", &B(self.0))?;
-        m.serialize_entry("attributes", &pairs(self.1))?;
-        m.end()
     }
 }
 
@@ -587,40 +591,10 @@ impl Fields for ESearch {
             &self
                 .partial
                 .as_ref()
-                .map(|(range, set)| Partial(range, set)),
+                .map(|(range, set)| Two("range", B(range), "set", set)),
         )?;
         m.serialize_entry("modseq", &self.modseq)?;
-        m.serialize_entry("other", &Each(&self.other, Other::of))
-    }
-}
-
-/// ESEARCH PARTIAL: `{"range": ..., "set": ...}`.
-struct Partial<'a>(&'a [u8], &'a Option<SequenceSet>);
-
-impl Serialize for Partial<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(2))?;
-        m.serialize_entry("range", &B(self.0))?;
-        m.serialize_entry("set", self.1)?;
-        m.end()
-    }
-}
-
-/// An unknown named value: `{"name": ..., "raw": ...}`.
-struct Other<'a>(&'a str, &'a [u8]);
-
-impl Other<'_> {
-    fn of(item: &(String, Bytes)) -> Other<'_> {
-        Other(&item.0, &item.1)
-    }
-}
-
-impl Serialize for Other<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(2))?;
-        m.serialize_entry("name", self.0)?;
-        m.serialize_entry("raw", &B(self.1))?;
-        m.end()
+        m.serialize_entry("other", &Each(&self.other, other))
     }
 }
 
@@ -863,23 +837,11 @@ impl Fields for Extension {
             &self
                 .disposition
                 .as_ref()
-                .map(|(kind, p)| Disposition(kind, p)),
+                .map(|(kind, p)| Two("type", B(kind), "params", params(p))),
         )?;
         m.serialize_entry("language", &byte_list(&self.language))?;
         m.serialize_entry("location", &ob(&self.location))?;
         m.serialize_entry("extra", &byte_list(&self.extra))
-    }
-}
-
-/// `{"type": ..., "params": [[name, value]...]}`.
-struct Disposition<'a>(&'a [u8], &'a [(Bytes, Bytes)]);
-
-impl Serialize for Disposition<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(2))?;
-        m.serialize_entry("type", &B(self.0))?;
-        m.serialize_entry("params", &params(self.1))?;
-        m.end()
     }
 }
 
@@ -906,7 +868,9 @@ fn single<M: SerializeMap>(p: &SinglePart, m: &mut M) -> Result<(), M::Error> {
     m.serialize_entry("lines", &p.lines)?;
     m.serialize_entry(
         "message",
-        &p.message.as_ref().map(|(env, body)| Message(env, body)),
+        &p.message
+            .as_ref()
+            .map(|(env, body)| Two("envelope", env, "body", body)),
     )?;
     m.serialize_entry("md5", &ob(&p.md5))?;
     p.ext.fields(m)
@@ -918,18 +882,6 @@ fn multipart<M: SerializeMap>(mp: &Multipart, m: &mut M) -> Result<(), M::Error>
     m.serialize_entry("parts", &mp.parts)?;
     m.serialize_entry("params", &params(&mp.params))?;
     mp.ext.fields(m)
-}
-
-/// The message a MESSAGE/RFC822 part encloses.
-struct Message<'a>(&'a Envelope, &'a BodyStructure);
-
-impl Serialize for Message<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(2))?;
-        m.serialize_entry("envelope", self.0)?;
-        m.serialize_entry("body", self.1)?;
-        m.end()
-    }
 }
 
 #[cfg(test)]
