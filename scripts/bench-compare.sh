@@ -24,13 +24,14 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cargo build --release --manifest-path benches/compare/Cargo.toml \
     --target-dir benches/compare/target
-# The Python benchmark needs imaplib_rs built in release mode, in a virtual
+# The Python benchmark needs imaplib_rs built as `pip install` builds it
+# (the `python` profile), in a virtual
 # environment of its own (not the test one, which holds a debug build).
 if [[ $# -eq 0 || " $* " == *" all "* || " $* " == *" python "* ]]; then
     venv=benches/compare/target/pyenv
     [[ -x $venv/bin/python ]] || python3 -m venv "$venv"
     "$venv/bin/python" -m pip install -q --disable-pip-version-check maturin==1.15.0
-    VIRTUAL_ENV="$PWD/$venv" "$venv/bin/maturin" develop -q --release \
+    VIRTUAL_ENV="$PWD/$venv" "$venv/bin/maturin" develop -q --profile python \
         -m crates/imaplib-py/Cargo.toml >&2
     export BENCH_PYTHON="$PWD/$venv/bin/python"
 fi

@@ -239,29 +239,42 @@ impl Read for PyIo {
                 return self.python_read_within(buf, wait);
             }
         }
-        let data: Vec<u8> = self.with_owner(|owner| {
+        let mut pending = Vec::new();
+        let n = self.with_owner(|owner| {
             let got = if hooks {
                 owner.call_method0("readline")?
             } else {
                 owner.getattr("sock")?.call_method1("recv", (want,))?
             };
-            Ok(got.downcast::<PyBytes>()?.as_bytes().to_vec())
+            Ok(hand_out(
+                buf,
+                got.downcast::<PyBytes>()?.as_bytes(),
+                &mut pending,
+            ))
         })?;
-        Ok(self.hand_out(buf, data))
+        self.keep(pending);
+        Ok(n)
     }
 }
 
+/// Copies what fits of `data` into `buf` (straight from the Python bytes,
+/// with no copy in between) and puts the rest in `rest`.
+fn hand_out(buf: &mut [u8], data: &[u8], rest: &mut Vec<u8>) -> usize {
+    let n = buf.len().min(data.len());
+    buf[..n].copy_from_slice(&data[..n]);
+    if n < data.len() {
+        *rest = data[n..].to_vec();
+    }
+    n
+}
+
 impl PyIo {
-    /// Copies what fits of `data` into `buf` and keeps the rest for the
-    /// next read.
-    fn hand_out(&mut self, buf: &mut [u8], data: Vec<u8>) -> usize {
-        let n = buf.len().min(data.len());
-        buf[..n].copy_from_slice(&data[..n]);
-        if n < data.len() {
-            self.pending = data;
-            self.pending_pos = n;
+    /// Keeps what a read could not hand out for the next read.
+    fn keep(&mut self, rest: Vec<u8>) {
+        if !rest.is_empty() {
+            self.pending = rest;
+            self.pending_pos = 0;
         }
-        n
     }
 
     /// A read of the Python socket (`recv`) within the engine's `wait`
@@ -269,7 +282,8 @@ impl PyIo {
     /// put back after.
     fn python_read_within(&mut self, buf: &mut [u8], wait: Option<Duration>) -> io::Result<usize> {
         let want = buf.len();
-        let got = Python::with_gil(|py| -> PyResult<Option<Vec<u8>>> {
+        let mut pending = Vec::new();
+        let got = Python::with_gil(|py| -> PyResult<Option<usize>> {
             let owner =
                 self.owner.bind(py).upgrade().ok_or_else(|| {
                     pyo3::exceptions::PyOSError::new_err("the IMAP4 object is gone")
@@ -281,13 +295,20 @@ impl PyIo {
             // Put back whatever happened: what `recv` gave is kept.
             let _ = sock.call_method1("settimeout", (before,));
             match result {
-                Ok(data) => Ok(Some(data.downcast::<PyBytes>()?.as_bytes().to_vec())),
+                Ok(data) => Ok(Some(hand_out(
+                    buf,
+                    data.downcast::<PyBytes>()?.as_bytes(),
+                    &mut pending,
+                ))),
                 Err(e) if e.is_instance_of::<PyTimeoutError>(py) || would_block(py, &e) => Ok(None),
                 Err(e) => Err(e),
             }
         });
         match got {
-            Ok(Some(data)) => Ok(self.hand_out(buf, data)),
+            Ok(Some(n)) => {
+                self.keep(pending);
+                Ok(n)
+            }
             Ok(None) => Err(io::Error::new(io::ErrorKind::TimedOut, "wait passed")),
             Err(e) => {
                 let text = e.to_string();

@@ -1249,3 +1249,54 @@ fn one_broken_list_entry_does_not_hide_the_others() {
     server.finish();
 }
 }
+
+both! {
+fn a_draining_command_hands_each_large_response_on_at_once() {
+    use imaplib::imaplib_proto::command::build;
+    // What a driver that turns FETCH data into objects of its own (the
+    // Python module) relies on: a response of 4 KiB or more is handed on
+    // as soon as it has arrived, small ones when `batch_bytes` is passed
+    // or with the reply.
+    let body = "y".repeat(5000);
+    let script_body = body.clone();
+    let server = Scripted::start(move |p| {
+        greet_and_login(p);
+        let cmd = p.expect_line("SELECT INBOX");
+        p.line_out("* 5 EXISTS");
+        p.tagged(&cmd, "OK [READ-WRITE] SELECT completed.");
+        let cmd = p.expect_line("FETCH 1:5 (RFC822)");
+        for i in 1..=3 {
+            p.send(format!("* {i} FETCH (RFC822 {{5000}}\r\n{script_body})\r\n"));
+        }
+        p.line_out("* 4 FETCH (FLAGS ())");
+        p.line_out("* 5 FETCH (FLAGS ())");
+        p.tagged(&cmd, "OK done");
+        p.logout();
+    });
+    let mut m: Imap4 = connect(&server);
+    m.login("user", "pass").unwrap();
+    m.select("INBOX", false).unwrap();
+    let mut batches = Vec::new();
+    let reply = m
+        .run_command_draining(build::fetch(b"1:5", b"(RFC822)"), "FETCH", 1 << 20, |items| {
+            batches.push(items)
+        })
+        .unwrap();
+    assert_eq!(reply.typ, Status::Ok);
+    let expected: Vec<Vec<Data>> = (1..=3)
+        .map(|i| {
+            vec![
+                Data::Literal {
+                    header: format!("{i} (RFC822 {{5000}}").into(),
+                    literal: body.clone().into(),
+                },
+                line(")"),
+            ]
+        })
+        .collect();
+    assert_eq!(batches, expected);
+    assert_eq!(reply.data, vec![line("4 (FLAGS ())"), line("5 (FLAGS ())")]);
+    m.logout().unwrap();
+    server.finish();
+}
+}

@@ -298,7 +298,12 @@ impl Framer {
         // many messages held about 13 % more than its bytes). Streamed
         // literals are handed over and dropped piece by piece: there the
         // room stays one read.
-        if self.buf.capacity() - self.buf.len() < data.len() {
+        //
+        // When every frame cut from the buffer has been dropped already (a
+        // caller that hands each response on as it comes), the allocation
+        // is reused in place instead: it stays the size of one response
+        // and one read, and no new allocation is made.
+        if self.buf.capacity() - self.buf.len() < data.len() && !self.buf.try_reclaim(data.len()) {
             self.room = if self.stream_fetch_literals {
                 data.len()
             } else {
@@ -314,8 +319,9 @@ impl Framer {
     /// copied out, so a kept frame holds at most 64 times its size.
     const GROWTH: usize = 256 * 1024;
 
-    /// Frames shorter than this are copied out of the buffer.
-    const SMALL_FRAME: usize = 4096;
+    /// Frames shorter than this are copied out of the buffer; longer ones
+    /// share its allocation while they are alive.
+    pub const SMALL_FRAME: usize = 4096;
 
     /// Number of bytes received but not yet returned in a frame.
     pub fn buffered(&self) -> usize {
@@ -845,6 +851,49 @@ A1 OK done\r\n";
             framer.next_frame().unwrap().unwrap().first_line(),
             b"* 3 EXISTS"
         );
+    }
+
+    #[test]
+    fn frames_handed_on_at_once_reuse_one_allocation() {
+        // 200 responses of 20 KB each, in reads of 64 KiB: dropped as soon
+        // as they are framed, they leave the buffer free to be reused in
+        // place; kept, they make the framer allocate anew.
+        let body = vec![b'x'; 20_000];
+        let mut input = Vec::new();
+        for i in 1..=200 {
+            input.extend_from_slice(format!("* {i} FETCH (RFC822 {{20000}}\r\n").as_bytes());
+            input.extend_from_slice(&body);
+            input.extend_from_slice(b")\r\n");
+        }
+        let run = |keep: bool| {
+            let mut framer = Framer::new(Limits::default());
+            let (mut kept, mut ends) = (Vec::new(), std::collections::HashSet::new());
+            for chunk in input.chunks(64 << 10) {
+                framer.feed(chunk);
+                // Where the allocation ends stays the same while it is
+                // the same allocation (cutting frames off its front moves
+                // the start, not the end).
+                ends.insert(framer.buf.as_ptr() as usize + framer.buf.capacity());
+                while let Some(frame) = framer.next_frame().unwrap() {
+                    assert_eq!(frame.literal(0).len(), 20_000);
+                    if keep {
+                        kept.push(frame);
+                    }
+                }
+            }
+            (framer.buf.capacity(), kept.len(), ends.len())
+        };
+        let (capacity, _, _) = run(false);
+        assert!(capacity < 256 << 10, "capacity {capacity}");
+        let (_, kept, _) = run(true);
+        assert_eq!(kept, 200);
+        // Reused: the buffer's allocation is the same from one read to the
+        // next once it has grown (two allocations in all, against one per
+        // 256 KiB of messages when they are kept).
+        let (_, _, reused) = run(false);
+        let (_, _, kept) = run(true);
+        assert!(reused <= 2, "{reused} allocations");
+        assert!(kept >= 15, "{kept} allocations");
     }
 
     #[test]

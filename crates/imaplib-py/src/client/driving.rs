@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use imaplib::imaplib_proto::command::{Arg, Command};
 use imaplib::imaplib_proto::ProtoErrorKind;
 use imaplib::{ErrorKind, Imap4, Options, State};
-use pyo3::exceptions::PyConnectionError;
+use pyo3::exceptions::{PyConnectionError, PyRuntimeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
@@ -48,6 +48,28 @@ impl Base {
         f: impl FnOnce(&mut Imap4) -> imaplib::Result<T> + Send,
         on_error: impl FnOnce(&Bound<'_, PyAny>, &imaplib::Error) -> Option<PyErr>,
     ) -> PyResult<T> {
+        // The work is done by one function for every method
+        // (`run_engine`), not by a copy of it in each: each copy of its
+        // code that runs would stay resident in the Python process.
+        let (mut f, mut on_error, mut value) = (Some(f), Some(on_error), None);
+        Self::run_engine(
+            slf,
+            &mut |imap| match f.take() {
+                Some(f) => f(imap).map(|v| value = Some(v)),
+                None => Ok(()),
+            },
+            &mut |any, e| on_error.take().and_then(|g| g(any, e)),
+        )?;
+        value.ok_or_else(|| PyRuntimeError::new_err("the engine call did not run"))
+    }
+
+    /// [`Base::call_with`] without its types.
+    #[inline(never)]
+    fn run_engine(
+        slf: &Bound<'_, Self>,
+        f: &mut (dyn FnMut(&mut Imap4) -> imaplib::Result<()> + Send),
+        on_error: &mut dyn FnMut(&Bound<'_, PyAny>, &imaplib::Error) -> Option<PyErr>,
+    ) -> PyResult<()> {
         let py = slf.py();
         let any = slf.as_any();
         let taken = slf.borrow().engine().take();

@@ -386,8 +386,13 @@ impl<L: Link> Conn<'_, L> {
     }
 
     /// [`Conn::run_command`], handing what is stored under `name` to
-    /// `each` while the answer arrives, whenever more than `batch_bytes`
-    /// of untagged data is held.
+    /// `each` while the answer arrives: whenever more than `batch_bytes`
+    /// of untagged data is held, and as soon as a large response arrives
+    /// (one of [`Framer::SMALL_FRAME`] bytes or more shares the read
+    /// buffer while it is held; handed on at once, it lets the framer
+    /// reuse that buffer in place instead of growing new ones).
+    ///
+    /// [`Framer::SMALL_FRAME`]: imaplib_proto::Framer::SMALL_FRAME
     pub(crate) async fn run_command_draining(
         &mut self,
         cmd: Command,
@@ -396,10 +401,15 @@ impl<L: Link> Conn<'_, L> {
         mut each: impl FnMut(Vec<Data>),
     ) -> Result<Reply> {
         let tag = self.send_command(cmd).await?;
+        let mut before = self.e.session.held_untagged_bytes();
         self.wait_with(&tag, |session| {
-            if session.held_untagged_bytes() > batch_bytes {
+            let held = session.held_untagged_bytes();
+            let grown = held.saturating_sub(before);
+            before = held;
+            if held > batch_bytes || grown >= imaplib_proto::Framer::SMALL_FRAME {
                 if let Some(items) = session.pop_untagged(name) {
                     each(items);
+                    before = session.held_untagged_bytes();
                 }
             }
             Ok(())
