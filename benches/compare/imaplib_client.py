@@ -9,7 +9,6 @@ bytes and messages of the last FETCH, peak RSS from /proc/self/status).
 
 import importlib
 import os
-import ssl
 import sys
 import time
 
@@ -31,6 +30,10 @@ def main():
     if ca == "-":
         m = imaplib.IMAP4("127.0.0.1", port)
     else:
+        # Imported only here: a program on plain TCP loads `ssl` only if
+        # its imaplib does (CPython's always imports it).
+        import ssl
+
         ctx = ssl.create_default_context(cafile=ca)
         m = imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=ctx)
     m.login(user, password)

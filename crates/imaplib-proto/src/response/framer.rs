@@ -301,8 +301,9 @@ impl Framer {
         //
         // When every frame cut from the buffer has been dropped already (a
         // caller that hands each response on as it comes), the allocation
-        // is reused in place instead: it stays the size of one response
-        // and one read, and no new allocation is made.
+        // is reused in place instead (what is left of an unfinished
+        // response moved to its front): no new allocation is made, and
+        // the buffer keeps the size it has grown to.
         if self.buf.capacity() - self.buf.len() < data.len() && !self.buf.try_reclaim(data.len()) {
             self.room = if self.stream_fetch_literals {
                 data.len()
