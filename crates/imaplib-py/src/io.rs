@@ -113,8 +113,18 @@ impl PyIo {
         // Not `Interrupted`, which the engine retries: to the engine it is
         // a read that got nothing (the stream stays whole), and the
         // exception (KeyboardInterrupt) reaches the caller.
-        Python::with_gil(|py| py.check_signals())
-            .map_err(|e| self.stash(e, io::ErrorKind::WouldBlock, "interrupted by a signal"))
+        Python::with_gil(|py| py.check_signals()).map_err(|e| self.stash_interrupt(e))
+    }
+
+    /// Keeps `err`, raised by a signal handler (KeyboardInterrupt) while
+    /// the read waited, and tells the engine the wait was interrupted with
+    /// nothing read (`imaplib::transport::Interrupted`): the call ends, and
+    /// the connection stays usable when the command needs only reading.
+    fn stash_interrupt(&self, err: PyErr) -> io::Error {
+        if let Ok(mut shared) = self.shared.lock() {
+            shared.error = Some(err);
+        }
+        io::Error::other(imaplib::transport::Interrupted)
     }
 
     /// The engine's wait, when it rules the reads: `Some(wait)`.
@@ -204,6 +214,11 @@ impl PyIo {
                 io::Error::new(io::ErrorKind::NotConnected, "the IMAP4 object is gone")
             })?;
             f(&owner).map_err(|e| {
+                if !e.is_instance_of::<pyo3::exceptions::PyOSError>(py) {
+                    // Not the socket's own error: a signal handler's
+                    // (KeyboardInterrupt), or the hook's; nothing was read.
+                    return self.stash_interrupt(e);
+                }
                 let kind = if e.is_instance_of::<PyTimeoutError>(py) {
                     io::ErrorKind::TimedOut
                 } else if would_block(py, &e) {
@@ -311,17 +326,15 @@ impl PyIo {
             }
             Ok(None) => Err(io::Error::new(io::ErrorKind::TimedOut, "wait passed")),
             Err(e) => {
-                let text = e.to_string();
                 // A signal handler's exception (Ctrl-C): nothing was read,
                 // the stream stays whole (see `check_signals`).
                 let signal =
                     Python::with_gil(|py| !e.is_instance_of::<pyo3::exceptions::PyOSError>(py));
-                let kind = if signal {
-                    io::ErrorKind::WouldBlock
-                } else {
-                    io::ErrorKind::Other
-                };
-                Err(self.stash(e, kind, &text))
+                if signal {
+                    return Err(self.stash_interrupt(e));
+                }
+                let text = e.to_string();
+                Err(self.stash(e, io::ErrorKind::Other, &text))
             }
         }
     }

@@ -1,11 +1,15 @@
 """imaplib_rs beyond the differential tests: the module's ``Debug`` level
-and ``_MAXLINE``, and the ``proxy=`` option through a real SOCKS5 proxy
-(microsocks, from Debian) and a real HTTP CONNECT proxy (tinyproxy)."""
+and ``_MAXLINE``, the ``proxy=`` option through a real SOCKS5 proxy
+(microsocks, from Debian) and a real HTTP CONNECT proxy (tinyproxy), and
+Ctrl-C while a command waits."""
 
+import importlib
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -249,3 +253,119 @@ def test_dropped_instance_closes_without_logout():
     server.close()
     assert seen == [b""], seen
     assert time.monotonic() - started < 1
+
+
+class _SlowServer:
+    """A one-connection server that answers NOOP after 1.5 s, and asks
+    for APPEND's literal and AUTHENTICATE's response after 1.5 s."""
+
+    def __init__(self):
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(1)
+        self.port = self.listener.getsockname()[1]
+        self.literals = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        conn, _ = self.listener.accept()
+        with conn:
+            f = conn.makefile("rb")
+            conn.sendall(b"* OK [CAPABILITY IMAP4rev1] ready\r\n")
+            while True:
+                line = f.readline()
+                if not line:
+                    return
+                tag, name = line.split()[:2]
+                name = name.upper()
+                if name == b"NOOP":
+                    time.sleep(1.5)
+                    conn.sendall(tag + b" OK NOOP done\r\n")
+                elif name == b"APPEND":
+                    time.sleep(1.5)
+                    conn.sendall(b"+ go ahead\r\n")
+                    size = int(line.rsplit(b"{", 1)[1].split(b"}")[0])
+                    self.literals.append(f.read(size))
+                    f.readline()
+                    conn.sendall(tag + b" OK APPEND done\r\n")
+                elif name == b"AUTHENTICATE":
+                    time.sleep(1.5)
+                    conn.sendall(b"+ \r\n")
+                    f.readline()
+                    conn.sendall(tag + b" OK AUTHENTICATE done\r\n")
+                elif name == b"LOGOUT":
+                    conn.sendall(b"* BYE bye\r\n" + tag + b" OK LOGOUT done\r\n")
+                    return
+                else:
+                    conn.sendall(tag + b" OK done\r\n")
+
+
+def _interrupt_soon():
+    timer = threading.Timer(0.3, signal.pthread_kill, (threading.get_ident(), signal.SIGINT))
+    timer.start()
+    return timer
+
+
+@pytest.mark.parametrize("module", ["imaplib", "imaplib_rs"])
+@pytest.mark.parametrize("transport", ["native", "python socket"])
+def test_ctrl_c_while_waiting_for_a_reply_leaves_the_connection_usable(module, transport):
+    # As with CPython's imaplib: KeyboardInterrupt reaches the program, and
+    # the next command goes on (the interrupted one's reply is read then).
+    lib = importlib.import_module(module)
+    server = _SlowServer()
+    M = _client(lib, server.port, transport)
+    timer = _interrupt_soon()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        M.noop()
+    timer.join()
+    assert time.monotonic() - started < 1.2
+    assert M.noop() == ("OK", [b"NOOP done"])
+    assert M.state == "NONAUTH"
+    assert M.logout()[0] == "BYE"
+
+
+def _client(lib, port, transport):
+    if transport == "native":
+        return lib.IMAP4("127.0.0.1", port)
+
+    class Client(lib.IMAP4):
+        def _create_socket(self, timeout):
+            class Socket(socket.socket):
+                pass
+            sock = Socket()
+            sock.connect((self.host, self.port))
+            return sock
+    return Client("127.0.0.1", port)
+
+
+@pytest.mark.parametrize("transport", ["native", "python socket"])
+def test_ctrl_c_while_append_waits_for_the_go_ahead(transport):
+    # The literal is sent when the server asks for it, ahead of the next
+    # command: the connection stays in step (CPython's imaplib would send
+    # the next command where the server expects the literal).
+    server = _SlowServer()
+    M = _client(imaplib_rs, server.port, transport)
+    M.state = "AUTH"
+    timer = _interrupt_soon()
+    with pytest.raises(KeyboardInterrupt):
+        M.append("INBOX", None, None, b"Subject: x\r\n\r\nbody\r\n")
+    timer.join()
+    assert M.noop() == ("OK", [b"NOOP done"])
+    assert server.literals == [b"Subject: x\r\n\r\nbody\r\n"]
+    assert M.logout()[0] == "BYE"
+
+
+@pytest.mark.parametrize("transport", ["native", "python socket"])
+def test_ctrl_c_in_the_middle_of_authenticate_breaks_the_connection_clearly(transport):
+    # Only the interrupted call could answer the server's challenge: the
+    # connection cannot go on, and the next call says why.
+    server = _SlowServer()
+    M = _client(imaplib_rs, server.port, transport)
+    timer = _interrupt_soon()
+    with pytest.raises(KeyboardInterrupt):
+        M.authenticate("PLAIN", lambda challenge: b"\0user\0pass")
+    timer.join()
+    with pytest.raises(M.abort, match="interrupted in the middle of an exchange"):
+        M.noop()

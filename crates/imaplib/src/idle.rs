@@ -333,8 +333,16 @@ impl<L: Link> Conn<'_, L> {
                 continue;
             }
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            if left.is_some_and(|l| l.is_zero()) || !self.read_once(left).await? {
+            if left.is_some_and(|l| l.is_zero()) {
                 return Ok(IdleStep::Timeout);
+            }
+            // An interrupted wait ends the step as its passing does: IDLE
+            // goes on until the caller ends it (idle_end sends DONE).
+            match self.read_step(left).await? {
+                crate::engine::ReadStep::Data => {}
+                crate::engine::ReadStep::TimedOut | crate::engine::ReadStep::Interrupted => {
+                    return Ok(IdleStep::Timeout)
+                }
             }
         }
     }

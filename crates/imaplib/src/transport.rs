@@ -44,6 +44,35 @@ pub trait Connection: Read + Write + Send {
     }
 }
 
+/// What a [`Connection`]'s read may fail with (as
+/// `io::Error::other(Interrupted)`) when the program was interrupted while
+/// it waited (a signal, Ctrl-C) and nothing was read: the call ends with an
+/// error and, when what is in flight needs only its replies read, the
+/// connection stays usable (a later call reads them, as imaplib does when
+/// `KeyboardInterrupt` leaves a command unanswered; a literal waiting for
+/// the server's go-ahead is sent when it comes). An interrupted exchange
+/// that only the interrupted call could go on with (AUTHENTICATE, IDLE run
+/// by `idle()`, a literal sent from the caller's stream) breaks the
+/// connection instead. `io::ErrorKind::Interrupted` (EINTR) is retried,
+/// not this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted")
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+impl Interrupted {
+    /// True when `e` is this interruption.
+    pub fn is(e: &io::Error) -> bool {
+        e.get_ref().is_some_and(|inner| inner.is::<Interrupted>())
+    }
+}
+
 /// A TCP connection to `host:port` as the clients make it: through
 /// `options.proxy` when set, within `options.connect_timeout` (else
 /// `options.timeout`). For programs that run their own transport over it.

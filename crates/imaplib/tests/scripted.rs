@@ -1300,3 +1300,109 @@ fn a_draining_command_hands_each_large_response_on_at_once() {
     server.finish();
 }
 }
+
+/// A transport whose next read fails with [`imaplib::transport::Interrupted`]
+/// when `interrupt` is set (as the Python module's does on Ctrl-C).
+struct Interruptible {
+    tcp: std::net::TcpStream,
+    interrupt: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl std::io::Read for Interruptible {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self
+            .interrupt
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(std::io::Error::other(imaplib::transport::Interrupted));
+        }
+        self.tcp.read(buf)
+    }
+}
+
+impl std::io::Write for Interruptible {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.tcp.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.tcp.flush()
+    }
+}
+
+impl imaplib::transport::Connection for Interruptible {}
+
+/// A client over [`Interruptible`] and the switch that interrupts it.
+fn interruptible(server: &Scripted) -> (Imap4, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    let interrupt = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let conn = Interruptible {
+        tcp: std::net::TcpStream::connect(server.addr).unwrap(),
+        interrupt: interrupt.clone(),
+    };
+    let m = Imap4::from_transport(Box::new(conn), Options::default()).unwrap();
+    (m, interrupt)
+}
+
+#[test]
+fn an_interrupted_wait_leaves_the_connection_usable() {
+    use std::sync::atomic::Ordering;
+    let server = Scripted::start(|p| {
+        greet_and_login(p);
+        let noop = p.expect_line("NOOP");
+        // The client was interrupted before this reply; it reads it with
+        // its next command.
+        let noop2 = p.expect_line("NOOP");
+        p.tagged(&noop, "OK first");
+        p.tagged(&noop2, "OK second");
+        let append = p.expect_line("APPEND INBOX {4}");
+        // The NOOP the client is asked for meanwhile waits behind the
+        // literal, which goes out on the go-ahead.
+        std::thread::sleep(Duration::from_millis(200));
+        p.line_out("+ go ahead");
+        assert_eq!(p.read_line(), b"abcd\r\n");
+        let noop3 = p.expect_line("NOOP");
+        p.tagged(&append, "OK appended");
+        p.tagged(&noop3, "OK third");
+        p.logout();
+    });
+    let (mut m, interrupt) = interruptible(&server);
+    m.login("user", "pass").unwrap();
+
+    interrupt.store(true, Ordering::SeqCst);
+    let err = m.noop().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Error);
+    assert_eq!(err.message(), "interrupted while waiting for the server");
+    let reply = m.noop().unwrap();
+    assert_eq!(reply.data, vec![line("second")]);
+
+    // Interrupted while APPEND waits for the go-ahead: still in step.
+    interrupt.store(true, Ordering::SeqCst);
+    let err = m.append(Some("INBOX"), None, None, b"abcd").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Error);
+    assert_eq!(m.noop().unwrap().data, vec![line("third")]);
+    m.logout().unwrap();
+    server.finish();
+}
+
+#[test]
+fn an_interrupted_authenticate_gives_the_connection_up() {
+    // Only the interrupted call could answer the server's challenge.
+    use std::sync::atomic::Ordering;
+    let server = Scripted::start(|p| {
+        p.line_out(GREETING);
+        let _ = p.expect_line("AUTHENTICATE PLAIN");
+    });
+    let (mut m, interrupt) = interruptible(&server);
+    interrupt.store(true, Ordering::SeqCst);
+    let err = m
+        .authenticate("PLAIN", |_| Some(b"\0user\0pass".to_vec()))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Abort);
+    assert!(
+        err.message()
+            .contains("interrupted in the middle of an exchange"),
+        "{err}"
+    );
+    assert!(m.noop().unwrap_err().is_abort());
+    drop(m);
+    server.finish();
+}

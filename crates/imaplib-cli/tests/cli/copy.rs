@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use imaplib::imaplib_proto::utf7;
 use imaplib::{DateInput, Imap4};
 
-use crate::support::{imap, kept_flags, message, Dovecot, PreauthDovecot, Run, TempDir};
+use crate::support::{
+    imap, kept_flags, message, Dovecot, KillWindow, PreauthDovecot, Run, TempDir,
+};
 
 /// One message as compared: content, flags (sorted, without `\Recent`),
 /// INTERNALDATE (seconds).
@@ -807,6 +809,7 @@ fn a_copy_killed_20_times_ends_exact_without_duplicates() {
     let state = TempDir::new("copy-state");
     let (s, d) = (src.command(), dst.command());
     let mut killed = 0;
+    let mut window = KillWindow::new(300);
     for round in 0..20 {
         // New messages and flag changes before each run.
         let mut m = Imap4::stream(&src.command()).unwrap();
@@ -834,7 +837,7 @@ fn a_copy_killed_20_times_ends_exact_without_duplicates() {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(10 + rng.next(300)));
+        std::thread::sleep(window.delay(|n| rng.next(n)));
         match child.try_wait().unwrap() {
             Some(status) => {
                 let out = child.wait_with_output().unwrap();
@@ -843,11 +846,13 @@ fn a_copy_killed_20_times_ends_exact_without_duplicates() {
                     "seed {seed}, round {round}: {status}: {}",
                     String::from_utf8_lossy(&out.stderr)
                 );
+                window.finished();
             }
             None => {
                 child.kill().unwrap();
                 child.wait().unwrap();
                 killed += 1;
+                window.killed();
                 // The killed run's server sessions finish what they had
                 // read before the next run starts (see sessions_done).
                 sessions_done(&[&src, &dst]);

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use imaplib::Imap4;
 
-use crate::support::{imap, kept_flags, message, PreauthDovecot, TempDir};
+use crate::support::{imap, kept_flags, message, KillWindow, PreauthDovecot, TempDir};
 
 /// Capabilities without CONDSTORE and QRESYNC (what Dovecot announces
 /// otherwise, less those two).
@@ -463,6 +463,7 @@ fn sync_killed_at_random_moments_loses_and_duplicates_nothing_on(modseq: bool) {
         };
     let mut killed = 0;
     let mut finished = 0;
+    let mut window = KillWindow::new(200);
     for round in 0..20 {
         add_work(&mut n, &mut server_side, &mut local_side, &mut rng);
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_imap"))
@@ -478,7 +479,7 @@ fn sync_killed_at_random_moments_loses_and_duplicates_nothing_on(modseq: bool) {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(5 + rng.next(200)));
+        std::thread::sleep(window.delay(|n| rng.next(n)));
         match child.try_wait().unwrap() {
             Some(status) => {
                 let mut err = String::new();
@@ -494,11 +495,13 @@ fn sync_killed_at_random_moments_loses_and_duplicates_nothing_on(modseq: bool) {
                     "seed {seed}, round {round}: {status}: {err}"
                 );
                 finished += 1;
+                window.finished();
             }
             None => {
                 child.kill().unwrap();
                 child.wait().unwrap();
                 killed += 1;
+                window.killed();
             }
         }
     }

@@ -259,6 +259,22 @@ impl Session {
         !self.outbox.is_empty()
     }
 
+    /// True when the session may be left between two reads and used
+    /// again later: no interactive command (AUTHENTICATE, IDLE) is in
+    /// flight, whose continuation requests only its caller can answer, and
+    /// no literal waits to be sent from the caller's own stream. What else
+    /// is in flight goes on by itself: responses are read by a later call,
+    /// and literals held back for the server's go-ahead are sent when it
+    /// comes, ahead of any command sent meanwhile.
+    pub fn only_reading(&self) -> bool {
+        let external = |c: &Chunk| c.external > 0;
+        !self.outbox.iter().any(external)
+            && !self
+                .inflight
+                .iter()
+                .any(|f| f.interactive || f.pending.iter().any(external))
+    }
+
     /// Answers a continuation request of an interactive command
     /// (AUTHENTICATE): sends `line` CRLF. `secret` hides it in the trace.
     pub fn continue_with(

@@ -208,6 +208,16 @@ pub(crate) fn command_timed_out(total: Duration) -> Error {
     ))
 }
 
+/// What one read of the link gave.
+pub(crate) enum ReadStep {
+    /// Bytes, fed to the session.
+    Data,
+    /// The wait passed with nothing read.
+    TimedOut,
+    /// The program interrupted the wait (nothing read).
+    Interrupted,
+}
+
 fn timed_out(e: &io::Error) -> bool {
     matches!(
         e.kind(),
@@ -271,8 +281,18 @@ impl<L: Link> Conn<'_, L> {
 
     /// Writes anything queued, then reads once into the session, waiting
     /// at most `wait`: `Ok(false)` when it passed with nothing read. The
-    /// end of the stream is an `abort` that says whether it cut a response.
+    /// end of the stream is an `abort` that says whether it cut a response;
+    /// an interrupted wait is [`Conn::interrupted`].
     pub(crate) async fn read_once(&mut self, wait: Option<Duration>) -> Result<bool> {
+        match self.read_step(wait).await? {
+            ReadStep::Data => Ok(true),
+            ReadStep::TimedOut => Ok(false),
+            ReadStep::Interrupted => Err(self.interrupted()),
+        }
+    }
+
+    /// [`Conn::read_once`], an interruption of the wait given back as such.
+    pub(crate) async fn read_step(&mut self, wait: Option<Duration>) -> Result<ReadStep> {
         self.flush().await?;
         let Engine {
             session, read_buf, ..
@@ -294,13 +314,29 @@ impl<L: Link> Conn<'_, L> {
             }
             Ok(n) => {
                 session.feed(&read_buf[..n]);
-                Ok(true)
+                Ok(ReadStep::Data)
             }
-            Err(e) if timed_out(&e) => Ok(false),
+            Err(e) if crate::transport::Interrupted::is(&e) => Ok(ReadStep::Interrupted),
+            Err(e) if timed_out(&e) => Ok(ReadStep::TimedOut),
             Err(e) => {
                 let err = Error::io("socket error", e);
                 Err(self.fail(err))
             }
+        }
+    }
+
+    /// The error of a wait the program interrupted (see
+    /// [`crate::transport::Interrupted`]): an `error` that leaves the
+    /// connection as it is when what is in flight goes on by itself (its
+    /// replies are taken by a later call), an `abort` that breaks it when
+    /// only the interrupted call could have gone on with it.
+    pub(crate) fn interrupted(&mut self) -> Error {
+        if self.e.session.only_reading() {
+            Error::error("interrupted while waiting for the server")
+        } else {
+            let err =
+                Error::abort("interrupted in the middle of an exchange with the server: the connection cannot go on");
+            self.fail(err)
         }
     }
 
