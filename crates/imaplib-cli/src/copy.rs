@@ -221,7 +221,8 @@ pub fn run(
         &mut into,
         &opts,
         |report| {
-            let trouble = !report.skipped.is_empty() || report.failed.is_some();
+            let trouble =
+                !report.skipped.is_empty() || report.not_sent > 0 || report.failed.is_some();
             if printed.is_ok() && (!quiet || dry_run || trouble) {
                 printed = bar.suspend(|| print_out(&report_text(report, dry_run)));
             }
@@ -246,7 +247,10 @@ pub fn run(
     let _ = into.logout();
     let copied: u64 = reports.iter().map(|r| r.copied).sum();
     let bytes: u64 = reports.iter().map(|r| r.bytes).sum();
-    let skipped: usize = reports.iter().map(|r| r.skipped.len()).sum();
+    let skipped: u64 = reports
+        .iter()
+        .map(|r| r.skipped.len() as u64 + r.not_sent)
+        .sum();
     if !quiet && dry_run {
         eprintln!(
             "imap: {} mailboxes, {copied} messages would be copied (dry run: nothing changed)",
@@ -325,8 +329,9 @@ fn report_text(r: &CopyReport, dry_run: bool) -> String {
             parts.push(format!("{n} {what}"));
         }
     }
-    if !r.skipped.is_empty() {
-        parts.push(format!("{} not copied", r.skipped.len()));
+    let not_copied = r.skipped.len() as u64 + r.not_sent;
+    if not_copied > 0 {
+        parts.push(format!("{not_copied} not copied"));
     }
     if let Some(why) = &r.failed {
         parts.push(format!("FAILED ({why}); the other mailboxes go on"));
@@ -344,6 +349,12 @@ fn report_text(r: &CopyReport, dry_run: bool) -> String {
     );
     for line in &r.skipped {
         out.push_str(&format!("  not copied: {}\n", term::safe(line)));
+    }
+    if r.not_sent > 0 {
+        out.push_str(&format!(
+            "  not copied: {} more, not sent: the destination is over its quota; tried again next run\n",
+            r.not_sent
+        ));
     }
     out.push_str(&crate::sync::planned_lines(&r.planned, dry_run));
     out

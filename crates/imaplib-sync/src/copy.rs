@@ -97,6 +97,12 @@ pub struct CopyReport {
     /// Messages not copied: over the destination's APPENDLIMIT, or refused
     /// by it; one line each.
     pub skipped: Vec<String>,
+    /// What the destination said when it refused a message for being over
+    /// its quota (`[OVERQUOTA]`): the messages after it were not sent.
+    pub over_quota: Option<String>,
+    /// Messages not sent because the destination was over its quota
+    /// (counted, not listed); tried again next run.
+    pub not_sent: u64,
     /// What a dry run would do, one line per change.
     pub planned: Vec<String>,
     /// Anything else worth telling.
@@ -115,6 +121,7 @@ impl CopyReport {
             && !self.removed
             && !self.subscribed
             && self.skipped.is_empty()
+            && self.not_sent == 0
             && self.failed.is_none()
     }
 }

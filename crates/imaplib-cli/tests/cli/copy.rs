@@ -537,6 +537,67 @@ fn a_message_over_appendlimit_is_reported_and_skipped() {
 }
 
 #[test]
+fn a_destination_that_fills_up_mid_way_loses_and_duplicates_nothing() {
+    // A move to a server with a smaller quota: the destination refuses
+    // every append once it is full (NO [OVERQUOTA]), in the middle of a
+    // mailbox. The run stops sending there, says so and fails; once the
+    // quota is raised, the next run copies exactly what is missing.
+    let (src, dst) = (PreauthDovecot::new(), PreauthDovecot::new());
+    let mut m = Imap4::stream(&src.command()).unwrap();
+    for mailbox in ["INBOX", "Archive", "Lists"] {
+        if mailbox != "INBOX" {
+            m.create(mailbox).unwrap();
+        }
+        for i in 0..20 {
+            let body = message(&format!("{mailbox}-{i}"), 5_000 + i * 37);
+            put(
+                &mut m,
+                mailbox,
+                "(\\Seen)",
+                1_767_225_600 + i as i64 * 60,
+                &body,
+            );
+        }
+    }
+    let _ = m.logout();
+    dst.limit_storage(120);
+    let state = TempDir::new("copy-state");
+    let run = copy_run(&src, &dst, &state.0, &[]);
+    run.expect(12);
+    let out = run.out();
+    // Each mailbox tries once: the first refusal is listed, the messages
+    // after it are counted, not sent.
+    assert!(
+        out.contains("refused by the destination: [OVERQUOTA]"),
+        "{out}"
+    );
+    assert!(out.matches("[OVERQUOTA]").count() <= 3, "{out}");
+    assert!(
+        out.contains("more, not sent: the destination is over its quota; tried again next run"),
+        "{out}"
+    );
+    let (s, d) = (snapshot(&src), snapshot(&dst));
+    let copied: usize = d.values().map(Vec::len).sum();
+    assert!(copied > 0 && copied < 60, "{copied} copied: {out}");
+    // What did arrive is whole, once each, with its flags and date.
+    for (name, messages) in &d {
+        for message in messages {
+            assert_eq!(
+                s[name].iter().filter(|m| *m == message).count(),
+                1,
+                "{name}: {message:?}"
+            );
+            assert_eq!(messages.iter().filter(|m| *m == message).count(), 1);
+        }
+    }
+    dst.limit_storage(1024 * 1024);
+    let said = copy(&src, &dst, &state.0, &[]);
+    assert_eq!(snapshot(&dst), s, "{said}");
+    let said = copy(&src, &dst, &state.0, &[]);
+    assert!(!said.contains("copied"), "{said}");
+}
+
+#[test]
 fn a_dry_run_changes_nothing() {
     let (src, dst) = (PreauthDovecot::new(), PreauthDovecot::new());
     fill(&src, '.');

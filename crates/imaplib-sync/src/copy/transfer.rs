@@ -31,6 +31,12 @@ const WINDOW: usize = 2;
 const BATCHES_AHEAD: usize = 1;
 /// Chunks of a streamed message in flight between the two threads.
 const CHUNKS_IN_FLIGHT: usize = 8;
+/// Small messages fetched in one pipeline at most (several batches): once
+/// the destination says it is over its quota, what is fetched but not
+/// sent stays within one of these.
+const RUN_BYTES: u64 = 8 * BATCH_BYTES;
+/// Messages in one such pipeline at most.
+const RUN_MAX: usize = 8 * BATCH_MAX;
 
 /// The key of a [`KEY_ITEMS`] answer.
 pub(super) fn key_of(f: &Fetch) -> Option<Key> {
@@ -53,6 +59,8 @@ enum Appended {
     Stored(Option<u32>),
     /// Refused, with the destination's text.
     Refused(String),
+    /// Not sent: the destination is over its quota.
+    NotSent,
 }
 
 impl OneCopy<'_> {
@@ -95,15 +103,28 @@ impl OneCopy<'_> {
         self.sink.tell_progress(0);
         // In UID order, so that the destination's UIDs follow the
         // source's: runs of small messages in batches, each big one
-        // streamed where it comes.
+        // streamed where it comes. Once the destination is over its
+        // quota, the rest is not sent (and tried again next run).
         let mut run = Vec::new();
-        for uid in wanted {
-            if sizes[&uid] <= INLINE_MAX {
-                run.push(uid);
-                continue;
+        let mut run_bytes = 0u64;
+        for (i, &uid) in wanted.iter().enumerate() {
+            let big = sizes[&uid] > INLINE_MAX;
+            if big || run.len() >= RUN_MAX || run_bytes >= RUN_BYTES {
+                self.copy_batched(st, &std::mem::take(&mut run), &sizes)?;
+                run_bytes = 0;
             }
-            self.copy_batched(st, &std::mem::take(&mut run), &sizes)?;
-            self.copy_streamed(st, uid)?;
+            if self.sink.report.over_quota.is_some() {
+                let rest = &wanted[i..];
+                st.skipped.extend(rest);
+                self.sink.report.not_sent += rest.len() as u64;
+                return self.sink.save(st);
+            }
+            if big {
+                self.copy_streamed(st, uid)?;
+            } else {
+                run.push(uid);
+                run_bytes += sizes[&uid];
+            }
         }
         self.copy_batched(st, &run, &sizes)
     }
@@ -324,6 +345,13 @@ impl Sink<'_> {
         if batch.is_empty() {
             return Ok(());
         }
+        if self.report.over_quota.is_some() {
+            let settled = batch
+                .iter()
+                .map(|m| (m.src, 0, Appended::NotSent))
+                .collect();
+            return self.settle(st, settled);
+        }
         for m in &batch {
             st.pending.push(PendingCopy {
                 src: m.src,
@@ -383,6 +411,10 @@ impl Sink<'_> {
             None => {
                 let mut out = Vec::new();
                 for (m, l) in batch.iter().zip(&lists) {
+                    if self.report.over_quota.is_some() {
+                        out.push(Appended::NotSent);
+                        continue;
+                    }
                     let reply = self
                         .dst
                         .append(
@@ -417,10 +449,16 @@ impl Sink<'_> {
         });
     }
 
-    /// What one APPEND's reply says.
-    fn outcome(&self, st: &CopyState, reply: &Reply) -> Appended {
+    /// What one APPEND's reply says. A refusal for being over quota is
+    /// kept: the messages after it are not sent.
+    fn outcome(&mut self, st: &CopyState, reply: &Reply) -> Appended {
         if reply.typ != Status::Ok {
-            return Appended::Refused(reply_text(reply));
+            let text = reply_text(reply);
+            if matches!(imaplib::reply_code(reply), Some(ResponseCode::Rfc5530(code)) if code == "OVERQUOTA")
+            {
+                self.report.over_quota = Some(text.clone());
+            }
+            return Appended::Refused(text);
         }
         match imaplib::reply_code(reply) {
             Some(ResponseCode::AppendUid { uid_validity, uids })
@@ -456,6 +494,12 @@ impl Sink<'_> {
                 Appended::Stored(None) => {
                     st.skipped.remove(&src);
                     unknown = true;
+                }
+                Appended::NotSent => {
+                    st.pending.retain(|p| p.src != src);
+                    st.skipped.insert(src);
+                    self.report.not_sent += 1;
+                    continue;
                 }
                 Appended::Refused(text) => {
                     st.pending.retain(|p| p.src != src);

@@ -545,6 +545,14 @@ impl PreauthDovecot {
         self.add_config(&format!("plugin {{\n  quota_max_mail_size = {bytes}\n}}\n"));
     }
 
+    /// Makes the sessions started from now on hold at most `kb` KiB of
+    /// mail (the user's storage quota; appends beyond it get
+    /// `NO [OVERQUOTA]`). Called again, the last value holds.
+    #[allow(dead_code)]
+    pub fn limit_storage(&self, kb: u64) {
+        self.add_config(&format!("plugin {{\n  quota_rule = *:storage={kb}k\n}}\n"));
+    }
+
     fn add_config(&self, text: &str) {
         let path = self.dir.join("dc.conf");
         let mut conf = std::fs::read_to_string(&path).expect("read dc.conf");
