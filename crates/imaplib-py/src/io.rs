@@ -110,9 +110,10 @@ impl PyIo {
     /// After an interrupted system call: Python's pending signals (Ctrl-C
     /// raises KeyboardInterrupt here, as in a Python socket call).
     fn check_signals(&self) -> io::Result<()> {
-        // Not `Interrupted`, which the engine retries: to the engine it is
-        // a read that got nothing (the stream stays whole), and the
-        // exception (KeyboardInterrupt) reaches the caller.
+        // Not `io::ErrorKind::Interrupted`, which the engine retries: its
+        // `transport::Interrupted`, a wait that ended with nothing read
+        // (the stream stays whole), and the exception (KeyboardInterrupt)
+        // reaches the caller.
         Python::with_gil(|py| py.check_signals()).map_err(|e| self.stash_interrupt(e))
     }
 
