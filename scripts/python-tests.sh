@@ -12,7 +12,9 @@ if [[ ! -x $venv/bin/python ]]; then
 fi
 "$venv/bin/python" -m pip install -q --disable-pip-version-check \
     -r crates/imaplib-py/tests/requirements.txt
-VIRTUAL_ENV="$PWD/$venv" "$venv/bin/maturin" develop -q -m crates/imaplib-py/Cargo.toml
+# A debug build (Cargo's dev profile; pyproject.toml names the optimised
+# `python` profile for installs).
+VIRTUAL_ENV="$PWD/$venv" "$venv/bin/maturin" develop -q --profile dev -m crates/imaplib-py/Cargo.toml
 echo "== python: CPython's test_imaplib with imaplib_rs"
 "$venv/bin/python" crates/imaplib-py/tests/run_cpython_test_imaplib.py -q 2> target/pyenv-test_imaplib.log \
     || { tail -n 60 target/pyenv-test_imaplib.log; exit 1; }

@@ -369,11 +369,12 @@ impl Session {
     }
 
     /// Marks the session unusable (transport failure); later calls fail
-    /// with this error.
+    /// with this error, and nothing queued is sent any more.
     pub fn set_broken(&mut self, err: ProtoError) {
         if self.broken.is_none() {
             self.broken = Some(err);
         }
+        self.outbox.clear();
     }
 
     /// Number of commands sent and not yet completed.

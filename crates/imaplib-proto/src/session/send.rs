@@ -227,6 +227,12 @@ impl Session {
     /// (APPEND from a stream) is not returned here: use
     /// [`Session::poll_chunk`] when sending such commands.
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        if self.broken.is_some() {
+            // Out of step with the server: nothing more goes out (a literal
+            // released by a late continuation request included).
+            self.outbox.clear();
+            return None;
+        }
         if self.outbox.front().is_some_and(|c| c.external > 0) {
             return None;
         }
@@ -238,6 +244,10 @@ impl Session {
     /// Next chunk to write, including chunks whose literal bytes the client
     /// supplies from its own stream ([`Chunk::external`]).
     pub fn poll_chunk(&mut self) -> Option<Chunk> {
+        if self.broken.is_some() {
+            self.outbox.clear();
+            return None;
+        }
         let chunk = self.outbox.pop_front()?;
         self.trace_out(&chunk.trace);
         Some(chunk)

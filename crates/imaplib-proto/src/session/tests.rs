@@ -371,3 +371,41 @@ fn idle_capture_keeps_arrival_order() {
     s.stop_capture();
     assert!(s.take_reply(&t).unwrap().is_ok());
 }
+
+#[test]
+fn a_broken_session_sends_nothing_it_had_queued() {
+    // The server's go-ahead releases APPEND's literal, then a malformed
+    // response breaks the session before the literal was written: it is
+    // not sent (found by the session fuzz target).
+    let mut s = Session::new(SessionConfig {
+        limits: Limits {
+            max_line: 64,
+            ..Limits::default()
+        },
+        ..SessionConfig::default()
+    });
+    s.feed(b"* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n");
+    assert_eq!(s.poll_event().unwrap(), Some(Event::Greeting));
+    let tag = s
+        .command(build::append(Some(b"INBOX"), None, None, b"hello", false))
+        .unwrap();
+    let _ = s.command(build::noop()).unwrap();
+    assert_eq!(
+        sent(&mut s),
+        format!("{tag} APPEND INBOX {{5}}\r\n").into_bytes()
+    );
+    let long = format!("+ go ahead\r\n* {} EXISTS\r\n", "9".repeat(100));
+    s.feed(long.as_bytes());
+    let mut failed = false;
+    while !failed {
+        match s.poll_event() {
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("the long line was not refused"),
+            Err(e) => failed = e.kind().is_fatal(),
+        }
+    }
+    assert!(s.broken().is_some());
+    assert_eq!(s.poll_transmit(), None);
+    assert!(s.poll_chunk().is_none());
+    assert!(s.take_transmit().is_none());
+}
