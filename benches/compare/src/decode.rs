@@ -88,6 +88,63 @@ pub fn ours_view(input: &[u8]) -> Count {
     n
 }
 
+/// Ours, owned through the view: each FETCH response checked by
+/// [`FetchView`], then made owned ([`FetchView::to_fetch`]); any other
+/// response as in [`ours`]. (For `profile`: what building [`Fetch`] from
+/// the view would cost.)
+pub fn ours_view_to_fetch(input: &[u8]) -> Count {
+    let mut n = Count::default();
+    each_frame(input, |frame| match FetchView::from_frame(&frame) {
+        Some(Ok(view)) => {
+            let owned = view.to_fetch();
+            if owned.has_undecodable() {
+                n.failed += 1;
+            } else {
+                n.ok += 1;
+            }
+            black_box(owned);
+        }
+        Some(Err(e)) => {
+            black_box(e);
+            n.failed += 1;
+        }
+        None => {
+            black_box(decode_response(&Response::parse(frame)));
+            n.ok += 1;
+        }
+    });
+    n
+}
+
+/// Ours, owned in one pass on the view's cursor
+/// ([`FetchView::owned_from_response`]); any other response as in
+/// [`ours`].
+pub fn ours_one_pass(input: &[u8]) -> Count {
+    let mut n = Count::default();
+    each_frame(input, |frame| {
+        let resp = Response::parse(frame);
+        match FetchView::owned_from_response(&resp) {
+            Some(Ok(owned)) => {
+                if owned.has_undecodable() {
+                    n.failed += 1;
+                } else {
+                    n.ok += 1;
+                }
+                black_box(owned);
+            }
+            Some(Err(e)) => {
+                black_box(e);
+                n.failed += 1;
+            }
+            None => {
+                black_box(decode_response(&resp));
+                n.ok += 1;
+            }
+        }
+    });
+    n
+}
+
 /// Reads every value of a FETCH view, as the peers' decoders produce them
 /// (strings unescaped, flags as text); returns a checksum.
 fn touch(v: &FetchView<'_>) -> usize {
@@ -273,12 +330,14 @@ pub fn profile(which: &str, secs: f64, variant: &str) {
             let f: fn(&[u8]) -> Count = match name {
                 "owned" => ours,
                 "view" => ours_view,
+                "view_to_fetch" => ours_view_to_fetch,
+                "one_pass" => ours_one_pass,
                 "frames" => frames_only,
                 "checked" => views_checked,
                 "imap-proto" => imap_proto,
                 "imap-codec" => imap_codec,
                 other => {
-                    panic!("unknown decoder {other}: owned, view, frames, imap-proto or imap-codec")
+                    panic!("unknown decoder {other}: owned, view, view_to_fetch, one_pass, frames, imap-proto or imap-codec")
                 }
             };
             (name, f)
