@@ -76,11 +76,16 @@ impl PyIo {
         })
     }
 
-    /// Keeps `err` for the caller and returns the engine's I/O error.
-    fn stash(&self, err: PyErr, kind: io::ErrorKind, text: &str) -> io::Error {
+    /// Keeps `err` for the caller (raised when the call ends).
+    fn hold(&self, err: PyErr) {
         if let Ok(mut shared) = self.shared.lock() {
             shared.error = Some(err);
         }
+    }
+
+    /// Keeps `err` for the caller and returns the engine's I/O error.
+    fn stash(&self, err: PyErr, kind: io::ErrorKind, text: &str) -> io::Error {
+        self.hold(err);
         io::Error::new(kind, text.to_string())
     }
 
@@ -122,9 +127,7 @@ impl PyIo {
     /// nothing read (`imaplib::transport::Interrupted`): the call ends, and
     /// the connection stays usable when the command needs only reading.
     fn stash_interrupt(&self, err: PyErr) -> io::Error {
-        if let Ok(mut shared) = self.shared.lock() {
-            shared.error = Some(err);
-        }
+        self.hold(err);
         io::Error::other(imaplib::transport::Interrupted)
     }
 
@@ -228,10 +231,7 @@ impl PyIo {
                     io::ErrorKind::Other
                 };
                 let text = e.to_string();
-                if let Ok(mut shared) = self.shared.lock() {
-                    shared.error = Some(e);
-                }
-                io::Error::new(kind, text)
+                self.stash(e, kind, &text)
             })
         })
     }

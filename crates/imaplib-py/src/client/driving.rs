@@ -85,16 +85,20 @@ impl Base {
         *slf.borrow().engine() = Some(imap);
         synced?;
         result.map_err(|e| {
-            let stashed = slf
-                .borrow()
-                .shared
-                .lock()
-                .ok()
-                .and_then(|mut s| s.error.take());
-            stashed
+            Self::stashed(slf)
                 .or_else(|| on_error(any, &e))
                 .unwrap_or_else(|| raise(slf, &e))
         })
+    }
+
+    /// Takes the Python exception the I/O kept during the last call (a
+    /// socket's error, a hook's, a signal handler's), if any.
+    pub(super) fn stashed(slf: &Bound<'_, Self>) -> Option<PyErr> {
+        slf.borrow()
+            .shared
+            .lock()
+            .ok()
+            .and_then(|mut s| s.error.take())
     }
 
     /// [`Base::call`] for a command: imaplib's `(typ, data)`.
@@ -477,13 +481,7 @@ pub(super) fn raise_kind(any: &Bound<'_, PyAny>, cls_name: &str, message: &str) 
 /// An engine error as the instance's exception, or the Python exception
 /// that caused it.
 pub(super) fn raise(slf: &Bound<'_, Base>, e: &imaplib::Error) -> PyErr {
-    if let Some(err) = slf
-        .borrow()
-        .shared
-        .lock()
-        .ok()
-        .and_then(|mut s| s.error.take())
-    {
+    if let Some(err) = Base::stashed(slf) {
         return err;
     }
     if e.detail() == Some(ProtoErrorKind::LineTooLong) {

@@ -117,12 +117,7 @@ impl Idler {
         set_engine_waits(imap, false);
         // A signal's exception (Ctrl-C) ended a wait that got nothing:
         // IDLE still runs, and the exception is the caller's.
-        let stashed = imap
-            .borrow()
-            .shared
-            .lock()
-            .ok()
-            .and_then(|mut s| s.error.take());
+        let stashed = Base::stashed(imap);
         if let (Ok(IdleStep::Timeout), Some(err)) = (&step, stashed) {
             return Err(err);
         }
