@@ -1,16 +1,18 @@
 //! Typed decoders: every response framed from any byte stream, and the
 //! imaplib-shaped data of the same response, decode to a value or a
 //! decoding error, never a panic, however deep its nesting or large its
-//! numbers. The borrowed FETCH view accepts exactly what the owned decoder
-//! accepts and its owned form is the owned decoder's result; every value
-//! it hands out can be read.
+//! numbers. Every way into the one FETCH check (a frame, a parsed
+//! response, the typed decoder) accepts and refuses alike; the owned
+//! `Fetch` hands out what the view reads; every value can be read.
 //!
 //! Input: the server's bytes.
 
 #![no_main]
 
 use imaplib_proto::types::view::{BodyPart, FetchView, ItemView};
-use imaplib_proto::types::{decode_condition_text, decode_data, decode_response, Typed, Untagged};
+use imaplib_proto::types::{
+    decode_condition_text, decode_data, decode_frame, decode_response, Typed, Untagged,
+};
 use imaplib_proto::{Framer, Kind, Limits, Response};
 use libfuzzer_sys::fuzz_target;
 
@@ -22,8 +24,9 @@ fuzz_target!(|data: &[u8]| {
     });
     framer.feed(data);
     while let Ok(Some(frame)) = framer.next_frame() {
-        let resp = Response::parse(frame);
+        let resp = Response::parse(frame.clone());
         let typed = decode_response(&resp);
+        assert_eq!(decode_frame(frame), typed, "decode_frame and decode_response differ");
         let _ = format!("{typed:?}");
         check_view(&resp, &typed);
         if let Kind::Untagged { name, .. } = resp.kind() {
@@ -37,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
-/// The view of a FETCH response against the owned decoder's result.
+/// The view of a FETCH response against the owned result.
 fn check_view(resp: &Response, typed: &Typed) {
     let from_frame = FetchView::from_frame(resp.frame());
     let from_response = FetchView::from_response(resp);
@@ -46,8 +49,17 @@ fn check_view(resp: &Response, typed: &Typed) {
         (None, Typed::Untagged(Untagged::Fetch(_))) => panic!("a FETCH the view does not see"),
         (None, _) => {}
         (Some(Ok(view)), Typed::Untagged(Untagged::Fetch(owned))) => {
-            assert_eq!(&view.to_fetch(), owned);
+            assert_eq!(view.to_items(), owned.to_items());
+            assert_eq!(view.to_fetch().as_ref(), Ok(owned));
+            assert_eq!(view.uid(), owned.uid());
+            assert_eq!(view.flags().map(|f| f.to_vec()), owned.flags().map(|f| f.to_vec()));
+            assert_eq!(view.envelope().map(|e| e.to_envelope()), owned.to_envelope());
+            assert_eq!(
+                view.body_structure().map(|b| b.to_body_structure()),
+                owned.to_body_structure()
+            );
             read_everything(&view);
+            read_everything(&owned.view());
         }
         (Some(Err(e)), Typed::Undecodable { error, .. }) => assert_eq!(&e, error),
         (Some(other), _) => panic!("view {other:?} but owned {typed:?}"),

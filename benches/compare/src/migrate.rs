@@ -731,13 +731,8 @@ fn sums(port: u16, user: &str, password: &str) -> (Vec<MailboxSum>, u32) {
                 .fetch_typed("1:*", "(RFC822.SIZE INTERNALDATE)")
                 .expect("FETCH");
             for f in &listed {
-                for item in &f.items {
-                    match item {
-                        FetchItem::Rfc822Size(n) => s.bytes += n,
-                        FetchItem::InternalDate(d) => s.dates += d.timestamp(),
-                        _ => {}
-                    }
-                }
+                s.bytes += f.rfc822_size().unwrap_or(0);
+                s.dates += f.internal_date().map_or(0, |d| d.timestamp());
             }
         }
         out.push(s);
@@ -837,17 +832,17 @@ pub fn floor_main(args: &[String]) {
                 let mut these = Vec::new();
                 m.uid_fetch_pipelined(&uids, ITEMS, batch, WINDOW, |f| {
                     if let Some(body) = f.body() {
-                        let flags: Vec<&str> = f
+                        let flags: Vec<String> = f
                             .flags()
+                            .map(|l| l.to_vec())
                             .unwrap_or_default()
-                            .iter()
-                            .map(String::as_str)
+                            .into_iter()
                             .filter(|f| !f.eq_ignore_ascii_case("\\Recent"))
                             .collect();
                         these.push((
                             format!("({})", flags.join(" ")),
                             f.internal_date().map(DateInput::DateTime),
-                            body.clone(),
+                            body,
                         ));
                     }
                     Ok(())

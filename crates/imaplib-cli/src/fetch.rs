@@ -324,10 +324,7 @@ pub fn run(args: &FetchArgs, conn: &Resolved) -> CliResult<()> {
             .uid_fetch_typed(uid_set(chunk), "(RFC822.SIZE)")
             .map_err(|e| CliError::imap(&format!("cannot fetch from {mailbox}"), &e))?;
         for f in fetched {
-            let size = f.items.iter().find_map(|i| match i {
-                FetchItem::Rfc822Size(n) => Some(*n),
-                _ => None,
-            });
+            let size = f.rfc822_size();
             if let (Some(uid), Some(size)) = (f.uid(), size) {
                 sizes.insert(u64::from(uid), size);
             }
@@ -605,13 +602,13 @@ fn match_literals(data: &[Data], literals: Vec<Literal>) -> CliResult<Vec<(Fetch
             _ => continue,
         };
         if body.is_none() {
-            body = fetch.items.iter().find_map(|i| match i {
+            body = fetch.to_items().into_iter().find_map(|i| match i {
                 FetchItem::BodySection {
                     section,
                     origin: None,
                     data,
                 } if section.part.is_empty() && section.text.is_none() => {
-                    Some(Body::Inline(data.clone().unwrap_or_default()))
+                    Some(Body::Inline(data.unwrap_or_default()))
                 }
                 _ => None,
             });
@@ -751,7 +748,7 @@ fn fetch_uids(
         }
         let info = MessageInfo {
             uid,
-            flags: fetch.flags().map(<[String]>::to_vec).unwrap_or_default(),
+            flags: fetch.flags().map(|l| l.to_vec()).unwrap_or_default(),
             date: fetch.internal_date(),
         };
         let (written, size) = match (body, &mut *sink) {
@@ -772,7 +769,7 @@ fn fetch_uids(
                 let written = match sink {
                     Sink::Dir(o) => o.write(&info, &data)?,
                     Sink::Stdout(out) => {
-                        out.write_all(format!("Message {}\n", fetch.seq).as_bytes())
+                        out.write_all(format!("Message {}\n", fetch.seq()).as_bytes())
                             .and_then(|_| out.write_all(&data))
                             .and_then(|_| out.write_all(b"\n"))
                             .map_err(output_error)?;
@@ -879,7 +876,10 @@ mod tests {
         assert_eq!(got.len(), 4);
         let (f, body) = &got[0];
         assert_eq!(f.uid(), Some(4));
-        assert_eq!(f.flags(), Some(&["\\Seen".to_string()][..]));
+        assert_eq!(
+            f.flags().map(|l| l.to_vec()),
+            Some(vec!["\\Seen".to_string()])
+        );
         assert_eq!(
             f.internal_date().map(|d| d.to_rfc3339()).as_deref(),
             Some("2024-01-02T03:04:05+01:00")

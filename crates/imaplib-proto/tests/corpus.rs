@@ -176,8 +176,8 @@ fn every_corpus_response_is_typed() {
                     partial += 1;
                     if !known {
                         let bad: Vec<_> = f
-                            .items
-                            .iter()
+                            .to_items()
+                            .into_iter()
                             .filter_map(|i| match i {
                                 FetchItem::Undecodable { name, reason, .. } => {
                                     Some(format!("{name}: {reason}"))

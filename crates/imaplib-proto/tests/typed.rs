@@ -48,14 +48,14 @@ fn rfc3501_fetch_example() {
          \"<B27397-0100000@cac.washington.edu>\") \
          BODY (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 3028 92))\r\n",
     );
-    assert_eq!(f.seq, 12);
-    assert_eq!(f.flags().unwrap(), ["\\Seen"]);
+    assert_eq!(f.seq(), 12);
+    assert_eq!(f.flags().unwrap().to_vec(), ["\\Seen"]);
     assert_eq!(
         f.internal_date().unwrap().to_rfc3339(),
         "1996-07-17T02:44:25-07:00"
     );
-    assert!(f.items.contains(&FetchItem::Rfc822Size(4286)));
-    let env = f.envelope().unwrap();
+    assert!(f.to_items().contains(&FetchItem::Rfc822Size(4286)));
+    let env = f.to_envelope().unwrap();
     assert_eq!(env.subject, ob("IMAP4rev1 WG mtg summary and minutes"));
     assert_eq!(env.from[0].email().unwrap(), "gray@cac.washington.edu");
     assert_eq!(env.from[0].name, ob("Terry Gray"));
@@ -64,13 +64,13 @@ fn rfc3501_fetch_example() {
     assert!(env.bcc.is_empty());
     assert_eq!(env.in_reply_to, None);
     assert_eq!(env.message_id, ob("<B27397-0100000@cac.washington.edu>"));
-    let BodyStructure::Single(part) = f.body_structure().unwrap() else {
+    let BodyStructure::Single(part) = f.to_body_structure().unwrap() else {
         panic!()
     };
     assert_eq!(part.media_type, b("TEXT"));
     assert_eq!(part.params, vec![(b("CHARSET"), b("US-ASCII"))]);
     assert_eq!((part.size, part.lines), (3028, Some(92)));
-    assert!(matches!(f.items.last(), Some(FetchItem::Body(_))));
+    assert!(matches!(f.to_items().last(), Some(FetchItem::Body(_))));
 }
 
 #[test]
@@ -79,7 +79,7 @@ fn envelope_groups_and_nil_fields() {
         "* 1 FETCH (ENVELOPE (NIL NIL ((NIL NIL \"undisclosed-recipients\" NIL)(NIL NIL NIL NIL)) \
          NIL NIL ((\"A\" NIL \"a\" \"x.org\")(NIL NIL \"team\" NIL)(NIL NIL \"b\" \"y.org\")(NIL NIL NIL NIL)) NIL NIL NIL NIL))\r\n",
     );
-    let env = f.envelope().unwrap();
+    let env = f.to_envelope().unwrap();
     assert_eq!(env.date, None);
     assert!(env.from[0].is_group_start());
     assert!(env.from[1].is_group_end());
@@ -96,7 +96,7 @@ fn bodystructure_multipart_with_extensions_and_message() {
          (\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 500 (NIL \"inner\" NIL NIL NIL NIL NIL NIL NIL NIL) (\"text\" \"plain\" NIL NIL NIL \"7bit\" 10 1) 20 NIL NIL NIL NIL)\
          \"mixed\" (\"boundary\" \"XYZ\") (\"inline\" NIL) \"fr\" NIL))\r\n",
     );
-    let BodyStructure::Multipart(m) = f.body_structure().unwrap() else {
+    let BodyStructure::Multipart(m) = f.to_body_structure().unwrap() else {
         panic!()
     };
     assert_eq!(m.parts.len(), 3);
@@ -124,7 +124,7 @@ fn bodystructure_multipart_with_extensions_and_message() {
     assert_eq!(inner.mime_type(), "text/plain");
     assert_eq!(msg.lines, Some(20));
     let paths: Vec<_> = f
-        .body_structure()
+        .to_body_structure()
         .unwrap()
         .walk()
         .into_iter()
@@ -149,7 +149,7 @@ fn sections_binary_and_partial() {
          BINARY[1] ~{3}\r\na\0b BINARY.SIZE[2] 77 BODY[] \"x\" BODY[3.MIME] \"\" RFC822.HEADER {2}\r\nhh)\r\n",
     );
     assert_eq!(
-        f.items[0],
+        f.to_items()[0],
         FetchItem::BodySection {
             section: Section {
                 part: vec![1, 2],
@@ -160,7 +160,7 @@ fn sections_binary_and_partial() {
         }
     );
     assert_eq!(
-        f.items[1],
+        f.to_items()[1],
         FetchItem::BodySection {
             section: Section {
                 part: vec![],
@@ -171,7 +171,7 @@ fn sections_binary_and_partial() {
         }
     );
     assert_eq!(
-        f.items[2],
+        f.to_items()[2],
         FetchItem::BinarySection {
             section: vec![1],
             origin: None,
@@ -179,19 +179,19 @@ fn sections_binary_and_partial() {
         }
     );
     assert_eq!(
-        f.items[3],
+        f.to_items()[3],
         FetchItem::BinarySize {
             section: vec![2],
             size: 77
         }
     );
     assert!(
-        matches!(&f.items[4], FetchItem::BodySection { section, .. } if section == &Section::default())
+        matches!(&f.to_items()[4], FetchItem::BodySection { section, .. } if section == &Section::default())
     );
     assert!(
-        matches!(&f.items[5], FetchItem::BodySection { section, .. } if section.text == Some(SectionText::Mime) && section.part == [3])
+        matches!(&f.to_items()[5], FetchItem::BodySection { section, .. } if section.text == Some(SectionText::Mime) && section.part == [3])
     );
-    assert_eq!(f.items[6], FetchItem::Rfc822Header(ob("hh")));
+    assert_eq!(f.to_items()[6], FetchItem::Rfc822Header(ob("hh")));
 }
 
 #[test]
@@ -202,28 +202,30 @@ fn extension_items() {
          X-GM-THRID 1266894439832287888 X-GM-LABELS (\\Inbox \"\\\\Sent\" Important \"x y\") X-UNKNOWN (a (b) c) RFC822.SIZE 3)\r\n",
     );
     assert_eq!(f.uid(), Some(9));
-    assert!(f.items.contains(&FetchItem::ModSeq(624140003)));
-    assert!(f.items.contains(&FetchItem::EmailId(b("M6d99ac3275bb4e"))));
-    assert!(f.items.contains(&FetchItem::ThreadId(None)));
-    assert!(f.items.contains(&FetchItem::Preview(ob("Hello..."))));
+    assert!(f.to_items().contains(&FetchItem::ModSeq(624140003)));
     assert!(f
-        .items
+        .to_items()
+        .contains(&FetchItem::EmailId(b("M6d99ac3275bb4e"))));
+    assert!(f.to_items().contains(&FetchItem::ThreadId(None)));
+    assert!(f.to_items().contains(&FetchItem::Preview(ob("Hello..."))));
+    assert!(f
+        .to_items()
         .contains(&FetchItem::GmailMessageId(1278455344230334865)));
     assert!(f
-        .items
+        .to_items()
         .contains(&FetchItem::GmailThreadId(1266894439832287888)));
-    assert!(f.items.contains(&FetchItem::GmailLabels(vec![
+    assert!(f.to_items().contains(&FetchItem::GmailLabels(vec![
         b("\\Inbox"),
         b("\\Sent"),
         b("Important"),
         b("x y")
     ])));
-    assert!(f.items.contains(&FetchItem::Other {
+    assert!(f.to_items().contains(&FetchItem::Other {
         name: "X-UNKNOWN".into(),
         raw: b("(a (b) c)")
     }));
     assert!(
-        f.items.contains(&FetchItem::Rfc822Size(3)),
+        f.to_items().contains(&FetchItem::Rfc822Size(3)),
         "items after an unknown one decode"
     );
 }
@@ -235,11 +237,13 @@ fn undecodable_item_keeps_the_rest() {
     );
     assert_eq!(f.uid(), Some(4));
     assert!(
-        matches!(&f.items[1], FetchItem::Undecodable { name, raw, .. } if name == "INTERNALDATE" && raw == &b("INTERNALDATE \"garbage\""))
+        matches!(&f.to_items()[1], FetchItem::Undecodable { name, raw, .. } if name == "INTERNALDATE" && raw == &b("INTERNALDATE \"garbage\""))
     );
-    assert_eq!(f.flags().unwrap(), ["\\Seen"]);
-    assert!(matches!(&f.items[3], FetchItem::Undecodable { name, .. } if name == "RFC822.SIZE"));
-    assert!(f.items.contains(&FetchItem::ModSeq(7)));
+    assert_eq!(f.flags().unwrap().to_vec(), ["\\Seen"]);
+    assert!(
+        matches!(&f.to_items()[3], FetchItem::Undecodable { name, .. } if name == "RFC822.SIZE")
+    );
+    assert!(f.to_items().contains(&FetchItem::ModSeq(7)));
 }
 
 #[test]
@@ -251,8 +255,8 @@ fn tolerated_defects() {
          bodystructure (\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 12 1))\r\n",
     );
     assert_eq!(f.uid(), Some(7));
-    assert_eq!(f.flags().unwrap(), ["\\Seen", "$Label[1]"]);
-    assert_eq!(f.envelope().unwrap().subject, ob("café"));
+    assert_eq!(f.flags().unwrap().to_vec(), ["\\Seen", "$Label[1]"]);
+    assert_eq!(f.to_envelope().unwrap().subject, ob("café"));
     assert!(f.body_structure().is_some());
     // Exchange-style: a missing closing parenthesis at the end of the line.
     let f = fetch("* 2 FETCH (UID 8 FLAGS (\\Seen)\r\n");
@@ -268,7 +272,7 @@ fn nesting_is_bounded() {
     );
     let f = fetch(&deep);
     assert!(
-        matches!(&f.items[0], FetchItem::Undecodable { reason, .. } if reason.contains("nesting"))
+        matches!(&f.to_items()[0], FetchItem::Undecodable { reason, .. } if reason.contains("nesting"))
     );
     let thread = format!("* THREAD {}1{}\r\n", "(".repeat(10_000), ")".repeat(10_000));
     assert!(matches!(typed(&thread), Typed::Undecodable { .. }));
@@ -617,7 +621,7 @@ fn decode_data_splits_imaplib_items() {
     let Ok(Untagged::Fetch(f)) = &decoded[0] else {
         panic!()
     };
-    assert_eq!(f.body(), Some(&b("abc")));
+    assert_eq!(f.body(), Some(b("abc")));
     let Ok(Untagged::Fetch(f)) = &decoded[1] else {
         panic!()
     };

@@ -784,7 +784,7 @@ impl OneCopy<'_> {
                 };
                 let src_flags = match view.now.get(&uid) {
                     Some(Some(f)) => f.clone(),
-                    _ => flags::from_server(f.flags().unwrap_or_default()),
+                    _ => flags::of_fetch(&f),
                 };
                 if src_flags != dst_flags {
                     stores
@@ -915,9 +915,7 @@ impl Sink<'_> {
             if uid < from || known.contains(&uid) {
                 continue;
             }
-            out.entry(key)
-                .or_default()
-                .push((uid, flags::from_server(f.flags().unwrap_or_default())));
+            out.entry(key).or_default().push((uid, flags::of_fetch(f)));
         }
         Ok(out)
     }

@@ -7,7 +7,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use imaplib::imaplib_proto::utf7;
-use imaplib::types::{FetchItem, SequenceSet};
+use imaplib::types::SequenceSet;
 use imaplib::{DateInput, Imap4, Status};
 
 use crate::flags::{self, Flags};
@@ -737,10 +737,7 @@ pub(crate) fn answered(
 
 /// The RFC822.SIZE of a FETCH answer.
 pub(crate) fn rfc822_size(f: &imaplib::types::Fetch) -> Option<u64> {
-    f.items.iter().find_map(|i| match i {
-        FetchItem::Rfc822Size(n) => Some(*n),
-        _ => None,
-    })
+    f.rfc822_size()
 }
 
 /// The text of a refusal.

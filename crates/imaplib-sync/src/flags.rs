@@ -41,8 +41,17 @@ pub fn canonical(flag: &str) -> Option<String> {
 }
 
 /// The flags of a server's FLAGS list.
-pub fn from_server<'a>(flags: impl IntoIterator<Item = &'a String>) -> Flags {
-    flags.into_iter().filter_map(|f| canonical(f)).collect()
+pub fn from_server<S: AsRef<str>>(flags: impl IntoIterator<Item = S>) -> Flags {
+    flags
+        .into_iter()
+        .filter_map(|f| canonical(f.as_ref()))
+        .collect()
+}
+
+/// The flags of a FETCH response (none if it carries no FLAGS).
+pub fn of_fetch(f: &imaplib::types::Fetch) -> Flags {
+    f.flags()
+        .map_or_else(Flags::new, |list| from_server(list.iter()))
 }
 
 /// The Maildir letters of `flags`, sorted (keywords have none).

@@ -823,7 +823,7 @@ impl<L: Link> Conn<'_, L> {
     ) -> Result<Vec<Fetch>> {
         let cmd =
             partial_fetch_command(self.capabilities(), uid_set.as_ref(), items.as_ref(), range)?;
-        Ok(crate::typed::fetches(self.typed_data(cmd, "FETCH").await?))
+        self.typed_fetches(cmd).await
     }
 
     /// One page of SEARCH results (RFC 9394 PARTIAL): `SEARCH RETURN

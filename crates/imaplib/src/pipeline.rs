@@ -2,8 +2,8 @@
 //! connection, their replies matched to them by tag.
 
 use imaplib_proto::command::build;
-use imaplib_proto::types::{decode_data, Fetch, Untagged};
-use imaplib_proto::{Command, Reply};
+use imaplib_proto::types::Fetch;
+use imaplib_proto::{Command, Reply, Session};
 
 use crate::engine::{Conn, Link};
 use crate::error::{Error, Result};
@@ -26,6 +26,22 @@ impl<L: Link> Conn<'_, L> {
         I: IntoIterator<Item = Command>,
         F: FnMut(usize, Result<Reply>) -> Result<()>,
     {
+        self.pipeline_with(commands, window, |i, reply, _| on_reply(i, reply))
+            .await
+    }
+
+    /// [`Conn::pipeline`], `on_reply` also getting the session (to take
+    /// the responses it captured).
+    pub(crate) async fn pipeline_with<I, F>(
+        &mut self,
+        commands: I,
+        window: usize,
+        mut on_reply: F,
+    ) -> Result<()>
+    where
+        I: IntoIterator<Item = Command>,
+        F: FnMut(usize, Result<Reply>, &mut Session) -> Result<()>,
+    {
         let window = window.max(1);
         let mut pending = commands.into_iter().enumerate();
         let mut in_flight: std::collections::VecDeque<(usize, String)> = Default::default();
@@ -42,7 +58,7 @@ impl<L: Link> Conn<'_, L> {
                         if e.is_abort() {
                             return Err(e);
                         }
-                        if let Err(e) = on_reply(i, Err(e)) {
+                        if let Err(e) = on_reply(i, Err(e), &mut self.e.session) {
                             stop = Some(e);
                         }
                     }
@@ -59,7 +75,7 @@ impl<L: Link> Conn<'_, L> {
                 }
             }
             if stop.is_none() {
-                if let Err(e) = on_reply(i, result) {
+                if let Err(e) = on_reply(i, result, &mut self.e.session) {
                     stop = Some(e);
                 }
             }
@@ -106,22 +122,31 @@ impl<L: Link> Conn<'_, L> {
                 imaplib_proto::types::SequenceSet::from_numbers(chunk.iter().copied()).to_string();
             build::uid("FETCH", [set.as_str(), items])
         });
-        self.pipeline(commands, window, |_, reply| {
-            let reply = reply?;
-            if reply.typ != imaplib_proto::Status::Ok {
-                return Err(Error::error(format!("UID FETCH refused: {:?}", reply.data)));
-            }
-            for decoded in decode_data("FETCH", &reply.data) {
-                match decoded {
-                    Ok(Untagged::Fetch(f)) => each(f)?,
-                    Ok(_) => {}
-                    Err(e) => {
-                        return Err(Error::error(format!("cannot decode a FETCH response: {e}")))
+        // The FETCH responses are taken as received (bodies shared, not
+        // copied into imaplib's data), in order, as each reply completes.
+        self.e.session.pop_untagged("FETCH");
+        self.e.session.capture_responses(Some("FETCH"));
+        let result = self
+            .pipeline_with(commands, window, |_, reply, session| {
+                let reply = reply?;
+                let responses = session.take_responses();
+                if reply.typ != imaplib_proto::Status::Ok {
+                    return Err(Error::error(format!("UID FETCH refused: {:?}", reply.data)));
+                }
+                for resp in responses {
+                    match crate::typed::fetch_of(&resp) {
+                        Ok(f) => each(f)?,
+                        Err(e) => {
+                            return Err(Error::error(format!(
+                                "cannot decode a FETCH response: {e}"
+                            )))
+                        }
                     }
                 }
-            }
-            Ok(())
-        })
-        .await
+                Ok(())
+            })
+            .await;
+        self.e.session.capture_responses(None);
+        result
     }
 }

@@ -135,7 +135,7 @@ impl<L: Link> Conn<'_, L> {
                     }
                     found = true;
                     if let Some(body) = f.body() {
-                        sink.write_all(body).await.map_err(sink_failed)?;
+                        sink.write_all(&body).await.map_err(sink_failed)?;
                         written += body.len() as u64;
                     }
                 }

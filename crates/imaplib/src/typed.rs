@@ -203,7 +203,30 @@ impl<L: Link> Conn<'_, L> {
         message_parts: impl AsRef<[u8]>,
     ) -> Result<Vec<Fetch>> {
         let cmd = build::fetch(message_set.as_ref(), message_parts.as_ref());
-        Ok(fetches(self.typed_data(cmd, "FETCH").await?))
+        self.typed_fetches(cmd).await
+    }
+
+    /// Runs a FETCH-like command and types every FETCH response that comes
+    /// with it, straight from the responses as received (bodies are shared
+    /// with them, not copied). The responses are held by the session until
+    /// the command ends, so the bound on untagged data
+    /// (`set_max_untagged_bytes`) applies to them as to imaplib's data. A
+    /// response that does not decode fails the call, as
+    /// [`Imap4::typed_data`] does.
+    pub(crate) async fn typed_fetches(&mut self, cmd: Command) -> Result<Vec<Fetch>> {
+        self.e.session.pop_untagged("FETCH");
+        self.e.session.capture_responses(Some("FETCH"));
+        let result = match self.send_command(cmd).await {
+            Ok(tag) => self.wait(&tag).await,
+            Err(e) => Err(e),
+        };
+        let responses = self.e.session.take_responses();
+        self.e.session.capture_responses(None);
+        require_ok(&result?)?;
+        responses
+            .iter()
+            .map(|resp| fetch_of(resp).map_err(|e| decode_error("FETCH", e)))
+            .collect()
     }
 
     /// FETCH, handing each message to `each` as it arrives, typed, instead
@@ -243,9 +266,9 @@ impl<L: Link> Conn<'_, L> {
     }
 
     /// [`Imap4::fetch_each`] with borrowed views instead of owned values:
-    /// each response is checked completely (what the owned decoder refuses,
-    /// the view refuses) and its values are read in place when asked for,
-    /// with no allocation. The fastest way to walk many messages; a view
+    /// each response is checked completely (as [`Fetch`](crate::types::Fetch) is,
+    /// refused alike) and its values are read in place when asked for,
+    /// with no allocation at all. The fastest way to walk many messages; a view
     /// lives only during the call, [`FetchView::to_fetch`] keeps one.
     pub(crate) async fn fetch_each_view<F>(
         &mut self,
@@ -316,7 +339,7 @@ impl<L: Link> Conn<'_, L> {
         message_parts: impl AsRef<[u8]>,
     ) -> Result<Vec<Fetch>> {
         let cmd = build::uid("FETCH", [uid_set.as_ref(), message_parts.as_ref()]);
-        Ok(fetches(self.typed_data(cmd, "FETCH").await?))
+        self.typed_fetches(cmd).await
     }
 
     /// STORE with the resulting FETCH responses typed.
@@ -327,7 +350,7 @@ impl<L: Link> Conn<'_, L> {
         flags: impl AsRef<[u8]>,
     ) -> Result<Vec<Fetch>> {
         let cmd = build::store(message_set.as_ref(), command.as_ref(), flags.as_ref());
-        Ok(fetches(self.typed_data(cmd, "FETCH").await?))
+        self.typed_fetches(cmd).await
     }
 
     /// LIST, typed (`directory` defaults to `""`, `pattern` to `*`). An

@@ -102,10 +102,10 @@ async fn same_results_as_the_blocking_client() {
     assert_eq!(info.exists, 4);
     let f = a.fetch_typed("4", "(UID FLAGS ENVELOPE)").await.unwrap();
     assert_eq!(
-        f[0].envelope().unwrap().subject.as_deref(),
+        f[0].to_envelope().unwrap().subject.as_deref(),
         Some(&b"m3"[..])
     );
-    assert!(f[0].flags().unwrap().contains(&"\\Seen".to_string()));
+    assert!(f[0].flags().unwrap().contains("\\Seen"));
     let st = a.status_typed("INBOX", "(MESSAGES)").await.unwrap();
     assert_eq!(st.messages(), Some(4));
     assert_eq!(

@@ -332,7 +332,7 @@ fn esort_and_binary_append() {
         Some(b"\x00\x01\x02 raw\r bytes\xff\r\n".to_vec())
     );
     assert!(
-        f[0].items
+        f[0].to_items()
             .iter()
             .any(|i| matches!(i, imaplib::types::FetchItem::BinarySize { size: 17, .. })),
         "{:?}",

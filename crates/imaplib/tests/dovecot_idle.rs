@@ -122,7 +122,7 @@ fn flag_change_arrives_as_fetch_and_stop_signal_ends_idle() {
             |ev| {
                 if let Typed::Untagged(Untagged::Fetch(f)) = ev {
                     if f.flags()
-                        .is_some_and(|fl| fl.contains(&"\\Flagged".to_string()))
+                        .is_some_and(|fl| fl.contains("\\Flagged"))
                     {
                         saw_flags.store(true, Ordering::SeqCst);
                     }

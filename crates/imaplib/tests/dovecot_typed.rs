@@ -67,11 +67,12 @@ fn typed_methods() {
         .unwrap();
     assert_eq!(fetched.len(), 1);
     let f = &fetched[0];
-    assert_eq!((f.seq, f.uid()), (1, Some(1)));
+    assert_eq!((f.seq(), f.uid()), (1, Some(1)));
     assert!(f
-        .items
+        .to_items()
         .contains(&FetchItem::Rfc822Size(MULTIPART.len() as u64)));
-    let env = f.envelope().unwrap();
+    assert_eq!(f.rfc822_size(), Some(MULTIPART.len() as u64));
+    let env = f.to_envelope().unwrap();
     assert_eq!(env.subject.as_deref(), Some(&b"Report"[..]));
     assert_eq!(env.from[0].email().unwrap(), "juergen@example.org");
     assert_eq!(
@@ -85,7 +86,7 @@ fn typed_methods() {
     );
     assert!(env.to[1].is_group_start());
     assert!(env.to[4].is_group_end());
-    let BodyStructure::Multipart(mp) = f.body_structure().unwrap() else {
+    let BodyStructure::Multipart(mp) = f.to_body_structure().unwrap() else {
         panic!()
     };
     assert_eq!(mp.parts.len(), 2);
@@ -155,7 +156,7 @@ fn typed_methods() {
     assert!(stored[0]
         .flags()
         .unwrap()
-        .contains(&"\\Flagged".to_string()));
+        .contains("\\Flagged"));
 
     let ns = m.namespace_typed().unwrap();
     assert_eq!(ns.personal[0].delimiter, Some(b'.'));
@@ -201,7 +202,7 @@ fn unsolicited_events_in_arrival_order() {
         .unwrap_or_else(|| panic!("no EXISTS 2 in {events:?}"));
     let flags = events
         .iter()
-        .position(|e| matches!(e, Typed::Untagged(Untagged::Fetch(f)) if f.flags().is_some_and(|fl| fl.contains(&"\\Flagged".to_string()))))
+        .position(|e| matches!(e, Typed::Untagged(Untagged::Fetch(f)) if f.flags().is_some_and(|fl| fl.contains("\\Flagged"))))
         .unwrap_or_else(|| panic!("no FETCH flag update in {events:?}"));
     assert!(
         flags < exists || exists < flags,
@@ -279,7 +280,7 @@ fn fetch_each_decodes_message_by_message_in_bounded_memory() {
     let n = m
         .uid_fetch_each("1:*", "(UID ENVELOPE BODY.PEEK[])", |f| {
             let f = f.expect("decodes");
-            let subject = f.envelope().unwrap().subject.clone().unwrap();
+            let subject = f.to_envelope().unwrap().subject.clone().unwrap();
             assert_eq!(
                 subject.as_ref(),
                 format!("each {}", f.uid().unwrap()).as_bytes()
@@ -306,7 +307,7 @@ fn fetch_each_decodes_message_by_message_in_bounded_memory() {
                 subject.as_bytes().as_ref(),
                 format!("each {}", v.uid().unwrap()).as_bytes()
             );
-            viewed.push(v.to_fetch());
+            viewed.push(v.to_fetch().expect("checks again"));
         })
         .unwrap();
     assert_eq!(n, 300);

@@ -320,8 +320,8 @@ fn check_fetch_each(
     assert!(got[1].is_err(), "{:?}", got[1]);
     assert_eq!(got[2].as_ref().unwrap().uid(), Some(12));
     let change = got[3].as_ref().unwrap();
-    assert_eq!((change.seq, change.uid()), (1, None));
-    assert_eq!(change.flags().unwrap().len(), 2);
+    assert_eq!((change.seq(), change.uid()), (1, None));
+    assert_eq!(change.flags().unwrap().to_vec().len(), 2);
 }
 
 both! {

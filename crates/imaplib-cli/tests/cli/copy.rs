@@ -387,7 +387,7 @@ fn messages_keep_their_order_around_streamed_ones() {
         .unwrap()
         .iter()
         .map(|f| {
-            let header = String::from_utf8_lossy(f.body().unwrap()).into_owned();
+            let header = String::from_utf8_lossy(&f.body().unwrap()).into_owned();
             header.trim().trim_start_matches("Subject: ").to_string()
         })
         .collect();

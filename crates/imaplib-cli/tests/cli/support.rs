@@ -316,10 +316,10 @@ pub fn greeter(greeting: &'static [u8]) -> u16 {
 pub fn kept_flags(f: &imaplib::types::Fetch) -> Vec<String> {
     let mut flags: Vec<String> = f
         .flags()
+        .map(|l| l.to_vec())
         .unwrap_or_default()
-        .iter()
+        .into_iter()
         .filter(|f| !f.eq_ignore_ascii_case("\\Recent"))
-        .cloned()
         .collect();
     flags.sort();
     flags

@@ -70,7 +70,7 @@ fn remote(server: &PreauthDovecot, mailbox: &str) -> BTreeMap<Vec<u8>, Vec<Strin
         .unwrap_or_default()
     {
         let flags = kept_flags(&f);
-        let prev = out.insert(lf(f.body().unwrap()), flags);
+        let prev = out.insert(lf(&f.body().unwrap()), flags);
         assert!(prev.is_none(), "a message twice in {mailbox} on the server");
     }
     let _ = m.logout();

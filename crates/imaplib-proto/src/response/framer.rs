@@ -139,6 +139,41 @@ impl Frame {
         }
     }
 
+    /// Builds a frame from a response's lines and literals, given
+    /// alternately (`line, literal, line, ..., line`, as imaplib's data
+    /// items hold them), each line without its terminator: the lines are
+    /// taken as they are, even if one does not announce the literal after
+    /// it. CRLF is written after each line.
+    pub fn from_parts(parts: &[Bytes]) -> Frame {
+        let total = parts.iter().map(|p| p.len() + 2).sum();
+        let mut buf = Vec::with_capacity(total);
+        let mut lines = Vec::with_capacity(parts.len() / 2 + 1);
+        let mut literals = Vec::with_capacity(parts.len() / 2);
+        for (i, part) in parts.iter().enumerate() {
+            let start = buf.len();
+            buf.extend_from_slice(part);
+            if i % 2 == 0 {
+                lines.push(start..buf.len());
+                buf.extend_from_slice(b"\r\n");
+            } else {
+                literals.push(start..buf.len());
+            }
+        }
+        if parts.len() % 2 == 0 {
+            // Ends with a literal: an empty last line.
+            lines.push(buf.len()..buf.len());
+            buf.extend_from_slice(b"\r\n");
+        }
+        let mut lines = lines.into_iter();
+        Frame {
+            buf: Bytes::from(buf),
+            first: lines.next().unwrap_or(0..0),
+            more: lines.collect(),
+            literals,
+            streamed: Vec::new(),
+        }
+    }
+
     /// Every byte of the response as received, terminators included.
     pub fn raw(&self) -> &Bytes {
         &self.buf

@@ -21,7 +21,7 @@ pub mod view;
 
 pub use code::{ResponseCode, RFC5530_CODES};
 pub use fetch::{
-    Address, BodyStructure, Envelope, Extension, Fetch, FetchItem, Multipart, Section, SectionText,
+    Address, BodyStructure, Envelope, Extension, FetchItem, Multipart, Section, SectionText,
     SinglePart,
 };
 pub use mailbox::{
@@ -31,6 +31,7 @@ pub use mailbox::{
 };
 pub use reader::{DecodeError, Reader, Segments, MAX_DEPTH};
 pub use seqset::{PartialRange, SeqBound, SeqRange, SeqSetError, SequenceSet};
+pub use view::Fetch;
 
 use bytes::Bytes;
 
@@ -120,8 +121,11 @@ pub enum Untagged {
 /// (upper case) and `segments` starts where imaplib's data starts: after
 /// the name, or at the number for `* n NAME` responses.
 pub fn decode_untagged(name: &str, segments: &Segments) -> Result<Untagged, DecodeError> {
+    if name == "FETCH" {
+        return Fetch::from_parts(segments.parts()).map(Untagged::Fetch);
+    }
     let mut r = segments.reader();
-    let number = if matches!(name, "EXISTS" | "RECENT" | "EXPUNGE" | "FETCH") {
+    let number = if matches!(name, "EXISTS" | "RECENT" | "EXPUNGE") {
         Some(r.number32()?)
     } else {
         None
@@ -164,7 +168,6 @@ fn decode_after_name(
         "RECENT" => Untagged::Recent(num()?),
         "EXPUNGE" => Untagged::Expunge(nz(num()?)?),
         "VANISHED" => Untagged::Vanished(mailbox::vanished(r)?),
-        "FETCH" => Untagged::Fetch(fetch::decode_fetch(nz(num()?)?, r)?),
         "LIST" => Untagged::List(mailbox::list_entry(r)?),
         "LSUB" => Untagged::Lsub(mailbox::list_entry(r)?),
         "STATUS" => Untagged::Status(mailbox::status(r)?),
@@ -240,6 +243,20 @@ pub enum Typed {
     },
 }
 
+/// Decodes a response as it comes from the framer: a FETCH response is
+/// checked in place and keeps the frame ([`Fetch::from_frame`]); any other
+/// is parsed and decoded as [`decode_response`] does.
+pub fn decode_frame(frame: crate::Frame) -> Typed {
+    match Fetch::from_frame_or_back(frame) {
+        Ok(Ok(f)) => Typed::Untagged(Untagged::Fetch(f)),
+        Ok(Err(error)) => Typed::Undecodable {
+            name: "FETCH".to_string(),
+            error,
+        },
+        Err(frame) => decode_response(&Response::parse(frame)),
+    }
+}
+
 /// Decodes a framed response.
 pub fn decode_response(resp: &Response) -> Typed {
     let code = || resp.code().map(ResponseCode::decode);
@@ -263,6 +280,19 @@ pub fn decode_response(resp: &Response) -> Typed {
                     code: code(),
                     text: resp.text_after_code(),
                 });
+            }
+            if name == "FETCH" {
+                return match Fetch::from_response(resp) {
+                    Some(Ok(f)) => Typed::Untagged(Untagged::Fetch(f)),
+                    Some(Err(error)) => Typed::Undecodable {
+                        name: name.clone(),
+                        error,
+                    },
+                    None => Typed::Undecodable {
+                        name: name.clone(),
+                        error: DecodeError::new("not a FETCH response"),
+                    },
+                };
             }
             let number = match number.as_deref().map(parse_u32) {
                 None => None,

@@ -91,6 +91,11 @@ impl Segments {
         Segments { parts: vec![line] }
     }
 
+    /// The text segments and literals, alternately.
+    pub fn parts(&self) -> &[Bytes] {
+        &self.parts
+    }
+
     /// A reader at the start.
     pub fn reader(&self) -> Reader<'_> {
         Reader {
@@ -420,26 +425,6 @@ impl<'a> Reader<'a> {
     /// Reads an astring where NIL means the text "NIL" (mailbox names).
     pub fn astring(&mut self) -> DResult<Bytes> {
         self.string()
-    }
-
-    /// A quoted string or an atom, borrowed when it holds no escape (for
-    /// values that are parsed further, such as dates); `None` for
-    /// anything else, which [`Reader::string`] then reads.
-    pub(crate) fn simple_string_slice(&mut self) -> Option<&'a [u8]> {
-        self.skip_spaces();
-        let rest = self.rest();
-        match rest.first() {
-            Some(b'"') => {
-                let end = find_quote_or_backslash(&rest[1..])? + 1;
-                if rest[end] != b'"' {
-                    return None;
-                }
-                self.pos += end + 1;
-                Some(&rest[1..end])
-            }
-            Some(b'{') | Some(b'~') | None => None,
-            Some(_) => self.atom_slice().ok(),
-        }
     }
 
     fn quoted(&mut self) -> DResult<Bytes> {

@@ -678,8 +678,8 @@ impl Fields for Vanished {
 
 impl Fields for Fetch {
     fn fields<M: SerializeMap>(&self, m: &mut M) -> Result<(), M::Error> {
-        m.serialize_entry("seq", &self.seq)?;
-        m.serialize_entry("items", &self.items)
+        m.serialize_entry("seq", &self.seq())?;
+        m.serialize_entry("items", &self.to_items())
     }
 }
 
@@ -948,7 +948,7 @@ mod tests {
             panic!("not a FETCH: {t:?}")
         };
         let mut cbor = Vec::new();
-        ciborium::into_writer(&fetch.items[2], &mut cbor).unwrap();
+        ciborium::into_writer(&fetch.to_items()[2], &mut cbor).unwrap();
         // A map of 4 entries, its length told (0xa0 + 4), not an
         // indefinite-length map (0xbf).
         assert_eq!(cbor[0], 0xa4);

@@ -41,7 +41,7 @@ const RUN_MAX: usize = 8 * BATCH_MAX;
 /// The key of a [`KEY_ITEMS`] answer.
 pub(super) fn key_of(f: &Fetch) -> Option<Key> {
     let size = rfc822_size(f)?;
-    let id = f.body().and_then(|b| message_id(b));
+    let id = f.body().and_then(|b| message_id(&b));
     Some((id, size, f.internal_date().map(|d| d.timestamp())))
 }
 
@@ -164,7 +164,7 @@ impl OneCopy<'_> {
                     batch_bytes += body.len() as u64;
                     batch.push(Message {
                         src: uid,
-                        flags: flags::from_server(f.flags().unwrap_or_default()),
+                        flags: flags::of_fetch(&f),
                         date: f.internal_date(),
                         body: body.clone(),
                     });
@@ -209,9 +209,9 @@ impl OneCopy<'_> {
         let Some(info) = info.into_iter().find(|f| f.uid() == Some(uid)) else {
             return Ok(()); // Expunged meanwhile.
         };
-        let fl = flags::from_server(info.flags().unwrap_or_default());
+        let fl = flags::of_fetch(&info);
         let date = info.internal_date();
-        let id = info.body().and_then(|b| message_id(b));
+        let id = info.body().and_then(|b| message_id(&b));
         // What the destination may count instead of the bytes sent (a
         // server that counts bare line ends as CRLF, as the source does).
         let counted = rfc822_size(&info);

@@ -63,7 +63,7 @@ impl OneMailbox<'_> {
         for f in &listed {
             let size = rfc822_size(f);
             if let (Some(uid), Some(size)) = (f.uid(), size) {
-                let id = f.body().and_then(|b| message_id(b));
+                let id = f.body().and_then(|b| message_id(&b));
                 let date = f.internal_date().map(|d| d.timestamp());
                 by_key.entry((id, size)).or_default().push((uid, date));
             }
@@ -157,10 +157,10 @@ impl OneMailbox<'_> {
                 if st.messages.contains_key(&uid) || staged.iter().any(|(s, _)| s.uid() == uid) {
                     return Ok(());
                 }
-                let fl = flags::from_server(f.flags().unwrap_or_default());
+                let fl = flags::of_fetch(&f);
                 let mut incoming = md.begin().map_err(local("cannot write a message"))?;
                 incoming
-                    .write(body)
+                    .write(&body)
                     .map_err(local("cannot write a message"))?;
                 let ready = incoming
                     .close(uid, f.internal_date(), &flags::letters(&fl))
@@ -208,7 +208,7 @@ impl OneMailbox<'_> {
         let Some(info) = info.into_iter().find(|f| f.uid() == Some(uid)) else {
             return Ok(()); // Expunged meanwhile.
         };
-        let fl = flags::from_server(info.flags().unwrap_or_default());
+        let fl = flags::of_fetch(&info);
         let mut incoming: Option<Incoming> = None;
         let mut write_error: Option<io::Error> = None;
         let md = self.md.clone();
@@ -346,7 +346,7 @@ impl OneMailbox<'_> {
             let hit = candidates.iter().find_map(|f| {
                 let uid = f.uid()?;
                 let size = rfc822_size(f)?;
-                let id = f.body().and_then(|b| message_id(b));
+                let id = f.body().and_then(|b| message_id(&b));
                 (uid >= p.uid_from && !taken.contains(&uid) && size == p.size && id == p.message_id)
                     .then_some(uid)
             });

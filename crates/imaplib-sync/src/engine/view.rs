@@ -146,7 +146,7 @@ pub(crate) fn server_view(
             for f in &r.changed {
                 if let (Some(uid), Some(fl)) = (f.uid(), f.flags()) {
                     if present.as_ref().is_none_or(|p| p.contains(&uid)) {
-                        now.insert(uid, Some(flags::from_server(fl)));
+                        now.insert(uid, Some(flags::from_server(fl.iter())));
                     }
                 }
             }
@@ -182,7 +182,7 @@ pub(crate) fn server_view(
             .map_err(imap(format!("cannot list the messages of {name}")))?;
         for f in listed {
             if let (Some(uid), Some(fl)) = (f.uid(), f.flags()) {
-                now.insert(uid, Some(flags::from_server(fl)));
+                now.insert(uid, Some(flags::from_server(fl.iter())));
             }
         }
     }
@@ -208,7 +208,7 @@ pub(crate) fn list_flags(
             .map_err(imap(format!("cannot list the messages of {name}")))?;
         for f in listed {
             if let (Some(uid), Some(fl)) = (f.uid(), f.flags()) {
-                now.insert(uid, Some(flags::from_server(fl)));
+                now.insert(uid, Some(flags::from_server(fl.iter())));
             }
         }
     }

@@ -31,9 +31,9 @@ macro_rules! __imaplib_methods {
         /// [`Imap4::fetch_each`](crate::Imap4::fetch_each)).
         fn uid_fetch_each(uid_set: impl AsRef<[u8]>, message_parts: impl AsRef<[u8]>, each: impl FnMut(::std::result::Result<$crate::types::Fetch, $crate::types::DecodeError>)) -> usize;
         /// [`Imap4::fetch_each`](crate::Imap4::fetch_each) with borrowed views instead of owned values:
-        /// each response is checked completely (what the owned decoder refuses,
-        /// the view refuses) and its values are read in place when asked for,
-        /// with no allocation. The fastest way to walk many messages; a view
+        /// each response is checked completely (as [`Fetch`](crate::types::Fetch) is,
+        /// refused alike) and its values are read in place when asked for,
+        /// with no allocation at all. The fastest way to walk many messages; a view
         /// lives only during the call, [`FetchView::to_fetch`](crate::types::view::FetchView::to_fetch) keeps one.
         fn fetch_each_view(message_set: impl AsRef<[u8]>, message_parts: impl AsRef<[u8]>, each: impl FnMut(::std::result::Result<$crate::types::view::FetchView<'_>, $crate::types::DecodeError>)) -> usize;
         /// UID FETCH with borrowed views (see [`Imap4::fetch_each_view`](crate::Imap4::fetch_each_view)).

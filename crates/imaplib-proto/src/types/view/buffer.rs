@@ -61,8 +61,7 @@ impl fmt::Debug for Source<'_> {
 }
 
 /// Largest response a view reads (positions are kept in 32 bits); the
-/// owned decoder has no such limit, but the framer's default limit on a
-/// response (512 MiB) is far below it.
+/// framer's default limit on a response (512 MiB) is far below it.
 pub(super) const MAX_VIEW_LEN: usize = u32::MAX as usize;
 
 /// A reading position: offset in the buffer and line. Values are read

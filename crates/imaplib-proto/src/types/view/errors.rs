@@ -3,7 +3,7 @@ use super::*;
 // ---------------------------------------------------------------------------
 // Errors, kept small and rendered only when asked.
 
-/// Error messages, as the owned decoder words them.
+/// Error messages, as [`DecodeError`] words them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Msg {
     ExpectedAtom,
@@ -89,7 +89,7 @@ pub(super) struct Fail {
 pub(super) type VResult<T> = Result<T, Fail>;
 
 impl Fail {
-    /// The message the owned decoder gives for the same failure.
+    /// The message [`DecodeError`] gives for the failure.
     pub(super) fn render(&self, src: &Source<'_>) -> String {
         let (_, end) = src.line(self.line as usize);
         let from = self.at.min(end);
@@ -115,7 +115,7 @@ impl Fail {
     }
 }
 
-/// Why an item could not be decoded: the owned decoder's reason, rendered
+/// Why an item could not be decoded: the reason, rendered
 /// when displayed.
 #[derive(Clone, Copy)]
 pub struct Reason<'a> {

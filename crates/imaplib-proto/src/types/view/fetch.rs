@@ -8,8 +8,21 @@ use super::*;
 /// Built by [`FetchView::from_frame`] or [`FetchView::from_response`],
 /// which check every item's syntax; the accessors read the first item of
 /// each kind, as [`Fetch`]'s do.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, yoke::Yokeable)]
 pub struct FetchView<'a> {
+    pub(super) core: Core<'a>,
+    pub(super) envelope: Option<EnvelopeView<'a>>,
+    pub(super) body_structure: Option<BodyPart<'a>>,
+    /// The first parts of a multipart `body_structure`, read while
+    /// checking (`kept` of them), so that iterating them reads nothing.
+    pub(super) parts: [SinglePartView<'a>; KEPT_PARTS],
+    pub(super) kept: u8,
+}
+
+/// What a [`FetchView`] knows besides its ENVELOPE and body structure:
+/// all an owned [`Fetch`] keeps in place when the response has neither.
+#[derive(Clone, Copy, Debug, yoke::Yokeable)]
+pub(super) struct Core<'a> {
     pub(super) src: Source<'a>,
     pub(super) seq: u32,
     /// Just after the opening parenthesis.
@@ -21,13 +34,21 @@ pub struct FetchView<'a> {
     pub(super) internal_date: Option<DateTime<FixedOffset>>,
     pub(super) rfc822_size: Option<u64>,
     pub(super) modseq: Option<u64>,
-    pub(super) envelope: Option<EnvelopeView<'a>>,
-    pub(super) body_structure: Option<BodyPart<'a>>,
     pub(super) body: Option<StrView<'a>>,
-    /// The first parts of a multipart `body_structure`, read while
-    /// checking (`kept` of them), so that iterating them reads nothing.
-    pub(super) parts: [SinglePartView<'a>; KEPT_PARTS],
-    pub(super) kept: u8,
+}
+
+impl<'a> Core<'a> {
+    /// The view of a response that has neither ENVELOPE nor body
+    /// structure.
+    pub(super) fn view(self) -> FetchView<'a> {
+        FetchView {
+            core: self,
+            envelope: None,
+            body_structure: None,
+            parts: [SinglePartView::empty(self.src, false); KEPT_PARTS],
+            kept: 0,
+        }
+    }
 }
 
 /// How many single parts of a top-level multipart are kept while checking.
@@ -35,43 +56,14 @@ pub(super) const KEPT_PARTS: usize = 2;
 
 impl<'a> FetchView<'a> {
     /// Reads a framed response. `None` if it is not an untagged FETCH
-    /// response; otherwise the view, or the error the owned decoder gives
-    /// for the same response (as [`Typed::Undecodable`](crate::types::Typed)).
+    /// response; otherwise the view, or why the response does not decode
+    /// (what [`Typed::Undecodable`](crate::types::Typed) carries for it).
     ///
     /// Recognises `* n FETCH` exactly as [`Response::parse`] does, so
     /// parsing the response first is not needed.
     pub fn from_frame(frame: &'a Frame) -> Option<Result<FetchView<'a>, DecodeError>> {
-        let line = frame.first_line();
-        if line.first() != Some(&b'*') || line.get(1) != Some(&b' ') {
-            return None;
-        }
-        let skip = |mut p: usize| {
-            while line.get(p) == Some(&b' ') {
-                p += 1;
-            }
-            p
-        };
-        let mut pos = skip(1);
-        let digits = line[pos..]
-            .iter()
-            .take_while(|b| b.is_ascii_digit())
-            .count();
-        let mut number = None;
-        if digits > 0 && line.get(pos + digits) == Some(&b' ') {
-            number = Some(&line[pos..pos + digits]);
-            pos = skip(pos + digits);
-        }
-        let name_len = line[pos..]
-            .iter()
-            .take_while(|&&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'='))
-            .count();
-        if !line[pos..pos + name_len].eq_ignore_ascii_case(b"FETCH") {
-            return None;
-        }
-        pos += name_len;
-        if line.get(pos) == Some(&b' ') {
-            pos += 1;
-        }
+        let (number, pos) = locate(frame.first_line())?;
+        let number = number.map(|r| &frame.first_line()[r]);
         Some(Self::after_name(frame, number, pos))
     }
 
@@ -112,6 +104,18 @@ impl<'a> FetchView<'a> {
         Self::decode(src, seq, start)
     }
 
+    /// [`FetchView::after_name`], checked where it will be kept: in a box
+    /// (not moved there afterwards, which would copy it).
+    #[inline]
+    pub(super) fn after_name_boxed(
+        frame: &'a Frame,
+        number: Option<&[u8]>,
+        offset: usize,
+    ) -> Result<Box<FetchView<'a>>, DecodeError> {
+        let (src, seq, start) = Self::located(frame, number, offset)?;
+        Self::decode_in(src, seq, start, Box::new, |b| &mut **b)
+    }
+
     /// Where the items of a FETCH response begin: its bytes, its checked
     /// sequence number, and the offset after the name.
     #[inline(always)]
@@ -141,28 +145,6 @@ impl<'a> FetchView<'a> {
         Ok((src, seq, (first.start + offset).min(first.end)))
     }
 
-    /// The owned [`Fetch`] of a parsed response in one pass: each item is
-    /// read and made owned as it comes, without the view's separate check
-    /// (the result is the view's [`FetchView::to_fetch`], and an error the
-    /// view's). `None` if it is not an untagged FETCH response.
-    pub fn owned_from_response(resp: &'a Response) -> Option<Result<Fetch, DecodeError>> {
-        let Kind::Untagged {
-            name,
-            number,
-            status: None,
-        } = resp.kind()
-        else {
-            return None;
-        };
-        if name != "FETCH" {
-            return None;
-        }
-        let owned = Self::located(resp.frame(), number.as_deref(), resp.data_offset()).and_then(
-            |(src, seq, start)| sharing(resp.frame().raw(), || Self::decode_owned(src, seq, start)),
-        );
-        Some(owned)
-    }
-
     /// The cursor just inside the opening parenthesis of the items.
     #[inline(always)]
     fn opened(src: Source<'a>, start: usize) -> Result<Cur<'a>, DecodeError> {
@@ -190,47 +172,44 @@ impl<'a> FetchView<'a> {
         }
     }
 
-    fn decode_owned(src: Source<'a>, seq: u32, start: usize) -> Result<Fetch, DecodeError> {
-        let mut walk = Walk {
-            c: Self::opened(src, start)?,
-            done: false,
-        };
-        let mut items = Vec::new();
-        while let Some(next) = walk.next_item() {
-            match next {
-                Ok((name, item)) => items.push(item.to_fetch_item(name)),
-                Err(fail) => return Err(DecodeError::new(fail.render(&src))),
-            }
-        }
-        Ok(Fetch { seq, items })
-    }
-
     #[inline(always)]
     pub(super) fn decode(
         src: Source<'a>,
         seq: u32,
         start: usize,
     ) -> Result<FetchView<'a>, DecodeError> {
+        Self::decode_in(src, seq, start, |v| v, |v| v)
+    }
+
+    /// Checks the items into the view that `make` places (on the stack,
+    /// in a box), which `get` reaches.
+    #[inline(always)]
+    fn decode_in<B>(
+        src: Source<'a>,
+        seq: u32,
+        start: usize,
+        make: impl FnOnce(FetchView<'a>) -> B,
+        get: impl FnOnce(&mut B) -> &mut FetchView<'a>,
+    ) -> Result<B, DecodeError> {
         let mut c = Self::opened(src, start)?;
-        let mut view = FetchView {
-            src,
-            seq,
-            items: c.state(),
-            item_count: 0,
-            undecodable: 0,
-            uid: None,
-            flags: None,
-            internal_date: None,
-            rfc822_size: None,
-            modseq: None,
-            envelope: None,
-            body_structure: None,
-            body: None,
-            parts: [SinglePartView::empty(src, false); KEPT_PARTS],
-            kept: 0,
-        };
-        match Self::read_items(&mut c, &mut view) {
-            Ok(()) => Ok(view),
+        let mut place = make(
+            Core {
+                src,
+                seq,
+                items: c.state(),
+                item_count: 0,
+                undecodable: 0,
+                uid: None,
+                flags: None,
+                internal_date: None,
+                rfc822_size: None,
+                modseq: None,
+                body: None,
+            }
+            .view(),
+        );
+        match Self::read_items(&mut c, get(&mut place)) {
+            Ok(()) => Ok(place),
             Err(fail) => Err(DecodeError::new(fail.render(&src))),
         }
     }
@@ -249,14 +228,14 @@ impl<'a> FetchView<'a> {
                 _ => {}
             }
             let (mark, depth) = (c.state(), c.depth);
-            view.item_count += 1;
+            view.core.item_count += 1;
             if let Err(fail) = item_into(c, view) {
                 *c = Cur {
                     depth,
                     ..Cur::new(src, mark)
                 };
                 recover(c, mark, fail);
-                view.undecodable += 1;
+                view.core.undecodable += 1;
             }
         }
     }
@@ -266,19 +245,19 @@ impl<'a> FetchView<'a> {
     pub(super) fn record(&mut self, item: ItemView<'a>) {
         match item {
             ItemView::Uid(u) => {
-                self.uid.get_or_insert(u);
+                self.core.uid.get_or_insert(u);
             }
             ItemView::Flags(f) => {
-                self.flags.get_or_insert(f.at);
+                self.core.flags.get_or_insert(f.at);
             }
             ItemView::InternalDate(d) => {
-                self.internal_date.get_or_insert(d);
+                self.core.internal_date.get_or_insert(d);
             }
             ItemView::Rfc822Size(n) => {
-                self.rfc822_size.get_or_insert(n);
+                self.core.rfc822_size.get_or_insert(n);
             }
             ItemView::ModSeq(n) => {
-                self.modseq.get_or_insert(n);
+                self.core.modseq.get_or_insert(n);
             }
             ItemView::Envelope(e) => {
                 self.envelope.get_or_insert(e);
@@ -288,9 +267,9 @@ impl<'a> FetchView<'a> {
             | ItemView::Rfc822(Some(d))
             | ItemView::Rfc822Header(Some(d))
             | ItemView::Rfc822Text(Some(d)) => {
-                self.body.get_or_insert(d);
+                self.core.body.get_or_insert(d);
             }
-            ItemView::Undecodable { .. } => self.undecodable += 1,
+            ItemView::Undecodable { .. } => self.core.undecodable += 1,
             _ => {}
         }
     }
@@ -298,49 +277,52 @@ impl<'a> FetchView<'a> {
     /// Message sequence number.
     #[inline]
     pub fn seq(&self) -> u32 {
-        self.seq
+        self.core.seq
     }
 
     /// Number of items.
     #[inline]
     pub fn item_count(&self) -> usize {
-        self.item_count as usize
+        self.core.item_count as usize
     }
 
     /// True if some item could not be decoded.
     #[inline]
     pub fn has_undecodable(&self) -> bool {
-        self.undecodable > 0
+        self.core.undecodable > 0
     }
 
     /// The UID, if the response carries one.
     #[inline]
     pub fn uid(&self) -> Option<u32> {
-        self.uid
+        self.core.uid
     }
 
     /// The flags, if the response carries them.
     #[inline]
     pub fn flags(&self) -> Option<FlagsView<'a>> {
-        self.flags.map(|at| FlagsView { src: self.src, at })
+        self.core.flags.map(|at| FlagsView {
+            src: self.core.src,
+            at,
+        })
     }
 
     /// The INTERNALDATE, if present.
     #[inline]
     pub fn internal_date(&self) -> Option<DateTime<FixedOffset>> {
-        self.internal_date
+        self.core.internal_date
     }
 
     /// The RFC822.SIZE, if present.
     #[inline]
     pub fn rfc822_size(&self) -> Option<u64> {
-        self.rfc822_size
+        self.core.rfc822_size
     }
 
     /// The MODSEQ (RFC 7162), if present.
     #[inline]
     pub fn modseq(&self) -> Option<u64> {
-        self.modseq
+        self.core.modseq
     }
 
     /// The ENVELOPE, if present and decoded (read when the response was;
@@ -368,7 +350,7 @@ impl<'a> FetchView<'a> {
     /// `BINARY[...]`, `RFC822`...) that is not NIL, if any.
     #[inline]
     pub fn body(&self) -> Option<StrView<'a>> {
-        self.body
+        self.core.body
     }
 
     /// Every item in order, with its name as sent.
@@ -377,29 +359,83 @@ impl<'a> FetchView<'a> {
             walk: Walk {
                 c: Cur {
                     depth: 1,
-                    ..Cur::new(self.src, self.items)
+                    ..Cur::new(self.core.src, self.core.items)
                 },
                 done: false,
             },
         }
     }
 
-    /// The owned form: equal to what
-    /// [`decode_response`](crate::types::decode_response) gives for the same
-    /// response.
-    pub fn to_fetch(&self) -> Fetch {
-        let owned = || Fetch {
-            seq: self.seq,
-            items: self
-                .items()
+    /// Every item in order, owned: the [`FetchItem`]s that
+    /// [`Fetch::to_items`] gives for the same response.
+    pub fn to_items(&self) -> Vec<FetchItem> {
+        let owned = || {
+            self.items()
                 .map(|(name, item)| item.to_fetch_item(name))
-                .collect(),
+                .collect()
         };
-        match self.src.frame {
+        match self.core.src.frame {
             Some(frame) => sharing(frame.raw(), owned),
             None => owned(),
         }
     }
+
+    /// The owned [`Fetch`] of this response, checked again (its bytes
+    /// shared when the view reads a frame, copied when it reads data
+    /// alone). The check gives what it gave for this view: the error is
+    /// there only because the response is checked anew.
+    pub fn to_fetch(&self) -> Result<Fetch, DecodeError> {
+        if let Some(frame) = self.core.src.frame {
+            if let Some(owned) = Fetch::from_frame(frame.clone()) {
+                return owned;
+            }
+        }
+        // A view of data alone: the number and the data.
+        let (start, end) = self.core.src.line(0);
+        let data = self.core.src.buf.get(start..end).unwrap_or_default();
+        let mut line = format!("{} ", self.core.seq).into_bytes();
+        line.extend_from_slice(data);
+        Fetch::from_parts(&[Bytes::from(line)])
+    }
+}
+
+/// Where an untagged FETCH response's number lies in its first line
+/// (`None` if it has none) and where its data begins after the name;
+/// `None` if the line is not `* [n] FETCH`. Recognises it exactly as
+/// [`Response::parse`] does.
+#[inline]
+pub(super) fn locate(line: &[u8]) -> Option<(Option<std::ops::Range<usize>>, usize)> {
+    if line.first() != Some(&b'*') || line.get(1) != Some(&b' ') {
+        return None;
+    }
+    let skip = |mut p: usize| {
+        while line.get(p) == Some(&b' ') {
+            p += 1;
+        }
+        p
+    };
+    let mut pos = skip(1);
+    let digits = line[pos..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    let mut number = None;
+    if digits > 0 && line.get(pos + digits) == Some(&b' ') {
+        number = Some(pos..pos + digits);
+        pos = skip(pos + digits);
+    }
+    let name_len = line[pos..]
+        .iter()
+        .take_while(|&&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'='))
+        .count();
+    if !line[pos..pos + name_len].eq_ignore_ascii_case(b"FETCH") {
+        return None;
+    }
+    pos += name_len;
+    if line.get(pos) == Some(&b' ') {
+        pos += 1;
+    }
+    Some((number, pos))
 }
 
 /// The items of a [`FetchView`], in order: `(name as sent, value)`.
@@ -418,7 +454,7 @@ impl<'a> Iterator for Items<'a> {
     }
 }
 
-/// The item loop of the owned decoder: decodes one item at a time,
+/// The item loop: decodes one item at a time,
 /// recovering from an item that does not decode.
 #[derive(Clone)]
 pub(super) struct Walk<'a> {
@@ -683,19 +719,19 @@ pub(super) fn item_into<'a>(c: &mut Cur<'a>, view: &mut FetchView<'a>) -> VResul
     match kind {
         Name::Uid => {
             let u = c.number32()?;
-            view.uid.get_or_insert(u);
+            view.core.uid.get_or_insert(u);
         }
         Name::Flags => {
             let at = flags(c)?;
-            view.flags.get_or_insert(at);
+            view.core.flags.get_or_insert(at);
         }
         Name::InternalDate => {
             let d = internal_date(c)?;
-            view.internal_date.get_or_insert(d);
+            view.core.internal_date.get_or_insert(d);
         }
         Name::Rfc822Size => {
             let n = c.number()?;
-            view.rfc822_size.get_or_insert(n);
+            view.core.rfc822_size.get_or_insert(n);
         }
         Name::Envelope => {
             if view.envelope.is_none() {
@@ -920,7 +956,7 @@ pub(super) fn origin(c: &mut Cur<'_>) -> VResult<Option<u64>> {
 }
 
 /// Length of the part numbers (`1.2.`) at the start of a section
-/// specifier, as the owned decoder splits it.
+/// specifier, as the owned [`Section`] splits it.
 pub(super) fn part_numbers_len(spec: &[u8]) -> usize {
     let mut at = 0;
     loop {

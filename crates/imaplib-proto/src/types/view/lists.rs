@@ -18,7 +18,7 @@ impl<'a> FlagsView<'a> {
         }
     }
 
-    /// The flags as text (invalid UTF-8 replaced, as the owned decoder
+    /// The flags as text (invalid UTF-8 replaced, as the owned forms
     /// does), in order.
     pub fn iter(&self) -> impl Iterator<Item = Cow<'a, str>> + 'a {
         // Flags are ASCII in practice: checked as such first, which is
@@ -27,6 +27,18 @@ impl<'a> FlagsView<'a> {
             Ok(s) => Cow::Borrowed(s),
             Err(_) => String::from_utf8_lossy(f),
         })
+    }
+
+    /// True if `flag` is among the flags (letters compared without regard
+    /// to case, as IMAP compares flags).
+    pub fn contains(&self, flag: &str) -> bool {
+        self.iter_raw()
+            .any(|f| f.eq_ignore_ascii_case(flag.as_bytes()))
+    }
+
+    /// The flags as owned text, in order.
+    pub fn to_vec(&self) -> Vec<String> {
+        self.iter().map(Cow::into_owned).collect()
     }
 }
 

@@ -1,11 +1,10 @@
-//! Borrowed views of FETCH responses (RFC 3501 §7.4.2, RFC 9051 §7.5.2):
-//! the data of [`Fetch`], read in place from the received bytes without a
-//! single heap allocation or reference count.
+//! FETCH responses (RFC 3501 §7.4.2, RFC 9051 §7.5.2), checked once and
+//! read in place: the one FETCH decoder of this library.
 //!
 //! [`FetchView::from_frame`] (or [`FetchView::from_response`]) checks the
-//! complete syntax of every item in one pass, exactly as
-//! [`decode_response`](crate::types::decode_response) does, and keeps only
-//! positions; the accessors then hand out borrowed values:
+//! complete syntax of every item in one pass and keeps only positions,
+//! without a single heap allocation or reference count; the accessors then
+//! hand out borrowed values:
 //!
 //! - strings as [`StrView`], whose bytes are unescaped only when asked and
 //!   borrowed whenever the string holds no backslash;
@@ -14,19 +13,18 @@
 //! - ENVELOPE as [`EnvelopeView`], BODY and BODYSTRUCTURE as [`BodyView`];
 //! - every item, in order, through [`FetchView::items`].
 //!
-//! What the view accepts is exactly what the owned decoder accepts: a
-//! response it rejects, the view rejects with the same reason; an item it
-//! keeps as [`FetchItem::Undecodable`] the view keeps as
-//! [`ItemView::Undecodable`] with the same raw bytes and reason; and
-//! [`FetchView::to_fetch`] (or, in one pass without the check,
-//! [`FetchView::owned_from_response`]) gives the very [`Fetch`] the owned
-//! decoder gives. Two documented differences, both in values kept raw: a
-//! raw value (a list where a string belongs, an unknown extension value)
-//! that spans a literal is handed out here as received, CRLF and literal
-//! included, where the owned decoder keeps it empty; and raw bytes are
-//! handed out as received, where the owned decoder writes CRLF after each
-//! line that announced a literal ([`RawView::joined`] gives that form). And
-//! a response larger than 4 GiB is refused (positions are kept in 32 bits).
+//! [`Fetch`], what [`decode_response`](crate::types::decode_response) and
+//! every typed client method give, is the same check kept together with the
+//! response's bytes: owned, it reads its values through the same views.
+//! The owned forms ([`FetchItem`], [`Envelope`], [`BodyStructure`]...) are
+//! made from the views ([`FetchView::to_items`], [`Fetch::to_items`],
+//! [`EnvelopeView::to_envelope`]...), so the rules of the syntax exist
+//! once. An item that does not decode is [`ItemView::Undecodable`] (and
+//! [`FetchItem::Undecodable`]) with its raw bytes and the reason. Raw
+//! bytes are handed out by the views as received; the owned forms write
+//! CRLF after each line that announced a literal ([`RawView::joined`]
+//! gives that form). A response larger than 4 GiB is refused (positions
+//! are kept in 32 bits).
 //!
 //! Checking is one pass; reading is lazy: [`FetchView::body_structure`]
 //! gives the top level read during the check, and the check records where
@@ -40,7 +38,7 @@
 //!
 //! A response is one [`Frame`]: its lines and literals lie in one buffer,
 //! so a string, a literal or a raw value is always one slice of it.
-//! Nesting is bounded by [`MAX_DEPTH`] as in the owned decoder.
+//! Nesting is bounded by [`MAX_DEPTH`].
 
 use std::borrow::Cow;
 use std::fmt;
@@ -49,7 +47,7 @@ use bytes::Bytes;
 use chrono::{DateTime, FixedOffset};
 
 use super::fetch::{
-    Address, BodyStructure, Envelope, Extension, Fetch, FetchItem, Multipart, Section, SectionText,
+    Address, BodyStructure, Envelope, Extension, FetchItem, Multipart, Section, SectionText,
     SinglePart,
 };
 use super::reader::{ends_atom, find_quote_or_backslash, DecodeError, ENDS_NAME, MAX_DEPTH, STOPS};
@@ -62,6 +60,7 @@ mod envelope;
 mod errors;
 mod fetch;
 mod lists;
+mod owned;
 mod section;
 mod strings;
 
@@ -72,5 +71,6 @@ pub use envelope::*;
 pub use errors::*;
 pub use fetch::*;
 pub use lists::*;
+pub use owned::*;
 pub use section::*;
 pub use strings::*;

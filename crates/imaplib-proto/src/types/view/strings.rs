@@ -44,7 +44,7 @@ impl fmt::Debug for StrView<'_> {
 }
 
 impl<'a> StrView<'a> {
-    /// The empty string (what NIL reads as where the owned decoder reads
+    /// The empty string (what NIL reads as where the owned forms read
     /// NIL as empty).
     pub const EMPTY: StrView<'static> = StrView {
         raw: b"",
@@ -142,11 +142,8 @@ impl<'a> StrView<'a> {
     /// The bytes as the owned form keeps them: a slice sharing the
     /// response's buffer when the string holds no escape and the owned
     /// form is being made from a whole response ([`sharing`]), else a copy.
+    /// A raw value spanning a literal is kept as received.
     pub(super) fn to_owned_bytes(self) -> Bytes {
-        if self.spans_literal {
-            // The owned form keeps a raw value spanning a literal empty.
-            return Bytes::new();
-        }
         if !self.escaped {
             if let Some(shared) = shared_slice(self.raw) {
                 return shared;
@@ -210,7 +207,7 @@ impl<'a> RawView<'a> {
         &self.src.buf[(self.from.pos as usize).min(end)..end]
     }
 
-    /// The bytes as imaplib and the owned decoder join them: CRLF and the
+    /// The bytes as imaplib and the owned forms join them: CRLF and the
     /// literal after each line that announced one. Borrowed unless the
     /// bytes span a literal.
     pub fn joined(&self) -> Cow<'a, [u8]> {
@@ -236,7 +233,7 @@ impl<'a> RawView<'a> {
     }
 }
 
-/// The empty string, for fields where the owned decoder reads NIL as empty.
+/// The empty string, for fields where the owned forms read NIL as empty.
 pub(super) const EMPTY: StrView<'static> = StrView::EMPTY;
 
 /// Position of the first `"` or `\\` in `s` at or after `from`: eight

@@ -1,0 +1,295 @@
+use std::sync::Arc;
+
+use yoke::Yoke;
+
+use super::*;
+
+// ---------------------------------------------------------------------------
+// The owned FETCH response.
+
+/// One FETCH response, owned: the response as received together with
+/// what its one check found.
+///
+/// Decoding a FETCH response is [`FetchView`]'s check, done once: every
+/// item's syntax is checked, and the positions of the values are kept with
+/// the response's bytes (shared with the buffer they arrived in, not
+/// copied). A `Fetch` can be kept, moved to another thread and cloned
+/// cheaply; its accessors read values in place, as the view's do, without
+/// checking anything again:
+///
+/// - [`Fetch::uid`], [`Fetch::flags`], [`Fetch::modseq`],
+///   [`Fetch::rfc822_size`], [`Fetch::internal_date`]: kept while checking;
+/// - [`Fetch::envelope`] and [`Fetch::body_structure`]: the
+///   [`EnvelopeView`] and [`BodyPart`] read while checking;
+/// - [`Fetch::body`]: the first body section's bytes, shared;
+/// - [`Fetch::items`]: every item in order, as [`ItemView`]s;
+/// - [`Fetch::to_items`]: every item as an owned [`FetchItem`], the form to
+///   match on or keep apart from the response (its strings share the
+///   response's bytes).
+///
+/// An item that does not decode is [`ItemView::Undecodable`] (and
+/// [`FetchItem::Undecodable`]), with its raw bytes and the reason; the
+/// items after it still decode. A response whose items cannot even be
+/// delimited is refused as a whole, with the reason.
+#[derive(Clone)]
+pub struct Fetch {
+    inner: Yoke<Stored<'static>, Arc<Frame>>,
+}
+
+/// What a [`Fetch`] keeps beside its frame: a response without ENVELOPE
+/// or body structure (flags, UIDs, sizes: most of what a client fetches
+/// by the thousand) keeps only the view's [`Core`]; another keeps the
+/// whole view, boxed.
+#[derive(Clone, yoke::Yokeable)]
+enum Stored<'a> {
+    Lean(Core<'a>),
+    Full(Box<FetchView<'a>>),
+}
+
+impl<'a> Stored<'a> {
+    fn of(view: Box<FetchView<'a>>) -> Stored<'a> {
+        if view.envelope.is_none() && view.body_structure.is_none() {
+            Stored::Lean(view.core)
+        } else {
+            Stored::Full(view)
+        }
+    }
+
+    fn core(&self) -> &Core<'a> {
+        match self {
+            Stored::Lean(core) => core,
+            Stored::Full(view) => &view.core,
+        }
+    }
+}
+
+impl Fetch {
+    /// Decodes a framed response. `None` if it is not an untagged FETCH
+    /// response; otherwise the response, or why it does not decode.
+    pub fn from_frame(frame: Frame) -> Option<Result<Fetch, DecodeError>> {
+        Self::from_frame_or_back(frame).ok()
+    }
+
+    /// [`Fetch::from_frame`], giving the frame back if it is not an
+    /// untagged FETCH response.
+    pub(crate) fn from_frame_or_back(frame: Frame) -> Result<Result<Fetch, DecodeError>, Frame> {
+        match locate(frame.first_line()) {
+            Some((number, offset)) => Ok(Self::checked(Arc::new(frame), number, offset)),
+            None => Err(frame),
+        }
+    }
+
+    /// Decodes a parsed response, sharing its bytes. `None` if it is not
+    /// an untagged FETCH response.
+    pub fn from_response(resp: &Response) -> Option<Result<Fetch, DecodeError>> {
+        match resp.kind() {
+            Kind::Untagged {
+                name,
+                number,
+                status: None,
+            } if name == "FETCH" => Some(Self::checked_with(
+                Arc::new(resp.frame().clone()),
+                number.as_deref(),
+                resp.data_offset(),
+            )),
+            _ => None,
+        }
+    }
+
+    /// Decodes imaplib's data items of one FETCH response (`(header,
+    /// literal)` pairs and a final line, the first starting with the
+    /// message number, as [`Segments`](crate::types::Segments) holds them).
+    pub fn from_parts(parts: &[Bytes]) -> Result<Fetch, DecodeError> {
+        let frame = Frame::from_parts(parts);
+        let line = frame.first_line();
+        let digits = line.iter().take_while(|b| b.is_ascii_digit()).count();
+        let mut offset = digits;
+        while line.get(offset) == Some(&b' ') {
+            offset += 1;
+        }
+        let number = (digits > 0).then_some(0..digits);
+        Self::checked(Arc::new(frame), number, offset)
+    }
+
+    fn checked(
+        frame: Arc<Frame>,
+        number: Option<std::ops::Range<usize>>,
+        offset: usize,
+    ) -> Result<Fetch, DecodeError> {
+        let inner = Yoke::try_attach_to_cart(frame, |frame: &Frame| {
+            let number = number.map(|r| &frame.first_line()[r]);
+            FetchView::after_name_boxed(frame, number, offset).map(Stored::of)
+        })?;
+        Ok(Fetch { inner })
+    }
+
+    fn checked_with(
+        frame: Arc<Frame>,
+        number: Option<&[u8]>,
+        offset: usize,
+    ) -> Result<Fetch, DecodeError> {
+        let inner = Yoke::try_attach_to_cart(frame, |frame: &Frame| {
+            FetchView::after_name_boxed(frame, number, offset).map(Stored::of)
+        })?;
+        Ok(Fetch { inner })
+    }
+
+    fn core(&self) -> &Core<'_> {
+        self.inner.get().core()
+    }
+
+    /// The view of this response (a copy of what the check found; the
+    /// accessors below read without making one).
+    pub fn view(&self) -> FetchView<'_> {
+        match self.inner.get() {
+            Stored::Lean(core) => core.view(),
+            Stored::Full(view) => **view,
+        }
+    }
+
+    /// The response as received.
+    pub fn frame(&self) -> &Frame {
+        self.inner.backing_cart()
+    }
+
+    /// Message sequence number.
+    pub fn seq(&self) -> u32 {
+        self.core().seq
+    }
+
+    /// Number of items.
+    pub fn item_count(&self) -> usize {
+        self.core().item_count as usize
+    }
+
+    /// True if some item could not be decoded.
+    pub fn has_undecodable(&self) -> bool {
+        self.core().undecodable > 0
+    }
+
+    /// The UID, if the response carries one.
+    pub fn uid(&self) -> Option<u32> {
+        self.core().uid
+    }
+
+    /// The flags, if the response carries them.
+    pub fn flags(&self) -> Option<FlagsView<'_>> {
+        let core = self.core();
+        core.flags.map(|at| FlagsView { src: core.src, at })
+    }
+
+    /// The INTERNALDATE, if present.
+    pub fn internal_date(&self) -> Option<DateTime<FixedOffset>> {
+        self.core().internal_date
+    }
+
+    /// The RFC822.SIZE, if present.
+    pub fn rfc822_size(&self) -> Option<u64> {
+        self.core().rfc822_size
+    }
+
+    /// The MODSEQ (RFC 7162), if present.
+    pub fn modseq(&self) -> Option<u64> {
+        self.core().modseq
+    }
+
+    /// The ENVELOPE, if present and decoded.
+    pub fn envelope(&self) -> Option<&EnvelopeView<'_>> {
+        match self.inner.get() {
+            Stored::Full(view) => view.envelope(),
+            Stored::Lean(_) => None,
+        }
+    }
+
+    /// The BODYSTRUCTURE (or BODY) structure, if present and decoded.
+    pub fn body_structure(&self) -> Option<BodyPart<'_>> {
+        match self.inner.get() {
+            Stored::Full(view) => view.body_structure(),
+            Stored::Lean(_) => None,
+        }
+    }
+
+    /// The data of the first body section item (`BODY[...]`,
+    /// `BINARY[...]`, `RFC822`...) that is not NIL, if any: shared with
+    /// the response when it is a literal or a string without escapes.
+    pub fn body(&self) -> Option<Bytes> {
+        let body = self.core().body?;
+        Some(self.share(body.as_bytes()))
+    }
+
+    /// Every item in order, with its name as sent.
+    pub fn items(&self) -> Items<'_> {
+        self.view().items()
+    }
+
+    /// Every item in order, owned: what to match on, or to keep apart from
+    /// the response. Strings and data share the response's bytes.
+    pub fn to_items(&self) -> Vec<FetchItem> {
+        sharing(self.frame().raw(), || {
+            self.items()
+                .map(|(name, item)| item.to_fetch_item(name))
+                .collect()
+        })
+    }
+
+    /// The ENVELOPE as an owned [`Envelope`] (strings share the
+    /// response's bytes), if present and decoded.
+    pub fn to_envelope(&self) -> Option<Envelope> {
+        let envelope = self.envelope()?;
+        Some(sharing(self.frame().raw(), || envelope.to_envelope()))
+    }
+
+    /// The BODYSTRUCTURE (or BODY) as an owned [`BodyStructure`] (strings
+    /// share the response's bytes), if present and decoded.
+    pub fn to_body_structure(&self) -> Option<BodyStructure> {
+        let body = self.body_structure()?;
+        Some(sharing(self.frame().raw(), || body.to_body_structure()))
+    }
+
+    /// `part` as shared bytes: a slice of the response when it lies in it,
+    /// else a copy.
+    fn share(&self, part: Cow<'_, [u8]>) -> Bytes {
+        match part {
+            Cow::Borrowed(b) => self.frame().raw().slice_ref_checked(b),
+            Cow::Owned(v) => Bytes::from(v),
+        }
+    }
+}
+
+/// Slicing that falls back to a copy for bytes outside the buffer.
+trait SliceRefChecked {
+    fn slice_ref_checked(&self, part: &[u8]) -> Bytes;
+}
+
+impl SliceRefChecked for Bytes {
+    fn slice_ref_checked(&self, part: &[u8]) -> Bytes {
+        let start = self.as_ptr() as usize;
+        let at = part.as_ptr() as usize;
+        if part.is_empty() {
+            Bytes::new()
+        } else if at >= start && at + part.len() <= start + self.len() {
+            self.slice(at - start..at - start + part.len())
+        } else {
+            Bytes::copy_from_slice(part)
+        }
+    }
+}
+
+impl fmt::Debug for Fetch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Fetch")
+            .field("seq", &self.seq())
+            .field("items", &self.to_items())
+            .finish()
+    }
+}
+
+/// Two responses are equal when they hold the same message number and
+/// the same items, however they were written.
+impl PartialEq for Fetch {
+    fn eq(&self, other: &Fetch) -> bool {
+        self.seq() == other.seq() && self.to_items() == other.to_items()
+    }
+}
+
+impl Eq for Fetch {}
