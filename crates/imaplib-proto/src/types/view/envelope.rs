@@ -208,7 +208,7 @@ pub(super) enum AddressSource<'a> {
 impl<'a> Iterator for Addresses<'a> {
     type Item = AddressView<'a>;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<AddressView<'a>> {
         let elements = match &mut self.from {
             AddressSource::Recorded { buf, addrs } => {

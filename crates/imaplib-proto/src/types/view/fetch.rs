@@ -40,6 +40,7 @@ pub(super) struct Core<'a> {
 impl<'a> Core<'a> {
     /// The view of a response that has neither ENVELOPE nor body
     /// structure.
+    #[inline(always)]
     pub(super) fn view(self) -> FetchView<'a> {
         FetchView {
             core: self,
@@ -403,7 +404,7 @@ impl<'a> FetchView<'a> {
 /// (`None` if it has none) and where its data begins after the name;
 /// `None` if the line is not `* [n] FETCH`. Recognises it exactly as
 /// [`Response::parse`] does.
-#[inline]
+#[inline(always)]
 pub(super) fn locate(line: &[u8]) -> Option<(Option<std::ops::Range<usize>>, usize)> {
     if line.first() != Some(&b'*') || line.get(1) != Some(&b' ') {
         return None;
