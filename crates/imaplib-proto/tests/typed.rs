@@ -628,3 +628,94 @@ fn decode_data_splits_imaplib_items() {
     assert_eq!(f.uid(), Some(11));
     assert!(decode_data("FETCH", &[Data::None]).is_empty());
 }
+
+#[test]
+fn an_owned_fetch_outlives_its_buffer_and_moves_between_threads() {
+    fn send_sync_static<T: Send + Sync + 'static>(_: &T) {}
+    let mut framer = imaplib_proto::Framer::new(imaplib_proto::Limits::default());
+    framer.feed(
+        b"* 4 FETCH (UID 9 FLAGS (\\Seen $Work) ENVELOPE (NIL \"Hello\" NIL NIL NIL NIL NIL NIL NIL \"<m@x>\") \
+          BODY[] {11}\r\nHello world)\r\n",
+    );
+    let frame = framer.next_frame().unwrap().unwrap();
+    drop(framer);
+    let f = match decode_frame(frame) {
+        Typed::Untagged(Untagged::Fetch(f)) => f,
+        other => panic!("not a FETCH: {other:?}"),
+    };
+    send_sync_static(&f);
+    let g = f.clone();
+    let seen = std::thread::spawn(move || {
+        let env = g.envelope().expect("envelope");
+        (
+            g.uid(),
+            g.flags().map(|l| l.to_vec()),
+            env.subject().map(|s| s.as_bytes().into_owned()),
+            g.body(),
+        )
+    })
+    .join()
+    .unwrap();
+    assert_eq!(seen.0, Some(9));
+    assert_eq!(
+        seen.1,
+        Some(vec!["\\Seen".to_string(), "$Work".to_string()])
+    );
+    assert_eq!(seen.2.as_deref(), Some(&b"Hello"[..]));
+    assert_eq!(seen.3.as_deref(), Some(&b"Hello world"[..]));
+    assert_eq!(f, f.clone());
+}
+
+#[test]
+fn an_owned_fetch_shares_the_bytes_it_was_received_in() {
+    let f = fetch("* 1 FETCH (UID 3 BODY[TEXT] {5}\r\nabcde ENVELOPE (NIL \"Subj\" NIL NIL NIL NIL NIL NIL NIL NIL))\r\n");
+    let raw = f.frame().raw().as_ptr_range();
+    let body = f.body().unwrap();
+    assert_eq!(&body[..], b"abcde");
+    assert!(
+        raw.contains(&body.as_ptr()),
+        "the body is a slice of the frame, not a copy"
+    );
+    let subject = f.to_envelope().unwrap().subject.unwrap();
+    assert!(raw.contains(&subject.as_ptr()));
+    // Items owned apart from the response share it too.
+    let items = f.to_items();
+    let Some(FetchItem::BodySection { data: Some(d), .. }) = items.get(1) else {
+        panic!("{items:?}")
+    };
+    assert!(raw.contains(&d.as_ptr()));
+}
+
+#[test]
+fn a_view_of_data_alone_becomes_an_owned_fetch() {
+    let v = view::FetchView::from_line(7, b"(UID 12 FLAGS (\\Answered) RFC822.SIZE 99)").unwrap();
+    let f = v.to_fetch().unwrap();
+    assert_eq!((f.seq(), f.uid(), f.rfc822_size()), (7, Some(12), Some(99)));
+    assert_eq!(f.to_items(), v.to_items());
+    assert!(f.envelope().is_none() && f.body_structure().is_none());
+}
+
+#[test]
+fn the_data_items_of_a_fetch_decode_as_the_response_does() {
+    // imaplib's shape: the number and items, a literal apart.
+    let items = [
+        imaplib_proto::Data::Literal {
+            header: b("5 (UID 8 RFC822.HEADER {4}"),
+            literal: b("a: b"),
+        },
+        imaplib_proto::Data::from(b" FLAGS (\\Seen))"),
+    ];
+    let decoded = decode_data("FETCH", &items);
+    let Some(Ok(Untagged::Fetch(f))) = decoded.first() else {
+        panic!("{decoded:?}")
+    };
+    let whole = fetch("* 5 FETCH (UID 8 RFC822.HEADER {4}\r\na: b FLAGS (\\Seen))\r\n");
+    assert_eq!(f, &whole);
+    assert_eq!(f.body().as_deref(), Some(&b"a: b"[..]));
+    // Not a number first: refused, with the reason.
+    let bad = decode_data("FETCH", &[imaplib_proto::Data::from(b"(UID 8)")]);
+    assert!(
+        matches!(&bad[..], [Err(e)] if e.reason.contains("without a number")),
+        "{bad:?}"
+    );
+}

@@ -83,15 +83,11 @@ impl Fetch {
     /// an untagged FETCH response.
     pub fn from_response(resp: &Response) -> Option<Result<Fetch, DecodeError>> {
         match resp.kind() {
+            // The frame says what the parsed response says: `locate`
+            // recognises `* n FETCH` as the parser does.
             Kind::Untagged {
-                name,
-                number,
-                status: None,
-            } if name == "FETCH" => Some(Self::checked_with(
-                Arc::new(resp.frame().clone()),
-                number.as_deref(),
-                resp.data_offset(),
-            )),
+                name, status: None, ..
+            } if name == "FETCH" => Self::from_frame(resp.frame().clone()),
             _ => None,
         }
     }
@@ -118,17 +114,6 @@ impl Fetch {
     ) -> Result<Fetch, DecodeError> {
         let inner = Yoke::try_attach_to_cart(frame, |frame: &Frame| {
             let number = number.map(|r| &frame.first_line()[r]);
-            FetchView::after_name_boxed(frame, number, offset).map(Stored::of)
-        })?;
-        Ok(Fetch { inner })
-    }
-
-    fn checked_with(
-        frame: Arc<Frame>,
-        number: Option<&[u8]>,
-        offset: usize,
-    ) -> Result<Fetch, DecodeError> {
-        let inner = Yoke::try_attach_to_cart(frame, |frame: &Frame| {
             FetchView::after_name_boxed(frame, number, offset).map(Stored::of)
         })?;
         Ok(Fetch { inner })
@@ -214,7 +199,7 @@ impl Fetch {
     /// the response when it is a literal or a string without escapes.
     pub fn body(&self) -> Option<Bytes> {
         let body = self.core().body?;
-        Some(self.share(body.as_bytes()))
+        Some(sharing(self.frame().raw(), || body.to_owned_bytes()))
     }
 
     /// Every item in order, with its name as sent.
@@ -244,34 +229,6 @@ impl Fetch {
     pub fn to_body_structure(&self) -> Option<BodyStructure> {
         let body = self.body_structure()?;
         Some(sharing(self.frame().raw(), || body.to_body_structure()))
-    }
-
-    /// `part` as shared bytes: a slice of the response when it lies in it,
-    /// else a copy.
-    fn share(&self, part: Cow<'_, [u8]>) -> Bytes {
-        match part {
-            Cow::Borrowed(b) => self.frame().raw().slice_ref_checked(b),
-            Cow::Owned(v) => Bytes::from(v),
-        }
-    }
-}
-
-/// Slicing that falls back to a copy for bytes outside the buffer.
-trait SliceRefChecked {
-    fn slice_ref_checked(&self, part: &[u8]) -> Bytes;
-}
-
-impl SliceRefChecked for Bytes {
-    fn slice_ref_checked(&self, part: &[u8]) -> Bytes {
-        let start = self.as_ptr() as usize;
-        let at = part.as_ptr() as usize;
-        if part.is_empty() {
-            Bytes::new()
-        } else if at >= start && at + part.len() <= start + self.len() {
-            self.slice(at - start..at - start + part.len())
-        } else {
-            Bytes::copy_from_slice(part)
-        }
     }
 }
 
