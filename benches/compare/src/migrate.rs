@@ -52,7 +52,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use imaplib::types::FetchItem;
 use imaplib::{DateInput, Imap4, Options, Status};
 
 use crate::dovecot::Dovecot;

@@ -105,18 +105,6 @@ impl<'a> FetchView<'a> {
         Self::decode(src, seq, start)
     }
 
-    /// [`FetchView::after_name`], checked where it will be kept: in a box
-    /// (not moved there afterwards, which would copy it).
-    #[inline]
-    pub(super) fn after_name_boxed(
-        frame: &'a Frame,
-        number: Option<&[u8]>,
-        offset: usize,
-    ) -> Result<Box<FetchView<'a>>, DecodeError> {
-        let (src, seq, start) = Self::located(frame, number, offset)?;
-        Self::decode_in(src, seq, start, Box::new, |b| &mut **b)
-    }
-
     /// Where the items of a FETCH response begin: its bytes, its checked
     /// sequence number, and the offset after the name.
     #[inline(always)]
@@ -179,38 +167,23 @@ impl<'a> FetchView<'a> {
         seq: u32,
         start: usize,
     ) -> Result<FetchView<'a>, DecodeError> {
-        Self::decode_in(src, seq, start, |v| v, |v| v)
-    }
-
-    /// Checks the items into the view that `make` places (on the stack,
-    /// in a box), which `get` reaches.
-    #[inline(always)]
-    fn decode_in<B>(
-        src: Source<'a>,
-        seq: u32,
-        start: usize,
-        make: impl FnOnce(FetchView<'a>) -> B,
-        get: impl FnOnce(&mut B) -> &mut FetchView<'a>,
-    ) -> Result<B, DecodeError> {
         let mut c = Self::opened(src, start)?;
-        let mut place = make(
-            Core {
-                src,
-                seq,
-                items: c.state(),
-                item_count: 0,
-                undecodable: 0,
-                uid: None,
-                flags: None,
-                internal_date: None,
-                rfc822_size: None,
-                modseq: None,
-                body: None,
-            }
-            .view(),
-        );
-        match Self::read_items(&mut c, get(&mut place)) {
-            Ok(()) => Ok(place),
+        let mut view = Core {
+            src,
+            seq,
+            items: c.state(),
+            item_count: 0,
+            undecodable: 0,
+            uid: None,
+            flags: None,
+            internal_date: None,
+            rfc822_size: None,
+            modseq: None,
+            body: None,
+        }
+        .view();
+        match Self::read_items(&mut c, &mut view) {
+            Ok(()) => Ok(view),
             Err(fail) => Err(DecodeError::new(fail.render(&src))),
         }
     }

@@ -47,11 +47,14 @@ enum Stored<'a> {
 }
 
 impl<'a> Stored<'a> {
-    fn of(view: Box<FetchView<'a>>) -> Stored<'a> {
+    /// Checked on the stack, boxed only when there is more than the core
+    /// to keep (a box checked in place would cost every lean response an
+    /// allocation of the whole view).
+    fn of(view: FetchView<'a>) -> Stored<'a> {
         if view.envelope.is_none() && view.body_structure.is_none() {
             Stored::Lean(view.core)
         } else {
-            Stored::Full(view)
+            Stored::Full(Box::new(view))
         }
     }
 
@@ -114,7 +117,7 @@ impl Fetch {
     ) -> Result<Fetch, DecodeError> {
         let inner = Yoke::try_attach_to_cart(frame, |frame: &Frame| {
             let number = number.map(|r| &frame.first_line()[r]);
-            FetchView::after_name_boxed(frame, number, offset).map(Stored::of)
+            FetchView::after_name(frame, number, offset).map(Stored::of)
         })?;
         Ok(Fetch { inner })
     }
