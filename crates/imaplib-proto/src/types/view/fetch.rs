@@ -21,7 +21,7 @@ pub struct FetchView<'a> {
 
 /// What a [`FetchView`] knows besides its ENVELOPE and body structure:
 /// all an owned [`Fetch`] keeps in place when the response has neither.
-#[derive(Clone, Copy, Debug, yoke::Yokeable)]
+#[derive(Clone, Copy, Debug)]
 pub(super) struct Core<'a> {
     pub(super) src: Source<'a>,
     pub(super) seq: u32,
