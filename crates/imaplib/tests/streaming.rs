@@ -400,3 +400,40 @@ fn streamed_literals_say_which_item_and_message_they_belong_to() {
     server.finish();
 }
 }
+
+both! {
+fn a_refused_batch_ends_the_pipelined_fetch_and_leaves_the_connection_clean() {
+    let server = Scripted::start(|p| {
+        selected(p, "");
+        let a = p.expect_line("UID FETCH 1:2 (FLAGS)");
+        let b = p.expect_line("UID FETCH 3 (FLAGS)");
+        p.line_out("* 1 FETCH (UID 1 FLAGS ())");
+        p.line_out("* 2 FETCH (UID 2 FLAGS (\\Seen))");
+        p.tagged(&a, "OK a");
+        // A FETCH of the refused batch, then the refusal.
+        p.line_out("* 3 FETCH (UID 3 FLAGS ())");
+        p.tagged(&b, "NO [SERVERBUG] b");
+        // The next typed FETCH gets its own responses only.
+        let c = p.expect_line("UID FETCH 9 (UID)");
+        p.line_out("* 9 FETCH (UID 9)");
+        p.tagged(&c, "OK c");
+        p.logout();
+    });
+    let mut m: Imap4 = connect(&server);
+    m.select("INBOX", false).unwrap();
+    let mut uids = Vec::new();
+    let err = m
+        .uid_fetch_pipelined(&[1, 2, 3], "(FLAGS)", 2, 2, |f| {
+            uids.push(f.uid().unwrap());
+            Ok(())
+        })
+        .unwrap_err();
+    assert!(!err.is_abort(), "{err}");
+    assert!(err.to_string().contains("refused"), "{err}");
+    assert_eq!(uids, [1, 2], "nothing of the refused batch is handed over");
+    let next = m.uid_fetch_typed("9", "(UID)").unwrap();
+    assert_eq!(next.iter().map(|f| f.uid()).collect::<Vec<_>>(), [Some(9)]);
+    m.logout().unwrap();
+    server.finish();
+}
+}
