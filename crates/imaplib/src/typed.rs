@@ -208,25 +208,41 @@ impl<L: Link> Conn<'_, L> {
 
     /// Runs a FETCH-like command and types every FETCH response that comes
     /// with it, straight from the responses as received (bodies are shared
-    /// with them, not copied). The responses are held by the session until
-    /// the command ends, so the bound on untagged data
-    /// (`set_max_untagged_bytes`) applies to them as to imaplib's data. A
-    /// response that does not decode fails the call, as
+    /// with them, not copied), as they arrive. What they weigh stays
+    /// counted by the session until the command ends, so the bound on
+    /// untagged data (`set_max_untagged_bytes`) applies to them as to
+    /// imaplib's data. A response that does not decode fails the call, as
     /// [`Imap4::typed_data`] does.
     pub(crate) async fn typed_fetches(&mut self, cmd: Command) -> Result<Vec<Fetch>> {
         self.e.session.pop_untagged("FETCH");
         self.e.session.capture_responses(Some("FETCH"));
+        let mut out = Vec::new();
+        let mut failed = None;
+        // Typed as they arrive (the parsed responses are not kept), their
+        // weight held against the bound until the command ends.
         let result = match self.send_command(cmd).await {
-            Ok(tag) => self.wait(&tag).await,
+            Ok(tag) => {
+                self.wait_with(&tag, |session: &mut imaplib_proto::Session| {
+                    for resp in session.take_responses_held() {
+                        match fetch_of(&resp) {
+                            Ok(f) => out.push(f),
+                            Err(e) => {
+                                failed.get_or_insert(e);
+                            }
+                        }
+                    }
+                    Ok(())
+                })
+                .await
+            }
             Err(e) => Err(e),
         };
-        let responses = self.e.session.take_responses();
         self.e.session.capture_responses(None);
         require_ok(&result?)?;
-        responses
-            .iter()
-            .map(|resp| fetch_of(resp).map_err(|e| decode_error("FETCH", e)))
-            .collect()
+        match failed {
+            Some(e) => Err(decode_error("FETCH", e)),
+            None => Ok(out),
+        }
     }
 
     /// FETCH, handing each message to `each` as it arrives, typed, instead

@@ -182,6 +182,9 @@ pub struct Session {
     caps_stale: bool,
     untagged: HashMap<String, Vec<Data>>,
     untagged_weight: usize,
+    /// What of `untagged_weight` the caller holds, taken by
+    /// [`Session::take_responses_held`].
+    taken_weight: usize,
     /// The protocol trace kept for the caller ([`Session::capture_trace`]).
     wire_trace: Option<VecDeque<(bool, Bytes)>>,
     idle_capture: Option<VecDeque<(String, Vec<Data>)>>,
@@ -235,6 +238,7 @@ impl Session {
             caps_stale: true,
             untagged: HashMap::new(),
             untagged_weight: 0,
+            taken_weight: 0,
             wire_trace: None,
             idle_capture: None,
             before_idling: None,

@@ -318,6 +318,7 @@ impl Session {
         self.response_capture = name.map(str::to_ascii_uppercase);
         if name.is_none() {
             self.take_responses();
+            self.release_held();
         }
     }
 
@@ -328,6 +329,26 @@ impl Session {
         let weight: usize = out.iter().map(|r| r.frame().len() + ITEM_OVERHEAD).sum();
         self.untagged_weight = self.untagged_weight.saturating_sub(weight);
         out
+    }
+
+    /// Takes the captured responses as [`Session::take_responses`] does,
+    /// but what they weigh stays counted against `max_untagged_bytes`
+    /// until [`Session::release_held`] (or the end of the capture): for a
+    /// caller that keeps them, or what it makes of them, until its command
+    /// ends.
+    pub fn take_responses_held(&mut self) -> Vec<Response> {
+        let out: Vec<Response> = self.captured.drain(..).collect();
+        self.taken_weight += out
+            .iter()
+            .map(|r| r.frame().len() + ITEM_OVERHEAD)
+            .sum::<usize>();
+        out
+    }
+
+    /// Stops counting what [`Session::take_responses_held`] handed out.
+    pub fn release_held(&mut self) {
+        self.untagged_weight = self.untagged_weight.saturating_sub(self.taken_weight);
+        self.taken_weight = 0;
     }
 
     /// Takes the unsolicited responses kept so far, oldest first.

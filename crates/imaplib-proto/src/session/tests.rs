@@ -196,6 +196,54 @@ fn handing_data_back_releases_its_whole_charge() {
 }
 
 #[test]
+fn responses_taken_but_held_still_count_against_the_bound() {
+    let mut s = Session::new(SessionConfig {
+        max_untagged_bytes: 1000,
+        ..SessionConfig::default()
+    });
+    s.feed(b"* PREAUTH hi\r\n");
+    s.poll_event().unwrap();
+    let _t = s.command(build::noop()).unwrap();
+    s.capture_responses(Some("FETCH"));
+    let line = |n: usize| {
+        format!(
+            "* {n} FETCH (BODY[] {{{}}}\r\n{})\r\n",
+            250,
+            "x".repeat(250)
+        )
+    };
+    events(&mut s, line(1).as_bytes());
+    assert_eq!(s.take_responses_held().len(), 1);
+    assert!(s.held_untagged_bytes() > 250, "still counted");
+    events(&mut s, line(2).as_bytes());
+    assert_eq!(s.take_responses_held().len(), 1);
+    // The third would put more than the bound in the caller's hands.
+    s.feed(line(3).as_bytes());
+    assert_eq!(
+        s.poll_event().unwrap_err().kind(),
+        ProtoErrorKind::TooMuchData
+    );
+
+    // Released, the charge is gone: a long-lived session does not drift.
+    let mut s = Session::new(SessionConfig {
+        max_untagged_bytes: 1000,
+        ..SessionConfig::default()
+    });
+    s.feed(b"* PREAUTH hi\r\n");
+    s.poll_event().unwrap();
+    for round in 0..10 {
+        s.clear_untagged();
+        let t = s.command(build::noop()).unwrap();
+        s.capture_responses(Some("FETCH"));
+        events(&mut s, format!("{}{t} OK\r\n", line(1)).as_bytes());
+        assert_eq!(s.take_responses_held().len(), 1, "round {round}");
+        s.capture_responses(None);
+        assert_eq!(s.held_untagged_bytes(), 0, "round {round}");
+        s.take_reply(&t).unwrap().unwrap();
+    }
+}
+
+#[test]
 fn esearch_answer_to_search_becomes_search_data() {
     let mut s = greeted(b"* PREAUTH [CAPABILITY IMAP4rev2] hi\r\n");
     let t = s.command(build::select(b"INBOX", false)).unwrap();
