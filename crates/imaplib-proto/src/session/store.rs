@@ -42,21 +42,26 @@ impl Session {
     /// `untagged_responses` dict, gives them back with
     /// [`Session::replace_untagged`] before the next command).
     pub fn take_untagged(&mut self) -> HashMap<String, Vec<Data>> {
-        self.untagged_weight = 0;
+        // What a typed call holds stays counted.
+        self.untagged_weight = self.taken_weight;
         std::mem::take(&mut self.untagged)
     }
 
     /// Replaces the stored untagged responses with `untagged` (names upper
     /// case, as the session stores them).
     pub fn replace_untagged(&mut self, untagged: HashMap<String, Vec<Data>>) {
-        self.untagged_weight = untagged.values().map(|v| Self::held_weight(v)).sum();
+        self.untagged_weight = self.taken_weight
+            + untagged
+                .values()
+                .map(|v| Self::held_weight(v))
+                .sum::<usize>();
         self.untagged = untagged;
     }
 
     /// Forgets every stored untagged response.
     pub fn clear_untagged(&mut self) {
         self.untagged.clear();
-        self.untagged_weight = 0;
+        self.untagged_weight = self.taken_weight;
     }
 
     pub(super) fn append_untagged(&mut self, name: &str, item: Data) -> Result<(), ProtoError> {
