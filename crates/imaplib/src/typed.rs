@@ -214,31 +214,17 @@ impl<L: Link> Conn<'_, L> {
     /// imaplib's data. A response that does not decode fails the call, as
     /// [`Imap4::typed_data`] does.
     pub(crate) async fn typed_fetches(&mut self, cmd: Command) -> Result<Vec<Fetch>> {
-        self.e.session.pop_untagged("FETCH");
-        self.e.session.capture_responses(Some("FETCH"));
         let mut out = Vec::new();
         let mut failed = None;
-        // Typed as they arrive (the parsed responses are not kept), their
-        // weight held against the bound until the command ends.
-        let result = match self.send_command(cmd).await {
-            Ok(tag) => {
-                self.wait_with(&tag, |session: &mut imaplib_proto::Session| {
-                    for resp in session.take_responses_held() {
-                        match fetch_of(&resp) {
-                            Ok(f) => out.push(f),
-                            Err(e) => {
-                                failed.get_or_insert(e);
-                            }
-                        }
-                    }
-                    Ok(())
-                })
-                .await
+        // The parsed responses are not kept; their weight is, until the
+        // command ends.
+        self.responses_of(cmd, true, |resp| match fetch_of(resp) {
+            Ok(f) => out.push(f),
+            Err(e) => {
+                failed.get_or_insert(e);
             }
-            Err(e) => Err(e),
-        };
-        self.e.session.capture_responses(None);
-        require_ok(&result?)?;
+        })
+        .await?;
         match failed {
             Some(e) => Err(decode_error("FETCH", e)),
             None => Ok(out),
@@ -325,6 +311,18 @@ impl<L: Link> Conn<'_, L> {
     pub(crate) async fn each_response(
         &mut self,
         cmd: Command,
+        each: impl FnMut(&imaplib_proto::Response),
+    ) -> Result<usize> {
+        self.responses_of(cmd, false, each).await
+    }
+
+    /// [`Imap4::each_response`]; with `hold`, what the responses weigh
+    /// stays counted against the bound on untagged data until the command
+    /// ends (for a caller that keeps what it makes of them).
+    async fn responses_of(
+        &mut self,
+        cmd: Command,
+        hold: bool,
         mut each: impl FnMut(&imaplib_proto::Response),
     ) -> Result<usize> {
         self.e.session.pop_untagged("FETCH");
@@ -333,7 +331,12 @@ impl<L: Link> Conn<'_, L> {
         let result = match self.send_command(cmd).await {
             Ok(tag) => {
                 self.wait_with(&tag, |session: &mut imaplib_proto::Session| {
-                    for resp in session.take_responses() {
+                    let taken = if hold {
+                        session.take_responses_held()
+                    } else {
+                        session.take_responses()
+                    };
+                    for resp in taken {
                         count += 1;
                         each(&resp);
                     }
@@ -343,6 +346,7 @@ impl<L: Link> Conn<'_, L> {
             }
             Err(e) => Err(e),
         };
+        // Also stops counting what was held.
         self.e.session.capture_responses(None);
         require_ok(&result?)?;
         Ok(count)

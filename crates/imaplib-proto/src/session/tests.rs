@@ -139,14 +139,21 @@ fn untagged_store_in_arrival_order_and_codes() {
     assert!(s.untagged_responses().contains_key("FLAGS"));
 }
 
-#[test]
-fn untagged_store_is_bounded() {
+/// A preauthenticated session holding at most `limit` bytes of untagged
+/// data.
+fn bounded(limit: usize) -> Session {
     let mut s = Session::new(SessionConfig {
-        max_untagged_bytes: 1000,
+        max_untagged_bytes: limit,
         ..SessionConfig::default()
     });
     s.feed(b"* PREAUTH hi\r\n");
     s.poll_event().unwrap();
+    s
+}
+
+#[test]
+fn untagged_store_is_bounded() {
+    let mut s = bounded(1000);
     let _t = s.command(build::noop()).unwrap();
     let line = format!("* 1 FETCH (BODY[] {{{}}}\r\n{})\r\n", 600, "x".repeat(600));
     s.feed(line.as_bytes());
@@ -197,12 +204,7 @@ fn handing_data_back_releases_its_whole_charge() {
 
 #[test]
 fn responses_taken_but_held_still_count_against_the_bound() {
-    let mut s = Session::new(SessionConfig {
-        max_untagged_bytes: 1000,
-        ..SessionConfig::default()
-    });
-    s.feed(b"* PREAUTH hi\r\n");
-    s.poll_event().unwrap();
+    let mut s = bounded(1000);
     let _t = s.command(build::noop()).unwrap();
     s.capture_responses(Some("FETCH"));
     let line = |n: usize| {
@@ -225,12 +227,7 @@ fn responses_taken_but_held_still_count_against_the_bound() {
     );
 
     // Released, the charge is gone: a long-lived session does not drift.
-    let mut s = Session::new(SessionConfig {
-        max_untagged_bytes: 1000,
-        ..SessionConfig::default()
-    });
-    s.feed(b"* PREAUTH hi\r\n");
-    s.poll_event().unwrap();
+    let mut s = bounded(1000);
     for round in 0..10 {
         s.clear_untagged();
         let t = s.command(build::noop()).unwrap();
