@@ -67,3 +67,6 @@ for path in sys.argv[1:]:
 print("\n".join(seen))
 PY
 echo "$(wc -l <crates/imaplib-py/hot-functions.txt) functions in crates/imaplib-py/hot-functions.txt" >&2
+# Linked again with the new list (the build above used the old one).
+VIRTUAL_ENV="$PWD/$venv" "$venv/bin/maturin" develop -q --profile python \
+    -m crates/imaplib-py/Cargo.toml >&2

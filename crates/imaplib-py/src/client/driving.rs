@@ -116,49 +116,50 @@ impl Base {
     /// Python bytes). The result is imaplib's: the batches and the reply's
     /// data in order; on NO, or an error, the batches go back into
     /// `untagged_responses`, where imaplib leaves them.
+    ///
+    /// The objects are gathered in a Rust vector and the result list made
+    /// once, at its size: a Python list grown one item at a time is moved
+    /// by its many small growths past the objects made meanwhile, leaving
+    /// its old copies as holes in the C heap (about 0.5 MB at the end of a
+    /// 10,000-message header fetch from Dovecot); a vector doubles, so its
+    /// old copies add up to at most its size.
     pub(super) fn reply_draining(
         slf: &Bound<'_, Self>,
         cmd: Command,
         name: &'static str,
     ) -> PyResult<PyObject> {
         /// Untagged data held before a batch is handed over.
-        const BATCH_BYTES: usize = 256 << 10;
+        const BATCH_BYTES: usize = 16 << 10;
         let py = slf.py();
-        let drained = PyList::empty(py).unbind();
-        let sink = drained.clone_ref(py);
-        let result = Self::call(slf, move |m| {
+        let drained: std::sync::Mutex<Vec<PyObject>> = Default::default();
+        let result = Self::call(slf, |m| {
             m.run_command_draining(cmd, name, BATCH_BYTES, |items| {
-                Python::with_gil(|py| {
-                    let list = sink.bind(py);
-                    for d in items {
-                        if let Ok(obj) = data_to_py(py, &d) {
-                            let _ = list.append(obj);
-                        }
-                    }
-                })
+                if let Ok(mut all) = drained.lock() {
+                    Python::with_gil(|py| {
+                        all.extend(items.iter().filter_map(|d| data_to_py(py, d).ok()));
+                    });
+                }
             })
         });
-        let drained = drained.bind(py);
-        let restore = || -> PyResult<()> {
+        let drained = drained.into_inner().unwrap_or_default();
+        let restore = |drained: Vec<PyObject>| -> PyResult<()> {
             if drained.is_empty() {
                 return Ok(());
             }
             let dict = slf.as_any().getattr("untagged_responses")?;
-            let items = PyList::empty(py);
-            for d in drained.iter() {
-                items.append(d)?;
-            }
-            if let Ok(rest) = dict.get_item(name) {
-                for d in rest.try_iter()? {
-                    items.append(d?)?;
+            let mut rest = Vec::new();
+            if let Ok(held) = dict.get_item(name) {
+                for d in held.try_iter()? {
+                    rest.push(d?.unbind());
                 }
             }
+            let items = PyList::new(py, drained.into_iter().chain(rest).collect::<Vec<_>>())?;
             dict.set_item(name, items)
         };
         let reply = match result {
             Ok(reply) => reply,
             Err(e) => {
-                restore()?;
+                restore(drained)?;
                 return Err(e);
             }
         };
@@ -166,21 +167,22 @@ impl Base {
             return reply_into_py(py, reply);
         }
         if reply.typ == imaplib::Status::No {
-            restore()?;
+            restore(drained)?;
             return reply_into_py(py, reply);
         }
         let only_none = reply.data.len() == 1 && reply.data[0].is_none();
+        let mut items = drained;
         if !only_none {
+            items.reserve_exact(reply.data.len());
             for d in reply.data {
-                drained.append(data_to_py(py, &d)?)?;
+                items.push(data_to_py(py, &d)?);
             }
         }
         let typ = PyString::new(py, &reply.typ.to_string());
-        Ok(
-            PyTuple::new(py, [typ.into_any(), drained.clone().into_any()])?
-                .into_any()
-                .unbind(),
-        )
+        let list = PyList::new(py, items)?;
+        Ok(PyTuple::new(py, [typ.into_any(), list.into_any()])?
+            .into_any()
+            .unbind())
     }
 
     /// Sets the native socket's descriptor up for a call as the Python
