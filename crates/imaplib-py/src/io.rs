@@ -248,7 +248,7 @@ impl Read for PyIo {
         if self.native.is_some() {
             return self.native_read(buf);
         }
-        let want = buf.len().min(PY_RECV);
+        let want = buf.len();
         let hooks = self.hooks;
         if !hooks {
             if let Some(wait) = self.engine_wait() {
@@ -272,15 +272,6 @@ impl Read for PyIo {
         Ok(n)
     }
 }
-
-/// Most asked of a Python socket's `recv` at a time: one TLS record's
-/// plaintext. An `ssl` socket returns at most one record per call, but
-/// makes a bytes object of the size asked for first and shrinks it after:
-/// asked for 64 KiB, each read left a hole in the C heap between the
-/// Python objects being made (about 0.5 MB more at the peak of a
-/// 10,000-message header fetch from Dovecot than imaplib's, whose reads
-/// go through an 8 KiB buffer).
-const PY_RECV: usize = 16 * 1024;
 
 /// Copies what fits of `data` into `buf` (straight from the Python bytes,
 /// with no copy in between) and puts the rest in `rest`.
@@ -306,7 +297,7 @@ impl PyIo {
     /// (`None`: blocking) instead of the socket's own timeout, which is
     /// put back after.
     fn python_read_within(&mut self, buf: &mut [u8], wait: Option<Duration>) -> io::Result<usize> {
-        let want = buf.len().min(PY_RECV);
+        let want = buf.len();
         let mut pending = Vec::new();
         let got = Python::with_gil(|py| -> PyResult<Option<usize>> {
             let owner =
