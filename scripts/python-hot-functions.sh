@@ -32,9 +32,11 @@ trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 100); do [[ -s $work/ports ]] && break; sleep 0.2; done
 read -r _ plain _ tls _ ca <"$work/ports"
 
+runs=0
 run() { # PORT CA SET ITEMS
+    runs=$((runs + 1))
     BENCH_IMAPLIB=imaplib_rs valgrind -q --tool=callgrind --demangle=no \
-        --callgrind-out-file="$work/cg.$RANDOM" "$venv/bin/python" \
+        --callgrind-out-file="$work/cg.$runs" "$venv/bin/python" \
         benches/compare/imaplib_client.py "$1" "$2" alice alicepw 0 "$3" "$4" 1 >/dev/null
 }
 run "$tls" "$ca" 1:200 '(RFC822)'
