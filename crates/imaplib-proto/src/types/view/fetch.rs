@@ -105,6 +105,44 @@ impl<'a> FetchView<'a> {
         Self::decode(src, seq, start)
     }
 
+    /// [`FetchView::after_name`], handing the view to `keep` where it was
+    /// checked instead of returning it (a copy of 1.7 KB spared to a
+    /// caller that keeps only parts of it).
+    #[inline]
+    pub(super) fn after_name_kept<R>(
+        frame: &'a Frame,
+        number: Option<&[u8]>,
+        offset: usize,
+        keep: impl FnOnce(&FetchView<'a>) -> R,
+    ) -> Result<R, DecodeError> {
+        let (src, seq, start) = Self::located(frame, number, offset)?;
+        let mut c = Self::opened(src, start)?;
+        let mut view = Self::blank(src, seq, c.state());
+        match Self::read_items(&mut c, &mut view) {
+            Ok(()) => Ok(keep(&view)),
+            Err(fail) => Err(DecodeError::new(fail.render(&src))),
+        }
+    }
+
+    /// A view of no items yet, which start at `items`.
+    #[inline(always)]
+    fn blank(src: Source<'a>, seq: u32, items: At) -> FetchView<'a> {
+        Core {
+            src,
+            seq,
+            items,
+            item_count: 0,
+            undecodable: 0,
+            uid: None,
+            flags: None,
+            internal_date: None,
+            rfc822_size: None,
+            modseq: None,
+            body: None,
+        }
+        .view()
+    }
+
     /// Where the items of a FETCH response begin: its bytes, its checked
     /// sequence number, and the offset after the name.
     #[inline(always)]
@@ -168,20 +206,7 @@ impl<'a> FetchView<'a> {
         start: usize,
     ) -> Result<FetchView<'a>, DecodeError> {
         let mut c = Self::opened(src, start)?;
-        let mut view = Core {
-            src,
-            seq,
-            items: c.state(),
-            item_count: 0,
-            undecodable: 0,
-            uid: None,
-            flags: None,
-            internal_date: None,
-            rfc822_size: None,
-            modseq: None,
-            body: None,
-        }
-        .view();
+        let mut view = Self::blank(src, seq, c.state());
         match Self::read_items(&mut c, &mut view) {
             Ok(()) => Ok(view),
             Err(fail) => Err(DecodeError::new(fail.render(&src))),

@@ -65,7 +65,7 @@ impl<'a> Stored<'a> {
     /// Checked on the stack, boxed only when there is more than the core
     /// to keep (a box checked in place would cost every lean response an
     /// allocation of the whole view).
-    fn of(view: FetchView<'a>) -> Stored<'a> {
+    fn of(view: &FetchView<'a>) -> Stored<'a> {
         if view.envelope.is_none() && view.body_structure.is_none() {
             return Stored::Lean(view.core);
         }
@@ -166,7 +166,7 @@ impl Fetch {
     ) -> Result<Fetch, DecodeError> {
         let inner = Yoke::try_attach_to_cart(frame, |frame: &Frame| {
             let number = number.map(|r| &frame.first_line()[r]);
-            FetchView::after_name(frame, number, offset).map(Stored::of)
+            FetchView::after_name_kept(frame, number, offset, Stored::of)
         })?;
         Ok(Fetch { inner })
     }
