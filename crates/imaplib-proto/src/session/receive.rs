@@ -125,7 +125,7 @@ impl Session {
     /// Keeps a response whole for [`Session::take_responses`] (moved, not
     /// copied).
     pub(super) fn capture(&mut self, resp: Response, name: String) -> Result<Event, ProtoError> {
-        self.untagged_weight += resp.frame().len() + ITEM_OVERHEAD;
+        self.untagged_weight += captured_weight(&resp);
         self.captured.push_back(resp);
         if self.untagged_weight > self.cfg.max_untagged_bytes {
             return Err(ProtoError::msg(
@@ -326,7 +326,7 @@ impl Session {
     /// first.
     pub fn take_responses(&mut self) -> Vec<Response> {
         let out: Vec<Response> = self.captured.drain(..).collect();
-        let weight: usize = out.iter().map(|r| r.frame().len() + ITEM_OVERHEAD).sum();
+        let weight: usize = out.iter().map(captured_weight).sum();
         self.untagged_weight = self.untagged_weight.saturating_sub(weight);
         out
     }
@@ -338,10 +338,7 @@ impl Session {
     /// ends.
     pub fn take_responses_held(&mut self) -> Vec<Response> {
         let out: Vec<Response> = self.captured.drain(..).collect();
-        self.taken_weight += out
-            .iter()
-            .map(|r| r.frame().len() + ITEM_OVERHEAD)
-            .sum::<usize>();
+        self.taken_weight += out.iter().map(captured_weight).sum::<usize>();
         out
     }
 
@@ -720,4 +717,9 @@ impl Session {
     pub fn buffered_input(&self) -> usize {
         self.framer.buffered()
     }
+}
+
+/// What a captured response counts against `max_untagged_bytes`.
+fn captured_weight(resp: &Response) -> usize {
+    resp.frame().len() + ITEM_OVERHEAD
 }

@@ -248,12 +248,19 @@ pub enum Typed {
 /// is parsed and decoded as [`decode_response`] does.
 pub fn decode_frame(frame: crate::Frame) -> Typed {
     match Fetch::from_frame_or_back(frame) {
-        Ok(Ok(f)) => Typed::Untagged(Untagged::Fetch(f)),
-        Ok(Err(error)) => Typed::Undecodable {
+        Ok(fetch) => typed_fetch(fetch),
+        Err(frame) => decode_response(&Response::parse(frame)),
+    }
+}
+
+/// A decoded FETCH response, or why it does not decode, as [`Typed`].
+fn typed_fetch(fetch: Result<Fetch, DecodeError>) -> Typed {
+    match fetch {
+        Ok(f) => Typed::Untagged(Untagged::Fetch(f)),
+        Err(error) => Typed::Undecodable {
             name: "FETCH".to_string(),
             error,
         },
-        Err(frame) => decode_response(&Response::parse(frame)),
     }
 }
 
@@ -282,17 +289,10 @@ pub fn decode_response(resp: &Response) -> Typed {
                 });
             }
             if name == "FETCH" {
-                return match Fetch::from_response(resp) {
-                    Some(Ok(f)) => Typed::Untagged(Untagged::Fetch(f)),
-                    Some(Err(error)) => Typed::Undecodable {
-                        name: name.clone(),
-                        error,
-                    },
-                    None => Typed::Undecodable {
-                        name: name.clone(),
-                        error: DecodeError::new("not a FETCH response"),
-                    },
-                };
+                return typed_fetch(
+                    Fetch::from_response(resp)
+                        .unwrap_or_else(|| Err(DecodeError::new("not a FETCH response"))),
+                );
             }
             let number = match number.as_deref().map(parse_u32) {
                 None => None,
